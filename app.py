@@ -1,0 +1,214 @@
+"""sms-bridge: routes and event handlers only. Each parses its input, calls one
+domain function in chalicelib/ and shapes the answer."""
+from __future__ import annotations
+
+import json
+import os
+from urllib.parse import parse_qsl
+
+from chalice import Chalice, Response
+
+from chalicelib import auth, delivery, inbound, messages, phones, pool, producers, sender, sessions, webhooks
+from chalicelib.errors import BridgeError, bad_request
+from chalicelib.logs import logger
+
+app = Chalice(app_name="sms-bridge")
+
+# Queue names are needed when Chalice reads the decorators (deploy and import),
+# so they come from the environment at import; the stage config sets them.
+_PREFIX = os.environ.get("RESOURCE_PREFIX", "sms-bridge-dev-")
+OUTBOUND_QUEUE = os.environ.get("OUTBOUND_QUEUE", f"{_PREFIX}outbound.fifo")
+DELIVERY_QUEUE = os.environ.get("DELIVERY_QUEUE", f"{_PREFIX}delivery")
+REQUESTS_QUEUE = os.environ.get("REQUESTS_QUEUE", f"{_PREFIX}requests")
+
+FORM = ["application/x-www-form-urlencoded"]
+JSON_TYPES = ["application/json"]
+# Chalice's own error codes, in API.md's shape.
+_CHALICE_ERRORS = {
+    "BadRequestError": "bad_request",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "MethodNotAllowedError": "method_not_allowed",
+    "NotFoundError": "not_found",
+    "InternalServerError": "internal_error",
+}
+
+
+@app.middleware("http")
+def authenticate_and_shape_errors(event, get_response):
+    """Bearer token on every route but Twilio's; every error as {"error": {...}}."""
+    try:
+        if not event.path.startswith("/twilio/"):
+            auth.require_bearer(event.headers.get("authorization"))
+        response = get_response(event)
+    except BridgeError as error:
+        return Response(body=error.body(), status_code=error.status)
+    except Exception:
+        logger.exception("unhandled error")
+        return _error(500, "internal_error", "the bridge failed to handle this request; it is safe to retry")
+    if response.status_code >= 400 and isinstance(response.body, dict) and "Code" in response.body:
+        code = _CHALICE_ERRORS.get(response.body["Code"], "bad_request")
+        message = response.body.get("Message", "")
+        if code == "unsupported_media_type":
+            message += "; send a JSON body with Content-Type: application/json"
+        if code == "internal_error":
+            message = "the bridge failed to handle this request; it is safe to retry"
+        return _error(response.status_code, code, message, response.headers)
+    return response
+
+
+def _error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
+    return Response(body={"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def _json() -> dict:
+    raw = app.current_request.raw_body
+    try:
+        body = json.loads(raw or b"")
+    except ValueError:
+        raise bad_request("invalid_json", "the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise bad_request("invalid_json", "the body must be a JSON object")
+    return body
+
+
+# --- phones -----------------------------------------------------------------
+
+
+@app.route("/users/{user_id}/phone", methods=["PUT"], content_types=JSON_TYPES)
+def put_phone(user_id):
+    return Response(body=phones.hook_up(user_id, _json().get("phone")), status_code=202)
+
+
+@app.route("/users/{user_id}/phone/verify", methods=["POST"], content_types=JSON_TYPES)
+def verify_phone(user_id):
+    return phones.verify(user_id, _json().get("code"))
+
+
+@app.route("/users/{user_id}/phone", methods=["GET"])
+def get_phone(user_id):
+    return phones.describe(phones.get_user(user_id))
+
+
+@app.route("/users/{user_id}/phone", methods=["DELETE"])
+def delete_phone(user_id):
+    phones.remove(user_id)
+    return Response(body="", status_code=204)
+
+
+@app.route("/users/{user_id}/presence", methods=["PUT"], content_types=JSON_TYPES)
+def put_presence(user_id):
+    return phones.set_presence(user_id, _json().get("away"))
+
+
+# --- sessions -----------------------------------------------------------------
+
+
+@app.route("/sessions", methods=["POST"], content_types=JSON_TYPES)
+def open_session():
+    session, created = sessions.open_session(_json())
+    return Response(body=session, status_code=201 if created else 200)
+
+
+@app.route("/sessions/{session_id}", methods=["GET"])
+def get_session(session_id):
+    return sessions.describe(sessions.get(session_id))
+
+
+@app.route("/sessions/{session_id}", methods=["DELETE"])
+def close_session(session_id):
+    session = sessions.get(session_id)
+    sessions.close(session)
+    return sessions.describe(session)
+
+
+@app.route("/users/{user_id}/sessions", methods=["GET"])
+def list_sessions(user_id):
+    return sessions.list_open(user_id)
+
+
+# --- messages -----------------------------------------------------------------
+
+
+@app.route("/sessions/{session_id}/messages", methods=["POST"], content_types=JSON_TYPES)
+def send_message(session_id):
+    body = _json()
+    session = sessions.get_open(session_id)
+    return Response(
+        body=messages.submit(session, body.get("text"), body.get("client_message_id")), status_code=202
+    )
+
+
+@app.route("/sessions/{session_id}/messages", methods=["GET"])
+def list_messages(session_id):
+    sessions.get(session_id)
+    query = app.current_request.query_params or {}
+    return messages.list_for_session(session_id, query.get("limit"), query.get("cursor"))
+
+
+@app.route("/messages/{message_id}", methods=["GET"])
+def get_message(message_id):
+    return messages.describe(messages.get(message_id))
+
+
+# --- pool ---------------------------------------------------------------------
+
+
+@app.route("/numbers", methods=["GET"])
+def list_numbers():
+    return pool.list_numbers()
+
+
+@app.route("/numbers", methods=["POST"], content_types=JSON_TYPES)
+def add_number():
+    return Response(body=pool.add(_json()), status_code=201)
+
+
+@app.route("/numbers/{phone_number}", methods=["DELETE"])
+def drain_number(phone_number):
+    return Response(body=pool.drain(phone_number), status_code=202)
+
+
+# --- Twilio webhooks ----------------------------------------------------------
+
+
+def _twilio_form() -> dict:
+    request = app.current_request
+    params = dict(parse_qsl((request.raw_body or b"").decode("utf-8", "replace"), keep_blank_values=True))
+    query = dict(request.query_params or {})
+    webhooks.require_valid_signature(request.path, query, params, request.headers.get("x-twilio-signature"))
+    return params
+
+
+@app.route("/twilio/sms", methods=["POST"], content_types=FORM)
+def twilio_sms():
+    twiml = inbound.receive_sms(_twilio_form())
+    return Response(body=twiml, status_code=200, headers={"Content-Type": "text/xml"})
+
+
+@app.route("/twilio/status", methods=["POST"], content_types=FORM)
+def twilio_status():
+    params = _twilio_form()
+    inbound.delivery_status((app.current_request.query_params or {}).get("message_id"), params)
+    return Response(body="", status_code=204)
+
+
+# --- queues -------------------------------------------------------------------
+
+
+def _batch_result(failed_ids: list[str]) -> dict:
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed_ids]}
+
+
+@app.on_sqs_message(queue=OUTBOUND_QUEUE, batch_size=10)
+def send_outbound(event):
+    return _batch_result(sender.process_batch(event.to_dict()["Records"]))
+
+
+@app.on_sqs_message(queue=DELIVERY_QUEUE, batch_size=10)
+def deliver_events(event):
+    return _batch_result(delivery.process_batch(event.to_dict()["Records"]))
+
+
+@app.on_sqs_message(queue=REQUESTS_QUEUE, batch_size=10)
+def handle_requests(event):
+    return _batch_result(producers.process_batch(event.to_dict()["Records"]))

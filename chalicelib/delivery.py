@@ -1,0 +1,65 @@
+"""Deliver events to the chat backend: POST signed JSON, retry with backoff,
+dead-letter after the last try (the queue's redrive policy does that)."""
+from __future__ import annotations
+
+import random
+
+import requests
+
+from chalicelib import aws, clock, signing
+from chalicelib.config import secret_list, settings
+from chalicelib.logs import logger
+
+TIMEOUT_SECONDS = 5
+MAX_BACKOFF_SECONDS = 900
+
+
+def backoff_seconds(attempt: int, rng: random.Random = random.Random()) -> int:
+    """Exponential backoff with full jitter, capped at SQS's 15-minute delay."""
+    return int(rng.uniform(0, min(MAX_BACKOFF_SECONDS, 2 ** min(attempt, 12))))
+
+
+def deliver(body: str) -> None:
+    """POST one event; raises when the chat backend did not take it."""
+    url = settings().chat_webhook_url
+    if not url:
+        raise RuntimeError("CHAT_WEBHOOK_URL is not set: events wait in the delivery queue")
+    payload = body.encode()
+    signature = signing.sign(payload, secret_list("CHAT_WEBHOOK_SECRET")[0], int(clock.now()))
+    response = requests.post(
+        url,
+        data=payload,
+        headers={"Content-Type": "application/json", "X-Bridge-Signature": signature},
+        timeout=TIMEOUT_SECONDS,
+    )
+    if response.status_code >= 300:
+        raise RuntimeError(f"chat webhook answered {response.status_code}")
+
+
+def process_batch(records: list[dict]) -> list[str]:
+    """Deliver each event; the failed ones stay queued, hidden for their backoff."""
+    failures = []
+    for record in records:
+        try:
+            deliver(record["body"])
+        except Exception as error:
+            attempt = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+            delay = backoff_seconds(attempt)
+            logger.warning(
+                "event delivery failed; will retry",
+                extra={"sqs_message_id": record["messageId"], "attempt": attempt, "retry_in": delay, "error": str(error)},
+            )
+            _delay(record, delay)
+            failures.append(record["messageId"])
+    return failures
+
+
+def _delay(record: dict, seconds: int) -> None:
+    try:
+        aws.client("sqs").change_message_visibility(
+            QueueUrl=aws.queue_url(settings().queue_name("delivery")),
+            ReceiptHandle=record["receiptHandle"],
+            VisibilityTimeout=seconds,
+        )
+    except Exception:
+        logger.exception("could not set the retry delay; the queue's visibility timeout applies")

@@ -1,0 +1,131 @@
+"""What Twilio tells us: incoming SMS (keywords, routing) and delivery statuses.
+
+Twilio retries a webhook it thinks failed, so every step is idempotent: the
+inbound message's id is derived from its MessageSid (a conditional put
+dedupes), and events carry ids derived from their cause.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from xml.sax.saxutils import escape
+
+from pynamodb.exceptions import PutError
+
+from chalicelib import clock, events, messages, phones, sessions
+from chalicelib.db import condition_failed, get_or_none
+from chalicelib.logs import logger, mask
+from chalicelib.models import Message, Route, Session
+
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+
+HELP_TEXT = "Replies to this number reach the person who wrote to you. Reply STOP to opt out, START to opt back in."
+ENDED_TEXT = "This conversation has ended. Your message was not delivered."
+MAX_MEDIA = 10
+
+
+def twiml(text: str | None = None) -> str:
+    if text is None:
+        return '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}</Message></Response>'
+
+
+def inbound_message_id(message_sid: str) -> str:
+    return "msg_in_" + hashlib.sha256(message_sid.encode()).hexdigest()[:32]
+
+
+def receive_sms(params: dict) -> str:
+    """POST /twilio/sms: returns the TwiML to answer Twilio with."""
+    sender, pool_number, sid = params.get("From", ""), params.get("To", ""), params.get("MessageSid", "")
+    if not (sender and pool_number and sid):
+        logger.warning("inbound webhook without From, To or MessageSid")
+        return twiml()
+    text = params.get("Body", "")
+    keyword = text.strip().upper()
+    if keyword in OPT_OUT_WORDS or keyword in OPT_IN_WORDS:
+        opted_out = keyword in OPT_OUT_WORDS
+        user_id = phones.set_opted_out(sender, opted_out)
+        event_type = events.PHONE_OPTED_OUT if opted_out else events.PHONE_OPTED_IN
+        events.emit(event_type, sid, user_id=user_id, pool_number=pool_number)
+        # Twilio's own opt-out handling answers STOP/START on long codes.
+        return twiml()
+    if keyword in HELP_WORDS:
+        return twiml(HELP_TEXT)
+
+    now = clock.now()
+    route = get_or_none(Route, sender, pool_number)
+    session = get_or_none(Session, route.session_id) if route and route.expires_at > now else None
+    if session is None or not sessions.is_open(session, now):
+        owner = phones.phone_state(sender)
+        events.emit(
+            events.SMS_UNROUTED,
+            sid,
+            user_id=owner.user_id if owner else None,
+            pool_number=pool_number,
+            received_at=int(now),
+        )
+        logger.info("inbound sms unrouted", extra={"from": mask(sender), "pool_number": mask(pool_number)})
+        return twiml(ENDED_TEXT)
+
+    media = [params[f"MediaUrl{i}"] for i in range(MAX_MEDIA) if params.get(f"MediaUrl{i}")]
+    message = _store_once(sid, session, text, media, now)
+    if not message.event_emitted:
+        events.emit(
+            events.MESSAGE_RECEIVED,
+            message.message_id,
+            session_id=session.session_id,
+            user_id=session.user_id,
+            partner_id=session.partner_id,
+            message_id=message.message_id,
+            text=text,
+            media_urls=media,
+            received_at=int(message.created_at),
+        )
+        message.update(actions=[Message.event_emitted.set(True)])
+        sessions.touch(session, now)
+    logger.info("inbound sms routed", extra={"session_id": session.session_id, "message_id": message.message_id})
+    return twiml()
+
+
+def _store_once(sid: str, session: Session, text: str, media: list[str], now: float) -> Message:
+    message_id = inbound_message_id(sid)
+    message = Message(
+        message_id=message_id,
+        session_id=session.session_id,
+        user_id=session.user_id,
+        direction="inbound",
+        text=text,
+        status=messages.RECEIVED,
+        from_number=session.user_phone,
+        to_number=session.pool_number,
+        twilio_sid=sid,
+        media_urls=json.dumps(media) if media else None,
+        created_at=now,
+        order_key=messages.order_key(now, message_id),
+        ttl=messages.retention(now),
+    )
+    try:
+        message.save(condition=Message.message_id.does_not_exist())
+        return message
+    except PutError as error:
+        if not condition_failed(error):
+            raise
+    return Message.get(message_id, consistent_read=True)  # a retry of a webhook we already took
+
+
+def delivery_status(message_id: str | None, params: dict) -> None:
+    """POST /twilio/status: move the message forward and tell the chat backend."""
+    status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
+    if not message_id:
+        logger.warning("status callback without message_id", extra={"status": status})
+        return
+    if status in ("accepted", "queued", "sending", "scheduled"):
+        status = messages.SENT  # at Twilio, not yet at the carrier: 'sent' is our word for it
+    error_code = params.get("ErrorCode") or None
+    moved = messages.apply_status(message_id, status, error_code)
+    if moved is not None:
+        if error_code == "21610":
+            phones.set_opted_out(moved.to_number, True)
+        messages.notify_status(moved)

@@ -1,0 +1,160 @@
+"""The one module that talks to Twilio.
+
+Everything else calls these functions and sees plain values or TwilioError.
+`twilio.rest` is imported on first use only: it costs tens of milliseconds
+and most invocations never send. TWILIO_API_BASE_URL points the client at a
+Twilio-compatible server (the local stand-in) by rewriting scheme and host.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import urlsplit, urlunsplit
+
+from chalicelib.config import secret, settings
+
+# Twilio error codes the service acts on.
+OPTED_OUT = 21610
+INVALID_TO = 21211
+NOT_MOBILE = 21614
+RATE_LIMITED = 20429
+
+HTTP_TIMEOUT_SECONDS = 10
+
+
+class TwilioError(Exception):
+    """A send or API call that failed. `retryable` says whether trying again
+    later can succeed (429, 5xx, timeouts, connection faults)."""
+
+    def __init__(self, message: str, *, status: int | None, code: int | None, retryable: bool):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    sid: str
+    status: str
+    segments: int | None = None
+    error_code: int | None = None
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class OwnedNumber:
+    sid: str
+    phone_number: str
+    sms_url: str | None
+
+
+def send_sms(*, from_: str, to: str, body: str, status_callback: str) -> SentMessage:
+    message = _call(
+        lambda c: c.messages.create(to=to, from_=from_, body=body, status_callback=status_callback)
+    )
+    return _sent(message)
+
+
+def find_sent(*, from_: str, to: str, sent_on_or_after: float) -> list[SentMessage]:
+    """Messages Twilio has from `from_` to `to` since the given day (Twilio
+    filters DateSent by day): the reconciliation look-up, newest first."""
+    day = datetime.fromtimestamp(sent_on_or_after, tz=timezone.utc)
+    messages = _call(
+        lambda c: c.messages.list(to=to, from_=from_, date_sent_after=day, limit=50)
+    )
+    return [_sent(message) for message in messages]
+
+
+def find_owned_number(phone_number: str) -> OwnedNumber | None:
+    numbers = _call(lambda c: c.incoming_phone_numbers.list(phone_number=phone_number, limit=1))
+    for number in numbers:
+        return OwnedNumber(number.sid, number.phone_number, number.sms_url)
+    return None
+
+
+def point_number_at(sid: str, *, sms_url: str, status_callback: str) -> None:
+    _call(
+        lambda c: c.incoming_phone_numbers(sid).update(
+            sms_url=sms_url,
+            sms_method="POST",
+            status_callback=status_callback,
+            status_callback_method="POST",
+        )
+    )
+
+
+def _sent(message) -> SentMessage:
+    return SentMessage(
+        sid=message.sid,
+        status=message.status,
+        segments=int(message.num_segments) if message.num_segments else None,
+        error_code=int(message.error_code) if message.error_code else None,
+        body=message.body,
+    )
+
+
+def _call(action):
+    from twilio.base.exceptions import TwilioRestException
+    from requests import RequestException
+
+    try:
+        return action(_client(settings().twilio_account_sid, secret("TWILIO_AUTH_TOKEN"), settings().twilio_api_base_url))
+    except TwilioRestException as error:
+        retryable = error.status == 429 or error.status >= 500
+        raise TwilioError(
+            f"Twilio answered {error.status} (code {error.code})",
+            status=error.status,
+            code=error.code,
+            retryable=retryable,
+        ) from None
+    except RequestException as error:
+        raise TwilioError(
+            f"Twilio unreachable: {type(error).__name__}", status=None, code=None, retryable=True
+        ) from None
+
+
+@functools.lru_cache(maxsize=4)
+def _client(account_sid: str, auth_token: str, base_url: str | None):
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    class _RebasedHttpClient(TwilioHttpClient):
+        """Sends every request to `base_url` instead of *.twilio.com."""
+
+        def request(self, method, url, *args, **kwargs):
+            if base_url:
+                target = urlsplit(base_url)
+                parts = urlsplit(url)
+                url = urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
+            return super().request(method, url, *args, **kwargs)
+
+    http_client = _RebasedHttpClient(timeout=HTTP_TIMEOUT_SECONDS)
+    return Client(account_sid, auth_token, http_client=http_client)
+
+
+def search_local(country: str, area_code: str | None = None, limit: int = 5) -> list[str]:
+    """Local SMS-capable numbers Twilio offers, in the area code when given."""
+    kwargs = {"sms_enabled": True, "limit": limit}
+    if area_code:
+        kwargs["area_code"] = int(area_code)
+    numbers = _call(lambda c: c.available_phone_numbers(country).local.list(**kwargs))
+    return [number.phone_number for number in numbers]
+
+
+def buy(phone_number: str, *, sms_url: str, status_callback: str) -> OwnedNumber:
+    number = _call(
+        lambda c: c.incoming_phone_numbers.create(
+            phone_number=phone_number,
+            sms_url=sms_url,
+            sms_method="POST",
+            status_callback=status_callback,
+            status_callback_method="POST",
+        )
+    )
+    return OwnedNumber(number.sid, number.phone_number, number.sms_url)
+
+
+def release(sid: str) -> None:
+    _call(lambda c: c.incoming_phone_numbers(sid).delete())

@@ -1,0 +1,128 @@
+"""Every table and queue the service uses, defined once.
+
+The definitions are CloudFormation resources: `template()` is what the
+deployment merges into Chalice's template, and `create_all()` makes the same
+tables and queues through boto3 for the local stack and the tests (the
+CloudFormation property names are the API's parameter names).
+"""
+from __future__ import annotations
+
+import json
+
+from chalicelib.models import ALL_MODELS, TTL_ATTRIBUTE
+
+# Seconds a Lambda consuming each queue may run; SQS visibility is six times it.
+FUNCTION_TIMEOUTS = {"outbound": 30, "delivery": 30, "requests": 30}
+MAX_RECEIVES = {"outbound": 20, "delivery": 8, "requests": 5}
+RETENTION_SECONDS = 14 * 86400
+
+
+def _logical(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace(".", "-").split("-"))
+
+
+def table_resources(prefix: str) -> dict:
+    resources = {}
+    for model in ALL_MODELS:
+        suffix = model.Meta.table_suffix
+        schema = model._get_schema()
+        properties = {
+            "TableName": prefix + suffix,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": schema["attribute_definitions"],
+            "KeySchema": _hash_first(schema["key_schema"]),
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+        }
+        if schema["global_secondary_indexes"]:
+            properties["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": index["index_name"],
+                    "KeySchema": _hash_first(index["key_schema"]),
+                    "Projection": index["projection"],
+                }
+                for index in schema["global_secondary_indexes"]
+            ]
+        if TTL_ATTRIBUTE in model.get_attributes():
+            properties["TimeToLiveSpecification"] = {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+        resources[_logical(suffix) + "Table"] = {"Type": "AWS::DynamoDB::Table", "Properties": properties}
+    return resources
+
+
+def _hash_first(key_schema: list[dict]) -> list[dict]:
+    return sorted(key_schema, key=lambda key: key["KeyType"] != "HASH")
+
+
+def queue_resources(prefix: str) -> dict:
+    def queue(kind: str, *, fifo: bool = False, dlq: str | None = None, receives: int = 0) -> dict:
+        name = f"{prefix}{kind}{'.fifo' if fifo else ''}"
+        properties: dict = {
+            "QueueName": name,
+            "MessageRetentionPeriod": RETENTION_SECONDS,
+            "SqsManagedSseEnabled": True,
+        }
+        if kind in FUNCTION_TIMEOUTS:
+            properties["VisibilityTimeout"] = 6 * FUNCTION_TIMEOUTS[kind]
+        if fifo:
+            properties["FifoQueue"] = True
+            # Throughput per message group: each pool number is a group.
+            properties["DeduplicationScope"] = "messageGroup"
+            properties["FifoThroughputLimit"] = "perMessageGroupId"
+        if dlq:
+            properties["RedrivePolicy"] = {
+                "deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
+                "maxReceiveCount": receives,
+            }
+        return {"Type": "AWS::SQS::Queue", "Properties": properties}
+
+    return {
+        "OutboundDlq": queue("outbound-dlq", fifo=True),
+        "OutboundQueue": queue("outbound", fifo=True, dlq="OutboundDlq", receives=MAX_RECEIVES["outbound"]),
+        "DeliveryDlq": queue("delivery-dlq"),
+        "DeliveryQueue": queue("delivery", dlq="DeliveryDlq", receives=MAX_RECEIVES["delivery"]),
+        "RequestsDlq": queue("requests-dlq"),
+        "RequestsQueue": queue("requests", dlq="RequestsDlq", receives=MAX_RECEIVES["requests"]),
+    }
+
+
+def template(prefix: str) -> dict:
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "sms-bridge tables and queues",
+        "Resources": {**table_resources(prefix), **queue_resources(prefix)},
+    }
+
+
+def create_all(prefix: str, dynamodb, sqs) -> None:
+    """Create every table and queue of `template(prefix)` through boto3 clients."""
+    resources = template(prefix)["Resources"]
+    arns = {}
+    for logical_id, resource in resources.items():
+        properties = dict(resource["Properties"])
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            ttl = properties.pop("TimeToLiveSpecification", None)
+            properties.pop("PointInTimeRecoverySpecification", None)
+            properties.pop("SSESpecification", None)
+            dynamodb.create_table(**properties)
+            if ttl:
+                dynamodb.update_time_to_live(TableName=properties["TableName"], TimeToLiveSpecification=ttl)
+    # Queues: dead-letter queues first, so redrive policies can name their ARNs.
+    for logical_id, resource in sorted(resources.items(), key=lambda item: "RedrivePolicy" in item[1]["Properties"]):
+        if resource["Type"] != "AWS::SQS::Queue":
+            continue
+        properties = dict(resource["Properties"])
+        name = properties.pop("QueueName")
+        attributes = {key: _attribute(value) for key, value in properties.items()}
+        if "RedrivePolicy" in properties:
+            policy = dict(properties["RedrivePolicy"])
+            policy["deadLetterTargetArn"] = arns[policy["deadLetterTargetArn"]["Fn::GetAtt"][0]]
+            attributes["RedrivePolicy"] = json.dumps(policy)
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def _attribute(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+

@@ -1,0 +1,10 @@
+def test_phone_hookup_needs_a_pool_number(api):
+    response = api.put("/users/alice/phone", {"phone": "+14155550100"})
+    assert response.status_code == 503, response.body
+    assert response.json["error"]["code"] == "pool_exhausted"
+
+
+def test_missing_token_is_401(api):
+    response = api.get("/users/alice/phone", token=None)
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"
