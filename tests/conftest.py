@@ -131,3 +131,123 @@ class Queues:
 @pytest.fixture
 def queues(aws_backend):
     return Queues()
+
+
+class Twilio:
+    """The Twilio stand-in on loopback, as the in-process tests use it: the
+    app's REST calls reach it over real HTTP and are checked against Twilio's
+    OpenAPI description there; its status callbacks stay off (tests post
+    signed callbacks themselves through the Chalice client)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.state = server.state
+
+    def own(self, *phones: str) -> None:
+        for phone in phones:
+            self.state.add_number(phone)
+
+    def sms_to(self, phone: str) -> list:
+        with self.state.lock:
+            return [m for m in self.state.messages.values() if m.to == phone and m.direction.startswith("outbound")]
+
+    def last_code(self, phone: str) -> str:
+        import re
+
+        bodies = [m.body for m in self.sms_to(phone) if "code" in m.body]
+        assert bodies, f"no verification SMS reached {phone}"
+        return re.search(r"\b(\d{6})\b", bodies[-1]).group(1)
+
+    def rest_requests(self) -> list[dict]:
+        with self.state.lock:
+            return list(self.state.requests)
+
+
+@pytest.fixture
+def twilio():
+    from devstack.twilio_standin import serve
+
+    # Callbacks would go to PUBLIC_BASE_URL, which is not served in-process.
+    server = serve(port=0, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, callback_delay=3600)
+    previous = os.environ.get("TWILIO_API_BASE_URL")
+    os.environ["TWILIO_API_BASE_URL"] = server.url
+    yield Twilio(server)
+    server.shutdown()
+    if previous is None:
+        os.environ.pop("TWILIO_API_BASE_URL", None)
+    else:
+        os.environ["TWILIO_API_BASE_URL"] = previous
+
+
+def sign_webhook(path: str, params: dict, token: str = AUTH_TOKEN, url: str | None = None) -> str:
+    from twilio.request_validator import RequestValidator
+
+    return RequestValidator(token).compute_signature(url or PUBLIC_BASE_URL + path, params)
+
+
+def post_webhook(api: Api, path: str, params: dict, signature: str | None = "sign", **kw):
+    from urllib.parse import urlencode
+
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if signature == "sign":
+        signature = sign_webhook(path, params)
+    if signature is not None:
+        headers["X-Twilio-Signature"] = signature
+    response = api.client.http.post(path, headers=headers, body=urlencode(params))
+    response.text = response.body.decode() if isinstance(response.body, bytes) else response.body
+    return response
+
+
+POOL = ("+14155550101", "+14155550102", "+14155550103")
+
+
+class Bridge:
+    """The whole service in-process: API, queues fed to handlers, Twilio
+    stand-in, chat receiver. Steps read like the scenario they play."""
+
+    def __init__(self, api: Api, queues: Queues, twilio: Twilio, chat: ChatReceiver):
+        self.api, self.queues, self.twilio, self.chat = api, queues, twilio, chat
+
+    def add_pool(self, *numbers: str) -> None:
+        for number in numbers:
+            self.twilio.own(number)
+            response = self.api.post("/numbers", {"phone_number": number})
+            assert response.status_code == 201, response.body
+
+    def verified_user(self, user_id: str, phone: str) -> None:
+        response = self.api.put(f"/users/{user_id}/phone", {"phone": phone})
+        assert response.status_code == 202, response.body
+        self.queues.drain()
+        response = self.api.post(f"/users/{user_id}/phone/verify", {"code": self.twilio.last_code(phone)})
+        assert response.json == {"status": "verified"}, response.body
+
+    def open_session(self, user_id: str, partner_id: str, partner_name: str | None = None) -> dict:
+        body = {"user_id": user_id, "partner_id": partner_id}
+        if partner_name:
+            body["partner_name"] = partner_name
+        response = self.api.post("/sessions", body)
+        assert response.status_code in (200, 201), response.body
+        return response.json
+
+    def send(self, session_id: str, text: str, **extra) -> dict:
+        response = self.api.post(f"/sessions/{session_id}/messages", {"text": text, **extra})
+        assert response.status_code == 202, response.body
+        return response.json
+
+    def sms_from_phone(self, phone: str, pool_number: str, body: str, sid: str | None = None):
+        import uuid
+
+        params = {
+            "From": phone,
+            "To": pool_number,
+            "Body": body,
+            "MessageSid": sid or "SM" + uuid.uuid4().hex,
+            "AccountSid": ACCOUNT_SID,
+            "NumMedia": "0",
+        }
+        return post_webhook(self.api, "/twilio/sms", params)
+
+
+@pytest.fixture
+def bridge(api, queues, twilio, chat):
+    return Bridge(api, queues, twilio, chat)
