@@ -15,7 +15,7 @@ import json
 import re
 import threading
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Union
+from typing import Iterable, Mapping, NamedTuple, Optional, Union
 from urllib.parse import parse_qs, urlsplit
 
 from openapi_core import OpenAPI
@@ -152,6 +152,39 @@ def assert_valid_prepared(prepared_request) -> None:
                      prepared_request.headers, prepared_request.body)
 
 
+class _SpecResponse:
+    """openapi-core's Response protocol for a recorded answer."""
+
+    def __init__(self, status_code: int, headers: Mapping[str, str], body: Optional[bytes]):
+        self.status_code = status_code
+        self.headers = Headers(list(headers.items()))
+        self.content_type = (self.headers.get("Content-Type") or "").lower()
+        self.data = body
+
+
+def validate_response(method: str, url: str, status_code: int, headers: Mapping[str, str],
+                      body: Union[bytes, str, None]) -> None:
+    """Raise TwilioSpecError unless the answer matches what the spec says Twilio answers to
+    this request (status, content type, JSON schema): how the stand-in's answers are checked
+    to be shaped like Twilio's. Error answers (4xx/5xx) are not described by the spec."""
+    spec = load_spec()
+    request = _SpecRequest(method, url, {"Authorization": "Basic eDp5"}, None)
+    response = _SpecResponse(status_code, headers, _as_bytes(body))
+    with _validation_lock:
+        errors = list(spec.iter_response_errors(request, response))
+    if errors:
+        raise TwilioSpecError(f"answer {status_code} to {method.upper()} {request.path}: "
+                              + "; ".join(_explain_response(e) for e in errors))
+
+
+def _explain_response(error: Exception) -> str:
+    cause = error.__cause__
+    schema_errors = getattr(cause, "schema_errors", None) or getattr(error, "schema_errors", None)
+    if schema_errors:
+        return "; ".join(_schema_error_text(e) for e in schema_errors)
+    return f"{error} {cause or ''}".strip()
+
+
 def _explain(error: Exception) -> str:
     """One readable sentence for an openapi-core validation error."""
     cause = error.__cause__
@@ -184,6 +217,24 @@ def _code_for(errors: Iterable[Exception]) -> int:
     if "'To' is a required property" in text:
         return CODE_TO_REQUIRED
     return CODE_INVALID_PARAMETER
+
+
+class OperationMatch(NamedTuple):
+    operation_id: str        # Twilio's operationId, e.g. "CreateMessage"
+    path_template: str       # e.g. "/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json"
+    path_params: dict        # e.g. {"AccountSid": "AC...", "Sid": "SM..."}
+
+
+def match_operation(method: str, path: str) -> Optional[OperationMatch]:
+    """Which of the spec's operations a method and concrete path name, or None."""
+    load_spec()
+    for template, item in _raw_spec["paths"].items():
+        pattern = re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        found = re.fullmatch(pattern, path)
+        if found and method.lower() in item:
+            return OperationMatch(item[method.lower()]["operationId"], template,
+                                  found.groupdict())
+    return None
 
 
 def _operation_path(path: str) -> Optional[str]:
