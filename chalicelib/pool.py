@@ -86,7 +86,7 @@ def adopt(raw_phone: object, rate: float) -> PoolNumber:
         )
     urls = _webhook_urls()
     twilio_gateway.point_number_at(owned.sid, **urls)
-    return _record(number, owned.sid, rate)
+    return record(number, owned.sid, rate)
 
 
 def buy(area_code: str | None, rate: float) -> PoolNumber:
@@ -95,7 +95,7 @@ def buy(area_code: str | None, rate: float) -> PoolNumber:
     if not offered:
         raise pool_exhausted(f"Twilio offers no local number in {country} area code {area_code}; try another area code")
     owned = twilio_gateway.buy(offered[0], **_webhook_urls())
-    return _record(phone_numbers.parse(owned.phone_number), owned.sid, rate)
+    return record(phone_numbers.parse(owned.phone_number), owned.sid, rate)
 
 
 def drain(raw_phone: str) -> dict:
@@ -125,7 +125,7 @@ def _webhook_urls() -> dict:
     return {"sms_url": config.webhook_url("/twilio/sms"), "status_callback": config.webhook_url("/twilio/status")}
 
 
-def _record(number: phone_numbers.ParsedNumber, sid: str, rate: float) -> PoolNumber:
+def record(number: phone_numbers.ParsedNumber, sid: str, rate: float) -> PoolNumber:
     existing = get_or_none(PoolNumber, POOL, number.e164)
     item = existing or PoolNumber(POOL, number.e164, created_at=int(clock.now()), open_sessions=0, limiter_tat=0)
     item.twilio_sid = sid

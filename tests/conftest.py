@@ -38,27 +38,19 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as app_module  # noqa: E402
-from chalicelib import aws  # noqa: E402
-from chalicelib.models import ALL_MODELS  # noqa: E402
 from devstack import poller  # noqa: E402
 from devstack.chat_receiver import ChatReceiver  # noqa: E402
 from infra.resources import create_all  # noqa: E402
-
-
-def _forget_connections() -> None:
-    aws.reset()
-    for model in ALL_MODELS:
-        model._connection = None
 
 
 @pytest.fixture
 def aws_backend():
     """A fresh moto account with every table and queue of the deployment."""
     with mock_aws():
-        _forget_connections()
+        # Clients made under an earlier mock stay mocked (moto's stubber is
+        # process-wide); keeping them saves creating them again every test.
         create_all(PREFIX, boto3.client("dynamodb"), boto3.client("sqs"))
         yield
-    _forget_connections()
 
 
 @pytest.fixture
@@ -213,6 +205,14 @@ class Bridge:
             self.twilio.own(number)
             response = self.api.post("/numbers", {"phone_number": number})
             assert response.status_code == 201, response.body
+
+    def seed_pool(self, *numbers: str) -> None:
+        """Many numbers at once, straight into the table (adoption is tested on its own)."""
+        from chalicelib import phone_numbers, pool
+
+        for number in numbers:
+            self.twilio.own(number)
+            pool.record(phone_numbers.parse(number), "PN" + number[1:].rjust(32, "0"), 1.0)
 
     def verified_user(self, user_id: str, phone: str) -> None:
         response = self.api.put(f"/users/{user_id}/phone", {"phone": phone})
