@@ -8,6 +8,14 @@ On top of the spec, this module enforces the rules Twilio applies that the spec 
 express (a message needs a sender and some content, a body is at most 1600 characters), and
 rejects form or query parameters the spec does not declare: Twilio silently ignores those,
 which would hide a typo such as `StatusCallBack`.
+
+Public API:
+    validate_request(method, url, headers, body)   raises TwilioSpecError(message, status, code)
+    assert_valid_prepared(prepared_request)        the same for a requests.PreparedRequest
+    validate_response(method, url, status, headers, body)   answers shaped as the spec says
+    match_operation(method, path)                  -> OperationMatch(operation_id, ...) | None
+    recording_http_client(validate=True)           twilio-python HttpClient that records
+                                                   (and checks) requests instead of sending
 """
 from __future__ import annotations
 

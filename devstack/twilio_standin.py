@@ -46,6 +46,7 @@ import math
 import os
 import random
 import re
+import signal
 import threading
 import time
 import uuid
@@ -1275,8 +1276,11 @@ def main() -> None:
           f"phone simulator: {server.url}/\n"
           f"point twilio-python at it with devstack.twilio_standin.StandinHttpClient"
           f"({server.url!r}); Ctrl-C stops it", flush=True)
+    stop = threading.Event()
+    # SIGTERM (from a process supervisor) stops cleanly, like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
-        threading.Event().wait()
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
