@@ -41,6 +41,7 @@ class SentMessage:
     segments: int | None = None
     error_code: int | None = None
     body: str | None = None
+    date_created: float | None = None  # epoch seconds (Twilio keeps whole seconds)
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,13 @@ def _sent(message) -> SentMessage:
         segments=int(message.num_segments) if message.num_segments else None,
         error_code=int(message.error_code) if message.error_code else None,
         body=message.body,
+        date_created=message.date_created.timestamp() if getattr(message, "date_created", None) else None,
     )
 
 
 def _call(action):
-    from twilio.base.exceptions import TwilioRestException
     from requests import RequestException
+    from twilio.base.exceptions import TwilioException, TwilioRestException
 
     try:
         return action(_client(settings().twilio_account_sid, secret("TWILIO_AUTH_TOKEN"), settings().twilio_api_base_url))
@@ -108,6 +110,12 @@ def _call(action):
             status=error.status,
             code=error.code,
             retryable=retryable,
+        ) from None
+    except TwilioException as error:
+        # Paging failures arrive as TwilioException("Unable to fetch page", response).
+        status = getattr(error.args[1], "status_code", None) if len(error.args) > 1 else None
+        raise TwilioError(
+            f"Twilio answered {status}", status=status, code=None, retryable=status is None or status == 429 or status >= 500
         ) from None
     except RequestException as error:
         raise TwilioError(

@@ -113,6 +113,15 @@ class Queues:
     def drain(self) -> int:
         return poller.drain(self.feeds, self.sqs)
 
+    def end_waits(self, queue_name: str) -> None:
+        """Make messages hidden by a retry backoff visible now (SQS keeps
+        real time; tests do not wait for it)."""
+        from moto.backends import get_backend
+
+        queue = get_backend("sqs")["123456789012"]["us-east-1"].queues[queue_name]
+        for message in queue._messages:
+            message.change_visibility(0)
+
     def messages_in(self, queue_name: str) -> list[dict]:
         url = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
         return self.sqs.receive_message(
