@@ -132,9 +132,8 @@ def list_sessions(user_id):
 @app.route("/sessions/{session_id}/messages", methods=["POST"], content_types=JSON_TYPES)
 def send_message(session_id):
     body = _json()
-    session = sessions.get_open(session_id)
     return Response(
-        body=messages.submit(session, body.get("text"), body.get("client_message_id")), status_code=202
+        body=sessions.send_message(session_id, body.get("text"), body.get("client_message_id")), status_code=202
     )
 
 
@@ -201,7 +200,7 @@ def _batch_result(failed_ids: list[str]) -> dict:
 
 @app.on_sqs_message(queue=OUTBOUND_QUEUE, batch_size=10)
 def send_outbound(event):
-    return _batch_result(sender.process_batch(event.to_dict()["Records"]))
+    return _batch_result(sender.process_batch(event.to_dict()["Records"], event.context))
 
 
 @app.on_sqs_message(queue=DELIVERY_QUEUE, batch_size=10)

@@ -19,11 +19,11 @@ def carry_out(request: object, sqs_message_id: str) -> dict:
         raise bad_request("invalid_request", "a request must be a JSON object with a 'type'")
     kind = request.get("type")
     if kind == "message.send":
+        messages.validate_text(request.get("text"))  # refuse before opening a session for nothing
         session, _ = sessions.open_session(request)
-        opened = sessions.get_open(session["session_id"])
         # Without a client_message_id the SQS message id keeps a redelivery from sending twice.
         client_id = request.get("client_message_id") or f"sqs:{sqs_message_id}"
-        return messages.submit(opened, request.get("text"), client_id)
+        return sessions.send_message(session["session_id"], request.get("text"), client_id)
     if kind == "session.close":
         user_id = sessions.require_id(request, "user_id")
         partner_id = sessions.require_id(request, "partner_id")

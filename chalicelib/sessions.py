@@ -11,7 +11,7 @@ import uuid
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
-from chalicelib import allocation, clock, events, phone_numbers, phones, pool
+from chalicelib import allocation, clock, events, messages, phone_numbers, phones, pool
 from chalicelib.config import settings
 from chalicelib.db import condition_failed, get_or_none
 from chalicelib.errors import BridgeError, bad_request, not_found
@@ -162,6 +162,20 @@ def get_open(session_id: str) -> Session:
             "session_closed", f"session {session_id} is closed ({session.close_reason}); open a new one with POST /sessions", 409
         )
     return session
+
+
+def send_message(session_id: str, text: object, client_message_id: object = None) -> dict:
+    """POST /sessions/{id}/messages: only while the session is open, the phone
+    reachable and the user away from chat."""
+    session = get_open(session_id)
+    user, _ = phones.require_reachable(session.user_id)
+    if not user.away:
+        raise BridgeError(
+            "user_present",
+            "the user is in chat, so nothing goes out by SMS; PUT /users/{id}/presence {\"away\": true} when they leave",
+            409,
+        )
+    return messages.submit(session, text, client_message_id)
 
 
 def describe(session: Session) -> dict:

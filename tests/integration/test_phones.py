@@ -110,3 +110,21 @@ def test_removing_the_phone_closes_sessions(pool):
     assert pool.api.get("/users/alice/phone").status_code == 404
     pool.queues.drain()
     assert [e["session_id"] for e in pool.chat.of_type("session.closed")] == [session["session_id"]]
+
+
+def test_no_sms_while_the_user_is_in_chat(pool):
+    pool.verified_user("alice", ALICE)
+    session = pool.open_session("alice", "bob", "Bob")
+    pool.api.put("/users/alice/presence", {"away": False})
+    refused = pool.api.post(f"/sessions/{session['session_id']}/messages", {"text": "hi"})
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "user_present"
+    pool.api.put("/users/alice/presence", {"away": True})
+    assert pool.api.post(f"/sessions/{session['session_id']}/messages", {"text": "hi"}).status_code == 202
+
+
+def test_no_sms_to_a_phone_that_opted_out_after_the_session_opened(pool):
+    pool.verified_user("alice", ALICE)
+    session = pool.open_session("alice", "bob", "Bob")
+    pool.sms_from_phone(ALICE, session["pool_number"], "STOP")
+    refused = pool.api.post(f"/sessions/{session['session_id']}/messages", {"text": "hi"})
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "opted_out"
