@@ -10,10 +10,8 @@ import hashlib
 import json
 from xml.sax.saxutils import escape
 
-from pynamodb.exceptions import PutError
-
 from chalicelib import clock, events, messages, phones, sessions
-from chalicelib.db import condition_failed, get_or_none
+from chalicelib.db import get_or_none, save_if
 from chalicelib.logs import logger, mask
 from chalicelib.models import Message, Route, Session
 
@@ -106,12 +104,8 @@ def _store_once(sid: str, session: Session, text: str, media: list[str], now: fl
         order_key=messages.order_key(now, message_id),
         ttl=messages.retention(now),
     )
-    try:
-        message.save(condition=Message.message_id.does_not_exist())
+    if save_if(message, Message.message_id.does_not_exist()):
         return message
-    except PutError as error:
-        if not condition_failed(error):
-            raise
     return Message.get(message_id, consistent_read=True)  # a retry of a webhook we already took
 
 

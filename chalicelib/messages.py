@@ -6,11 +6,9 @@ import hashlib
 import json
 import uuid
 
-from pynamodb.exceptions import PutError, UpdateError
-
 from chalicelib import clock, events, outbox, segments
 from chalicelib.config import settings
-from chalicelib.db import condition_failed, get_or_none
+from chalicelib.db import get_or_none, save_if, update_if
 from chalicelib.errors import BridgeError, bad_request, not_found
 from chalicelib.logs import logger
 from chalicelib.models import Message
@@ -89,11 +87,7 @@ def submit(session, text: object, client_message_id: object = None) -> dict:
         queued_user_id=session.user_id,
         ttl=retention(now),
     )
-    try:
-        message.save(condition=Message.message_id.does_not_exist())
-    except PutError as error:
-        if not condition_failed(error):
-            raise
+    if not save_if(message, Message.message_id.does_not_exist()):
         message = Message.get(message_id, consistent_read=True)
         if message.session_id != session.session_id or message.text != text:
             raise BridgeError(
@@ -193,19 +187,13 @@ def cancel_queued_for_user(user_id: str, status: str = CANCELLED, error_code: st
     cancelled = 0
     for key in Message.queued_by_user.query(user_id):
         message = Message(message_id=key.message_id)
-        try:
-            message.update(
-                actions=[
-                    Message.status.set(status),
-                    Message.error_code.set(error_code),
-                    Message.queued_user_id.remove(),
-                ],
-                condition=Message.status == QUEUED,
-            )
-        except UpdateError as error:
-            if condition_failed(error):
-                continue  # already being sent, or final
-            raise
+        stopped = update_if(
+            message,
+            [Message.status.set(status), Message.error_code.set(error_code), Message.queued_user_id.remove()],
+            Message.status == QUEUED,
+        )
+        if not stopped:
+            continue  # already being sent, or final
         cancelled += 1
         notify_status(message)
     if cancelled:
@@ -222,16 +210,8 @@ def apply_status(message_id: str, status: str, error_code: str | None = None) ->
     actions = [Message.status.set(status), Message.queued_user_id.remove()]
     if error_code:
         actions.append(Message.error_code.set(str(error_code)))
-    try:
-        message.update(
-            actions=actions,
-            condition=Message.message_id.exists() & Message.status.is_in(*earlier),
-        )
-    except UpdateError as error:
-        if condition_failed(error):
-            return None
-        raise
-    return message
+    moved = update_if(message, actions, Message.message_id.exists() & Message.status.is_in(*earlier))
+    return message if moved else None
 
 
 def notify_status(message: Message) -> None:

@@ -5,12 +5,10 @@ import hashlib
 import hmac
 import secrets as random
 
-from pynamodb.exceptions import PutError, UpdateError
-
-from chalicelib import clock, events, messages, phone_numbers
+from chalicelib import clock, messages, phone_numbers
 from chalicelib.errors import BridgeError, bad_request, conflict, not_found
 from chalicelib.config import settings
-from chalicelib.db import condition_failed, get_or_none
+from chalicelib.db import get_or_none, save_if, update_if
 from chalicelib.logs import logger, mask
 from chalicelib.models import Phone, User
 
@@ -45,15 +43,13 @@ def hook_up(user_id: str, raw_phone: object) -> dict:
     if state is not None and state.opted_out:
         raise conflict("opted_out", "this phone has opted out of SMS; text START to any pool number to opt back in")
     now = clock.now()
-    try:
-        # A phone belongs to one user; an unverified claim of someone else's may be taken over.
-        Phone(phone=number.e164, user_id=user_id, verified=False, updated_at=int(now)).save(
-            condition=Phone.phone.does_not_exist() | (Phone.user_id == user_id) | (Phone.verified == False)  # noqa: E712
-        )
-    except PutError as error:
-        if condition_failed(error):
-            raise conflict("phone_in_use", "this phone is verified by another user; they must remove it first") from None
-        raise
+    # A phone belongs to one user; an unverified claim of someone else's may be taken over.
+    claimed = save_if(
+        Phone(phone=number.e164, user_id=user_id, verified=False, updated_at=int(now)),
+        Phone.phone.does_not_exist() | (Phone.user_id == user_id) | (Phone.verified == False),  # noqa: E712
+    )
+    if not claimed:
+        raise conflict("phone_in_use", "this phone is verified by another user; they must remove it first")
     previous = get_or_none(User, user_id)
     if previous and previous.phone != number.e164:
         _release_phone(previous.phone, user_id)
@@ -87,18 +83,12 @@ def verify(user_id: str, code: object) -> dict:
     now = clock.now()
     if user.code_hash is None or now >= (user.code_expires_at or 0):
         raise BridgeError("code_expired", "the code has expired; PUT the phone again to get a new one", 410)
-    if user.code_tries >= settings().code_max_tries:
-        raise BridgeError("too_many_tries", "too many wrong codes; PUT the phone again to get a new one", 429)
     # Count the try first, conditionally, so parallel guesses cannot exceed the limit.
-    try:
-        user.update(
-            actions=[User.code_tries.add(1)],
-            condition=User.code_tries < settings().code_max_tries,
-        )
-    except UpdateError as error:
-        if condition_failed(error):
-            raise BridgeError("too_many_tries", "too many wrong codes; PUT the phone again to get a new one", 429) from None
-        raise
+    counted = user.code_tries < settings().code_max_tries and update_if(
+        user, [User.code_tries.add(1)], User.code_tries < settings().code_max_tries
+    )
+    if not counted:
+        raise BridgeError("too_many_tries", "too many wrong codes; PUT the phone again to get a new one", 429)
     if not hmac.compare_digest(_hash_code(code, user.code_salt), user.code_hash):
         left = settings().code_max_tries - user.code_tries
         raise bad_request("wrong_code", f"the code is not the one sent; {left} tries left")
@@ -164,13 +154,10 @@ def set_opted_out(phone: str, opted_out: bool) -> str | None:
 
 
 def _release_phone(phone: str, user_id: str) -> None:
-    try:
-        Phone(phone).update(
-            actions=[Phone.user_id.remove(), Phone.verified.set(False), Phone.updated_at.set(int(clock.now()))],
-            condition=Phone.user_id == user_id,
-        )
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
+    update_if(
+        Phone(phone),
+        [Phone.user_id.remove(), Phone.verified.set(False), Phone.updated_at.set(int(clock.now()))],
+        Phone.user_id == user_id,
+    )
 
 

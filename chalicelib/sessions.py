@@ -9,11 +9,9 @@ from __future__ import annotations
 import time
 import uuid
 
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
-
 from chalicelib import allocation, clock, events, messages, phone_numbers, phones, pool
 from chalicelib.config import settings
-from chalicelib.db import condition_failed, get_or_none
+from chalicelib.db import delete_if, get_or_none, save_if, update_if
 from chalicelib.errors import BridgeError, bad_request, not_found
 from chalicelib.logs import logger, mask
 from chalicelib.models import Pair, Route, Session
@@ -83,15 +81,13 @@ def _claim_pair(
     holds the pair, None) or (None, the number the pair used last time)."""
     for _ in range(20):
         pair = Pair(user_id, partner_id)
-        try:
-            pair.update(
-                actions=[Pair.session_id.set(session_id), Pair.session_expires_at.set(expires_at)],
-                condition=Pair.session_id.does_not_exist() | (Pair.session_expires_at <= int(now)),
-            )
+        claimed = update_if(
+            pair,
+            [Pair.session_id.set(session_id), Pair.session_expires_at.set(expires_at)],
+            Pair.session_id.does_not_exist() | (Pair.session_expires_at <= int(now)),
+        )
+        if claimed:
             return None, pair.last_pool_number
-        except UpdateError as error:
-            if not condition_failed(error):
-                raise
         pair = get_or_none(Pair, user_id, partner_id)
         holder = get_or_none(Session, pair.session_id) if pair and pair.session_id else None
         if holder is not None and is_open(holder, now):
@@ -106,14 +102,11 @@ def _claim_pair(
 
 
 def _release_pair(user_id: str, partner_id: str, session_id: str) -> None:
-    try:
-        Pair(user_id, partner_id).update(
-            actions=[Pair.session_id.remove(), Pair.session_expires_at.remove()],
-            condition=Pair.session_id == session_id,
-        )
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
+    update_if(
+        Pair(user_id, partner_id),
+        [Pair.session_id.remove(), Pair.session_expires_at.remove()],
+        Pair.session_id == session_id,
+    )
 
 
 def _claim_route(user, session_id: str, expires_at: int, now: float, sticky: str | None) -> str:
@@ -124,19 +117,16 @@ def _claim_route(user, session_id: str, expires_at: int, now: float, sticky: str
     for pool_number in allocation.rank(
         pool.candidates(now), taken=taken, country=number.country, area_code=number.area_code, sticky=sticky
     ):
-        try:
-            Route(
-                user.phone,
-                pool_number,
-                session_id=session_id,
-                user_id=user.user_id,
-                expires_at=expires_at,
-                ttl=expires_at + KEEP_CLOSED_SECONDS,
-            ).save(condition=Route.session_id.does_not_exist() | (Route.expires_at <= int(now)))
+        route = Route(
+            user.phone,
+            pool_number,
+            session_id=session_id,
+            user_id=user.user_id,
+            expires_at=expires_at,
+            ttl=expires_at + KEEP_CLOSED_SECONDS,
+        )
+        if save_if(route, Route.session_id.does_not_exist() | (Route.expires_at <= int(now))):
             return pool_number
-        except PutError as error:
-            if not condition_failed(error):
-                raise
     raise pool.pool_exhausted(
         "every pool number already carries one of this user's sessions; close a session or add numbers (POST /numbers)"
     )
@@ -175,7 +165,9 @@ def send_message(session_id: str, text: object, client_message_id: object = None
             "the user is in chat, so nothing goes out by SMS; PUT /users/{id}/presence {\"away\": true} when they leave",
             409,
         )
-    return messages.submit(session, text, client_message_id)
+    accepted = messages.submit(session, text, client_message_id)
+    touch(session, clock.now())
+    return accepted
 
 
 def describe(session: Session) -> dict:
@@ -199,24 +191,14 @@ def list_open(user_id: str) -> dict:
 
 def close(session: Session, reason: str = "closed") -> bool:
     """Close the session and free its route at once. False if it was already closed."""
-    try:
-        session.update(
-            actions=[
-                Session.status.set(CLOSED),
-                Session.close_reason.set(reason),
-                Session.open_user_id.remove(),
-            ],
-            condition=Session.status == OPEN,
-        )
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
-    try:
-        Route(session.user_phone, session.pool_number).delete(condition=Route.session_id == session.session_id)
-    except DeleteError as error:
-        if not condition_failed(error):
-            raise
+    closed = update_if(
+        session,
+        [Session.status.set(CLOSED), Session.close_reason.set(reason), Session.open_user_id.remove()],
+        Session.status == OPEN,
+    )
+    if not closed:
+        return False
+    delete_if(Route(session.user_phone, session.pool_number), Route.session_id == session.session_id)
     _release_pair(session.user_id, session.partner_id, session.session_id)
     pool.adjust_open_sessions(session.pool_number, -1)
     events.emit(
@@ -248,18 +230,12 @@ def touch(session: Session, now: float) -> None:
     if session.expires_at - now > ttl * 0.9:
         return
     expires_at = int(now) + ttl
-    try:
-        session.update(
-            actions=[Session.expires_at.set(expires_at), Session.ttl.set(expires_at + KEEP_CLOSED_SECONDS)],
-            condition=Session.status == OPEN,
-        )
-        Route(session.user_phone, session.pool_number).update(
-            actions=[Route.expires_at.set(expires_at), Route.ttl.set(expires_at + KEEP_CLOSED_SECONDS)],
-            condition=Route.session_id == session.session_id,
-        )
-        Pair(session.user_id, session.partner_id).update(
-            actions=[Pair.session_expires_at.set(expires_at)], condition=Pair.session_id == session.session_id
-        )
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
+    keep = expires_at + KEEP_CLOSED_SECONDS
+    # Each claim moves only while it still belongs to this session.
+    if not update_if(session, [Session.expires_at.set(expires_at), Session.ttl.set(keep)], Session.status == OPEN):
+        return
+    route = Route(session.user_phone, session.pool_number)
+    if not update_if(route, [Route.expires_at.set(expires_at), Route.ttl.set(keep)], Route.session_id == session.session_id):
+        return
+    pair = Pair(session.user_id, session.partner_id)
+    update_if(pair, [Pair.session_expires_at.set(expires_at)], Pair.session_id == session.session_id)

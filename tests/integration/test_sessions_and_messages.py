@@ -147,3 +147,14 @@ def test_requests_queue_sends_like_the_api_and_rejects_with_a_reason(alice):
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(close))
     alice.queues.drain()
     assert alice.api.get("/users/alice/sessions").json["sessions"] == []
+
+
+def test_messages_keep_a_session_open(alice, monkeypatch):
+    bob = alice.open_session("alice", "bob", "Bob")
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start + 8 * 3600)
+    alice.send(bob["session_id"], "still here")
+    monkeypatch.setattr(clock, "now", lambda: start + 16 * 3600)  # past the first expiry
+    reply = alice.sms_from_phone(ALICE, bob["pool_number"], "me too")
+    assert "conversation has ended" not in reply.text
+    assert alice.api.get(f"/sessions/{bob['session_id']}").json["status"] == "open"
