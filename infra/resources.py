@@ -11,8 +11,10 @@ import json
 
 from chalicelib.models import ALL_MODELS, TTL_ATTRIBUTE
 
-# Seconds a Lambda consuming each queue may run; SQS visibility is six times it.
-FUNCTION_TIMEOUTS = {"outbound": 30, "delivery": 30, "requests": 30}
+# Seconds a Lambda consuming each queue may run (lambda_timeout of its function in
+# .chalice/config.json; tests/deploy checks they agree); SQS visibility is six times it,
+# as AWS advises for event source mappings, so a batch still running is never redelivered.
+FUNCTION_TIMEOUTS = {"outbound": 30, "delivery": 60, "requests": 60}
 MAX_RECEIVES = {"outbound": 20, "delivery": 8, "requests": 5}
 RETENTION_SECONDS = 14 * 86400
 

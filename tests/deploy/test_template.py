@@ -1,0 +1,208 @@
+"""The template `make package` writes: valid for CloudFormation (cfn-lint), and
+holding every table, queue, dead-letter queue, alarm and event source setting
+the service relies on."""
+from __future__ import annotations
+
+import json
+import re
+import pytest
+
+from chalicelib import metrics
+from chalicelib.models import ALL_MODELS, TTL_ATTRIBUTE
+from infra import resources
+from infra import template as infra_template
+from packaged import ROOT, STAGES, build_dir, chalice_config, of_type, stage_environment, template
+
+pytestmark = pytest.mark.parametrize("stage", STAGES)
+
+
+def _sqs_events(t: dict):
+    """(function logical id, function properties, event properties) of each SQS event source."""
+    for logical_id, function in of_type(t, "AWS::Serverless::Function").items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                yield logical_id, function["Properties"], event["Properties"]
+
+
+def _queue_by_name(t: dict) -> dict:
+    return {r["Properties"]["QueueName"]: r for r in of_type(t, "AWS::SQS::Queue").values()}
+
+
+def _queue_name(event: dict) -> str:
+    return event["Queue"]["Fn::Sub"].rsplit(":", 1)[-1]
+
+
+def test_passes_cfn_lint(stage):
+    from cfnlint.api import lint_file
+
+    matches = lint_file(build_dir(stage) / "template.json")
+    assert not matches, "\n".join(str(match) for match in matches)
+
+
+def test_has_every_table_from_the_models(stage):
+    tables = {r["Properties"]["TableName"]: r for r in of_type(template(stage), "AWS::DynamoDB::Table").values()}
+    prefix = f"sms-bridge-{stage}-"
+    assert set(tables) == {prefix + model.Meta.table_suffix for model in ALL_MODELS}
+    for model in ALL_MODELS:
+        table = tables[prefix + model.Meta.table_suffix]
+        properties = table["Properties"]
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+        if TTL_ATTRIBUTE in model.get_attributes():
+            assert properties["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+        indexes = {i["IndexName"] for i in properties.get("GlobalSecondaryIndexes", [])}
+        assert indexes == {i["index_name"] for i in model._get_schema()["global_secondary_indexes"]}
+    assert all(t["Properties"].get("DeletionProtectionEnabled") for t in tables.values()) == (stage == "prod")
+
+
+def test_has_every_queue_with_a_dead_letter_queue(stage):
+    t = template(stage)
+    queues = _queue_by_name(t)
+    defined = resources.template(f"sms-bridge-{stage}-")["Resources"]
+    assert set(queues) == {r["Properties"]["QueueName"] for r in defined.values() if r["Type"] == "AWS::SQS::Queue"}
+    sources = {name: q for name, q in queues.items() if "-dlq" not in name}
+    assert set(sources) == {f"sms-bridge-{stage}-{k}" for k in ("outbound.fifo", "delivery", "requests")}
+    for name, queue in sources.items():
+        redrive = queue["Properties"]["RedrivePolicy"]
+        dlq = t["Resources"][redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Properties"]
+        assert "-dlq" in dlq["QueueName"] and redrive["maxReceiveCount"] >= 1
+        assert dlq.get("FifoQueue", False) == queue["Properties"].get("FifoQueue", False)
+
+
+def test_every_sqs_event_source_reports_batch_item_failures(stage):
+    events = list(_sqs_events(template(stage)))
+    # One event source per @app.on_sqs_message handler (three today).
+    assert len(events) == len(re.findall(r"@app\.on_sqs_message\(", (ROOT / "app.py").read_text())) >= 3
+    for logical_id, _, event in events:
+        assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical_id
+        assert 2 <= event["ScalingConfig"]["MaximumConcurrency"] <= 1000
+
+
+def test_every_event_source_queue_is_created_before_its_mapping(stage):
+    t = template(stage)
+    by_name = {r["Properties"]["QueueName"]: lid for lid, r in of_type(t, "AWS::SQS::Queue").items()}
+    for logical_id, _, event in _sqs_events(t):
+        assert by_name[_queue_name(event)] in t["Resources"][logical_id]["DependsOn"], logical_id
+
+
+def test_visibility_timeout_is_at_least_six_function_timeouts(stage):
+    t = template(stage)
+    queues = _queue_by_name(t)
+    for logical_id, function, event in _sqs_events(t):
+        queue = queues[_queue_name(event)]
+        assert queue["Properties"]["VisibilityTimeout"] >= 6 * function["Timeout"], logical_id
+        kind = infra_template.queue_kind(stage, _queue_name(event))
+        assert function["Timeout"] == resources.FUNCTION_TIMEOUTS[kind], (
+            f"{logical_id}: lambda_timeout in .chalice/config.json and FUNCTION_TIMEOUTS in infra/resources.py differ"
+        )
+
+
+def test_reserved_concurrency_covers_the_event_source(stage):
+    for logical_id, function, event in _sqs_events(template(stage)):
+        reserved = function.get("ReservedConcurrentExecutions")
+        if reserved is not None:
+            assert reserved >= event["ScalingConfig"]["MaximumConcurrency"], logical_id
+
+
+def test_functions_have_fixed_names_log_groups_and_deploy_time_settings(stage):
+    t = template(stage)
+    functions = of_type(t, "AWS::Serverless::Function")
+    groups = {r["Properties"]["LogGroupName"]: r for r in of_type(t, "AWS::Logs::LogGroup").values()}
+    retention = chalice_config()["stages"][stage]["log_retention_in_days"]
+    for logical_id, function in functions.items():
+        name = function["Properties"]["FunctionName"]
+        assert name.startswith(f"sms-bridge-{stage}-"), logical_id
+        assert groups[f"/aws/lambda/{name}"]["Properties"]["RetentionInDays"] == retention
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["PUBLIC_BASE_URL"] == {"Ref": "PublicBaseUrl"}
+        assert variables["TWILIO_ACCOUNT_SID"] == {"Ref": "TwilioAccountSid"}
+        assert variables["CHAT_WEBHOOK_URL"] == {"Ref": "ChatWebhookUrl"}
+    assert t["Parameters"]["TwilioAccountSid"]["Default"] == f"/sms-bridge/{stage}/twilio-account-sid"
+
+
+def test_config_names_the_queues_and_secrets_of_the_template(stage):
+    env = stage_environment(stage)
+    queues = set(_queue_by_name(template(stage)))
+    for key in ("OUTBOUND_QUEUE", "DELIVERY_QUEUE", "REQUESTS_QUEUE", "REQUESTS_DLQ_QUEUE"):
+        assert env[key] in queues, key
+    for key in ("TWILIO_AUTH_TOKEN_PARAM", "API_TOKENS_PARAM", "CHAT_WEBHOOK_SECRET_PARAM"):
+        assert env[key].startswith(f"/sms-bridge/{stage}/"), key
+    # Secrets are named, never given: no value of a secret in the config.
+    assert not {"TWILIO_AUTH_TOKEN", "API_TOKENS", "CHAT_WEBHOOK_SECRET"} & set(env)
+
+
+def _subs(node):
+    """(text, local variable names) of every Fn::Sub in the template."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Fn::Sub":
+                yield (value, set()) if isinstance(value, str) else (value[0], set(value[1]))
+            yield from _subs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _subs(value)
+
+
+def test_no_unresolved_substitution(stage):
+    """Every ${Name} in an Fn::Sub names a resource, parameter, pseudo parameter or
+    local variable (Chalice's own log group for the API handler did not)."""
+    t = template(stage)
+    known = set(t["Resources"]) | set(t.get("Parameters", {}))
+    for text, local in _subs(t):
+        for match in re.finditer(r"\$\{([A-Za-z0-9:.]+)\}", text):
+            name = match.group(1)
+            assert name.startswith("AWS::") or name in local or name.split(".")[0] in known, name
+
+
+def _alarms(t: dict) -> dict:
+    return {r["Properties"]["AlarmName"]: r["Properties"] for r in of_type(t, "AWS::CloudWatch::Alarm").values()}
+
+
+def _alarm_metric_names(alarm: dict) -> set[str]:
+    if "MetricName" in alarm:
+        return {alarm["MetricName"]}
+    return {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
+
+
+def test_alarms(stage):
+    t = template(stage)
+    alarms = _alarms(t)
+    prefix = f"sms-bridge-{stage}-"
+    for dlq in (n for n in _queue_by_name(t) if "-dlq" in n):
+        not_empty = [a for a in alarms.values() if a.get("Dimensions") == [{"Name": "QueueName", "Value": dlq}]]
+        assert [a["MetricName"] for a in not_empty] == ["ApproximateNumberOfMessagesVisible"], dlq
+        assert not_empty[0]["Threshold"] == 0 and not_empty[0]["ComparisonOperator"] == "GreaterThanThreshold"
+    for queue in (n for n in _queue_by_name(t) if "-dlq" not in n):
+        oldest = [a for a in alarms.values() if a.get("Dimensions") == [{"Name": "QueueName", "Value": queue}]]
+        assert [a["MetricName"] for a in oldest] == ["ApproximateAgeOfOldestMessage"], queue
+    sender = alarms[prefix + "sender-errors"]
+    assert {"Errors", f"{prefix}send_outbound"} == _alarm_metric_names(sender)
+    rate = alarms[prefix + "twilio-error-rate"]
+    assert _alarm_metric_names(rate) == {metrics.TWILIO_ERRORS, metrics.TWILIO_REQUESTS}
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert alarm["AlarmName"].startswith(prefix)
+    # The app metrics the alarms read carry exactly the dimensions chalicelib/metrics.py emits.
+    for metric in rate["Metrics"][:2]:
+        dims = {d["Name"]: d["Value"] for d in metric["MetricStat"]["Metric"]["Dimensions"]}
+        assert dims == {"service": metrics.SERVICE, "stage": stage}
+    # The sender's logged errors come from a metric filter on its own log group.
+    filters = of_type(t, "AWS::Logs::MetricFilter").values()
+    assert any(f["Properties"]["MetricTransformations"][0]["MetricName"] == f"{prefix}send_outbound" for f in filters)
+
+
+def test_dashboard_shows_sends_backlog_latency_and_failures(stage):
+    t = template(stage)
+    (dashboard,) = of_type(t, "AWS::CloudWatch::Dashboard").values()
+    body = json.loads(dashboard["Properties"]["DashboardBody"]["Fn::Sub"].replace("${AWS::Region}", "us-east-1")
+                      .replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", "123456789012"))
+    text = json.dumps(body)
+    titles = " | ".join(w["properties"]["title"] for w in body["widgets"])
+    for words in ("Sends per pool number", "Backlog", "Delivery latency", "Failures by Twilio error code"):
+        assert words in titles
+    for name in (metrics.SMS_SENT, metrics.DELIVERY_LATENCY, metrics.MESSAGE_FAILED, metrics.TWILIO_ERRORS_BY_CODE):
+        assert name in text
+    assert "ApproximateNumberOfMessagesVisible" in text
+    alarm_widget = [w for w in body["widgets"] if w["type"] == "alarm"][0]
+    assert len(alarm_widget["properties"]["alarms"]) == len(_alarms(t))
