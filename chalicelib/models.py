@@ -141,6 +141,9 @@ class Route(Model):
 
 
 POOL = "main"
+# Limiter keys that are not pool numbers (a 10DLC campaign) live in this partition of
+# the numbers table, so listing the pool (partition POOL) never sees them.
+LIMITS = "limits"
 
 
 class PoolNumber(Model):

@@ -1,25 +1,85 @@
 """The outbound sender, fed by the FIFO queue (one group per pool number).
 
-Each message goes through four steps: claim (queued -> sending, a conditional
-write, so a second delivery of the same SQS message finds it taken), decide
-(cancelled, expired, or go), send (Twilio), record (sid and status). A
-message found in 'sending' was claimed by a sender that died; it is
-reconciled with what Twilio has before anything is sent again.
+For each message of a batch, in its group's order:
+
+1. wait for the limiter: a pool number (and the campaign, when configured)
+   allows a send once `now >= TAT - burst` (chalicelib/limiter.py). A short
+   wait is slept out inside the invocation while it has time left; a longer
+   one, or one the invocation cannot afford, defers the message with a
+   visibility timeout of that many (whole) seconds. The message stays
+   'queued' while it waits, so `PUT presence away=false` can still cancel it.
+2. claim it: a conditional write queued -> sending that returns the item
+   (segments, numbers, body), so no read is needed. A claim that fails means a
+   duplicate delivery, a cancelled or final message (nothing to do), or a
+   message left in 'sending' by a sender that died or never learnt Twilio's
+   answer: that one is reconciled with what Twilio has before anything is sent
+   again.
+3. expired? (older than MESSAGE_VALIDITY_SECONDS) -> failed, 'expired'.
+4. charge the limiter (a conditional write on the TAT that was read).
+5. send, and record the sid (a conditional write sending -> sent).
+
+Once a message of a group must wait outside the invocation or be retried, the
+rest of that group in the batch is given back with the same visibility
+timeout (one ChangeMessageVisibilityBatch) and reported in batchItemFailures,
+so a number's messages never overtake each other and the group is not held
+for the queue's whole visibility timeout.
+
+Twilio outcomes: 429 was not accepted -> back to 'queued', retried with
+backoff and jitter. 5xx, timeouts and unreachable may have been accepted ->
+left in 'sending', retried with backoff, and so reconciled first. Any other
+4xx is final with Twilio's code; 21610 also opts the phone out.
+
+Per message, outside faults: one write to claim, one to charge the number's
+limit (two with a campaign), one to record; reads only for a group's limiter
+state once per invocation.
 """
 from __future__ import annotations
 
 import json
+import math
+import os
+import random
+import time
+from collections import deque
 from dataclasses import dataclass
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, messages, phones, twilio_gateway
+from chalicelib import aws, clock, messages, metrics, phones, twilio_gateway
 from chalicelib.config import settings
 from chalicelib.db import condition_failed, get_or_none
+from chalicelib.limiter import EPSILON, Limiter
 from chalicelib.logs import logger, mask
 from chalicelib.models import Message
 
-DONE, RETRY = "done", "retry"
+DONE, WAIT, RETRY = "done", "wait", "retry"
+
+# Without a Lambda context (tests, scripts): the outbound function's timeout.
+DEFAULT_BUDGET_SECONDS = 30.0
+# Twilio can take its whole HTTP timeout; keep that and the record write in hand.
+SEND_RESERVE_SECONDS = twilio_gateway.HTTP_TIMEOUT_SECONDS + 2.0
+MAX_VISIBILITY_SECONDS = 43_200  # SQS's limit
+# Backoff of retried sends: base * 2^(attempt-1), capped, with jitter (half to full).
+BACKOFF_BASE_RATE_LIMITED = 2.0
+BACKOFF_BASE_UNKNOWN = 5.0  # gives Twilio's list time to show a message it did accept
+BACKOFF_CAP_SECONDS = 120.0
+# Twilio stamps date_created in whole seconds, by its own clock.
+RECONCILE_SKEW_SECONDS = 2.0
+
+# Metric names (chalicelib/metrics.py publishes them as EMF lines).
+SEND_RETRIES = "SendRetries"  # dimension Reason: rate_limited | server_error | unreachable
+SEND_DEFERRALS = "SendDeferrals"  # messages given back to the queue to wait (dimension Reason)
+SENDS_RECONCILED = "SendsReconciled"  # found at Twilio after an unknown outcome, not sent again
+
+
+@dataclass(frozen=True)
+class SenderSettings:
+    # Longest limiter wait slept out inside an invocation; longer ones use SQS visibility.
+    max_wait_seconds: float
+
+    @classmethod
+    def from_environment(cls) -> "SenderSettings":
+        return cls(max_wait_seconds=float(os.environ.get("SENDER_MAX_WAIT_SECONDS", "15")))
 
 
 @dataclass(frozen=True)
@@ -33,42 +93,159 @@ class Job:
         return cls(message_id=data["message_id"], secret_text=data.get("secret_text"))
 
 
-def process_batch(records: list[dict]) -> list[str]:
-    """Handle one SQS batch; returns the messageIds to leave on the queue.
-
-    Once a message of a group must wait, the rest of that group in the batch
-    waits too, so a number's messages never overtake each other."""
-    held_groups: set[str] = set()
-    failures: list[str] = []
-    for record in records:
-        group = record.get("attributes", {}).get("MessageGroupId", "")
-        if group in held_groups:
-            failures.append(record["messageId"])
-            continue
-        try:
-            outcome = send(Job.parse(record["body"]))
-        except Exception:
-            logger.exception("sender failed; the message stays queued", extra={"sqs_message_id": record["messageId"]})
-            outcome = RETRY
-        if outcome == RETRY:
-            held_groups.add(group)
-            failures.append(record["messageId"])
-    return failures
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # DONE, WAIT (the limiter refused after all), RETRY (give back with backoff)
+    seconds: float = 0.0
+    reason: str = ""
 
 
-def send(job: Job) -> str:
-    message = _claim(job.message_id)
-    if message is None:
-        current = get_or_none(Message, job.message_id)
-        if current is None or current.status != messages.SENDING:
-            return DONE  # a duplicate delivery, or a message cancelled while queued
-        message = current
-        if _reconcile(message):
-            return DONE
-    body = job.secret_text or message.body
-    if clock.now() - message.created_at > settings().message_validity_seconds:
-        _finish(message, messages.FAILED, error_code="expired")
-        return DONE
+def sleep(seconds: float) -> None:
+    """Wait inside the invocation (the simulation replaces this with virtual time)."""
+    time.sleep(seconds)
+
+
+def process_batch(records: list[dict], context=None) -> list[str]:
+    """Handle one SQS batch; returns the messageIds to leave on the queue."""
+    return Batch(records, context).run()
+
+
+def _group(record: dict) -> str:
+    return record.get("attributes", {}).get("MessageGroupId", "")
+
+
+class Batch:
+    def __init__(self, records: list[dict], context=None, config: SenderSettings | None = None):
+        self.config = config or SenderSettings.from_environment()
+        self.limiter = Limiter()
+        remaining = DEFAULT_BUDGET_SECONDS
+        if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+            remaining = context.get_remaining_time_in_millis() / 1000.0
+        self.deadline = clock.now() + remaining
+        self.pending: dict[str, deque] = {}
+        for record in records:
+            self.pending.setdefault(_group(record), deque()).append(record)
+        self.not_before: dict[str, float] = {}
+        self.given_back: list[tuple[dict, float]] = []
+
+    def run(self) -> list[str]:
+        while self.pending:
+            now = clock.now()
+            group, wait = min(((g, self._ready_in(g, now)) for g in self.pending), key=lambda gw: gw[1])
+            if wait > 0:
+                if wait <= self.config.max_wait_seconds and now + wait + SEND_RESERVE_SECONDS <= self.deadline:
+                    sleep(wait)
+                    continue
+                self._give_back_all(now, "limit")
+                break
+            if self.deadline - now < SEND_RESERVE_SECONDS:
+                self._give_back_all(now, "time")
+                break
+            record = self.pending[group][0]
+            try:
+                outcome = self.handle(record, now)
+            except Exception:
+                logger.exception("sender failed; the message stays queued", extra={"sqs_message_id": record["messageId"]})
+                outcome = Outcome(RETRY, _backoff(_receive_count(record), 1.0), "error")
+            if outcome.kind == DONE:
+                self.pending[group].popleft()
+                if not self.pending[group]:
+                    del self.pending[group]
+            elif outcome.kind == WAIT:
+                self.not_before[group] = now + outcome.seconds
+            else:
+                self._give_back(group, outcome.seconds, outcome.reason)
+        self._apply_visibility()
+        return [record["messageId"] for record, _ in self.given_back]
+
+    def _ready_in(self, group: str, now: float) -> float:
+        return max(self.limiter.ready_in(group, now), self.not_before.get(group, 0.0) - now)
+
+    def _give_back(self, group: str, seconds: float, reason: str) -> None:
+        records = self.pending.pop(group)
+        for record in records:
+            self.given_back.append((record, seconds))
+        metrics.count(SEND_DEFERRALS, len(records), Reason=reason)
+
+    def _give_back_all(self, now: float, reason: str) -> None:
+        for group in list(self.pending):
+            self._give_back(group, self._ready_in(group, now), reason)
+
+    def _apply_visibility(self) -> None:
+        """Make given-back messages visible again when they may go (SQS counts whole
+        seconds); without this they would wait out the queue's visibility timeout."""
+        by_queue: dict[str, list[dict]] = {}
+        for record, seconds in self.given_back:
+            arn = record.get("eventSourceARN")
+            if not arn or not record.get("receiptHandle"):
+                continue
+            entries = by_queue.setdefault(arn.rsplit(":", 1)[-1], [])
+            entries.append(
+                {
+                    "Id": str(len(entries)),
+                    "ReceiptHandle": record["receiptHandle"],
+                    "VisibilityTimeout": visibility_timeout(seconds),
+                }
+            )
+        for queue_name, entries in by_queue.items():
+            try:
+                sqs = aws.client("sqs")
+                url = aws.queue_url(queue_name)
+                for start in range(0, len(entries), 10):
+                    answer = sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries[start:start + 10])
+                    for failed in answer.get("Failed", []):
+                        logger.warning("visibility not changed; the message waits out the queue's timeout",
+                                       extra={"code": failed.get("Code")})
+            except Exception:
+                logger.exception("visibility not changed; the messages wait out the queue's timeout")
+
+    # --- one message ---------------------------------------------------------
+
+    def handle(self, record: dict, now: float) -> Outcome:
+        job = Job.parse(record["body"])
+        message = _claim(job.message_id, now)
+        reconciling = False
+        if message is None:
+            message = get_or_none(Message, job.message_id)
+            if message is None or message.status != messages.SENDING:
+                return Outcome(DONE)  # a duplicate delivery, a cancelled or a final message
+            reconciling = True
+            if _reconcile(message, job):
+                return Outcome(DONE)
+        if now - message.created_at > settings().message_validity_seconds:
+            _finish(message, messages.FAILED, "expired")
+            return Outcome(DONE)
+        body = job.secret_text or message.body
+        if not body:
+            _finish(message, messages.FAILED, "no_body")
+            return Outcome(DONE)
+        wait = self.limiter.charge(message.from_number, message.segments, now)
+        if wait > 0:
+            # Another writer moved the TAT since it was read: not this message's turn yet.
+            if not reconciling:
+                _unclaim(message)
+            return Outcome(WAIT, wait)
+        attempt = _receive_count(record) if reconciling else int(message.attempts or 1)
+        return _send(message, body, attempt, now)
+
+
+def visibility_timeout(seconds: float) -> int:
+    return min(MAX_VISIBILITY_SECONDS, max(0, math.ceil(seconds - EPSILON)))
+
+
+def _receive_count(record: dict) -> int:
+    try:
+        return int(record.get("attributes", {}).get("ApproximateReceiveCount", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _backoff(attempt: int, base: float) -> float:
+    ceiling = min(BACKOFF_CAP_SECONDS, base * 2 ** max(0, attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _send(message: Message, body: str, attempt: int, now: float) -> Outcome:
     try:
         sent = twilio_gateway.send_sms(
             from_=message.from_number,
@@ -77,25 +254,36 @@ def send(job: Job) -> str:
             status_callback=settings().webhook_url(f"/twilio/status?message_id={message.message_id}"),
         )
     except twilio_gateway.TwilioError as error:
-        if error.retryable:
+        metrics.twilio_call(error.code or error.status or "unreachable")
+        if error.status == 429:
+            # Refused before it was accepted: give it back to the queue as it was.
             _unclaim(message)
-            logger.warning("twilio send will be retried", extra={"message_id": message.message_id, "status": error.status})
-            return RETRY
-        _finish(message, messages.FAILED, error_code=str(error.code or error.status))
+            metrics.count(SEND_RETRIES, Reason="rate_limited")
+            return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_RATE_LIMITED), "rate_limited")
+        if error.retryable:
+            # Twilio may have accepted it: stay 'sending' so the next try looks it up first.
+            reason = "server_error" if error.status else "unreachable"
+            metrics.count(SEND_RETRIES, Reason=reason)
+            logger.warning("twilio send outcome unknown; it will be reconciled, then retried",
+                           extra={"message_id": message.message_id, "status": error.status})
+            return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
+        _finish(message, messages.FAILED, str(error.code or error.status))
         if error.code == twilio_gateway.OPTED_OUT:
             phones.set_opted_out(message.to_number, True)
-        return DONE
-    _record_sent(message, sent)
-    return DONE
+        return Outcome(DONE)
+    metrics.twilio_call()
+    _record_sent(message, sent, now)
+    return Outcome(DONE)
 
 
-def _claim(message_id: str) -> Message | None:
+def _claim(message_id: str, now: float) -> Message | None:
+    """queued -> sending; returns the whole item (UpdateItem's ALL_NEW), or None."""
     message = Message(message_id=message_id)
     try:
         message.update(
             actions=[
                 Message.status.set(messages.SENDING),
-                Message.claimed_at.set(clock.now()),
+                Message.claimed_at.set(now),
                 Message.attempts.add(1),
                 Message.queued_user_id.remove(),
             ],
@@ -109,27 +297,57 @@ def _claim(message_id: str) -> Message | None:
 
 
 def _unclaim(message: Message) -> None:
-    """Give a message back to the queue after a retryable failure."""
+    """Give a message that was not sent back to 'queued' (and so to cancellation)."""
     actions = [Message.status.set(messages.QUEUED)]
     if message.user_id and message.kind == "chat":
         actions.append(Message.queued_user_id.set(message.user_id))
-    message.update(actions=actions, condition=Message.status == messages.SENDING)
+    try:
+        message.update(actions=actions, condition=Message.status == messages.SENDING)
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
 
 
-def _reconcile(message: Message) -> bool:
+def _reconcile(message: Message, job: Job) -> bool:
     """A message left in 'sending': record what Twilio has, if anything.
-    True when Twilio had it (nothing more to send)."""
-    since = message.claimed_at or message.created_at
-    for sent in twilio_gateway.find_sent(from_=message.from_number, to=message.to_number, sent_on_or_after=since):
-        if message.body is not None and sent.body == message.body:
-            _record_sent(message, sent)
-            logger.info("reconciled a send Twilio already had", extra={"message_id": message.message_id})
-            return True
-    return False
+    True when Twilio had it (nothing more to send).
+
+    Twilio's record carries no id of ours, so a match is: the same body, to and
+    from the same numbers, created since this message was claimed, and not a
+    message already recorded for another of ours (an earlier identical text of
+    the session: a number's messages are sent strictly in order, so every
+    earlier one is recorded by now)."""
+    body = job.secret_text or message.body
+    since = (message.claimed_at or message.created_at) - RECONCILE_SKEW_SECONDS
+    try:
+        found = twilio_gateway.find_sent(from_=message.from_number, to=message.to_number, sent_on_or_after=since)
+    except twilio_gateway.TwilioError as error:
+        metrics.twilio_call(error.code or error.status or "unreachable")
+        raise
+    metrics.twilio_call()
+    candidates = [
+        sent
+        for sent in found
+        if sent.body == body and (sent.date_created is None or sent.date_created >= math.floor(since))
+    ]
+    if candidates and message.session_id:
+        known = {
+            other.twilio_sid
+            for other in Message.by_session.query(message.session_id, Message.order_key < message.order_key)
+            if other.twilio_sid
+        }
+        candidates = [sent for sent in candidates if sent.sid not in known]
+    if not candidates:
+        return False
+    oldest = min(candidates, key=lambda sent: sent.date_created or 0.0)
+    _record_sent(message, oldest, clock.now())
+    metrics.count(SENDS_RECONCILED)
+    logger.info("reconciled a send Twilio already had", extra={"message_id": message.message_id})
+    return True
 
 
-def _record_sent(message: Message, sent: twilio_gateway.SentMessage) -> None:
-    recorded = [Message.twilio_sid.set(sent.sid), Message.sent_at.set(clock.now())]
+def _record_sent(message: Message, sent: twilio_gateway.SentMessage, now: float) -> None:
+    recorded = [Message.twilio_sid.set(sent.sid), Message.sent_at.set(now)]
     try:
         message.update(actions=[Message.status.set(messages.SENT), *recorded], condition=Message.status == messages.SENDING)
     except UpdateError as error:
@@ -138,6 +356,8 @@ def _record_sent(message: Message, sent: twilio_gateway.SentMessage) -> None:
         # Twilio's status callback got here first and moved the status on: keep it.
         message.update(actions=recorded)
         return
+    metrics.sms_sent(message.from_number, message.segments)
+    metrics.send_latency(now - message.created_at)
     logger.info("sms sent", extra={"message_id": message.message_id, "to": mask(message.to_number)})
     messages.notify_status(message)
 
@@ -147,5 +367,6 @@ def _finish(message: Message, status: str, error_code: str) -> None:
         actions=[Message.status.set(status), Message.error_code.set(error_code)],
         condition=Message.status == messages.SENDING,
     )
+    metrics.count(metrics.MESSAGE_FAILED, ErrorCode=error_code)
     logger.info("sms not sent", extra={"message_id": message.message_id, "error_code": error_code})
     messages.notify_status(message)
