@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install test run
+.PHONY: install test run demo
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,3 +16,12 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The whole service offline on 127.0.0.1, in the foreground; Ctrl-C stops it.
+# Ports, credentials and URLs come from the environment (README "Run it locally").
+run: $(STAMP)
+	$(BIN)/python -m devstack.run
+
+# A short conversation through the API, against a running `make run`.
+demo: $(STAMP)
+	$(BIN)/python -m devstack.demo

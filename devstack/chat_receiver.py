@@ -1,6 +1,9 @@
 """A stand-in for the chat backend's webhook: checks X-Bridge-Signature,
 keeps every event (deduped on event_id, as a real receiver must) and can
-print them. Used by the local stack and the tests."""
+print them. Used by the local stack and the tests.
+
+GET /events answers {"events": [...], "rejected": n}: what arrived so far, oldest
+first, so a separate process (make demo, the end-to-end tests) can read it."""
 from __future__ import annotations
 
 import json
@@ -71,6 +74,18 @@ class ChatReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                if self.path.split("?")[0] != "/events":
+                    self.send_error(404)
+                    return
+                with receiver._changed:
+                    body = json.dumps({"events": receiver.events, "rejected": receiver.rejected}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length", 0))
                 status = receiver._accept(self.rfile.read(length), self.headers.get("X-Bridge-Signature"))

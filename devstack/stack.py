@@ -1,0 +1,475 @@
+"""The whole service on one machine, offline, over real HTTP: what `make run` starts
+and what the end-to-end tests start (through `python -m devstack.run`).
+
+Parts, all bound to 127.0.0.1:
+- moto's server for DynamoDB and SQS, with every table and queue made by
+  infra.resources.create_all (the deployment's own definitions);
+- the Chalice app on chalice's local server (HTTP routes only, as `chalice local`);
+- one poller per `@app.on_sqs_message` handler (devstack.poller), as Lambda's
+  event source mappings would feed them;
+- the Twilio stand-in with its phone page, unless TWILIO_API_BASE_URL names
+  another Twilio-compatible server;
+- a chat receiver that checks each event's signature and prints it, unless
+  CHAT_WEBHOOK_URL names the real chat backend;
+- a pool of a few numbers, owned at the stand-in and adopted through the API
+  (POST /numbers), so the numbers' SmsUrl points at this bridge.
+
+The app reads its configuration from os.environ, so a Stack sets the process's
+environment: run one Stack per process. Every setting comes from an
+environment variable (StackSettings.from_env; README "Run it locally").
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"  # never another interface: the dev secrets below are public
+DEFAULT_POOL = ("+14155550101", "+14155550102", "+14155550103")
+# The stand-in's own dev account (devstack.twilio_standin), so it runs alone with the same values.
+DEFAULT_ACCOUNT_SID = "AC" + "5eed" * 8
+DEFAULT_AUTH_TOKEN = "standin-dev-auth-token"
+# Queue-name overrides the app honours; the local stack names queues by prefix only,
+# as infra.resources does, so a stray one in the shell must not split the two.
+_QUEUE_OVERRIDES = ("OUTBOUND_QUEUE", "DELIVERY_QUEUE", "REQUESTS_QUEUE", "REQUESTS_DLQ_QUEUE")
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Everything the local stack can be told; the environment variable of each is in
+    from_env. A port of 0 picks a free one (the tests use that)."""
+
+    api_port: int = 8000
+    standin_port: int = 8010
+    chat_receiver_port: int = 8020
+    moto_port: int = 8030
+    api_tokens: str = "local-dev-token"
+    twilio_account_sid: str = DEFAULT_ACCOUNT_SID
+    twilio_auth_token: str = DEFAULT_AUTH_TOKEN
+    twilio_api_base_url: Optional[str] = None  # None: the built-in stand-in
+    public_base_url: Optional[str] = None  # None: the API's own URL
+    chat_webhook_url: Optional[str] = None  # None: the built-in chat receiver
+    chat_webhook_secret: str = "local-webhook-secret"
+    resource_prefix: str = "sms-bridge-local-"
+    pool_numbers: tuple = DEFAULT_POOL
+    standin_callback_delay: float = 0.3  # seconds queued -> sent -> delivered
+    region: str = "us-east-1"
+
+    @classmethod
+    def from_env(cls, env=None) -> "StackSettings":
+        env = os.environ if env is None else env
+        defaults = cls()
+        external_twilio = env.get("TWILIO_API_BASE_URL") or None
+
+        def port(name: str, default: int) -> int:
+            value = env.get(name)
+            if value in (None, ""):
+                return default
+            if not value.isdigit() or int(value) > 65535:
+                raise SystemExit(f"{name}={value!r}: give a TCP port number (0 picks a free one)")
+            return int(value)
+
+        pool = env.get("POOL_NUMBERS")
+        if pool is None:
+            # Real numbers cannot be made up: with another Twilio, adopt only those named.
+            pool_numbers = () if external_twilio else defaults.pool_numbers
+        else:
+            pool_numbers = tuple(n.strip() for n in pool.split(",") if n.strip())
+        return cls(
+            api_port=port("API_PORT", defaults.api_port),
+            standin_port=port("STANDIN_PORT", defaults.standin_port),
+            chat_receiver_port=port("CHAT_RECEIVER_PORT", defaults.chat_receiver_port),
+            moto_port=port("MOTO_PORT", defaults.moto_port),
+            api_tokens=env.get("API_TOKENS") or defaults.api_tokens,
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or defaults.twilio_account_sid,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or defaults.twilio_auth_token,
+            twilio_api_base_url=external_twilio,
+            public_base_url=env.get("PUBLIC_BASE_URL") or None,
+            chat_webhook_url=env.get("CHAT_WEBHOOK_URL") or None,
+            chat_webhook_secret=env.get("CHAT_WEBHOOK_SECRET") or defaults.chat_webhook_secret,
+            resource_prefix=env.get("RESOURCE_PREFIX") or defaults.resource_prefix,
+            pool_numbers=pool_numbers,
+            standin_callback_delay=float(env.get("STANDIN_CALLBACK_DELAY") or defaults.standin_callback_delay),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.region,
+        )
+
+    @property
+    def api_token(self) -> str:
+        """The token to show and use: the first of API_TOKENS."""
+        return self.api_tokens.split(",")[0].strip()
+
+
+class StackError(RuntimeError):
+    """A part could not start (a port in use, most often); the message says what to do."""
+
+
+@dataclass
+class Stack:
+    settings: StackSettings
+    out: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
+    # Filled in by start():
+    api_url: Optional[str] = None
+    public_base_url: Optional[str] = None
+    standin_url: Optional[str] = None
+    chat_receiver_url: Optional[str] = None
+    chat_webhook_url: Optional[str] = None
+    twilio_api_base_url: Optional[str] = None
+    aws_endpoint_url: Optional[str] = None
+
+    def __post_init__(self):
+        self._stops: list[tuple[str, Callable[[], None]]] = []
+        self._print_lock = threading.Lock()
+        self.standin = None
+        self.chat_receiver = None
+
+    # -- start -------------------------------------------------------------------------
+
+    def start(self) -> "Stack":
+        """Start every part, in dependency order; on a failure stop what started and raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        s = self.settings
+        self._set_environment()
+        self._start_moto()
+        self._create_resources()
+        api_server = self._bind_api()
+        self.public_base_url = (s.public_base_url or self.api_url).rstrip("/")
+        os.environ["PUBLIC_BASE_URL"] = self.public_base_url
+        self._start_chat_receiver()
+        self._start_standin()
+        self._serve_api(api_server)
+        self._start_pollers()
+        self._seed_pool()
+
+    def _set_environment(self) -> None:
+        s = self.settings
+        for name in _QUEUE_OVERRIDES + ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+            os.environ.pop(name, None)
+        os.environ.update(
+            {
+                # moto takes any credentials; fake ones make sure real ones never leave the machine.
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_SESSION_TOKEN": "local",
+                "AWS_REGION": s.region,
+                "AWS_DEFAULT_REGION": s.region,
+                "STAGE": os.environ.get("STAGE") or "local",
+                "RESOURCE_PREFIX": s.resource_prefix,
+                # Secrets by value: config.secret() reads NAME before NAME_PARAM (SSM).
+                "API_TOKENS": s.api_tokens,
+                "TWILIO_ACCOUNT_SID": s.twilio_account_sid,
+                "TWILIO_AUTH_TOKEN": s.twilio_auth_token,
+                "CHAT_WEBHOOK_SECRET": s.chat_webhook_secret,
+            }
+        )
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "sms-bridge")
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        class MotoServer(ThreadedMotoServer):
+            """ThreadedMotoServer.start() waits forever when its port is taken; report it."""
+
+            error: Optional[BaseException] = None
+
+            def _server_entry(self) -> None:
+                try:
+                    super()._server_entry()
+                except BaseException as error:  # noqa: BLE001 (handed to the starting thread)
+                    self.error = error
+                    self._server_ready_event.set()
+
+        moto = MotoServer(ip_address=HOST, port=self.settings.moto_port, verbose=False)
+        moto.start()
+        if moto.error is not None:
+            raise StackError(_port_message("moto (DynamoDB, SQS)", "MOTO_PORT", self.settings.moto_port, moto.error))
+        def stop() -> None:
+            moto.stop()
+            moto._server.server_close()  # free the port now, not at exit
+
+        self._stops.append(("moto", stop))
+        host, port = moto.get_host_and_port()
+        self.aws_endpoint_url = f"http://{host}:{port}"
+        os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
+
+    def _create_resources(self) -> None:
+        import boto3
+
+        from infra.resources import create_all
+
+        create_all(self.settings.resource_prefix, boto3.client("dynamodb"), boto3.client("sqs"))
+
+    def _bind_api(self):
+        # After the environment: app.py names its queues at import.
+        from chalice.config import Config
+        from chalice.local import ChaliceRequestHandler, create_local_server
+
+        import app as app_module
+
+        stack = self
+
+        class RequestHandler(ChaliceRequestHandler):
+            def log_request(self, code="-", size="-") -> None:
+                path = self.path.split("?")[0]
+                if path == "/twilio/status" and str(code).startswith("2"):
+                    return  # two per SMS; the SMS lines say enough
+                stack.say(f"[api]  {self.command} {path} -> {code}")
+
+        self.app_module = app_module
+        config = Config.create(
+            chalice_stage="local", project_dir=str(ROOT), chalice_app=app_module.app,
+            lambda_timeout=29, lambda_memory_size=512,
+        )
+        try:
+            server = create_local_server(app_module.app, config, HOST, self.settings.api_port)
+        except OSError as error:
+            raise StackError(_port_message("the API", "API_PORT", self.settings.api_port, error)) from None
+        server = _with_handler(server, RequestHandler, app_module.app, config)
+        host, port = server.server.server_address[:2]
+        self.api_url = f"http://{host}:{port}"
+        return server
+
+    def _serve_api(self, server) -> None:
+        thread = threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.1},
+                                  name="chalice-local", daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            server.server.shutdown()
+            server.server.server_close()
+            thread.join(timeout=5)
+
+        self._stops.append(("api", stop))
+
+    def _start_chat_receiver(self) -> None:
+        s = self.settings
+        if s.chat_webhook_url:
+            self.chat_webhook_url = s.chat_webhook_url
+        else:
+            from devstack.chat_receiver import ChatReceiver
+
+            try:
+                # "new,old" during a rotation (chalicelib.signing): any listed one verifies.
+                secrets = [secret.strip() for secret in s.chat_webhook_secret.split(",") if secret.strip()]
+                receiver = ChatReceiver(secrets, host=HOST, port=s.chat_receiver_port,
+                                        on_event=self._print_event)
+            except OSError as error:
+                raise StackError(
+                    _port_message("the chat receiver", "CHAT_RECEIVER_PORT", s.chat_receiver_port, error)
+                ) from None
+            receiver.start()
+            self._stops.append(("chat receiver", receiver.stop))
+            self.chat_receiver = receiver
+            self.chat_receiver_url = receiver.url
+            self.chat_webhook_url = receiver.url
+        os.environ["CHAT_WEBHOOK_URL"] = self.chat_webhook_url
+
+    def _start_standin(self) -> None:
+        s = self.settings
+        if s.twilio_api_base_url:
+            self.twilio_api_base_url = s.twilio_api_base_url
+        else:
+            from devstack.twilio_standin import serve
+
+            try:
+                standin = serve(HOST, s.standin_port, account_sid=s.twilio_account_sid,
+                                auth_token=s.twilio_auth_token, callback_delay=s.standin_callback_delay,
+                                queue_depth=self._outbound_queue_depth())
+            except OSError as error:
+                raise StackError(_port_message("the Twilio stand-in", "STANDIN_PORT", s.standin_port, error)) from None
+            self._stops.append(("twilio stand-in", standin.shutdown))
+            self.standin = standin
+            self.standin_url = standin.url
+            self.twilio_api_base_url = standin.url
+            self._watch_sms(standin.state)
+        os.environ["TWILIO_API_BASE_URL"] = self.twilio_api_base_url
+
+    def _outbound_queue_depth(self) -> Callable[[], int]:
+        """For the phone page: SMS in the outbound queue not yet sent (waiting, delayed by
+        the limiter, or in a sender's hands)."""
+        import boto3
+
+        sqs = boto3.client("sqs")
+        url = sqs.get_queue_url(QueueName=f"{self.settings.resource_prefix}outbound.fifo")["QueueUrl"]
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                 "ApproximateNumberOfMessagesDelayed"]
+
+        def depth() -> int:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+            return sum(int(attributes.get(name, 0)) for name in names)
+
+        return depth
+
+    def _start_pollers(self) -> None:
+        import boto3
+
+        from devstack.poller import Poller, feeds_for
+
+        pollers = []
+        for feed in feeds_for(self.app_module):
+            feed.region = self.settings.region
+            poller = Poller(feed, lambda: boto3.client("sqs"), on_error=self._poller_error)
+            poller.start()
+            pollers.append(poller)
+
+        def stop() -> None:
+            for poller in pollers:
+                poller.stop()
+            for poller in pollers:
+                poller.join(timeout=10)
+
+        self._stops.append(("pollers", stop))
+        self.pollers = pollers
+
+    def _seed_pool(self) -> None:
+        import requests
+
+        for number in self.settings.pool_numbers:
+            if self.standin is not None and self.standin.state.number_by_phone(number) is None:
+                self.standin.state.add_number(number)
+            answer = requests.post(
+                f"{self.api_url}/numbers", json={"phone_number": number},
+                headers={"Authorization": f"Bearer {self.settings.api_token}"}, timeout=30,
+            )
+            if answer.status_code != 201:
+                raise StackError(f"could not adopt pool number {number}: {answer.status_code} {answer.text}")
+
+    # -- stop --------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop every started part, last started first; safe to call twice."""
+        while self._stops:
+            name, stop = self._stops.pop()
+            try:
+                stop()
+            except Exception as error:  # keep stopping the rest
+                self.say(f"[stack] stopping {name} failed: {error}")
+
+    # -- output ------------------------------------------------------------------------
+
+    def say(self, line: str) -> None:
+        with self._print_lock:
+            self.out(line)
+
+    def summary(self) -> dict:
+        """What a client needs to talk to this stack (the ready file of devstack.run)."""
+        return {
+            "api_url": self.api_url,
+            "api_token": self.settings.api_token,
+            "public_base_url": self.public_base_url,
+            "standin_url": self.standin_url,
+            "chat_receiver_url": self.chat_receiver_url,
+            "chat_webhook_url": self.chat_webhook_url,
+            "twilio_api_base_url": self.twilio_api_base_url,
+            "twilio_account_sid": self.settings.twilio_account_sid,
+            "aws_endpoint_url": self.aws_endpoint_url,
+            "resource_prefix": self.settings.resource_prefix,
+            "pool_numbers": list(self.settings.pool_numbers),
+        }
+
+    def banner(self) -> str:
+        token = self.settings.api_token
+        lines = [
+            "",
+            "sms-bridge is running locally (Ctrl-C stops everything).",
+            f"  API            {self.api_url}",
+            f"  dev token      {token}",
+        ]
+        if self.standin_url:
+            lines.append(f"  phone page     {self.standin_url}/   (Twilio stand-in, account {self.settings.twilio_account_sid})")
+        else:
+            lines.append(f"  Twilio API     {self.twilio_api_base_url}")
+        if self.chat_receiver_url:
+            lines.append(f"  chat receiver  {self.chat_receiver_url}   (events are printed below)")
+        else:
+            lines.append(f"  chat webhook   {self.chat_webhook_url}")
+        lines += [
+            f"  webhooks       signed against {self.public_base_url}",
+            f"  DynamoDB, SQS  {self.aws_endpoint_url}   (moto, in memory; tables prefixed {self.settings.resource_prefix})",
+            f"  pool           {', '.join(self.settings.pool_numbers) or '(empty: POST /numbers to adopt or buy one)'}",
+            "",
+            "Try it:",
+            f"  curl -s -H 'Authorization: Bearer {token}' {self.api_url}/numbers",
+            "  make demo        (in another terminal: a short conversation through the API)",
+            "",
+        ]
+        return "\n".join(lines)
+
+    def _print_event(self, event: dict) -> None:
+        fields = {k: v for k, v in event.items() if k not in ("type", "event_id", "created_at")}
+        text = fields.pop("text", None)
+        described = " ".join(f"{k}={v}" for k, v in fields.items() if v not in (None, "", []))
+        quoted = f" {json.dumps(text, ensure_ascii=False)}" if text else ""
+        self.say(f"[chat] {event['type']} (signature ok){quoted}  {described}")
+
+    def _poller_error(self, feed, error: Exception) -> None:
+        self.say(f"[sqs]  {feed.queue_name}: {type(error).__name__}: {error}")
+
+    def _watch_sms(self, state) -> None:
+        """Print each SMS the stand-in sees (the bridge's sends and the phones' texts) and
+        each Twilio API request it refused."""
+        seen: set = set()
+        requests_seen = 0
+        stopping = threading.Event()
+
+        def watch() -> None:
+            nonlocal requests_seen
+            version = -1
+            while not stopping.is_set():
+                with state.changed:
+                    state.changed.wait_for(lambda: state.version != version or stopping.is_set(), 0.5)
+                    version = state.version
+                    new = [m for sid, m in state.messages.items() if sid not in seen]
+                    seen.update(m.sid for m in new)
+                    if len(state.requests) < requests_seen:  # the log was cleared
+                        requests_seen = 0
+                    refused = [r for r in state.requests[requests_seen:] if (r["status"] or 0) >= 400]
+                    requests_seen = len(state.requests)
+                for r in refused:
+                    reason = r.get("spec_error") or (r.get("fault") and "fault injected") or ""
+                    self.say(f"[twilio] {r['method']} {r['path']} -> {r['status']} {reason}".rstrip())
+                for m in new:
+                    arrow = "phone -> pool" if m.direction == "inbound" else "pool -> phone"
+                    self.say(f"[sms]  {m.from_} -> {m.to}  {json.dumps(m.body, ensure_ascii=False)}  ({arrow})")
+
+        thread = threading.Thread(target=watch, name="sms-printer", daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            stopping.set()
+            with state.changed:
+                state.changed.notify_all()
+            thread.join(timeout=2)
+
+        self._stops.append(("sms printer", stop))
+
+
+def _with_handler(server, handler_cls, app_obj, config):
+    """chalice's LocalDevServer with our request logging (its handler is a partial)."""
+    import functools
+
+    server.server.RequestHandlerClass = functools.partial(handler_cls, app_object=app_obj, config=config)
+    return server
+
+
+def _port_message(what: str, variable: str, port: int, error: BaseException) -> str:
+    return (f"{what} cannot listen on {HOST}:{port} ({error}). Is another `make run` still running? "
+            f"Stop it, or choose another port: {variable}=<port> make run")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("run `python -m devstack.run` (or `make run`)")
