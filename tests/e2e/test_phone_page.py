@@ -1,0 +1,44 @@
+"""The phone simulator page (the stand-in's /) in headless Chromium, against the
+running stack: a chat message shows up in the right phone's thread, and a reply
+typed into that phone reaches the chat backend."""
+from playwright.sync_api import expect
+
+FRANK = "+14155550146"
+OTHER = "+14155550147"
+
+
+def test_a_chat_message_appears_on_the_right_phone_and_a_typed_reply_reaches_the_chat(stack, browser):
+    stack.verified_user("frank", FRANK)
+    stack.verified_user("ivy", OTHER)
+    session = stack.open_session("frank", "hank", "Hank")
+    pool_number = session["pool_number"]
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(stack.standin_url + "/")
+        expect(page.locator("#live-text")).to_have_text("live")
+        stack.send(session["session_id"], "Joining the standup?")
+
+        frank = page.locator(f'.phone[data-phone="{FRANK}"]')
+        bubble = frank.locator(".bubble-row.received", has_text="Joining the standup?")
+        expect(bubble.locator(".bubble")).to_have_text("Hank: Joining the standup?", timeout=15_000)
+        pretty = f"+1 ({pool_number[2:5]}) {pool_number[5:8]}-{pool_number[8:]}"
+        expect(bubble.locator(".label")).to_have_text(f"from {pretty}")
+        other = page.locator(f'.phone[data-phone="{OTHER}"]')
+        expect(other).to_have_count(1)
+        expect(other.get_by_text("Joining the standup?")).to_have_count(0)
+        # The pool numbers and the outbound queue are on the page too.
+        expect(page.locator("#pool li")).to_have_count(len(stack.pool))
+        expect(page.locator("#queue")).to_have_text("0")
+
+        # Reply from frank's phone: the page picks the number the last SMS came from.
+        expect(frank.locator("select")).to_have_value(pool_number)
+        frank.locator("input[type=text]").fill("Yes, two minutes")
+        frank.get_by_role("button", name="Send").click()
+        expect(frank.locator(".result")).to_have_text("delivered to the bridge (200)")
+        event = stack.wait_for_event(lambda e: e["type"] == "message.received" and e["text"] == "Yes, two minutes",
+                                     "the typed reply at the chat receiver")
+        assert (event["session_id"], event["user_id"], event["partner_id"]) == (session["session_id"], "frank", "hank")
+        expect(frank.locator(".bubble-row.sent .bubble").last).to_have_text("Yes, two minutes")
+    finally:
+        page.close()

@@ -1,0 +1,102 @@
+"""The core story over real HTTP, black-box: the stack as `make run` starts it;
+API calls with requests, SMS read back from the Twilio stand-in's Messages list,
+replies sent by simulated phones as signed webhooks, events read at the chat
+receiver."""
+ALICE = "+14155550142"
+ERIN = "+14155550143"
+
+
+def test_three_sessions_a_routed_reply_and_an_unrouted_one(stack):
+    stack.verified_user("alice", ALICE)
+    sessions = {partner: stack.open_session("alice", partner, partner.title()) for partner in ("bob", "carol", "dave")}
+    numbers = {partner: session["pool_number"] for partner, session in sessions.items()}
+    assert sorted(numbers.values()) == sorted(stack.pool), "each of alice's chats gets its own pool number"
+
+    # Bob's message reaches alice's phone from bob's number, and Twilio reports it delivered.
+    sent = stack.send(sessions["bob"]["session_id"], "Lunch at noon?")
+    sms = stack.wait_for(lambda: [m for m in stack.sms(to=ALICE) if "Lunch" in m["body"]], "bob's SMS at Twilio")
+    assert [(m["from"], m["body"]) for m in sms] == [(numbers["bob"], "Bob: Lunch at noon?")]
+    stack.wait_for(lambda: stack.call("GET", f"/messages/{sent['message_id']}").json()["status"] == "delivered",
+             "the delivered status callback to reach the bridge")
+    stack.wait_for_event(lambda e: e["type"] == "message.status" and e["message_id"] == sent["message_id"]
+                         and e["status"] == "delivered", "message.status delivered at the chat receiver")
+
+    # Alice's reply to carol's number reaches carol's session, and only it.
+    answer = stack.send_from_phone(ALICE, numbers["carol"], "On my way, Carol")
+    assert answer["webhook"]["status"] == 200 and answer["replies"] == []
+    event = stack.wait_for_event(lambda e: e["type"] == "message.received" and e["user_id"] == "alice",
+                                 "alice's reply at the chat receiver")
+    assert (event["session_id"], event["user_id"], event["partner_id"], event["text"]) == (
+        sessions["carol"]["session_id"], "alice", "carol", "On my way, Carol")
+    assert [m["text"] for m in stack.session_messages(sessions["carol"]["session_id"]) if m["direction"] == "inbound"] == [
+        "On my way, Carol"]
+
+    # Dave's chat ends; a text to its number reaches nobody and the phone is told.
+    assert stack.call("DELETE", f"/sessions/{sessions['dave']['session_id']}", expect=200).json()["status"] == "closed"
+    answer = stack.send_from_phone(ALICE, numbers["dave"], "Dave, you there?")
+    assert [reply["body"] for reply in answer["replies"]] == ["This conversation has ended. Your message was not delivered."]
+    unrouted = stack.wait_for_event(lambda e: e["type"] == "sms.unrouted" and e["user_id"] == "alice",
+                                    "sms.unrouted at the chat receiver")
+    assert unrouted["pool_number"] == numbers["dave"] and "text" not in unrouted
+    thread = stack.phone_thread(ALICE)
+    assert [(m["direction"], m["pool_number"], m["body"]) for m in thread[-2:]] == [
+        ("sent", numbers["dave"], "Dave, you there?"),
+        ("received", numbers["dave"], "This conversation has ended. Your message was not delivered."),
+    ]
+    received = [e["text"] for e in stack.events() if e["type"] == "message.received" and e["user_id"] == "alice"]
+    assert received == ["On my way, Carol"]
+    assert "Dave, you there?" not in str(stack.events())
+    for session in sessions.values():
+        assert "Dave, you there?" not in [m["text"] for m in stack.session_messages(session["session_id"])]
+
+
+def test_numbers_are_shared_between_users(stack):
+    stack.verified_user("erin", ERIN)
+    session = stack.open_session("erin", "bob", "Bob")
+    assert session["pool_number"] in stack.pool
+    stack.send(session["session_id"], "Hi Erin")
+    stack.wait_for(lambda: [m for m in stack.sms(to=ERIN, from_=session["pool_number"]) if m["body"] == "Bob: Hi Erin"],
+             "bob's SMS to erin")
+
+
+def test_the_project_sent_twilio_only_requests_its_spec_accepts(stack):
+    """The stand-in checks every REST request against Twilio's OpenAPI description
+    and answers 4xx to a wrong one; none of the bridge's was refused, and every
+    webhook and status callback it signed was accepted by the bridge."""
+    stack.verified_user("gina", "+14155550144")
+    requests = stack.twilio_requests()
+    assert {"CreateMessage", "ListIncomingPhoneNumber", "UpdateIncomingPhoneNumber"} <= {r.get("operation") for r in requests}
+    refused = [r for r in requests if r["status"] >= 400]
+    assert refused == []
+    stack.wait_for(lambda: stack.callbacks(), "a status callback")
+    failed = [c for c in stack.callbacks() if c["error"] or not 200 <= c["status"] < 300]
+    assert failed == []
+
+
+def test_the_stand_in_refuses_what_twilio_refuses(stack):
+    """So a wrong request from the project would fail the tests above."""
+    try:
+        _refused_requests(stack)
+    finally:
+        # These requests are in the stand-in's log; the test above checks the project's own.
+        stack.http.delete(f"{stack.standin_url}/_standin/requests", timeout=10)
+
+
+def _refused_requests(stack):
+    base = f"{stack.standin_url}/2010-04-01/Accounts/{stack.account_sid}/Messages.json"
+    form = {"From": stack.pool[0], "To": "+14155550145", "Body": "hi"}
+    no_auth = stack.http.post(base, data=form, timeout=10)
+    assert no_auth.status_code == 401 and no_auth.json()["code"] == 20003
+    missing_to = stack.http.post(base, data={"From": stack.pool[0], "Body": "hi"}, auth=stack.twilio_auth, timeout=10)
+    assert missing_to.status_code == 400
+    other_account = base.replace(stack.account_sid, "AC" + "0" * 32)
+    wrong_account = stack.http.post(other_account, data=form, auth=stack.twilio_auth, timeout=10)
+    assert wrong_account.status_code in (401, 403, 404)
+    bad_sid = base.replace(stack.account_sid, "not-an-account-sid")
+    assert stack.http.post(bad_sid, data=form, auth=stack.twilio_auth, timeout=10).status_code in (400, 404)
+
+
+def test_the_api_needs_the_configured_token(stack):
+    assert stack.http.get(f"{stack.api_url}/numbers", timeout=10).status_code == 401
+    numbers = stack.call("GET", "/numbers", expect=200).json()["numbers"]
+    assert sorted(n["phone_number"] for n in numbers) == sorted(stack.pool)
