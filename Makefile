@@ -17,6 +17,18 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Deployment (docs/deploy.md). STAGE is dev or prod.
+STAGE ?= dev
+.PHONY: package deploy
+
+# The deployable template and code of $(STAGE) in build/$(STAGE)/ (template.json).
+package: $(STAMP)
+	$(BIN)/python -m infra.package --stage $(STAGE)
+
+# The whole stage as one CloudFormation stack; safe to run again.
+deploy: package
+	STAGE=$(STAGE) PYTHON=$(BIN)/python scripts/deploy.sh
+
 # The whole service offline on 127.0.0.1, in the foreground; Ctrl-C stops it.
 # Ports, credentials and URLs come from the environment (README "Run it locally").
 run: $(STAMP)

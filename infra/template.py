@@ -290,7 +290,8 @@ def alarm_resources(stage: str, sam: dict, data: dict) -> dict:
     out: dict = {
         "AlarmTopic": {
             "Type": "AWS::SNS::Topic",
-            "Properties": {"TopicName": f"{prefix(stage)}alarms", "KmsMasterKeyId": "alias/aws/sns"},
+            # Not encrypted with aws/sns: that key's policy does not let CloudWatch publish.
+            "Properties": {"TopicName": f"{prefix(stage)}alarms"},
         },
         "AlarmEmailSubscription": {
             "Type": "AWS::SNS::Subscription",
