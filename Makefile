@@ -37,3 +37,8 @@ run: $(STAMP)
 # A short conversation through the API, against a running `make run`.
 demo: $(STAMP)
 	$(BIN)/python -m devstack.demo
+
+# The sender's simulation (bench/): issue 4's scenarios in virtual time, their figures.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -8,6 +8,11 @@ is segments / rate. Whether a send is allowed depends only on the TAT, not on
 the send's own cost, so the sender can ask before it knows the segments (it
 learns them from the claim) and charge the cost once it has them.
 
+Booking ahead: the sender may book a slot up to `lead` seconds before it is
+due, and books it at least `margin` ahead (the conditional writes take a few
+milliseconds), then sleeps until the slot and sends. So the moment a request leaves is exactly the
+time the TAT was charged for, and the writes cost no idle time on the number.
+
 State lives in DynamoDB: `limiter_tat` on the pool number's item (placement
 reads it as the number's backlog), and for a campaign on an item in the
 numbers table's LIMITS partition. Every charge is a conditional write on the
@@ -32,7 +37,7 @@ from chalicelib.models import LIMITS, POOL, PoolNumber
 
 # Float sums of costs such as 1/3 drift by ulps; a send this close to its slot is on time.
 EPSILON = 1e-6
-# How often a charge re-reads and retries after losing a race before giving up for now.
+# How often a booking re-reads and retries after losing a race before giving up for now.
 MAX_CHARGE_TRIES = 5
 
 
@@ -55,6 +60,12 @@ def decide(tat: float, now: float, cost_seconds: float, burst_seconds: float = 0
 
 def cost_seconds(segments: int, segments_per_second: float) -> float:
     return max(1, int(segments or 1)) / segments_per_second
+
+
+@dataclass(frozen=True)
+class Booking:
+    at: float | None  # when the send may leave (now or within the lead); None: not booked
+    wait_seconds: float  # when not booked: until it may be
 
 
 @dataclass(frozen=True)
@@ -90,29 +101,59 @@ def campaign_key(campaign_id: str) -> str:
 class Limiter:
     """The limits one invocation applies: a pool number's, and the campaign's on top."""
 
-    def __init__(self, limits: LimitSettings | None = None):
+    def __init__(self, limits: LimitSettings | None = None, lead: float = 0.0, margin: float = 0.0):
         self.limits = limits or LimitSettings.from_environment()
+        self.lead = lead  # how far ahead of its slot a send may be booked
+        self.margin = min(margin, lead)  # how far ahead it is booked at least: time for the writes
         self._states: dict[tuple[str, str], _KeyState] = {}
         self.reads = 0
         self.conflicts = 0
 
     def ready_in(self, number: str, now: float) -> float:
-        """Seconds until `number` (and the campaign) allow a send; 0 when they do now."""
-        return max(0.0, max(decide(s.tat, now, 0.0, self.limits.burst_seconds).wait_seconds for s in self._keys(number)))
+        """Seconds until a send from `number` may be booked (its slot no more than
+        `lead` ahead); 0 when it may be booked now."""
+        return max(0.0, self._earliest(number) - self.lead - now)
 
-    def charge(self, number: str, segments: int, now: float) -> float:
-        """Spend the slot of a send of `segments` from `number` at `now`.
+    def reserve(self, number: str, segments: int, now: float, horizon: float | None = None) -> Booking:
+        """Book the slot of a send of `segments` from `number`: the earliest time
+        every key allows, if it is within `horizon` (default: `lead`) of now. The caller sends at
+        `Booking.at` (sleeping until then), so the time a request leaves is the
+        time the limiter charged, whatever the writes before it took.
 
-        Returns 0 when charged (the send may go now), else the seconds to wait
-        (nothing charged on the key that refused). The campaign, shared by every
-        number and so contended, is charged first; a number refusing after it
-        leaves a campaign slot unused, never an excess."""
-        keys = self._keys(number)
-        for state in reversed(keys):  # campaign first, when configured
-            wait = self._charge_key(state, segments, now)
-            if wait > 0:
-                return wait
-        return 0.0
+        The campaign, shared by every number and so contended, is charged first;
+        a number refusing after it leaves a campaign slot unused, never an excess."""
+        ahead = max(self.lead, horizon or 0.0)
+        for _ in range(MAX_CHARGE_TRIES):
+            keys = self._keys(number)
+            at = max(now + self.margin, self._earliest(number))
+            if at - now > ahead + EPSILON:
+                return Booking(None, at - now - self.lead)
+            if all(self._charge(state, segments, at) for state in reversed(keys)):
+                return Booking(at, 0.0)
+        # Lost every race: come back shortly rather than spin here.
+        return Booking(None, self.lead or EPSILON)
+
+    def settle(self, number: str, booked_at: float, sent_at: float) -> None:
+        """A send that left later than its slot occupies the number that much
+        longer: move the TATs on by the delay (rare: the writes before it took
+        longer than `lead`)."""
+        late = sent_at - booked_at
+        if late <= EPSILON:
+            return
+        for state in self._keys(number):
+            if not self._write(state, state.tat + late):
+                logger.warning("a late send could not move its limit on", extra={"late_seconds": late})
+
+    def _earliest(self, number: str) -> float:
+        return max(state.tat - self.limits.burst_seconds for state in self._keys(number))
+
+    def _charge(self, state: _KeyState, segments: int, at: float) -> bool:
+        decision = decide(state.tat, at, cost_seconds(segments, state.rate), self.limits.burst_seconds)
+        if decision.allowed and self._write(state, decision.new_tat):
+            return True
+        self.conflicts += 1
+        self._state(state.hash_key, state.range_key, refresh=True)
+        return False
 
     def _keys(self, number: str) -> list[_KeyState]:
         keys = [self._state(POOL, number)]
@@ -151,18 +192,6 @@ class Limiter:
             tat=float((item.limiter_tat if item else 0) or 0),
             exists=item is not None or hash_key == LIMITS,
         )
-
-    def _charge_key(self, state: _KeyState, segments: int, now: float) -> float:
-        for _ in range(MAX_CHARGE_TRIES):
-            decision = decide(state.tat, now, cost_seconds(segments, state.rate), self.limits.burst_seconds)
-            if not decision.allowed:
-                return decision.wait_seconds
-            if self._write(state, decision.new_tat):
-                return 0.0
-            self.conflicts += 1
-            state = self._state(state.hash_key, state.range_key, refresh=True)
-        # Lost every race: let the caller come back shortly rather than spin here.
-        return max(EPSILON, cost_seconds(segments, state.rate))
 
     def _write(self, state: _KeyState, new_tat: float) -> bool:
         """Store `new_tat` if the key still holds the TAT we decided on."""

@@ -8,6 +8,8 @@ For each message of a batch, in its group's order:
    one, or one the invocation cannot afford, defers the message with a
    visibility timeout of that many (whole) seconds. The message stays
    'queued' while it waits, so `PUT presence away=false` can still cancel it.
+   Waits end BOOKING_LEAD_SECONDS before the slot, so that steps 2-4 are done
+   by the time it comes.
 2. claim it: a conditional write queued -> sending that returns the item
    (segments, numbers, body), so no read is needed. A claim that fails means a
    duplicate delivery, a cancelled or final message (nothing to do), or a
@@ -15,7 +17,8 @@ For each message of a batch, in its group's order:
    answer: that one is reconciled with what Twilio has before anything is sent
    again.
 3. expired? (older than MESSAGE_VALIDITY_SECONDS) -> failed, 'expired'.
-4. charge the limiter (a conditional write on the TAT that was read).
+4. book the slot with the limiter (a conditional write on the TAT that was
+   read) and sleep until it, so the request leaves exactly when charged.
 5. send, and record the sid (a conditional write sending -> sent).
 
 Once a message of a group must wait outside the invocation or be retried, the
@@ -63,6 +66,15 @@ MAX_VISIBILITY_SECONDS = 43_200  # SQS's limit
 BACKOFF_BASE_RATE_LIMITED = 2.0
 BACKOFF_BASE_UNKNOWN = 5.0  # gives Twilio's list time to show a message it did accept
 BACKOFF_CAP_SECONDS = 120.0
+# A send is booked up to this long before its slot (room for the claim and the
+# limiter's writes), and at least BOOKING_MARGIN_SECONDS ahead (room for the writes).
+BOOKING_LEAD_SECONDS = 0.1
+BOOKING_MARGIN_SECONDS = 0.05
+# A claimed message may be booked (and wait, keeping its claim) this far ahead.
+HOLD_CLAIM_SECONDS = 1.0
+# A message given back to wait comes back this much before it may go (SQS counts
+# whole seconds, and a receive and a start take a while); it waits out the rest.
+PICKUP_SECONDS = 0.5
 # Twilio stamps date_created in whole seconds, by its own clock.
 RECONCILE_SKEW_SECONDS = 2.0
 
@@ -117,7 +129,7 @@ def _group(record: dict) -> str:
 class Batch:
     def __init__(self, records: list[dict], context=None, config: SenderSettings | None = None):
         self.config = config or SenderSettings.from_environment()
-        self.limiter = Limiter()
+        self.limiter = Limiter(lead=BOOKING_LEAD_SECONDS, margin=BOOKING_MARGIN_SECONDS)
         remaining = DEFAULT_BUDGET_SECONDS
         if context is not None and hasattr(context, "get_remaining_time_in_millis"):
             remaining = context.get_remaining_time_in_millis() / 1000.0
@@ -156,15 +168,17 @@ class Batch:
             else:
                 self._give_back(group, outcome.seconds, outcome.reason)
         self._apply_visibility()
-        return [record["messageId"] for record, _ in self.given_back]
+        return [record["messageId"] for record, _, _ in self.given_back]
 
     def _ready_in(self, group: str, now: float) -> float:
         return max(self.limiter.ready_in(group, now), self.not_before.get(group, 0.0) - now)
 
     def _give_back(self, group: str, seconds: float, reason: str) -> None:
         records = self.pending.pop(group)
+        # A limiter wait may come back a little early and wait out the rest; a retry not.
+        early = reason in ("limit", "time") and self.config.max_wait_seconds > 0
         for record in records:
-            self.given_back.append((record, seconds))
+            self.given_back.append((record, seconds, early))
         metrics.count(SEND_DEFERRALS, len(records), Reason=reason)
 
     def _give_back_all(self, now: float, reason: str) -> None:
@@ -175,7 +189,7 @@ class Batch:
         """Make given-back messages visible again when they may go (SQS counts whole
         seconds); without this they would wait out the queue's visibility timeout."""
         by_queue: dict[str, list[dict]] = {}
-        for record, seconds in self.given_back:
+        for record, seconds, early in self.given_back:
             arn = record.get("eventSourceARN")
             if not arn or not record.get("receiptHandle"):
                 continue
@@ -184,7 +198,7 @@ class Batch:
                 {
                     "Id": str(len(entries)),
                     "ReceiptHandle": record["receiptHandle"],
-                    "VisibilityTimeout": visibility_timeout(seconds),
+                    "VisibilityTimeout": visibility_timeout(seconds, early),
                 }
             )
         for queue_name, entries in by_queue.items():
@@ -219,17 +233,29 @@ class Batch:
         if not body:
             _finish(message, messages.FAILED, "no_body")
             return Outcome(DONE)
-        wait = self.limiter.charge(message.from_number, message.segments, now)
-        if wait > 0:
-            # Another writer moved the TAT since it was read: not this message's turn yet.
+        # If another writer moved a TAT since it was read (the campaign's, typically),
+        # a slot a little later is booked at once rather than raced for again.
+        horizon = HOLD_CLAIM_SECONDS if clock.now() + HOLD_CLAIM_SECONDS + SEND_RESERVE_SECONDS <= self.deadline else 0
+        booking = self.limiter.reserve(message.from_number, message.segments, clock.now(), horizon)
+        if booking.at is None:
             if not reconciling:
                 _unclaim(message)
-            return Outcome(WAIT, wait)
+            return Outcome(WAIT, booking.wait_seconds)
+        if booking.at > clock.now():
+            sleep(booking.at - clock.now())
+        sent_at = clock.now()
         attempt = _receive_count(record) if reconciling else int(message.attempts or 1)
-        return _send(message, body, attempt, now)
+        outcome = _send(message, body, attempt, sent_at)
+        self.limiter.settle(message.from_number, booking.at, sent_at)
+        return outcome
 
 
-def visibility_timeout(seconds: float) -> int:
+def visibility_timeout(seconds: float, early: bool = False) -> int:
+    """Whole seconds for SQS: rounded up when the message must not come back before
+    `seconds`; rounded down, less PICKUP_SECONDS, when the next invocation may wait
+    out the rest (it is then on time)."""
+    if early:
+        return min(MAX_VISIBILITY_SECONDS, max(0, math.floor(seconds - PICKUP_SECONDS)))
     return min(MAX_VISIBILITY_SECONDS, max(0, math.ceil(seconds - EPSILON)))
 
 
