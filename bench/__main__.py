@@ -85,7 +85,8 @@ def show(scenario, result: dict) -> list[str]:
     retries = {k: v for k, v in r["metrics"].items() if k.startswith(("SendRetries", "SendDeferrals", "SendsReconciled", "MessageFailed"))}
     print(f"  metrics {retries}")
     print(f"  wall {r['wall_total_seconds']:.1f} s (setup {r['setup_seconds']:.1f} s, simulation "
-          f"{r['wall_seconds']:.1f} s, {r['shards']} process{'es' if r['shards'] > 1 else ''})")
+          f"{r['wall_seconds']:.1f} s, {r['shards']} process{'es' if r['shards'] > 1 else ''}; CPU "
+          f"{r['cpu_seconds']:.1f} s; machine load average {r['load_average']:.1f} on {os.cpu_count()} cores)")
     if scenario.name == "fifty_numbers":
         good = r["wall_total_seconds"] <= 90
         print(f"  wall time of the 10,000-message scenario {r['wall_total_seconds']:.1f} s   [goal <= 90 s: "

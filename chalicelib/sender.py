@@ -171,7 +171,10 @@ class Batch:
         return [record["messageId"] for record, _, _ in self.given_back]
 
     def _ready_in(self, group: str, now: float) -> float:
-        return max(self.limiter.ready_in(group, now), self.not_before.get(group, 0.0) - now)
+        # The group is the pool number; a record without one (not from the FIFO queue)
+        # is limited once its claim has told which number it goes from.
+        limit = self.limiter.ready_in(group, now) if group else 0.0
+        return max(limit, self.not_before.get(group, 0.0) - now)
 
     def _give_back(self, group: str, seconds: float, reason: str) -> None:
         records = self.pending.pop(group)

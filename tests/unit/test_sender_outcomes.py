@@ -347,3 +347,22 @@ def test_requests_to_twilio_match_its_spec(world, now):
     sender.process_batch([record_for(message_id, 2)])
     methods = [(r.method, urllib.parse.urlsplit(r.url).path.rsplit("/", 1)[-1]) for r in world.http.requests]
     assert methods == [("POST", "Messages.json"), ("GET", "Messages.json")]
+
+
+def test_a_record_without_a_group_is_still_limited_by_its_number(world, now):
+    ids = [submit("one"), submit("two")]
+    records = [dict(record_for(i), attributes={}) for i in ids]
+    sent_at = []
+    real_send = twilio_gateway.send_sms
+
+    def timed(**kwargs):
+        sent_at.append(now["t"])
+        return real_send(**kwargs)
+
+    twilio_gateway.send_sms = timed
+    try:
+        assert sender.process_batch(records) == []
+    finally:
+        twilio_gateway.send_sms = real_send
+    assert [status(i)[0] for i in ids] == ["sent", "sent"]
+    assert sent_at[1] - sent_at[0] >= 1.0 - 1e-6
