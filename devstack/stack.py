@@ -196,7 +196,9 @@ class Stack:
         moto = MotoServer(ip_address=HOST, port=self.settings.moto_port, verbose=False)
         moto.start()
         if moto.error is not None:
-            raise StackError(_port_message("moto (DynamoDB, SQS)", "MOTO_PORT", self.settings.moto_port, moto.error))
+            # werkzeug reports a port in use by printing it and exiting (SystemExit).
+            reason = "address already in use" if isinstance(moto.error, SystemExit) else moto.error
+            raise StackError(_port_message("moto (DynamoDB, SQS)", "MOTO_PORT", self.settings.moto_port, reason))
         def stop() -> None:
             moto.stop()
             moto._server.server_close()  # free the port now, not at exit
@@ -466,7 +468,7 @@ def _with_handler(server, handler_cls, app_obj, config):
     return server
 
 
-def _port_message(what: str, variable: str, port: int, error: BaseException) -> str:
+def _port_message(what: str, variable: str, port: int, error: object) -> str:
     return (f"{what} cannot listen on {HOST}:{port} ({error}). Is another `make run` still running? "
             f"Stop it, or choose another port: {variable}=<port> make run")
 
