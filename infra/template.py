@@ -172,7 +172,7 @@ def function_patches(stage: str, sam: dict, queue_ids: dict[str, str]) -> dict:
         events = sam["Resources"][logical_id]["Properties"].get("Events", {})
         for event_id, event in events.items():
             if event["Type"] != "SQS":
-                raise TemplateError(f"{logical_id}: event source {event['Type']} is not handled here")
+                continue  # schedules need nothing Chalice does not set
             queue_name = _queue_name_of(event["Properties"]["Queue"])
             if queue_name not in queue_ids:
                 raise TemplateError(

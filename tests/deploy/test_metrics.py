@@ -53,3 +53,24 @@ def test_final_status_gives_latency_or_failure(capsys):
 
 def test_a_broken_metric_never_raises(capsys):
     metrics.count("Bad", "not a number")  # Powertools rejects it; the caller must not notice
+
+
+def test_status_callbacks_publish_delivery_latency_and_failures(bridge, capsys):
+    from conftest import POOL, post_webhook
+
+    bridge.add_pool(POOL[0])
+    bridge.verified_user("alice", "+14155550100")
+    session = bridge.open_session("alice", "bob", "Bob")
+    first = bridge.send(session["session_id"], "one")
+    second = bridge.send(session["session_id"], "two")
+    bridge.queues.drain()
+    capsys.readouterr()
+    for message, status, code in ((first, "delivered", None), (second, "undelivered", "30003")):
+        params = {"MessageSid": "SM" + message["message_id"][-8:], "MessageStatus": status}
+        if code:
+            params["ErrorCode"] = code
+        response = post_webhook(bridge.api, f"/twilio/status?message_id={message['message_id']}", params)
+        assert response.status_code == 204
+    blobs = _emitted(capsys)
+    assert [(_metric(b)[0], b.get("ErrorCode")) for b in blobs] == [("DeliveryLatency", None), ("MessageFailed", "30003")]
+    assert blobs[0]["DeliveryLatency"][0] >= 0

@@ -100,7 +100,7 @@ def _put_secrets() -> None:
 def _run_representative_flow(bridge, monkeypatch) -> None:
     """Every kind of work the service does: pool, phones, sessions, messages out
     and in, status callbacks, presence, producers' requests (good and rejected),
-    failed event delivery (retry delay), closing and removal."""
+    failed event delivery (retry delay), scheduled handlers, closing and removal."""
     bridge.add_pool(*POOL[:2])
     bridge.verified_user("alice", ALICE)
     bob = bridge.open_session("alice", "bob", "Bob")
@@ -130,6 +130,16 @@ def _run_representative_flow(bridge, monkeypatch) -> None:
     bridge.queues.drain()
     monkeypatch.setenv("CHAT_WEBHOOK_URL", bridge.chat.url)
     assert bridge.api.put("/users/alice/presence", {"away": True}).status_code == 200
+
+    # Scheduled handlers, as EventBridge invokes them.
+    import app as app_module
+
+    client = bridge.api.client
+    for source in app_module.app.event_sources:
+        if type(source).__name__ == "ScheduledEventConfig":
+            client.lambda_.invoke(source.name, client.events.generate_cw_event(
+                source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    bridge.queues.drain()
     assert bridge.api.delete("/users/alice/phone").status_code == 204
 
 
@@ -182,6 +192,8 @@ def lambda_service_needs(stage: str) -> list[tuple[str, str]]:
         stream = f"{log_group}:log-stream:2026/01/01/[$LATEST]0123456789abcdef"
         needs += [("logs:CreateLogStream", stream), ("logs:PutLogEvents", stream)]
         for event in properties.get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue  # EventBridge invokes scheduled functions with its own permission
             queue = _queue(event["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[-1])
             needs += [(f"sqs:{a}", queue) for a in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")]
     return needs
