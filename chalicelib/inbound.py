@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 
 from chalicelib import clock, events, messages, phones, sessions
 from chalicelib.db import get_or_none, save_if
+from chalicelib import metrics
 from chalicelib.logs import logger, mask
 from chalicelib.models import Message, Route, Session
 
@@ -120,6 +121,8 @@ def delivery_status(message_id: str | None, params: dict) -> None:
     error_code = params.get("ErrorCode") or None
     moved = messages.apply_status(message_id, status, error_code)
     if moved is not None:
+        # Final outcomes feed the dashboard: delivery latency, failures by Twilio error code.
+        metrics.message_final(moved.status, error_code, clock.now() - moved.created_at if moved.created_at else None)
         if error_code == "21610":
             phones.set_opted_out(moved.to_number, True)
         messages.notify_status(moved)
