@@ -15,8 +15,9 @@ MAX_BACKOFF_SECONDS = 900
 
 
 def backoff_seconds(attempt: int, rng: random.Random = random.Random()) -> int:
-    """Exponential backoff with full jitter, capped at SQS's 15-minute delay."""
-    return int(rng.uniform(0, min(MAX_BACKOFF_SECONDS, 2 ** min(attempt, 12))))
+    """Exponential backoff with full jitter, capped at SQS's 15-minute delay; at
+    least a second, so a failed delivery is never retried at once."""
+    return max(1, int(rng.uniform(0, min(MAX_BACKOFF_SECONDS, 2 ** min(attempt, 12)))))
 
 
 def deliver(body: str) -> None:
@@ -25,7 +26,8 @@ def deliver(body: str) -> None:
     if not url:
         raise RuntimeError("CHAT_WEBHOOK_URL is not set: events wait in the delivery queue")
     payload = body.encode()
-    signature = signing.sign(payload, secret_list("CHAT_WEBHOOK_SECRET")[0], int(clock.now()))
+    # Every listed secret signs, so receivers on the old or the new one accept during a rotation.
+    signature = signing.sign_all(payload, secret_list("CHAT_WEBHOOK_SECRET"), int(clock.now()))
     response = requests.post(
         url,
         data=payload,

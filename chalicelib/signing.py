@@ -1,8 +1,13 @@
 """X-Bridge-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">.
 
 Pure functions, so the deliverer, the local chat receiver and tests share one
-definition. During a secret rotation the sender signs with the first secret
-and receivers accept any listed one."""
+definition.
+
+Rotation: CHAT_WEBHOOK_SECRET lists the secrets, newest first ("new,old").
+The sender signs with every listed secret, one v1 each, the first secret's
+first; a receiver accepts an event when any v1 matches any secret it knows.
+So during a rotation a receiver that knows only the old secret, only the new
+one, or both, accepts; with one secret the header is the single-v1 form."""
 from __future__ import annotations
 
 import hashlib
@@ -11,9 +16,17 @@ import hmac
 DEFAULT_TOLERANCE_SECONDS = 300
 
 
+def _digest(body: bytes, secret: str, timestamp: int) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
 def sign(body: bytes, secret: str, timestamp: int) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+    return f"t={timestamp},v1={_digest(body, secret, timestamp)}"
+
+
+def sign_all(body: bytes, secrets: list[str], timestamp: int) -> str:
+    """One v1 per secret, in the order given (the current secret first)."""
+    return f"t={timestamp}," + ",".join(f"v1={_digest(body, s, timestamp)}" for s in secrets)
 
 
 def verify(
@@ -25,12 +38,14 @@ def verify(
 ) -> bool:
     if not header:
         return False
-    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    fields = [part.split("=", 1) for part in header.split(",") if "=" in part]
     try:
-        timestamp = int(fields["t"])
-    except (KeyError, ValueError):
+        (timestamp,) = {int(value) for name, value in fields if name.strip() == "t"}
+    except ValueError:  # no t, several different ones, or not a number
         return False
     if abs(now - timestamp) > tolerance:
         return False
-    given = fields.get("v1", "")
-    return any(hmac.compare_digest(sign(body, s, timestamp).split("v1=", 1)[1], given) for s in secrets)
+    # Bytes, so a header with non-ASCII characters is refused rather than raising.
+    given = [value.strip().encode("utf-8", "replace") for name, value in fields if name.strip() == "v1"]
+    expected = [_digest(body, s, timestamp).encode() for s in secrets]
+    return any(hmac.compare_digest(e, g) for e in expected for g in given)

@@ -8,6 +8,7 @@ Twilio-compatible server (the local stand-in) by rewriting scheme and host.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
@@ -138,6 +139,9 @@ def _client(account_sid: str, auth_token: str, base_url: str | None):
                 url = urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
             return super().request(method, url, *args, **kwargs)
 
+    # twilio's client logs every request's query (To, From: full phone numbers) at INFO;
+    # our logs carry masked numbers only (chalicelib/logs.py), whatever the root level.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     http_client = _RebasedHttpClient(timeout=HTTP_TIMEOUT_SECONDS)
     return Client(account_sid, auth_token, http_client=http_client)
 

@@ -1,0 +1,172 @@
+"""Every API route (all of app.app.routes but Twilio's) needs a valid bearer
+token: without one, or with a wrong one, it answers 401 in the error shape and
+touches nothing (no AWS call, no Twilio call). Tokens and signatures are
+compared in constant time."""
+from __future__ import annotations
+
+import ast
+import hmac
+import inspect
+import json
+import re
+
+import botocore.client
+import pytest
+
+import app as app_module
+from chalicelib import auth, signing
+from conftest import API_TOKEN
+
+SAMPLE_PATH_VALUES = {"phone_number": "+14155550101"}
+SAMPLE_BODIES = {
+    ("/users/{user_id}/phone", "PUT"): {"phone": "+14155550100"},
+    ("/users/{user_id}/phone/verify", "POST"): {"code": "123456"},
+    ("/users/{user_id}/presence", "PUT"): {"away": True},
+    ("/sessions", "POST"): {"user_id": "alice", "partner_id": "bob"},
+    ("/sessions/{session_id}/messages", "POST"): {"text": "hi"},
+    ("/numbers", "POST"): {"area_code": "415"},
+}
+
+
+def api_routes() -> list[tuple[str, str]]:
+    found = [
+        (path, method)
+        for path, methods in sorted(app_module.app.routes.items())
+        for method in sorted(methods)
+        if not path.startswith("/twilio/")
+    ]
+    assert len(found) >= 15, found  # every route of API.md but Twilio's two
+    return found
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: SAMPLE_PATH_VALUES.get(m.group(1), "x1"), path)
+
+
+BAD_AUTHORIZATIONS = {
+    "missing": None,
+    "empty": "",
+    "scheme only": "Bearer",
+    "scheme and space": "Bearer ",
+    "wrong token": "Bearer not-the-token",
+    "token with a suffix": f"Bearer {API_TOKEN}x",
+    "prefix of the token": f"Bearer {API_TOKEN[:-1]}",
+    "token in upper case": f"Bearer {API_TOKEN.upper()}",
+    "basic scheme": f"Basic {API_TOKEN}",
+    "token without scheme": API_TOKEN,
+    "two tokens": f"Bearer {API_TOKEN},{API_TOKEN}",
+    "non-ASCII token": "Bearer tökén",
+}
+
+
+@pytest.fixture
+def aws_calls(monkeypatch):
+    """Every AWS API call made (DynamoDB through PynamoDB, SQS through boto3)."""
+    calls = []
+    real = botocore.client.BaseClient._make_api_call
+
+    def counting(self, operation_name, api_params):
+        calls.append(operation_name)
+        return real(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    return calls
+
+
+@pytest.mark.parametrize("route", api_routes(), ids=lambda r: f"{r[1]} {r[0]}")
+def test_every_api_route_refuses_a_missing_or_wrong_token(api, aws_calls, route):
+    path, method = route
+    body = SAMPLE_BODIES.get((path, method))
+    for name, authorization in BAD_AUTHORIZATIONS.items():
+        headers = {"Content-Type": "application/json"}
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        response = getattr(api.client.http, method.lower())(
+            concrete(path), headers=headers, body=json.dumps(body) if body is not None else None
+        )
+        assert response.status_code == 401, (name, response.status_code, response.body)
+        answer = json.loads(response.body)
+        assert set(answer) == {"error"} and set(answer["error"]) == {"code", "message"}, (name, answer)
+        assert answer["error"]["code"] == "unauthorized" and answer["error"]["message"]
+        assert API_TOKEN not in response.body.decode(), "the answer never echoes a token"
+    assert aws_calls == [], "an unauthenticated request reached DynamoDB or SQS"
+
+
+def test_the_right_token_is_let_through_on_every_route(api):
+    """The negative test above is only meaningful if the same calls with the
+    token get past authentication (any answer but 401)."""
+    for path, method in api_routes():
+        body = SAMPLE_BODIES.get((path, method))
+        response = api.call(method, concrete(path), body)
+        assert response.status_code != 401, (method, path, response.body)
+
+
+def test_every_configured_token_is_compared_with_compare_digest(api, monkeypatch):
+    """Each request compares the candidate with every configured token through
+    hmac.compare_digest, whether and wherever it matches: no early exit, no ==."""
+    tokens = ["first-token", "second-token", "third-token"]
+    monkeypatch.setenv("API_TOKENS", ",".join(tokens))
+    compared = []
+    real = hmac.compare_digest
+
+    def recording(a, b):
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(auth.hmac, "compare_digest", recording)
+    for candidate, expected_status in [("first-token", 200), ("third-token", 200), ("wrong", 401), ("first-tokenx", 401)]:
+        compared.clear()
+        response = api.get("/numbers", token=candidate)
+        assert response.status_code == expected_status, (candidate, response.body)
+        assert sorted(b for _, b in compared) == sorted(t.encode() for t in tokens), candidate
+        assert {a for a, _ in compared} == {candidate.encode()}
+
+
+def test_no_secret_is_compared_with_an_ordinary_operator():
+    """Structural: in the functions that check secrets, no ==, !=, in or
+    startswith touches a secret value; only hmac.compare_digest does."""
+    secret_names = {"candidate", "known", "token", "given", "expected", "e", "g", "signature"}
+    for function in (auth.require_bearer, signing.verify):
+        tree = ast.parse(inspect.getsource(function).lstrip())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Compare):
+                names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+                # `not token` (emptiness) is not a comparison; scheme and timestamp checks are public values.
+                assert not (names & secret_names - {"token"}), ast.unparse(node)
+                if "token" in names:
+                    pytest.fail(f"token compared with an operator: {ast.unparse(node)}")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
+                "startswith",
+                "endswith",
+                "find",
+                "index",
+            ):
+                names = {n.id for n in ast.walk(node.func.value) if isinstance(n, ast.Name)}
+                assert not names & secret_names, ast.unparse(node)
+
+
+def test_twilio_signatures_are_compared_in_constant_time(bridge, monkeypatch):
+    """The webhook check is twilio's RequestValidator, whose compare() is
+    constant-time; it is what decides."""
+    from twilio import request_validator
+
+    from conftest import post_webhook
+
+    calls = []
+    real = request_validator.compare
+    monkeypatch.setattr(request_validator, "compare", lambda a, b: calls.append((a, b)) or real(a, b))
+    params = {"From": "+14155550100", "To": "+14155550101", "Body": "x", "MessageSid": "SM" + "c" * 32}
+    assert post_webhook(bridge.api, "/twilio/sms", params, signature="forged").status_code == 403
+    assert calls and all(b == "forged" for _, b in calls)
+    source = inspect.getsource(real)
+    # twilio's compare() walks every character and accumulates (result &= c1 == c2): no early exit.
+    assert "compare_digest" in source or ("&=" in source and "zip(" in source and "return result" in source), source
+
+
+def test_chat_signatures_are_compared_with_compare_digest(monkeypatch):
+    compared = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(signing.hmac, "compare_digest", lambda a, b: compared.append((a, b)) or real(a, b))
+    header = signing.sign(b"{}", "s1", 1000)
+    assert signing.verify(b"{}", header, ["s0", "s1", "s2"], now=1000)
+    assert len(compared) >= 2 and all(isinstance(a, bytes) for a, _ in compared)

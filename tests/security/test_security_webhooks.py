@@ -1,0 +1,181 @@
+"""Twilio's webhooks under attack: a request that is unsigned, signed with
+another account's token, signed for another URL or tampered with is refused
+(403, in the error shape) and changes nothing; a genuine request replayed does
+its work once (one message stored, one event)."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+
+from chalicelib import events
+from chalicelib.models import Message, Phone
+from conftest import ACCOUNT_SID, POOL, PUBLIC_BASE_URL, post_webhook, sign_webhook
+
+ALICE = "+14155550100"
+SMS_SID = "SM" + "5ec" * 10 + "ab"
+
+
+@pytest.fixture
+def ready(bridge):
+    bridge.add_pool(*POOL)
+    bridge.verified_user("alice", ALICE)
+    session = bridge.open_session("alice", "bob", "Bob")
+    bridge.queues.drain()
+    return bridge, session
+
+
+def _inbound(session, body="meet at 5", sid=SMS_SID) -> dict:
+    return {
+        "From": ALICE,
+        "To": session["pool_number"],
+        "Body": body,
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "NumMedia": "0",
+    }
+
+
+def _state(bridge):
+    """Everything a forged webhook could change."""
+    messages = sorted((m.message_id, m.status) for m in Message.scan())
+    phones = sorted((p.phone, p.opted_out) for p in Phone.scan())
+    return messages, phones, len(bridge.twilio.rest_requests())
+
+
+def _forgeries(path: str, params: dict) -> dict:
+    """name -> (params posted, signature sent, query string)."""
+    good = sign_webhook(path, params)
+    other_path = "/twilio/status" if path == "/twilio/sms" else "/twilio/sms"
+    return {
+        "unsigned": (params, None, ""),
+        "empty signature": (params, "", ""),
+        "garbage signature": (params, "not-a-signature", ""),
+        "wrong auth token": (params, sign_webhook(path, params, token="another-accounts-token"), ""),
+        "signed for another host": (params, sign_webhook(path, params, url="https://evil.example" + path), ""),
+        "signed for another path": (params, sign_webhook(other_path, params), ""),
+        "signed for http, not https": (params, sign_webhook(path, params, url=PUBLIC_BASE_URL.replace("https", "http") + path), ""),
+        "query string added": (params, good, "message_id=msg_x"),
+        "tampered Body": ({**params, "Body": params.get("Body", "") + "!"}, good, ""),
+        "tampered From": ({**params, "From": "+14155550199"}, good, ""),
+        "parameter added": ({**params, "MediaUrl0": "https://evil.example/x.png"}, good, ""),
+        "parameter removed": ({k: v for k, v in params.items() if k != "AccountSid"}, good, ""),
+        "signature of an empty form": (params, sign_webhook(path, {}), ""),
+    }
+
+
+def _post(bridge, path, params, signature, query=""):
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if signature is not None:
+        headers["X-Twilio-Signature"] = signature
+    return bridge.api.client.http.post(path + ("?" + query if query else ""), headers=headers, body=urlencode(params))
+
+
+def _assert_refused(response, name):
+    import json
+
+    assert response.status_code == 403, (name, response.status_code, response.body)
+    body = json.loads(response.body)
+    assert set(body) == {"error"} and body["error"]["code"] == "invalid_signature", (name, body)
+    assert body["error"]["message"]
+
+
+@pytest.mark.parametrize("text", ["meet at 5", "STOP"])
+def test_forged_inbound_sms_is_refused_and_changes_nothing(ready, text):
+    bridge, session = ready
+    params = _inbound(session, body=text)
+    before = _state(bridge)
+    for name, (posted, signature, query) in _forgeries("/twilio/sms", params).items():
+        _assert_refused(_post(bridge, "/twilio/sms", posted, signature, query), name)
+    bridge.queues.drain()
+    assert _state(bridge) == before
+    assert bridge.chat.events == [], "no forged webhook reached the chat backend"
+    # The genuine request still works afterwards.
+    assert post_webhook(bridge.api, "/twilio/sms", params).status_code == 200
+
+
+def test_forged_status_callback_is_refused_and_changes_nothing(ready):
+    bridge, session = ready
+    sent = bridge.send(session["session_id"], "are you there?")
+    bridge.queues.drain()
+    events_before = list(bridge.chat.events)
+    path = "/twilio/status"
+    params = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "undelivered", "ErrorCode": "30003", "AccountSid": ACCOUNT_SID}
+    before = _state(bridge)
+    for name, (posted, signature, query) in _forgeries(path, params).items():
+        # The status route carries our message id in its query string, signed with the rest.
+        query = "&".join(q for q in (f"message_id={sent['message_id']}", query) if q)
+        _assert_refused(_post(bridge, path, posted, signature, query), name)
+    bridge.queues.drain()
+    assert _state(bridge) == before
+    assert bridge.chat.events == events_before
+    assert bridge.api.get(f"/messages/{sent['message_id']}").json["status"] == "sent"
+
+
+def test_a_signature_for_one_message_id_does_not_move_another(ready):
+    bridge, session = ready
+    first = bridge.send(session["session_id"], "one")
+    second = bridge.send(session["session_id"], "two")
+    bridge.queues.drain()
+    params = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "failed", "ErrorCode": "30007"}
+    signature = sign_webhook(f"/twilio/status?message_id={first['message_id']}", params)
+    response = _post(bridge, "/twilio/status", params, signature, f"message_id={second['message_id']}")
+    _assert_refused(response, "message id swapped")
+    assert bridge.api.get(f"/messages/{second['message_id']}").json["status"] == "sent"
+
+
+def test_a_replayed_inbound_sms_is_stored_once_and_reported_once(ready, monkeypatch):
+    bridge, session = ready
+    emitted = []
+    real_emit = events.emit
+    monkeypatch.setattr(events, "emit", lambda kind, cause, **f: emitted.append(kind) or real_emit(kind, cause, **f))
+    params = _inbound(session, body="only once please")
+    answers = [post_webhook(bridge.api, "/twilio/sms", params) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert all("<Message>" not in a.text for a in answers)
+    bridge.queues.drain()
+    stored = [m for m in Message.scan() if m.twilio_sid == SMS_SID]
+    assert len(stored) == 1 and stored[0].text == "only once please"
+    assert emitted.count(events.MESSAGE_RECEIVED) == 1, "the replays emitted nothing"
+    assert [e["text"] for e in bridge.chat.of_type("message.received")] == ["only once please"]
+
+
+def test_a_replayed_stop_opts_out_once_with_one_event(ready):
+    bridge, session = ready
+    params = _inbound(session, body="STOP", sid="SM" + "0" * 31 + "9")
+    for _ in range(2):
+        assert post_webhook(bridge.api, "/twilio/sms", params).status_code == 200
+    bridge.queues.drain()
+    assert bridge.api.get("/users/alice/phone").json["status"] == "opted_out"
+    assert len(bridge.chat.of_type("phone.opted_out")) == 1
+
+
+def test_replayed_and_stale_status_callbacks_never_move_a_message_back(ready):
+    bridge, session = ready
+    sent = bridge.send(session["session_id"], "status please")
+    bridge.queues.drain()
+    path = f"/twilio/status?message_id={sent['message_id']}"
+    delivered = {"MessageSid": "SM" + "2" * 32, "MessageStatus": "delivered"}
+    stale = {"MessageSid": "SM" + "2" * 32, "MessageStatus": "sent"}
+    for params in (delivered, delivered, stale, delivered):
+        response = _post(bridge, "/twilio/status", params, sign_webhook(path, params), f"message_id={sent['message_id']}")
+        assert response.status_code == 204
+    bridge.queues.drain()
+    assert bridge.api.get(f"/messages/{sent['message_id']}").json["status"] == "delivered"
+    statuses = [e["status"] for e in bridge.chat.of_type("message.status") if e["message_id"] == sent["message_id"]]
+    assert statuses == ["sent", "delivered"]
+
+
+def test_webhooks_need_no_bearer_token_and_ignore_one(ready):
+    """Twilio cannot send our bearer token: the signature alone decides, and a
+    valid bearer token does not stand in for a missing signature."""
+    bridge, session = ready
+    params = _inbound(session)
+    from conftest import API_TOKEN
+
+    response = bridge.api.client.http.post(
+        "/twilio/sms",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Bearer {API_TOKEN}"},
+        body=urlencode(params),
+    )
+    _assert_refused(response, "bearer token instead of a signature")
