@@ -63,12 +63,18 @@ def _error(status: int, code: str, message: str, headers: dict | None = None) ->
 def _json() -> dict:
     raw = app.current_request.raw_body
     try:
-        body = json.loads(raw or b"")
-    except ValueError:
-        raise bad_request("invalid_json", "the body must be a JSON object") from None
+        # Strict JSON: NaN and Infinity are not JSON; a lone surrogate (\ud800) is no text.
+        body = json.loads(raw or b"", parse_constant=_not_json)
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except ValueError:  # UnicodeError is one
+        raise bad_request("invalid_json", "the body must be a JSON object of UTF-8 text") from None
     if not isinstance(body, dict):
         raise bad_request("invalid_json", "the body must be a JSON object")
     return body
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not JSON")
 
 
 # --- phones -----------------------------------------------------------------

@@ -4,11 +4,22 @@ from __future__ import annotations
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 
+# DynamoDB refuses (ValidationException) keys longer than these, in UTF-8 bytes.
+MAX_HASH_KEY_BYTES, MAX_RANGE_KEY_BYTES = 2048, 1024
+
+
 def get_or_none(model, hash_key, range_key=None):
+    """The item, or None; a key too long for DynamoDB names no item (not an error)."""
+    if _too_long(hash_key, MAX_HASH_KEY_BYTES) or _too_long(range_key, MAX_RANGE_KEY_BYTES):
+        return None
     try:
         return model.get(hash_key, range_key, consistent_read=True)
     except DoesNotExist:
         return None
+
+
+def _too_long(key, limit: int) -> bool:
+    return isinstance(key, str) and len(key.encode("utf-8", "surrogatepass")) > limit
 
 
 def condition_failed(error: Exception) -> bool:

@@ -23,6 +23,8 @@ HELP_WORDS = frozenset({"HELP", "INFO"})
 HELP_TEXT = "Replies to this number reach the person who wrote to you. Reply STOP to opt out, START to opt back in."
 ENDED_TEXT = "This conversation has ended. Your message was not delivered."
 MAX_MEDIA = 10
+# Longer than any phone number, short code, channel address (whatsapp:+1...) or MessageSid.
+MAX_ADDRESS = 128
 
 
 def twiml(text: str | None = None) -> str:
@@ -40,6 +42,10 @@ def receive_sms(params: dict) -> str:
     sender, pool_number, sid = params.get("From", ""), params.get("To", ""), params.get("MessageSid", "")
     if not (sender and pool_number and sid):
         logger.warning("inbound webhook without From, To or MessageSid")
+        return twiml()
+    if max(len(sender), len(pool_number), len(sid)) > MAX_ADDRESS:
+        # No Twilio address is this long; as a DynamoDB key it could be refused (over 2 KB).
+        logger.warning("inbound webhook with an over-long From, To or MessageSid")
         return twiml()
     text = params.get("Body", "")
     keyword = text.strip().upper()
@@ -113,8 +119,8 @@ def _store_once(sid: str, session: Session, text: str, media: list[str], now: fl
 def delivery_status(message_id: str | None, params: dict) -> None:
     """POST /twilio/status: move the message forward and tell the chat backend."""
     status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
-    if not message_id:
-        logger.warning("status callback without message_id", extra={"status": status})
+    if not message_id or len(message_id) > MAX_ADDRESS:
+        logger.warning("status callback without a valid message_id", extra={"status": status})
         return
     if status in ("accepted", "queued", "sending", "scheduled"):
         status = messages.SENT  # at Twilio, not yet at the carrier: 'sent' is our word for it
