@@ -42,3 +42,9 @@ demo: $(STAMP)
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Move dead-lettered messages of $(STAGE)'s queues back to their source queues, printing
+# each (scripts/replay_dlq.py; REPLAY_ARGS="--queue delivery --dry-run" to look first).
+.PHONY: replay-dlq
+replay-dlq: $(STAMP)
+	$(BIN)/python scripts/replay_dlq.py --stage $(STAGE) $(REPLAY_ARGS)

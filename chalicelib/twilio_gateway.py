@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
 from chalicelib.config import secret, settings
@@ -60,13 +60,18 @@ def send_sms(*, from_: str, to: str, body: str, status_callback: str) -> SentMes
 
 
 def find_sent(*, from_: str, to: str, sent_on_or_after: float) -> list[SentMessage]:
-    """Messages Twilio has from `from_` to `to` since the given day (Twilio
-    filters DateSent by day): the reconciliation look-up, newest first."""
-    day = datetime.fromtimestamp(sent_on_or_after, tz=timezone.utc)
-    messages = _call(
-        lambda c: c.messages.list(to=to, from_=from_, date_sent_after=day, limit=50)
-    )
-    return [_sent(message) for message in messages]
+    """Messages Twilio has from `from_` to `to`, created since the given time
+    (whole seconds): the reconciliation look-up, newest first.
+
+    Not filtered by DateSent: a message Twilio accepted but has not sent yet
+    (still queued there) has no DateSent, and such a filter would hide exactly
+    the message being looked for, so it would be sent twice. The newest 50 of
+    the pair are enough: a number's messages go out in order, so none after
+    the one in doubt has been sent."""
+    since = math.floor(sent_on_or_after)
+    messages = _call(lambda c: c.messages.list(to=to, from_=from_, limit=50))
+    found = [_sent(message) for message in messages]
+    return [sent for sent in found if sent.date_created is None or sent.date_created >= since]
 
 
 def find_owned_number(phone_number: str) -> OwnedNumber | None:

@@ -1,0 +1,94 @@
+"""botocore event hooks for the service's own benchmarks and fault runs.
+
+One handler on 'before-call' (every AWS API call, before it is signed and
+sent) does two things, each off until asked for:
+- counts calls by service and operation (AWS bills per request);
+- makes DynamoDB throttle: it answers ProvisionedThroughputExceededException
+  instead of calling, at a given rate. Answering at before-call skips
+  botocore's own retries, so the error reaches the service's code every time
+  (harsher than AWS, whose SDK retries throttles a few times first).
+
+The handler goes into botocore.handlers.BUILTIN_HANDLERS (moto's mock does
+the same), so every botocore session created afterwards carries it;
+`forget_clients()` drops the service's cached clients so they are made again
+with it.
+"""
+from __future__ import annotations
+
+import collections
+import random
+import threading
+
+import botocore.handlers
+from botocore.awsrequest import AWSResponse
+
+
+class AwsHooks:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counting = False
+        self.calls: collections.Counter = collections.Counter()  # "dynamodb.GetItem" -> n
+        self.throttle_rate = 0.0
+        self.throttled: collections.Counter = collections.Counter()
+        self.rng = random.Random(0)
+
+    # -- the handler -------------------------------------------------------------------
+
+    def before_call(self, event_name: str, model=None, **_):
+        # event_name: before-call.<service id>.<operation>
+        _, service, operation = event_name.split(".", 2)
+        service = service.lower()
+        with self.lock:
+            if self.counting:
+                self.calls[f"{service}.{operation}"] += 1
+            if service == "dynamodb" and self.throttle_rate and self.rng.random() < self.throttle_rate:
+                self.throttled[operation] += 1
+                return _throttled(operation)
+        return None
+
+    # -- control -----------------------------------------------------------------------
+
+    def reset_counts(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.throttled.clear()
+
+    def total(self, service: str | None = None) -> int:
+        with self.lock:
+            return sum(n for name, n in self.calls.items() if service is None or name.startswith(service + "."))
+
+
+def _throttled(operation: str):
+    response = AWSResponse("https://dynamodb.local/", 400, {}, None)
+    parsed = {
+        "Error": {
+            "Code": "ProvisionedThroughputExceededException",
+            "Message": "The level of configured provisioned throughput for the table was exceeded (injected)",
+        },
+        "ResponseMetadata": {"HTTPStatusCode": 400, "RetryAttempts": 0},
+    }
+    return response, parsed
+
+
+HOOKS = AwsHooks()
+_INSTALLED = False
+
+
+def install() -> AwsHooks:
+    """Put the handler in every botocore session made from now on (idempotent)."""
+    global _INSTALLED
+    if not _INSTALLED:
+        botocore.handlers.BUILTIN_HANDLERS.insert(0, ("before-call", HOOKS.before_call))
+        _INSTALLED = True
+    forget_clients()
+    return HOOKS
+
+
+def forget_clients() -> None:
+    """Drop the service's cached boto3 and PynamoDB clients (made again on next use)."""
+    from chalicelib import aws
+    from chalicelib.models import ALL_MODELS
+
+    aws.reset()
+    for model in ALL_MODELS:
+        model._connection = None
