@@ -39,6 +39,7 @@ def authenticate_and_shape_errors(event, get_response):
     try:
         if not event.path.startswith("/twilio/"):
             auth.require_bearer(event.headers.get("authorization"))
+            _require_user_id((event.uri_params or {}).get("user_id"))
         response = get_response(event)
     except BridgeError as error:
         return Response(body=error.body(), status_code=error.status)
@@ -54,6 +55,12 @@ def authenticate_and_shape_errors(event, get_response):
             message = "the bridge failed to handle this request; it is safe to retry"
         return _error(response.status_code, code, message, response.headers)
     return response
+
+
+def _require_user_id(user_id: str | None) -> None:
+    """A user_id in the path is what POST /sessions takes in a body: 1 to 128 characters."""
+    if user_id is not None and not 0 < len(user_id) <= sessions.MAX_ID:
+        raise bad_request("invalid_user_id", f"user_id must be 1 to {sessions.MAX_ID} characters")
 
 
 def _error(status: int, code: str, message: str, headers: dict | None = None) -> Response:

@@ -11,6 +11,7 @@ from chalicelib.models import POOL, PoolNumber
 
 ACTIVE, DRAINING, RELEASED = "active", "draining", "released"
 MAX_SEGMENTS_PER_SECOND = 1000
+MIN_SEGMENTS_PER_SECOND = 0.001
 
 
 def pool_exhausted(why: str) -> BridgeError:
@@ -63,10 +64,11 @@ def list_numbers() -> dict:
 def add(body: dict) -> dict:
     """POST /numbers: adopt {"phone_number"} the account owns, or buy one {"area_code"}."""
     rate = body.get("segments_per_second", settings().default_segments_per_second)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= MAX_SEGMENTS_PER_SECOND:
+    # A floor, not just above 0: DynamoDB cannot store a number below 1e-130 (5e-324 was a 500).
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not MIN_SEGMENTS_PER_SECOND <= rate <= MAX_SEGMENTS_PER_SECOND:
         raise bad_request(
             "invalid_segments_per_second",
-            f"segments_per_second must be a number above 0 and at most {MAX_SEGMENTS_PER_SECOND}",
+            f"segments_per_second must be a number from {MIN_SEGMENTS_PER_SECOND} to {MAX_SEGMENTS_PER_SECOND}",
         )
     if "phone_number" in body:
         return describe(adopt(body["phone_number"], rate))
