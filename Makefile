@@ -42,6 +42,7 @@ demo: $(STAMP)
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.service_bench $(SERVICE_BENCH_ARGS)
 
 # Move dead-lettered messages of $(STAGE)'s queues back to their source queues, printing
 # each (scripts/replay_dlq.py; REPLAY_ARGS="--queue delivery --dry-run" to look first).

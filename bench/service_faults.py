@@ -252,6 +252,9 @@ class FaultRun:
             handled = self._feed_all()
             self._time_passes()
             round_no += 1
+            if round_no % 5 == 0:
+                self.out(f"[faults] round {round_no}: {next_index} of {p.messages} submitted, "
+                         f"{time.monotonic() - started:.0f} s")
             if next_index >= p.messages and handled == 0 and not self._callbacks_pending():
                 break
         self.counts.rounds = round_no

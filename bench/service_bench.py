@@ -1,0 +1,481 @@
+"""The service's own benchmarks, printed as ratios measured in one run (`make bench`).
+
+    python -m bench.service_bench [--requests 300] [--messages 300] [--fault-messages 10000]
+                                  [--skip-faults] [--json out.json]
+
+1. Handler time against its floor, against one moto server (ThreadedMotoServer,
+   over HTTP) in this process: the route through Chalice (routing, middleware,
+   the domain, PynamoDB), against the least the route has to do, measured alone
+   with plain boto3 calls right after:
+   - POST /twilio/sms (a routed reply): the signature check, read the route,
+     read the session, write the message (conditional), one SQS send;
+   - POST /sessions/{id}/messages: the bearer check, read the session, the user
+     and the phone (opted out?), write the message (conditional), one SQS send.
+   p50 and p99 of each; goal: handler p50 <= 1.5 x floor p50.
+2. AWS requests per message end to end (a botocore before-call hook counts
+   them: bench/service_hooks.py) for outbound messages with their status
+   callbacks and events, and replies; the AWS cost per million messages from
+   the published prices in bench/prices.json, next to Twilio's per-segment fee.
+   Goal: AWS cost <= 0.5% of the Twilio fee.
+3. `import app` time against importing, alone, every module it brings in that
+   is not the project's own (each in a fresh interpreter, median of 7).
+   Goal: <= 1.3x.
+4. The fault run with 10,000 messages (bench/service_faults.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRICES = json.loads((ROOT / "bench" / "prices.json").read_text())
+API_TOKEN = "bench-api-token"
+AUTH_TOKEN = "bench-twilio-auth-token"
+PUBLIC_BASE_URL = "https://bridge.example.test/api"
+PREFIX = "sms-bridge-dev-"
+
+
+def _environment() -> None:
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "RESOURCE_PREFIX": PREFIX,
+            "API_TOKENS": API_TOKEN,
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "CHAT_WEBHOOK_SECRET": "bench-webhook-secret",
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+    )
+    for name in ("OUTBOUND_QUEUE", "DELIVERY_QUEUE", "REQUESTS_QUEUE", "REQUESTS_DLQ_QUEUE"):
+        os.environ.pop(name, None)
+    sys.path.insert(0, str(ROOT))
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def _timing(values: list[float]) -> dict:
+    return {"p50_ms": round(_percentile(values, 50) * 1000, 2), "p99_ms": round(_percentile(values, 99) * 1000, 2)}
+
+
+class Patch:
+    """monkeypatch.setattr for a script: undone by undo()."""
+
+    def __init__(self):
+        self.undo_list = []
+
+    def __call__(self, target, name, value):
+        self.undo_list.append((target, name, getattr(target, name)))
+        setattr(target, name, value)
+
+    def undo(self):
+        while self.undo_list:
+            target, name, value = self.undo_list.pop()
+            setattr(target, name, value)
+
+
+class LocalService:
+    """moto's server, the Twilio stand-in, a chat receiver and the app behind Chalice's test client."""
+
+    def __enter__(self):
+        from moto.server import ThreadedMotoServer
+
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.moto.start()
+        host, port = self.moto.get_host_and_port()
+        os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+        import requests
+
+        requests.post(f"http://{host}:{port}/moto-api/reset", timeout=10)  # moto's state is per process
+        from bench import service_hooks
+
+        service_hooks.install()
+        import boto3
+
+        from infra.resources import create_all
+
+        create_all(PREFIX, boto3.client("dynamodb"), boto3.client("sqs"))
+        from devstack.chat_receiver import ChatReceiver
+        from devstack.twilio_standin import serve
+
+        self.standin = serve(port=0, account_sid=os.environ["TWILIO_ACCOUNT_SID"], auth_token=AUTH_TOKEN, callback_delay=3600)
+        os.environ["TWILIO_API_BASE_URL"] = self.standin.url
+        self.chat = ChatReceiver([os.environ["CHAT_WEBHOOK_SECRET"]]).start()
+        os.environ["CHAT_WEBHOOK_URL"] = self.chat.url
+        from chalice.test import Client
+
+        import app as app_module
+
+        self.app_module = app_module
+        self.client = Client(app_module.app).__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.client.__exit__(None, None, None)
+        self.chat.stop()
+        self.standin.shutdown()
+        self.moto.stop()
+
+
+# --- 1. handler against floor ---------------------------------------------------------------
+
+
+def _json_call(client, method, path, body, token=API_TOKEN):
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    response = getattr(client.http, method.lower())(path, headers=headers, body=json.dumps(body))
+    return response.status_code, (json.loads(response.body) if response.body else None)
+
+
+def one_open_session(service: LocalService) -> tuple[dict, str]:
+    """A pool number, a verified user who is away, and an open session."""
+    import re
+
+    import boto3
+
+    from chalicelib import phone_numbers, pool
+    from devstack import poller
+
+    number, phone = "+14155550101", "+14155550100"
+    service.standin.state.add_number(number)
+    pool.record(phone_numbers.parse(number), "PN" + number[1:].rjust(32, "0"), 1000.0)
+    client, sqs = service.client, boto3.client("sqs")
+    assert _json_call(client, "PUT", "/users/alice/phone", {"phone": phone})[0] == 202
+    poller.drain(poller.feeds_for(service.app_module), sqs)
+    with service.standin.state.lock:
+        body = [m.body for m in service.standin.state.messages.values() if m.to == phone][-1]
+    code = re.search(r"\b(\d{6})\b", body).group(1)
+    assert _json_call(client, "POST", "/users/alice/phone/verify", {"code": code})[0] == 200
+    assert _json_call(client, "PUT", "/users/alice/presence", {"away": True})[0] == 200
+    status, session = _json_call(client, "POST", "/sessions", {"user_id": "alice", "partner_id": "bob", "partner_name": "Bob"})
+    assert status == 201, session
+    return session, phone
+
+
+def handler_benchmarks(service: LocalService, requests: int) -> dict:
+    import uuid
+    from urllib.parse import urlencode
+
+    import boto3
+    from twilio.request_validator import RequestValidator
+
+    from bench.service_hooks import HOOKS
+
+    client = service.client
+    session, phone = one_open_session(service)
+    validator = RequestValidator(AUTH_TOKEN)
+    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    delivery_url = sqs.get_queue_url(QueueName=f"{PREFIX}delivery")["QueueUrl"]
+    outbound_url = sqs.get_queue_url(QueueName=f"{PREFIX}outbound.fifo")["QueueUrl"]
+
+    def inbound_params():
+        return {"From": phone, "To": session["pool_number"], "Body": "on my way " + uuid.uuid4().hex[:6],
+                "MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": os.environ["TWILIO_ACCOUNT_SID"], "NumMedia": "0"}
+
+    def handler_inbound():
+        params = inbound_params()
+        signature = validator.compute_signature(PUBLIC_BASE_URL + "/twilio/sms", params)
+        started = time.perf_counter()
+        response = client.http.post("/twilio/sms", headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                            "X-Twilio-Signature": signature}, body=urlencode(params))
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200 and b"<Message>" not in response.body, response.body
+        return elapsed
+
+    def floor_inbound():
+        params = inbound_params()
+        signature = validator.compute_signature(PUBLIC_BASE_URL + "/twilio/sms", params)
+        started = time.perf_counter()
+        assert RequestValidator(AUTH_TOKEN).validate(PUBLIC_BASE_URL + "/twilio/sms", params, signature)
+        route = dynamodb.get_item(TableName=f"{PREFIX}routes", ConsistentRead=True,
+                                  Key={"phone": {"S": phone}, "pool_number": {"S": session["pool_number"]}})["Item"]
+        dynamodb.get_item(TableName=f"{PREFIX}sessions", ConsistentRead=True, Key={"session_id": route["session_id"]})
+        message_id = "msg_in_" + uuid.uuid4().hex
+        dynamodb.put_item(TableName=f"{PREFIX}messages", ConditionExpression="attribute_not_exists(message_id)", Item={
+            "message_id": {"S": message_id}, "session_id": route["session_id"], "direction": {"S": "inbound"},
+            "text": {"S": params["Body"]}, "status": {"S": "received"}, "from_number": {"S": phone},
+            "to_number": {"S": session["pool_number"]}, "created_at": {"N": str(time.time())},
+            "order_key": {"S": f"{time.time_ns()}:{message_id}"}})
+        sqs.send_message(QueueUrl=delivery_url, MessageBody=json.dumps({"type": "message.received", "message_id": message_id,
+                                                                        "text": params["Body"]}))
+        return time.perf_counter() - started
+
+    def handler_send():
+        started = time.perf_counter()
+        status, body = _json_call(client, "POST", f"/sessions/{session['session_id']}/messages",
+                                  {"text": "see you at noon", "client_message_id": uuid.uuid4().hex})
+        elapsed = time.perf_counter() - started
+        assert status == 202, body
+        return elapsed
+
+    def floor_send():
+        import hmac
+
+        started = time.perf_counter()
+        assert any(hmac.compare_digest(API_TOKEN.encode(), t.encode()) for t in os.environ["API_TOKENS"].split(","))
+        item = dynamodb.get_item(TableName=f"{PREFIX}sessions", ConsistentRead=True,
+                                 Key={"session_id": {"S": session["session_id"]}})["Item"]
+        user = dynamodb.get_item(TableName=f"{PREFIX}users", ConsistentRead=True, Key={"user_id": item["user_id"]})["Item"]
+        dynamodb.get_item(TableName=f"{PREFIX}phones", ConsistentRead=True, Key={"phone": user["phone"]})
+        message_id = "msg_" + uuid.uuid4().hex
+        dynamodb.put_item(TableName=f"{PREFIX}messages", ConditionExpression="attribute_not_exists(message_id)", Item={
+            "message_id": {"S": message_id}, "session_id": item["session_id"], "direction": {"S": "outbound"},
+            "text": {"S": "see you at noon"}, "body": {"S": "Bob: see you at noon"}, "status": {"S": "queued"},
+            "from_number": item["pool_number"], "to_number": item["user_phone"], "created_at": {"N": str(time.time())},
+            "order_key": {"S": f"{time.time_ns()}:{message_id}"}, "queued_user_id": item["user_id"]})
+        sqs.send_message(QueueUrl=outbound_url, MessageBody=json.dumps({"message_id": message_id}),
+                         MessageGroupId=item["pool_number"]["S"], MessageDeduplicationId=message_id)
+        return time.perf_counter() - started
+
+    results = {}
+    for name, handler, floor in (("POST /twilio/sms", handler_inbound, floor_inbound),
+                                 ("POST /sessions/{id}/messages", handler_send, floor_send)):
+        for _ in range(20):  # warm up both (clients, connections, caches)
+            handler()
+            floor()
+        HOOKS.reset_counts()
+        HOOKS.counting = True
+        handler()
+        calls = dict(HOOKS.calls)
+        HOOKS.reset_counts()
+        floor()
+        floor_calls = dict(HOOKS.calls)
+        HOOKS.counting = False
+        handler_times, floor_times = [], []
+        for _ in range(requests):  # interleaved, so both see the same machine load
+            handler_times.append(handler())
+            floor_times.append(floor())
+        ratio = statistics.median(handler_times) / statistics.median(floor_times)
+        results[name] = {"handler": _timing(handler_times), "floor": _timing(floor_times),
+                         "ratio_p50": round(ratio, 2), "goal": "<= 1.5", "met": ratio <= 1.5,
+                         "aws_calls_handler": calls, "aws_calls_floor": floor_calls}
+    return results
+
+
+# --- 2. AWS requests and cost per message -----------------------------------------------------
+
+
+def requests_per_message(service: LocalService, messages: int) -> dict:
+    from bench.service_faults import FaultRun, Plan
+    from bench.service_hooks import HOOKS
+
+    plan = Plan(messages=messages, users=5, partners_per_user=3, pool_size=4, per_round=50, replies_per_100=0,
+                twilio_fault_rate=0, crash_rate=0, lost_delete_rate=0, duplicate_event_rate=0,
+                dynamodb_throttle_rate=0, chat_down=(0, 0), seed=3)
+    patch = Patch()
+    run = FaultRun(plan, app_module=service.app_module, api=service.client, standin=service.standin, chat=service.chat,
+                   setattr=patch)
+    try:
+        run.setup()
+        HOOKS.reset_counts()
+        HOOKS.counting = True
+        log_bytes = _count_stdout_bytes()
+        for index in range(messages):
+            run._submit(index)
+            if index % 50 == 49:
+                run._twilio_callbacks()
+                run._feed_all()
+        for _ in range(20):
+            run._twilio_callbacks()
+            if run._feed_all() == 0 and not run._callbacks_pending():
+                break
+        HOOKS.counting = False
+        logged = log_bytes.stop()
+        figures = run.figures()
+    finally:
+        patch.undo()
+    assert figures["lost"] == figures["not_final"] == figures["sent_twice"] == 0, figures
+    calls = dict(HOOKS.calls)
+    per_message = {name: n / messages for name, n in sorted(calls.items())}
+    return {"messages": messages, "calls": calls, "per_message": per_message,
+            "total_per_message": round(sum(per_message.values()), 2), "log_bytes_per_message": round(logged / messages),
+            "cost": cost_per_million(per_message, logged / messages)}
+
+
+class _count_stdout_bytes:
+    def __init__(self):
+        self.real = sys.stdout
+        self.count = 0
+        outer = self
+
+        class Counting:
+            def write(self, text):
+                outer.count += len(text.encode("utf-8", "replace"))
+                return len(text)
+
+            def flush(self):
+                pass
+
+        sys.stdout = Counting()
+        from chalicelib.logs import logger
+
+        self.handlers = [(h, getattr(h, "stream", None)) for h in logger.handlers]
+        for handler, _ in self.handlers:
+            if hasattr(handler, "stream"):
+                handler.stream = sys.stdout
+        self.previous_level = logger.log_level
+        logger.setLevel("INFO")  # what the stages log at (.chalice/config.json)
+
+    def stop(self) -> int:
+        from chalicelib.logs import logger
+
+        sys.stdout = self.real
+        for handler, stream in self.handlers:
+            if stream is not None:
+                handler.stream = stream
+        logger.setLevel(self.previous_level)
+        return self.count
+
+
+
+
+def cost_per_million(per_message: dict, log_bytes: float) -> dict:
+    p = PRICES
+    dynamodb_reads = sum(n for name, n in per_message.items() if name.split(".")[1] in ("GetItem", "Query", "Scan", "BatchGetItem"))
+    dynamodb_writes = sum(n for name, n in per_message.items() if name.split(".")[1] in ("PutItem", "UpdateItem", "DeleteItem"))
+    write_units = dynamodb_writes * p["assumptions"]["write_units_per_write"]
+    sqs_requests = sum(n for name, n in per_message.items() if name.startswith("sqs."))
+    lambda_invocations = p["assumptions"]["lambda_invocations_per_message"]
+    lambda_gb_seconds = lambda_invocations * p["assumptions"]["lambda_seconds_per_invocation"] * p["assumptions"]["lambda_memory_gb"]
+    million = 1_000_000
+    parts = {
+        "api_gateway": p["api_gateway"]["rest_per_million_requests"] * p["assumptions"]["api_requests_per_message"],
+        "lambda_requests": p["lambda"]["per_million_requests"] * lambda_invocations,
+        "lambda_duration": p["lambda"]["per_gb_second"] * lambda_gb_seconds * million,
+        "dynamodb_reads": p["dynamodb"]["on_demand_per_million_read_units"] * dynamodb_reads,
+        "dynamodb_writes": p["dynamodb"]["on_demand_per_million_write_units"] * write_units,
+        "sqs": p["sqs"]["fifo_per_million_requests"] * sqs_requests,
+        "cloudwatch_logs": p["cloudwatch_logs"]["per_gb_ingested"] * log_bytes * million / 1e9,
+    }
+    aws = sum(parts.values())
+    twilio = p["twilio"]["us_sms_outbound_per_segment"] * million
+    share = aws / twilio
+    return {"aws_usd_per_million_messages": round(aws, 2), "parts": {k: round(v, 2) for k, v in parts.items()},
+            "twilio_usd_per_million_segments": round(twilio, 2), "aws_share_of_twilio_fee": round(share, 5),
+            "goal": "<= 0.005", "met": share <= 0.005}
+
+
+# --- 3. import time -------------------------------------------------------------------------------
+
+
+_LIST_MODULES = """
+import sys, json
+before = set(sys.modules)
+import app
+print(json.dumps([m for m in sys.modules if m not in before and m.split('.')[0] not in ('app', 'chalicelib')]))
+"""
+_TIME_IMPORTS = """
+import sys, time, json, importlib
+names = json.loads(sys.argv[1])
+t = time.perf_counter()
+for name in names:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+print(time.perf_counter() - t)
+"""
+
+
+def import_times(rounds: int = 7) -> dict:
+    env = dict(os.environ)
+    python = sys.executable
+    modules = json.loads(subprocess.run([python, "-c", _LIST_MODULES], cwd=ROOT, env=env, capture_output=True,
+                                        text=True, check=True).stdout)
+    app_times, dep_times = [], []
+    for _ in range(rounds):
+        dep_times.append(float(subprocess.run([python, "-c", _TIME_IMPORTS, json.dumps(modules)], cwd=ROOT, env=env,
+                                              capture_output=True, text=True, check=True).stdout))
+        app_times.append(float(subprocess.run([python, "-c", _TIME_IMPORTS, json.dumps(["app"])], cwd=ROOT, env=env,
+                                              capture_output=True, text=True, check=True).stdout))
+    ratio = statistics.median(app_times) / statistics.median(dep_times)
+    return {"import_app_ms": round(statistics.median(app_times) * 1000, 1),
+            "import_dependencies_ms": round(statistics.median(dep_times) * 1000, 1),
+            "dependency_modules": len(modules), "ratio": round(ratio, 3), "goal": "<= 1.3", "met": ratio <= 1.3}
+
+
+# --- 4. the 10,000-message fault run ----------------------------------------------------------------
+
+
+def fault_run(service: LocalService, messages: int) -> dict:
+    from bench.service_faults import FaultRun, Plan
+
+    patch = Patch()
+    plan = Plan(messages=messages)
+    try:
+        run = FaultRun(plan, app_module=service.app_module, api=service.client, standin=service.standin,
+                       chat=service.chat, setattr=patch)
+        return run.run()
+    finally:
+        patch.undo()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.service_bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--fault-messages", type=int, default=10_000)
+    parser.add_argument("--skip-faults", action="store_true")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    _environment()
+    figures = {"cpu_count": os.cpu_count(), "load_average": os.getloadavg()}
+    print("import time ...", flush=True)
+    figures["import"] = import_times()
+    print(json.dumps(figures["import"]), flush=True)
+    with LocalService() as service:
+        print("handlers against their floors ...", flush=True)
+        figures["handlers"] = handler_benchmarks(service, args.requests)
+        print(json.dumps(figures["handlers"], indent=1), flush=True)
+    with LocalService() as service:
+        print("AWS requests and cost per message ...", flush=True)
+        figures["per_message"] = requests_per_message(service, args.messages)
+        print(json.dumps(figures["per_message"], indent=1), flush=True)
+    if not args.skip_faults:
+        with LocalService() as service:
+            print(f"fault run, {args.fault_messages} messages ...", flush=True)
+            figures["faults"] = fault_run(service, args.fault_messages)
+            print(json.dumps(figures["faults"], indent=1), flush=True)
+    _summary(figures)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2, default=str))
+    return 0
+
+
+def _summary(f: dict) -> None:
+    print("\n== sms-bridge service benchmarks (one run) ==")
+    for name, h in f["handlers"].items():
+        print(f"{name:32s} handler p50 {h['handler']['p50_ms']} ms p99 {h['handler']['p99_ms']} ms | floor p50 "
+              f"{h['floor']['p50_ms']} ms p99 {h['floor']['p99_ms']} ms | ratio {h['ratio_p50']}x (goal <= 1.5) "
+              f"{'met' if h['met'] else 'MISSED'}")
+    pm = f["per_message"]
+    c = pm["cost"]
+    print(f"AWS requests per message end to end: {pm['total_per_message']} ({pm['per_message']})")
+    print(f"AWS cost per million messages: ${c['aws_usd_per_million_messages']} vs Twilio ${c['twilio_usd_per_million_segments']} "
+          f"per million segments: {c['aws_share_of_twilio_fee'] * 100:.3f}% (goal <= 0.5%) {'met' if c['met'] else 'MISSED'}")
+    i = f["import"]
+    print(f"import app {i['import_app_ms']} ms vs its dependencies alone {i['import_dependencies_ms']} ms: "
+          f"{i['ratio']}x (goal <= 1.3) {'met' if i['met'] else 'MISSED'}")
+    if "faults" in f:
+        r = f["faults"]
+        print(f"fault run: {r['messages']} messages, {r['replies']} replies: lost {r['lost']}, sent twice {r['sent_twice']}, "
+              f"not final {r['not_final']}, chat events delivered {r['chat_events_delivered']}/{r['chat_events_expected']}, "
+              f"dead-lettered {r['faults']['dead_lettered']} replayed {r['faults']['replayed']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
