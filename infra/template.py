@@ -449,7 +449,11 @@ def dashboard(stage: str, sam: dict, data: dict) -> dict:
 
     def search(metric: str, dimension: str | None, stat: str, label: str) -> dict:
         dims = f"{ns},service,stage" + (f",{dimension}" if dimension else "")
-        return {"expression": f"SEARCH('{{{dims}}} MetricName=\"{metric}\" {scope}', '{stat}', 60)", "label": label}
+        expression = {"expression": f"SEARCH('{{{dims}}} MetricName=\"{metric}\" {scope}', '{stat}', 60)",
+                      "id": f"{metric[0].lower()}{metric[1:]}"}
+        if label:
+            expression["label"] = label
+        return expression
 
     def widget(title: str, x: int, y: int, metric_rows: list, **extra) -> dict:
         return {
