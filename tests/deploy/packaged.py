@@ -3,8 +3,10 @@ code as `make package` (infra/package.py), offline: the dependencies are left
 out of the layer, which changes no resource the tests look at."""
 from __future__ import annotations
 
+import atexit
 import functools
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,7 +18,9 @@ STAGES = ("dev", "prod")
 
 @functools.lru_cache(maxsize=None)
 def build_dir(stage: str) -> Path:
-    out = Path(tempfile.mkdtemp(prefix=f"sms-bridge-{stage}-")) / stage
+    scratch = tempfile.mkdtemp(prefix=f"sms-bridge-{stage}-")
+    atexit.register(shutil.rmtree, scratch, True)
+    out = Path(scratch) / stage
     # A fresh interpreter: Chalice imports app.py with the stage's environment,
     # which names the queues; this process already imported it for dev.
     subprocess.run(
