@@ -69,6 +69,52 @@ def settings() -> Settings:
     )
 
 
+@dataclass(frozen=True)
+class PoolSettings:
+    """How the pool grows and shrinks (docs/pool.md) and what Twilio charges."""
+
+    max_size: int  # numbers held (active + draining), never more
+    min_size: int  # active numbers kept even when idle (verification codes need one)
+    monthly_budget_usd: float | None  # number rental billed per calendar month; None: no cap
+    number_month_usd: float  # Twilio's price of a local number per month
+    segment_out_usd: float  # per outbound segment
+    segment_in_usd: float  # per inbound segment
+    target_wait_seconds: float  # projected wait (submit -> send) the pool is sized for
+    headroom: int  # numbers kept beyond the largest per-user session count
+    idle_seconds: int  # how long surplus must go unneeded before it drains
+    release_at: str  # "empty": release a drained number once empty; "renewal": keep it until its paid month ends
+    dry_run: bool  # the scheduled autoscaler logs its decisions and changes nothing
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, "true" if default else "false").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _release_at(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("empty", "renewal"):
+        raise RuntimeError(f"configuration: POOL_RELEASE_AT must be 'empty' or 'renewal', not {value!r}")
+    return value
+
+
+def pool_settings() -> PoolSettings:
+    env = os.environ
+    budget = env.get("POOL_MONTHLY_BUDGET_USD", "100").strip()
+    return PoolSettings(
+        max_size=_int("POOL_MAX_SIZE", 50),
+        min_size=_int("POOL_MIN_SIZE", 1),
+        monthly_budget_usd=float(budget) if budget and budget.lower() != "none" else None,
+        number_month_usd=float(env.get("PRICE_NUMBER_MONTH_USD", "1.15")),
+        segment_out_usd=float(env.get("PRICE_SEGMENT_OUT_USD", "0.0083")),
+        segment_in_usd=float(env.get("PRICE_SEGMENT_IN_USD", "0.0083")),
+        target_wait_seconds=float(env.get("POOL_TARGET_WAIT_SECONDS", "10")),
+        headroom=_int("POOL_HEADROOM", 2),
+        idle_seconds=_int("POOL_IDLE_SECONDS", 1800),
+        release_at=_release_at(env.get("POOL_RELEASE_AT", "renewal")),
+        dry_run=_flag("POOL_DRY_RUN"),
+    )
+
+
 def secret(name: str) -> str:
     """A secret by name: the environment variable itself, or the SSM parameter
     that `<name>_PARAM` names (decrypted, cached for the life of the process)."""
