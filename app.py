@@ -6,7 +6,7 @@ import json
 import os
 from urllib.parse import parse_qsl
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
 from chalicelib import auth, delivery, inbound, messages, phones, pool, producers, sender, sessions, webhooks
 from chalicelib.errors import BridgeError, bad_request
@@ -178,6 +178,17 @@ def add_number():
 @app.route("/numbers/{phone_number}", methods=["DELETE"])
 def drain_number(phone_number):
     return Response(body=pool.drain(phone_number), status_code=202)
+
+
+@app.route("/numbers/stats", methods=["GET"])
+def number_stats():
+    return pool.stats(app.current_request.query_params or {})
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def autoscale_pool(event):
+    """Every minute: sweep expired sessions, then grow or shrink the pool (docs/pool.md)."""
+    return pool.autoscale()
 
 
 # --- Twilio webhooks ----------------------------------------------------------

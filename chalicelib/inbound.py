@@ -10,7 +10,7 @@ import hashlib
 import json
 from xml.sax.saxutils import escape
 
-from chalicelib import clock, events, messages, phones, sessions
+from chalicelib import clock, events, messages, phones, pool, segments, sessions
 from chalicelib.db import get_or_none, save_if
 from chalicelib import metrics
 from chalicelib.logs import logger, mask
@@ -48,6 +48,7 @@ def receive_sms(params: dict) -> str:
         logger.warning("inbound webhook with an over-long From, To or MessageSid")
         return twiml()
     text = params.get("Body", "")
+    pool.count_received(pool_number, _segments(params, text))  # Twilio bills every SMS in, routed or not
     keyword = text.strip().upper()
     if keyword in OPT_OUT_WORDS or keyword in OPT_IN_WORDS:
         opted_out = keyword in OPT_OUT_WORDS
@@ -92,6 +93,11 @@ def receive_sms(params: dict) -> str:
         sessions.touch(session, now)
     logger.info("inbound sms routed", extra={"session_id": session.session_id, "message_id": message.message_id})
     return twiml()
+
+
+def _segments(params: dict, text: str) -> int:
+    reported = params.get("NumSegments", "")
+    return int(reported) if reported.isdigit() and int(reported) > 0 else segments.segment(text).segments
 
 
 def _store_once(sid: str, session: Session, text: str, media: list[str], now: float) -> Message:

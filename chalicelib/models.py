@@ -144,6 +144,11 @@ POOL = "main"
 # Limiter keys that are not pool numbers (a 10DLC campaign) live in this partition of
 # the numbers table, so listing the pool (partition POOL) never sees them.
 LIMITS = "limits"
+# The pool's own bookkeeping in the numbers table, outside partition POOL: the growth
+# lock and the autoscaler's memory (partition POOL_META), and per-day usage counters
+# (partition USAGE_PREFIX + "YYYY-MM-DD", one item per number).
+POOL_META = "pool-meta"
+USAGE_PREFIX = "usage#"
 
 
 class PoolNumber(Model):
@@ -154,7 +159,7 @@ class PoolNumber(Model):
     pool = UnicodeAttribute(hash_key=True, default=POOL)
     phone_number = UnicodeAttribute(range_key=True)
     twilio_sid = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(default="active")  # active | draining | released
+    status = UnicodeAttribute(default="active")  # active | draining | releasing | released
     country = UnicodeAttribute(null=True)
     area_code = UnicodeAttribute(null=True)
     segments_per_second = NumberAttribute()
@@ -163,6 +168,20 @@ class PoolNumber(Model):
     limiter_tat = NumberAttribute(default=0)
     created_at = NumberAttribute()
     last_used_at = NumberAttribute(null=True)
+    # The pool's lifecycle (chalicelib/pool.py): Twilio bills from bought_at, monthly.
+    bought_at = NumberAttribute(null=True)
+    changed_at = NumberAttribute(null=True)  # bought, taken back, drained or released
+    drain_reason = UnicodeAttribute(null=True)  # auto | requested
+    released_at = NumberAttribute(null=True)
+    # Usage items (partition USAGE_PREFIX + day): ADD counters.
+    segments_out = NumberAttribute(null=True)
+    messages_out = NumberAttribute(null=True)
+    segments_in = NumberAttribute(null=True)
+    messages_in = NumberAttribute(null=True)
+    # POOL_META items: the growth lock's lease, the autoscaler's memory (JSON).
+    lease_owner = UnicodeAttribute(null=True)
+    lease_expires_at = NumberAttribute(null=True)
+    state_json = UnicodeAttribute(null=True)
 
 
 class MessagesBySession(GlobalSecondaryIndex):

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import aws, clock, messages, metrics, phones, twilio_gateway
+from chalicelib import aws, clock, messages, metrics, phones, pool, twilio_gateway
 from chalicelib.config import settings
 from chalicelib.db import condition_failed, get_or_none
 from chalicelib.limiter import EPSILON, Limiter
@@ -376,6 +376,7 @@ def _reconcile(message: Message, job: Job) -> bool:
 
 
 def _record_sent(message: Message, sent: twilio_gateway.SentMessage, now: float) -> None:
+    pool.count_sent(message.from_number, message.segments)  # the usage GET /numbers/stats reports
     recorded = [Message.twilio_sid.set(sent.sid), Message.sent_at.set(now)]
     try:
         message.update(actions=[Message.status.set(messages.SENT), *recorded], condition=Message.status == messages.SENDING)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from chalicelib import allocation, clock, events, messages, phone_numbers, phones, pool
+from chalicelib import clock, events, messages, phone_numbers, phones, pool
 from chalicelib.config import settings
 from chalicelib.db import delete_if, get_or_none, save_if, update_if
 from chalicelib.errors import BridgeError, bad_request, not_found
@@ -111,12 +111,13 @@ def _release_pair(user_id: str, partner_id: str, session_id: str) -> None:
 
 def _claim_route(user, session_id: str, expires_at: int, now: float, sticky: str | None) -> str:
     """Claim the best free (user phone, pool number) route; the conditional put
-    is what makes two racing sessions of one user get different numbers."""
+    is what makes two racing sessions of one user get different numbers. With
+    every usable number taken, the pool grows by one number (pool.grow_for_session:
+    a drained one taken back, or one bought) within its limits."""
     taken = {route.pool_number for route in Route.query(user.phone, consistent_read=True) if route.expires_at > now}
     number = phone_numbers.parse(user.phone)
-    for pool_number in allocation.rank(
-        pool.candidates(now), taken=taken, country=number.country, area_code=number.area_code, sticky=sticky
-    ):
+
+    def claim(pool_number: str) -> bool:
         route = Route(
             user.phone,
             pool_number,
@@ -125,11 +126,16 @@ def _claim_route(user, session_id: str, expires_at: int, now: float, sticky: str
             expires_at=expires_at,
             ttl=expires_at + KEEP_CLOSED_SECONDS,
         )
-        if save_if(route, Route.session_id.does_not_exist() | (Route.expires_at <= int(now))):
+        return save_if(route, Route.session_id.does_not_exist() | (Route.expires_at <= int(now)))
+
+    tried = set(taken)
+    for pool_number in pool.rank_for_session(
+        now, taken=taken, country=number.country, area_code=number.area_code, sticky=sticky
+    ):
+        tried.add(pool_number)
+        if claim(pool_number):
             return pool_number
-    raise pool.pool_exhausted(
-        "every pool number already carries one of this user's sessions; close a session or add numbers (POST /numbers)"
-    )
+    return pool.grow_for_session(number, exclude=tried, claim=claim)  # 503 pool_exhausted at a limit
 
 
 def is_open(session: Session, now: float) -> bool:
