@@ -38,11 +38,22 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m devstack.demo
 
-# The sender's simulation (bench/): issue 4's scenarios in virtual time, their figures.
-.PHONY: bench
+# The sender's simulation (bench/): issue 4's scenarios in virtual time, their figures;
+# the service's benchmarks; last the pool's month (bench/pool_sim.py, issue 5; alone:
+# `make pool-bench`), which exits non-zero when a goal is missed.
+.PHONY: bench pool-bench pool-report
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.service_bench $(SERVICE_BENCH_ARGS)
+	$(BIN)/python -m bench.pool_sim $(POOL_BENCH_ARGS)
+
+pool-bench: $(STAMP)
+	$(BIN)/python -m bench.pool_sim $(POOL_BENCH_ARGS)
+
+# The pool's cost report (GET /numbers/stats) as a table, from a running bridge
+# (`make run`, or BRIDGE_URL and BRIDGE_TOKEN); REPORT_ARGS="--from 2026-06-01 --to 2026-06-30".
+pool-report: $(STAMP)
+	$(BIN)/python scripts/pool_report.py $(REPORT_ARGS)
 
 # Move dead-lettered messages of $(STAGE)'s queues back to their source queues, printing
 # each (scripts/replay_dlq.py; REPLAY_ARGS="--queue delivery --dry-run" to look first).
