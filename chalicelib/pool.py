@@ -410,9 +410,10 @@ def _today(now: float) -> date:
     return datetime.fromtimestamp(now, tz=timezone.utc).date()
 
 
-def count_sent(phone_number: str, segments: int) -> None:
-    """One SMS Twilio accepted from `phone_number` (the sender calls this)."""
-    _count(phone_number, [PoolNumber.segments_out.add(max(1, int(segments or 1))), PoolNumber.messages_out.add(1)])
+def count_sent(phone_number: str, segments: int, messages: int = 1) -> None:
+    """SMS Twilio accepted from `phone_number` (the sender calls this once per
+    number and batch, so counting costs no write per message)."""
+    _count(phone_number, [PoolNumber.segments_out.add(max(1, int(segments or 1))), PoolNumber.messages_out.add(messages)])
 
 
 def count_received(phone_number: str, segments: int) -> None:

@@ -141,6 +141,12 @@ class Batch:
         self.given_back: list[tuple[dict, float]] = []
 
     def run(self) -> list[str]:
+        try:
+            return self._run()
+        finally:
+            _flush_usage()
+
+    def _run(self) -> list[str]:
         while self.pending:
             now = clock.now()
             group, wait = min(((g, self._ready_in(g, now)) for g in self.pending), key=lambda gw: gw[1])
@@ -375,8 +381,21 @@ def _reconcile(message: Message, job: Job) -> bool:
     return True
 
 
+# Segments and messages sent per pool number since the last flush: the usage
+# GET /numbers/stats reports, written once per number and batch, not per message.
+_sent_usage: dict[str, list[int]] = {}
+
+
+def _flush_usage() -> None:
+    while _sent_usage:
+        number, (segments, count) = _sent_usage.popitem()
+        pool.count_sent(number, segments, count)
+
+
 def _record_sent(message: Message, sent: twilio_gateway.SentMessage, now: float) -> None:
-    pool.count_sent(message.from_number, message.segments)  # the usage GET /numbers/stats reports
+    usage = _sent_usage.setdefault(message.from_number, [0, 0])
+    usage[0] += max(1, int(message.segments or 1))
+    usage[1] += 1
     recorded = [Message.twilio_sid.set(sent.sid), Message.sent_at.set(now)]
     try:
         message.update(actions=[Message.status.set(messages.SENT), *recorded], condition=Message.status == messages.SENDING)
