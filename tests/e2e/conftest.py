@@ -7,12 +7,9 @@ The stack is started once for this package's tests; each test uses its own users
 phones. Waiting is polling on a condition with a deadline, never a fixed sleep."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -20,12 +17,11 @@ from urllib.parse import quote
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+import stack_process
+
+ROOT = stack_process.ROOT
 STARTUP_SECONDS = 60
 STOP_SECONDS = 20
-# Only what a shell would pass on: tests/conftest.py fills this process's
-# environment with the in-process tests' settings, which must not reach the stack.
-PASSED_ON = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 # The tests' own credentials and names, overriding make run's defaults (so the overrides are tested).
 SETTINGS = {
     "API_TOKENS": "e2e-api-token",
@@ -150,48 +146,29 @@ class LiveStack:
 
 
 def _stack_environment() -> dict:
-    env = {name: os.environ[name] for name in PASSED_ON if name in os.environ}
-    env.update(SETTINGS)
-    env.update(
+    return dict(
+        SETTINGS,
         API_PORT="0", STANDIN_PORT="0", CHAT_RECEIVER_PORT="0", MOTO_PORT="0",
         # Quicker receipts than a person watching the page needs.
         STANDIN_CALLBACK_DELAY="0.05",
         PYTHONUNBUFFERED="1",
     )
-    return env
 
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("stack")
-    ready_file, log_path = directory / "ready.json", directory / "run.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.run", "--ready-file", str(ready_file)],
-            cwd=ROOT, env=_stack_environment(), stdout=log, stderr=subprocess.STDOUT,
-        )
+    process, summary, log_path = stack_process.start(
+        tmp_path_factory.mktemp("stack"), _stack_environment(), STARTUP_SECONDS
+    )
+    live = LiveStack(process, summary, log_path)
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not ready_file.exists():
-            if process.poll() is not None:
-                pytest.fail(f"devstack.run exited {process.returncode} before ready:\n{log_path.read_text()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"devstack.run not ready within {STARTUP_SECONDS}s:\n{log_path.read_text()}")
-            time.sleep(0.05)
-        live = LiveStack(process, json.loads(ready_file.read_text()), log_path)
         yield live
         # Ctrl-C, as a person stops `make run`: every part stops and it exits 0.
-        process.send_signal(signal.SIGINT)
-        try:
-            code = process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"devstack.run still running {STOP_SECONDS}s after SIGINT:\n{live.log()}")
+        code = stack_process.stop(process, STOP_SECONDS)
         assert code == 0 and live.log().rstrip().endswith("stopped"), live.log()
-        assert not ready_file.exists()
+        assert not (log_path.parent / "ready.json").exists()
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stack_process.stop(process, 5)
 
 
 @pytest.fixture(scope="module")

@@ -7,22 +7,17 @@ bodies as documented) and one more: every error response is
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-ROOT = Path(__file__).resolve().parents[2]
+import stack_process
+
+ROOT = stack_process.ROOT
 EXAMPLES_PER_OPERATION = 80
 MIN_CASES = 1000
-PASSED_ON = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 STACK_SETTINGS = {
     "API_TOKENS": "fuzz-api-token",
     "TWILIO_ACCOUNT_SID": "AC" + "f022" * 8,
@@ -77,28 +72,11 @@ def error_in_documented_shape(ctx, response, case):
 
 @pytest.fixture(scope="module")
 def live_stack(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("fuzz-stack")
-    ready, log_path = directory / "ready.json", directory / "run.log"
-    env = {name: os.environ[name] for name in PASSED_ON if name in os.environ}
-    env.update(STACK_SETTINGS)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "devstack.run", "--ready-file", str(ready)],
-                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process, summary, log_path = stack_process.start(tmp_path_factory.mktemp("fuzz-stack"), STACK_SETTINGS, 90)
     try:
-        deadline = time.monotonic() + 90
-        while not ready.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"devstack.run did not start:\n{log_path.read_text()}")
-            time.sleep(0.05)
-        summary = json.loads(ready.read_text())
         yield summary
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stack_process.stop(process, 20)
     server_errors = [line for line in log_path.read_text(errors="replace").splitlines() if " -> 5" in line]
     assert not server_errors, "the stack logged 5xx answers:\n" + "\n".join(server_errors[:20])
 
