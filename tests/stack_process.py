@@ -31,12 +31,15 @@ def start(directory: Path, settings: dict, startup_seconds: float = 60) -> tuple
         )
     deadline = time.monotonic() + startup_seconds
     while not ready_file.exists():
-        if process.poll() is not None:
-            pytest.fail(f"devstack.run exited {process.returncode} before ready:\n{log_path.read_text()}")
+        try:  # wait on the process itself between looks at the ready file
+            code = process.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            code = None
+        if code is not None:
+            pytest.fail(f"devstack.run exited {code} before ready:\n{log_path.read_text()}")
         if time.monotonic() > deadline:
             stop(process, 5)
             pytest.fail(f"devstack.run not ready within {startup_seconds}s:\n{log_path.read_text()}")
-        time.sleep(0.05)
     return process, json.loads(ready_file.read_text()), log_path
 
 
