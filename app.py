@@ -2,13 +2,14 @@
 domain function in chalicelib/ and shapes the answer."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 from urllib.parse import parse_qsl
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import auth, delivery, inbound, messages, phones, pool, producers, sender, sessions, webhooks
+from chalicelib import auth, delivery, errors, inbound, messages, phones, pool, producers, sender, sessions, webhooks
 from chalicelib.errors import BridgeError, bad_request
 from chalicelib.logs import logger
 
@@ -42,7 +43,7 @@ def authenticate_and_shape_errors(event, get_response):
             _require_user_id((event.uri_params or {}).get("user_id"))
         response = get_response(event)
     except BridgeError as error:
-        return Response(body=error.body(), status_code=error.status)
+        return Response(body=error.body(), status_code=error.status, headers=error.headers)
     except Exception:
         logger.exception("unhandled error")
         return _error(500, "internal_error", "the bridge failed to handle this request; it is safe to retry")
@@ -213,6 +214,28 @@ def twilio_status():
     params = _twilio_form()
     inbound.delivery_status((app.current_request.query_params or {}).get("message_id"), params)
     return Response(body="", status_code=204)
+
+
+def _transient_faults_as_503(view):
+    """Chalice answers any exception from a view with 500; an AWS fault worth
+    retrying becomes 503 + Retry-After instead (Twilio retries its webhooks on it)."""
+
+    @functools.wraps(view)
+    def answer(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except Exception as error:
+            if errors.is_transient_aws_fault(error):
+                logger.warning("AWS fault; answered 503", extra={"error": type(error).__name__})
+                raise errors.unavailable() from error
+            raise
+
+    return answer
+
+
+for _methods in app.routes.values():
+    for _route in _methods.values():
+        _route.view_function = _transient_faults_as_503(_route.view_function)
 
 
 # --- queues -------------------------------------------------------------------

@@ -102,3 +102,26 @@ def test_same_client_message_id_sends_once(ready):
     assert len([m for m in bridge.twilio.sms_to(ALICE) if "only once" in m.body]) == 1
     reused = bridge.api.post(f"/sessions/{open_id}/messages", {"text": "different", "client_message_id": "c-1"})
     assert reused.status_code == 409 and reused.json["error"]["code"] == "client_message_id_reused"
+
+
+def test_aws_throttling_answers_503_with_retry_after_and_loses_nothing(ready, monkeypatch):
+    """Once botocore's retries are spent, a throttled DynamoDB is the caller's
+    cue to retry (503), not a server bug (500)."""
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import GetError
+
+    from chalicelib.models import Session
+
+    bridge, open_id, _ = ready
+    throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem")
+
+    def busy(*args, **kwargs):
+        raise GetError("Failed to get item", throttled)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Session, "get", busy)
+        response = bridge.api.post(f"/sessions/{open_id}/messages", {"text": "hello", "client_message_id": "retry-1"})
+    assert response.status_code == 503 and response.json["error"]["code"] == "temporarily_unavailable"
+    assert response.headers["Retry-After"] == "1"
+    retried = bridge.api.post(f"/sessions/{open_id}/messages", {"text": "hello", "client_message_id": "retry-1"})
+    assert retried.status_code == 202
