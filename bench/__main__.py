@@ -13,13 +13,12 @@ import sys
 import time
 
 # Before anything imports boto3, PynamoDB or the app: moto's fake credentials, quiet logs.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from devstack.offline import fake_aws_environment  # noqa: E402  (imports nothing)
+
 os.environ.update(
     {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
+        **fake_aws_environment(),
         "RESOURCE_PREFIX": "sms-bridge-dev-",
         "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
         "TWILIO_AUTH_TOKEN": "bench",
@@ -29,7 +28,6 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.scenarios import COMPARISONS, SCENARIOS, run  # noqa: E402
 

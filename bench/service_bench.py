@@ -42,13 +42,12 @@ PREFIX = "sms-bridge-dev-"
 
 
 def _environment() -> None:
+    sys.path.insert(0, str(ROOT))
+    from devstack.offline import fake_aws_environment
+
     os.environ.update(
         {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
+            **fake_aws_environment(),
             "RESOURCE_PREFIX": PREFIX,
             "API_TOKENS": API_TOKEN,
             "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
@@ -61,7 +60,6 @@ def _environment() -> None:
     )
     for name in ("OUTBOUND_QUEUE", "DELIVERY_QUEUE", "REQUESTS_QUEUE", "REQUESTS_DLQ_QUEUE"):
         os.environ.pop(name, None)
-    sys.path.insert(0, str(ROOT))
 
 
 def _percentile(values: list[float], p: float) -> float:

@@ -24,10 +24,11 @@ import json
 import os
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
+
+from devstack.offline import fake_aws_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # never another interface: the dev secrets below are public
@@ -159,12 +160,7 @@ class Stack:
             os.environ.pop(name, None)
         os.environ.update(
             {
-                # moto takes any credentials; fake ones make sure real ones never leave the machine.
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
-                "AWS_SESSION_TOKEN": "local",
-                "AWS_REGION": s.region,
-                "AWS_DEFAULT_REGION": s.region,
+                **fake_aws_environment(s.region, secret="local"),
                 "STAGE": os.environ.get("STAGE") or "local",
                 "RESOURCE_PREFIX": s.resource_prefix,
                 # Secrets by value: config.secret() reads NAME before NAME_PARAM (SSM).

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+from devstack.offline import fake_aws_environment  # imports nothing: safe before boto3
+
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-twilio-auth-token"
 API_TOKEN = "test-api-token"
@@ -16,11 +18,7 @@ PREFIX = "sms-bridge-dev-"
 
 os.environ.update(
     {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
+        **fake_aws_environment(),
         "RESOURCE_PREFIX": PREFIX,
         "API_TOKENS": API_TOKEN,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
