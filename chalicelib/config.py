@@ -108,7 +108,7 @@ def pool_settings() -> PoolSettings:
         segment_out_usd=float(env.get("PRICE_SEGMENT_OUT_USD", "0.0083")),
         segment_in_usd=float(env.get("PRICE_SEGMENT_IN_USD", "0.0083")),
         target_wait_seconds=float(env.get("POOL_TARGET_WAIT_SECONDS", "10")),
-        headroom=_int("POOL_HEADROOM", 2),
+        headroom=_int("POOL_HEADROOM", 1),
         idle_seconds=_int("POOL_IDLE_SECONDS", 1800),
         release_at=_release_at(env.get("POOL_RELEASE_AT", "renewal")),
         dry_run=_flag("POOL_DRY_RUN"),

@@ -241,6 +241,7 @@ def invoke_schedule(bridge):
 
 
 def test_the_schedule_sweeps_expired_sessions_corrects_counters_and_drains_the_surplus(alice, monkeypatch):
+    monkeypatch.setenv("POOL_HEADROOM", "2")
     extra = [f"+1415555018{i}" for i in range(3, 8)]
     alice.seed_pool(*extra)  # 7 numbers for one user with at most 2 sessions: 3 more than needed + headroom
     kept = open_for(alice, "alice", "p1").json
@@ -269,6 +270,7 @@ def test_the_schedule_sweeps_expired_sessions_corrects_counters_and_drains_the_s
 def test_a_dry_run_logs_its_decisions_and_changes_nothing(alice, monkeypatch):
     alice.seed_pool(*[f"+1415555018{i}" for i in range(3, 8)])
     monkeypatch.setenv("POOL_DRY_RUN", "true")
+    monkeypatch.setenv("POOL_HEADROOM", "2")  # keeps 2 of the 7 idle numbers
     start = clock.now()
     for minutes in (2, 40):
         monkeypatch.setattr(clock, "now", lambda m=minutes: start + 60 * m)
