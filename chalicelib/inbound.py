@@ -10,7 +10,7 @@ import hashlib
 import json
 from xml.sax.saxutils import escape
 
-from chalicelib import clock, events, messages, phones, pool, segments, sessions
+from chalicelib import beside, clock, events, messages, phones, pool, segments, sessions
 from chalicelib.db import get_or_none, save_if
 from chalicelib import metrics
 from chalicelib.logs import logger, mask
@@ -48,7 +48,12 @@ def receive_sms(params: dict) -> str:
         logger.warning("inbound webhook with an over-long From, To or MessageSid")
         return twiml()
     text = params.get("Body", "")
-    pool.count_received(pool_number, _segments(params, text))  # Twilio bills every SMS in, routed or not
+    # Twilio bills every SMS in, routed or not: counted while the message is handled.
+    with beside.running(pool.count_received, pool_number, _segments(params, text)):
+        return _handle(params, sender, pool_number, sid, text)
+
+
+def _handle(params: dict, sender: str, pool_number: str, sid: str, text: str) -> str:
     keyword = text.strip().upper()
     if keyword in OPT_OUT_WORDS or keyword in OPT_IN_WORDS:
         opted_out = keyword in OPT_OUT_WORDS
@@ -61,8 +66,13 @@ def receive_sms(params: dict) -> str:
         return twiml(HELP_TEXT)
 
     now = clock.now()
-    route = get_or_none(Route, sender, pool_number)
-    session = get_or_none(Session, route.session_id) if route and route.expires_at > now else None
+    message_id = inbound_message_id(sid)
+    # Whether this MessageSid was taken before is read beside the route and session.
+    with beside.running(get_or_none, Message, message_id) as taken_before:
+        route = get_or_none(Route, sender, pool_number)
+        session = get_or_none(Session, route.session_id) if route and route.expires_at > now else None
+        if taken_before.result() is not None:
+            return twiml()  # Twilio retried, or someone replays it: it was stored and reported once
     if session is None or not sessions.is_open(session, now):
         owner = phones.phone_state(sender)
         events.emit(
@@ -76,22 +86,23 @@ def receive_sms(params: dict) -> str:
         return twiml(ENDED_TEXT)
 
     media = [params[f"MediaUrl{i}"] for i in range(MAX_MEDIA) if params.get(f"MediaUrl{i}")]
-    message = _store_once(sid, session, text, media, now)
-    if not message.event_emitted:
-        events.emit(
-            events.MESSAGE_RECEIVED,
-            message.message_id,
-            session_id=session.session_id,
-            user_id=session.user_id,
-            partner_id=session.partner_id,
-            message_id=message.message_id,
-            text=text,
-            media_urls=media,
-            received_at=int(message.created_at),
-        )
-        message.update(actions=[Message.event_emitted.set(True)])
-        sessions.touch(session, now)
-    logger.info("inbound sms routed", extra={"session_id": session.session_id, "message_id": message.message_id})
+    # The event goes first and the store last: a failure in between answers 5xx and the retry
+    # finds nothing stored, so it reports again under the same event id (receivers dedupe on
+    # it); once stored, a retry or replay does nothing.
+    events.emit(
+        events.MESSAGE_RECEIVED,
+        message_id,
+        session_id=session.session_id,
+        user_id=session.user_id,
+        partner_id=session.partner_id,
+        message_id=message_id,
+        text=text,
+        media_urls=media,
+        received_at=int(now),
+    )
+    _store(message_id, sid, session, text, media, now)
+    sessions.touch(session, now)
+    logger.info("inbound sms routed", extra={"session_id": session.session_id, "message_id": message_id})
     return twiml()
 
 
@@ -100,8 +111,8 @@ def _segments(params: dict, text: str) -> int:
     return int(reported) if reported.isdigit() and int(reported) > 0 else segments.segment(text).segments
 
 
-def _store_once(sid: str, session: Session, text: str, media: list[str], now: float) -> Message:
-    message_id = inbound_message_id(sid)
+def _store(message_id: str, sid: str, session: Session, text: str, media: list[str], now: float) -> None:
+    """Stored once: when the same SMS races itself here, the first store wins."""
     message = Message(
         message_id=message_id,
         session_id=session.session_id,
@@ -117,9 +128,7 @@ def _store_once(sid: str, session: Session, text: str, media: list[str], now: fl
         order_key=messages.order_key(now, message_id),
         ttl=messages.retention(now),
     )
-    if save_if(message, Message.message_id.does_not_exist()):
-        return message
-    return Message.get(message_id, consistent_read=True)  # a retry of a webhook we already took
+    save_if(message, Message.message_id.does_not_exist())
 
 
 def delivery_status(message_id: str | None, params: dict) -> None:

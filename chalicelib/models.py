@@ -225,7 +225,6 @@ class Message(Model):
     sent_at = NumberAttribute(null=True)
     claimed_at = NumberAttribute(null=True)  # when a sender last took it (reconciliation looks from here)
     attempts = NumberAttribute(default=0)
-    event_emitted = BooleanAttribute(default=False)
     order_key = UnicodeAttribute()
     queued_user_id = UnicodeAttribute(null=True)
     by_session = MessagesBySession()

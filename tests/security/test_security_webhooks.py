@@ -140,6 +140,34 @@ def test_a_replayed_inbound_sms_is_stored_once_and_reported_once(ready, monkeypa
     assert [e["text"] for e in bridge.chat.of_type("message.received")] == ["only once please"]
 
 
+def test_an_inbound_sms_whose_store_fails_is_reported_once_when_twilio_retries(ready, monkeypatch):
+    """The event is queued before the message is stored: a store that fails after it
+    answers 503, and the retry stores the message once and reports it under the
+    same event id, so the chat backend sees it once."""
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import PutError
+
+    bridge, session = ready
+    queued = []
+    real_emit = events.emit
+    monkeypatch.setattr(events, "emit", lambda kind, cause, **f: queued.append(real_emit(kind, cause, **f)["event_id"]))
+    throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem")
+
+    def busy(*args, **kwargs):
+        raise PutError("Failed to put item", throttled)
+
+    params = _inbound(session, body="did you get this?")
+    with monkeypatch.context() as patch:
+        patch.setattr(Message, "save", busy)
+        assert post_webhook(bridge.api, "/twilio/sms", params).status_code == 503
+    assert post_webhook(bridge.api, "/twilio/sms", params).status_code == 200
+    assert post_webhook(bridge.api, "/twilio/sms", params).status_code == 200  # stored now: nothing more
+    bridge.queues.drain()
+    assert len(queued) == 2 and queued[0] == queued[1], "queued again on the retry, under the same event id"
+    assert [m.text for m in Message.scan() if m.twilio_sid == SMS_SID] == ["did you get this?"]
+    assert [e["text"] for e in bridge.chat.of_type("message.received")] == ["did you get this?"]
+
+
 def test_a_replayed_stop_opts_out_once_with_one_event(ready):
     bridge, session = ready
     params = _inbound(session, body="STOP", sid="SM" + "0" * 31 + "9")
