@@ -42,6 +42,7 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from bench import quicker_moto
 from bench.service_hooks import HOOKS
 
 ACCOUNT = "123456789012"
@@ -175,7 +176,7 @@ class FaultRun:
         from chalicelib import phone_numbers, pool
 
         p = self.plan
-        _quicker_moto_sqs(self.setattr)
+        quicker_moto.install(self.setattr)
         state = self.standin.state
         pool_numbers = [f"+1415555{1000 + i:04d}" for i in range(p.pool_size)]
         for number in pool_numbers:
@@ -479,20 +480,6 @@ class FaultRun:
             },
             "rounds": self.counts.rounds,
         }
-
-
-def _quicker_moto_sqs(setattr) -> None:
-    """moto's SQS checks each message's retention by computing every attribute of
-    its queue, ApproximateNumberOfMessages (a walk over all messages) included:
-    a receive costs O(messages^2). The same check from the one attribute it reads."""
-    from moto.core.utils import unix_time
-    from moto.sqs.models import SQSBackend
-
-    def is_message_valid_based_on_retention_period(self, queue_name, message) -> bool:
-        retention = int(self.get_queue(queue_name).message_retention_period)
-        return retention + message.sent_timestamp / 1000 > unix_time()
-
-    setattr(SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period)
 
 
 def _public_base() -> str:
