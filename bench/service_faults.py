@@ -26,7 +26,12 @@ phones and Twilio status callbacks, then feeds each queue once to its handler.
 Between rounds every wait (retry backoff, limiter deferral, the visibility
 timeout of a crashed batch) is over: the queues' hidden messages are made
 visible, as if the time had passed. The pool numbers send fast, so the run
-measures correctness under faults, not the rate limits.
+measures correctness under faults, not the rate limits. Inside an invocation
+the sender's waits (it books each send a little ahead and waits for its slot)
+move the run's clock on instead of being slept out (`RunClock`): the service
+(chalicelib.clock), the Twilio stand-in (its message dates, which the sender's
+reconciliation compares with its claim time) and the chat receiver (the
+events' signature timestamps) all read that clock.
 
 The API client and Twilio retry what failed, as they do: the chat backend
 POSTs again with the same client_message_id after a 5xx, Twilio posts a
@@ -47,6 +52,37 @@ from bench.service_hooks import HOOKS
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+
+
+class RunClock:
+    """The run's clock: real time plus every wait skipped so far. Never goes back."""
+
+    def __init__(self):
+        self.skipped = 0.0  # seconds of waits not slept
+
+    def now(self) -> float:
+        return time.time() + self.skipped
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.skipped += seconds
+
+    def utc(self):
+        from datetime import datetime, timezone
+
+        return datetime.fromtimestamp(self.now(), timezone.utc)
+
+    def install(self, setattr, standin_state) -> None:
+        import types
+
+        from chalicelib import clock, sender
+        from devstack import chat_receiver
+
+        setattr(clock, "now", self.now)
+        setattr(sender, "sleep", self.sleep)
+        setattr(standin_state, "clock", self.utc)
+        # The receiver checks each event's signature timestamp against its time.
+        setattr(chat_receiver, "time", types.SimpleNamespace(time=self.now, monotonic=time.monotonic))
 
 
 class SimulatedCrash(BaseException):
@@ -169,6 +205,7 @@ class FaultRun:
         self.replies: dict[str, dict] = {}  # MessageSid -> {text, session_id}
         self.callbacks_done: set[tuple[str, str]] = set()
         self.sessions: list[dict] = []
+        self.clock = RunClock()
 
     # -- setup (no faults) -------------------------------------------------------------
 
@@ -178,6 +215,7 @@ class FaultRun:
         p = self.plan
         quicker_moto.install(self.setattr)
         state = self.standin.state
+        self.clock.install(self.setattr, state)
         pool_numbers = [f"+1415555{1000 + i:04d}" for i in range(p.pool_size)]
         for number in pool_numbers:
             state.add_number(number)
@@ -271,7 +309,8 @@ class FaultRun:
             if handled == 0 and not self._callbacks_pending():
                 break
         figures = self.figures()
-        figures["seconds"] = {"setup": round(setup_seconds, 1), "run": round(time.monotonic() - started - setup_seconds, 1)}
+        figures["seconds"] = {"setup": round(setup_seconds, 1), "run": round(time.monotonic() - started - setup_seconds, 1),
+                              "waits_skipped": round(self.clock.skipped, 1)}
         return figures
 
     def _set_faults(self, on: bool) -> None:
