@@ -40,6 +40,7 @@ webhook again after a non-2xx.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import random
 import time
@@ -106,6 +107,35 @@ class Plan:
     # (more rounds than the delivery queue's maxReceiveCount, 8: events get dead-lettered)
     max_rounds: int = 2000
     seed: int = 7
+    # Where this run's users, pool numbers and message ids start (a shard of a split run).
+    first_user: int = 0
+    first_number: int = 0
+    first_message: int = 0
+
+    def split(self, shards: int) -> list["Plan"]:
+        """The same run as `shards` independent services, each with its share of the
+        users, pool numbers and messages, and of each round's submissions (so every
+        shard has as many rounds and the chat outage lasts as many of them); seeds
+        differ. The fault rates are the plan's in every shard."""
+        if shards <= 1:
+            return [self]
+
+        def share(total: int, i: int) -> int:
+            return total // shards + (1 if i < total % shards else 0)
+
+        plans = []
+        for i in range(shards):
+            plan = dataclasses.replace(
+                self, messages=share(self.messages, i), users=share(self.users, i), pool_size=share(self.pool_size, i),
+                per_round=share(self.per_round, i), seed=self.seed + 1000 * i,
+                first_user=self.first_user + sum(share(self.users, j) for j in range(i)),
+                first_number=self.first_number + sum(share(self.pool_size, j) for j in range(i)),
+                first_message=self.first_message + sum(share(self.messages, j) for j in range(i)))
+            if plan.pool_size < plan.partners_per_user or plan.users < 1 or plan.per_round < 1:
+                raise ValueError(f"{shards} shards leave a shard {plan.users} users, {plan.pool_size} pool numbers "
+                                 f"(a user needs {plan.partners_per_user}) and {plan.per_round} messages a round")
+            plans.append(plan)
+        return plans
 
 
 TWILIO_FAULTS = {
@@ -216,12 +246,12 @@ class FaultRun:
         quicker_moto.install(self.setattr)
         state = self.standin.state
         self.clock.install(self.setattr, state)
-        pool_numbers = [f"+1415555{1000 + i:04d}" for i in range(p.pool_size)]
+        pool_numbers = [f"+1415555{1000 + i:04d}" for i in range(p.first_number, p.first_number + p.pool_size)]
         for number in pool_numbers:
             state.add_number(number)
             # Fast numbers: this run is about faults, not rate limits.
             pool.record(phone_numbers.parse(number), "PN" + number[1:].rjust(32, "0"), 1000.0)
-        for u in range(p.users):
+        for u in range(p.first_user, p.first_user + p.users):
             user_id, phone = f"user{u:03d}", f"+1628555{u:04d}"
             self._call("PUT", f"/users/{user_id}/phone", {"phone": phone}, expect=202)
             self.drain_quietly()
@@ -251,6 +281,7 @@ class FaultRun:
         self.setup_messages = len(state.messages)
 
     faulting = False
+    skip_empty_receives = False
 
     def drain_quietly(self) -> None:
         for _ in range(50):
@@ -273,6 +304,7 @@ class FaultRun:
     def run(self) -> dict:
         p = self.plan
         started = time.monotonic()
+        self.skip_empty_receives = True
         self.setup()
         setup_seconds = time.monotonic() - started
         self._set_faults(True)
@@ -322,8 +354,9 @@ class FaultRun:
 
     def _submit(self, index: int) -> None:
         session = self.sessions[index % len(self.sessions)]
-        client_id = f"c{index:06d}"
-        text = f"m{index:06d} fault-run text {uuid.uuid4().hex[:8]}"
+        number = self.plan.first_message + index
+        client_id = f"c{number:06d}"
+        text = f"m{number:06d} fault-run text {uuid.uuid4().hex[:8]}"
         answer = self._call("POST", f"/sessions/{session['session_id']}/messages",
                             {"text": text, "client_message_id": client_id}, expect=202)
         self.submitted[client_id] = {"message_id": answer["message_id"], "text": text, "session": session}
@@ -396,6 +429,8 @@ class FaultRun:
     def _poll(self, feed) -> int:
         from devstack import poller
 
+        if self.skip_empty_receives and not self._any_visible(feed.queue_name):
+            return 0  # the receive would answer nothing: not made (run() only; bench section 2 counts them)
         url = feed.url(self.sqs)
         received = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=feed.batch_size,
                                             AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
@@ -425,6 +460,14 @@ class FaultRun:
             self.sqs.delete_message_batch(QueueUrl=url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
         return len(received)
+
+    @staticmethod
+    def _any_visible(queue_name: str) -> bool:
+        """Whether a receive could return anything (moto's backend, read in place)."""
+        from moto.backends import get_backend
+
+        queue = get_backend("sqs")[ACCOUNT][REGION].queues.get(queue_name)
+        return queue is None or bool(queue.messages)
 
     def _time_passes(self) -> None:
         """Every hidden message's wait is over (backoffs, deferrals, crashed batches)."""
@@ -519,6 +562,32 @@ class FaultRun:
             },
             "rounds": self.counts.rounds,
         }
+
+
+def merge_figures(parts: list[dict]) -> dict:
+    """The figures of a split run's shards as one run's: counts added, rounds and
+    seconds the longest shard's (they ran side by side)."""
+    if len(parts) == 1:
+        return parts[0]
+    summed = ["messages", "replies", "lost", "sent_twice", "not_final", "replies_lost", "chat_events_expected",
+              "chat_events_missing", "chat_events_delivered", "chat_events_received_all_types"]
+    merged: dict = {key: sum(part[key] for part in parts) for key in summed}
+    merged["examples"] = {kind: [e for part in parts for e in part["examples"][kind]][:5] for kind in parts[0]["examples"]}
+    faults: dict = {}
+    for key, value in parts[0]["faults"].items():
+        if isinstance(value, dict):
+            total: collections.Counter = collections.Counter()
+            for part in parts:
+                total.update(part["faults"][key])
+            faults[key] = dict(total)
+        elif key != "twilio_fault_share":
+            faults[key] = sum(part["faults"][key] for part in parts)
+    faults["twilio_fault_share"] = round(sum(faults["twilio_faults"].values()) / max(1, faults["twilio_calls"]), 4)
+    merged["faults"] = {key: faults[key] for key in parts[0]["faults"]}
+    merged["rounds"] = max(part["rounds"] for part in parts)
+    merged["seconds"] = {key: max(part["seconds"][key] for part in parts) for key in parts[0]["seconds"]}
+    merged["shards"] = [{"messages": part["messages"], "rounds": part["rounds"], "seconds": part["seconds"]} for part in parts]
+    return merged
 
 
 def _public_base() -> str:

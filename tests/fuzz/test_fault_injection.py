@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import app as app_module
 from bench import service_hooks
 from bench.service_faults import FaultRun, Plan
@@ -46,3 +48,34 @@ def test_no_message_is_lost_or_sent_twice_under_faults(aws_backend, api, twilio,
     assert figures["chat_events_missing"] == 0, summary
     assert chat.rejected == 0
 
+
+
+def test_a_split_run_shares_users_numbers_and_messages_and_keeps_its_rounds():
+    from bench.service_faults import merge_figures
+
+    plan = Plan()  # make bench's: 10,000 messages, 25 users, 8 pool numbers, 200 a round
+    shards = plan.split(2)
+    assert [s.messages for s in shards] == [5000, 5000] and [s.users for s in shards] == [13, 12]
+    assert [s.pool_size for s in shards] == [4, 4] and [s.per_round for s in shards] == [100, 100]
+    assert [(s.first_user, s.first_number, s.first_message) for s in shards] == [(0, 0, 0), (13, 4, 5000)]
+    assert len({s.seed for s in shards}) == 2
+    assert all(-(-s.messages // s.per_round) == -(-plan.messages // plan.per_round) for s in shards)  # as many rounds
+    assert all(s.twilio_fault_rate == plan.twilio_fault_rate and s.chat_down == plan.chat_down for s in shards)
+    assert plan.split(1) == [plan]
+
+    def part(n, faults, dead):
+        return {"messages": n, "replies": 1, "lost": 0, "sent_twice": 0, "not_final": 0, "replies_lost": 0,
+                "chat_events_expected": n + 1, "chat_events_missing": 0, "chat_events_delivered": n + 1,
+                "chat_events_received_all_types": 2 * n, "examples": {"lost": [], "twice": []},
+                "faults": {"twilio_calls": 10 * n, "twilio_faults": faults, "twilio_fault_share": 0.0,
+                           "sender_crashes": 2, "dead_lettered": {"q": dead}, "replayed": {"q": dead}},
+                "rounds": n, "seconds": {"setup": 1.0, "run": float(n)}}
+
+    merged = merge_figures([part(10, {"429": 5, "500 after": 5}, 3), part(20, {"429": 10}, 4)])
+    assert merged["messages"] == 30 and merged["chat_events_delivered"] == 32 and merged["rounds"] == 20
+    assert merged["faults"]["twilio_faults"] == {"429": 15, "500 after": 5}
+    assert merged["faults"]["twilio_fault_share"] == 0.0667 and merged["faults"]["sender_crashes"] == 4
+    assert merged["faults"]["dead_lettered"] == merged["faults"]["replayed"] == {"q": 7}
+    assert merged["seconds"] == {"setup": 1.0, "run": 20.0} and len(merged["shards"]) == 2
+    with pytest.raises(ValueError):
+        plan.split(3)  # 2 or 3 pool numbers a shard: a user needs 4
