@@ -1,7 +1,8 @@
 """The service's own benchmarks, printed as ratios measured in one run (`make bench`).
 
     python -m bench.service_bench [--requests 300] [--messages 300] [--fault-messages 10000]
-                                  [--skip-faults] [--json out.json]
+                                  [--fault-shards 2] [--fault-log-dir DIR] [--skip-faults | --faults-only]
+                                  [--json out.json]
 
 1. Handler time against its floor, against one moto server (ThreadedMotoServer,
    over HTTP) in this process: the route through Chalice (routing, middleware,
@@ -20,7 +21,10 @@
 3. `import app` time against importing, alone, every module it brings in that
    is not the project's own (each in a fresh interpreter, median of 7).
    Goal: <= 1.3x.
-4. The fault run with 10,000 messages (bench/service_faults.py).
+4. The fault run with 10,000 messages (bench/service_faults.py), on moto in-process,
+   split over --fault-shards processes (2 on a machine with 2 or more cores: each a
+   whole service with its share of the users, pool numbers and messages, their figures
+   added up); the service's logs go to one file per shard (--fault-log-dir).
 """
 from __future__ import annotations
 
@@ -88,18 +92,30 @@ class Patch:
 
 
 class LocalService:
-    """moto's server, the Twilio stand-in, a chat receiver and the app behind Chalice's test client."""
+    """moto (its server, or with in_process=True its mock in this process), the Twilio
+    stand-in, a chat receiver and the app behind Chalice's test client."""
+
+    def __init__(self, in_process: bool = False):
+        self.in_process = in_process
+        self.moto = self.mock = None
 
     def __enter__(self):
-        from moto.server import ThreadedMotoServer
+        if self.in_process:
+            from moto import mock_aws
 
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self.moto.start()
-        host, port = self.moto.get_host_and_port()
-        os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
-        import requests
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+            self.mock = mock_aws()
+            self.mock.start()  # fresh backends
+        else:
+            from moto.server import ThreadedMotoServer
 
-        requests.post(f"http://{host}:{port}/moto-api/reset", timeout=10)  # moto's state is per process
+            self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self.moto.start()
+            host, port = self.moto.get_host_and_port()
+            os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+            import requests
+
+            requests.post(f"http://{host}:{port}/moto-api/reset", timeout=10)  # moto's state is per process
         from bench import service_hooks
 
         service_hooks.install()
@@ -127,7 +143,14 @@ class LocalService:
         self.client.__exit__(None, None, None)
         self.chat.stop()
         self.standin.shutdown()
-        self.moto.stop()
+        if self.mock is not None:
+            self.mock.stop()
+        else:
+            self.moto.stop()
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+        from bench import service_hooks
+
+        service_hooks.forget_clients()  # they name this backend
 
 
 # --- 1. handler against floor ---------------------------------------------------------------
@@ -409,17 +432,77 @@ def import_times(rounds: int = 7) -> dict:
 # --- 4. the 10,000-message fault run ----------------------------------------------------------------
 
 
-def fault_run(service: LocalService, messages: int) -> dict:
-    from bench.service_faults import FaultRun, Plan
+def fault_run(messages: int, shards: int = 1, log_dir: str | None = None) -> dict:
+    """bench/service_faults.py with `messages` messages, split over `shards` processes
+    (Plan.split: each a whole service of its own, on in-process moto, with its share of
+    the users, pool numbers and messages); their figures are added up. The service's
+    logs (stdout) and the stand-in's request log go to one file per shard in `log_dir`."""
+    import multiprocessing
+    import tempfile
+    from multiprocessing.connection import wait
 
-    patch = Patch()
-    plan = Plan(messages=messages)
+    from bench.service_faults import Plan, merge_figures
+
+    log_dir = log_dir or tempfile.mkdtemp(prefix="sms-bridge-fault-run-")
+    plans = Plan(messages=messages).split(shards)
+    context = multiprocessing.get_context("spawn")
+    running = {}
+    for i, plan in enumerate(plans):
+        log_path = str(Path(log_dir) / f"shard-{i}.log")
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_fault_shard, args=(plan, log_path, sender), name=f"fault-shard-{i}")
+        process.start()
+        sender.close()
+        running[receiver] = (i, process, log_path)
+    print(f"[faults] {len(plans)} shard(s), the service's logs in {log_dir}/", flush=True)
+    figures: dict[int, dict] = {}
     try:
-        run = FaultRun(plan, app_module=service.app_module, api=service.client, standin=service.standin,
-                       chat=service.chat, setattr=patch)
-        return run.run()
+        while running:
+            for receiver in wait(list(running)):
+                i, process, log_path = running[receiver]
+                try:
+                    kind, payload = receiver.recv()
+                except EOFError:
+                    process.join()
+                    kind, payload = "error", f"its process ended (exit code {process.exitcode}) without its figures"
+                if kind == "progress":
+                    print(f"[shard {i}] {payload}" if len(plans) > 1 else payload, flush=True)
+                    continue
+                del running[receiver]
+                process.join()
+                if kind == "error":
+                    raise RuntimeError(f"fault run shard {i} failed (log: {log_path}):\n{payload}")
+                figures[i] = payload
     finally:
-        patch.undo()
+        for _, process, _ in running.values():
+            process.terminate()
+    return merge_figures([figures[i] for i in range(len(plans))])
+
+
+def _fault_shard(plan, log_path: str, conn) -> None:
+    """One shard, in its own process: the service on in-process moto, the stand-in, the chat receiver."""
+    import traceback
+
+    with open(log_path, "w") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    try:
+        _environment()
+        from bench.service_faults import FaultRun
+
+        with LocalService(in_process=True) as service:
+            patch = Patch()
+            try:
+                run = FaultRun(plan, app_module=service.app_module, api=service.client, standin=service.standin,
+                               chat=service.chat, setattr=patch, out=lambda line: conn.send(("progress", line)))
+                conn.send(("figures", run.run()))
+            finally:
+                patch.undo()
+    except BaseException:
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        sys.stdout.flush()
+        conn.close()
 
 
 def main(argv=None) -> int:
@@ -427,27 +510,34 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--fault-messages", type=int, default=10_000)
-    parser.add_argument("--skip-faults", action="store_true")
+    parser.add_argument("--fault-shards", type=int, default=min(2, os.cpu_count() or 1),
+                        help="processes the fault run is split over (default: 2 on 2 or more cores)")
+    parser.add_argument("--fault-log-dir", default=None, help="where the fault run's service logs go (default: a temp dir)")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--skip-faults", action="store_true")
+    only.add_argument("--faults-only", action="store_true", help="only the fault run (section 4)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     _environment()
     figures = {"cpu_count": os.cpu_count(), "load_average": os.getloadavg()}
-    print("import time ...", flush=True)
-    figures["import"] = import_times()
-    print(json.dumps(figures["import"]), flush=True)
-    with LocalService() as service:
-        print("handlers against their floors ...", flush=True)
-        figures["handlers"] = handler_benchmarks(service, args.requests)
-        print(json.dumps(figures["handlers"], indent=1), flush=True)
-    with LocalService() as service:
-        print("AWS requests and cost per message ...", flush=True)
-        figures["per_message"] = requests_per_message(service, args.messages)
-        print(json.dumps(figures["per_message"], indent=1), flush=True)
-    if not args.skip_faults:
+    if not args.faults_only:
+        print("import time ...", flush=True)
+        figures["import"] = import_times()
+        print(json.dumps(figures["import"]), flush=True)
         with LocalService() as service:
-            print(f"fault run, {args.fault_messages} messages ...", flush=True)
-            figures["faults"] = fault_run(service, args.fault_messages)
-            print(json.dumps(figures["faults"], indent=1), flush=True)
+            print("handlers against their floors ...", flush=True)
+            figures["handlers"] = handler_benchmarks(service, args.requests)
+            print(json.dumps(figures["handlers"], indent=1), flush=True)
+        with LocalService() as service:
+            print("AWS requests and cost per message ...", flush=True)
+            figures["per_message"] = requests_per_message(service, args.messages)
+            print(json.dumps(figures["per_message"], indent=1), flush=True)
+    if not args.skip_faults:
+        print(f"fault run, {args.fault_messages} messages in {args.fault_shards} process(es) ...", flush=True)
+        started = time.monotonic()
+        figures["faults"] = fault_run(args.fault_messages, args.fault_shards, args.fault_log_dir)
+        figures["faults"]["seconds"]["wall"] = round(time.monotonic() - started, 1)
+        print(json.dumps(figures["faults"], indent=1), flush=True)
     _summary(figures)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2, default=str))
@@ -456,23 +546,27 @@ def main(argv=None) -> int:
 
 def _summary(f: dict) -> None:
     print("\n== sms-bridge service benchmarks (one run) ==")
-    for name, h in f["handlers"].items():
+    for name, h in f.get("handlers", {}).items():
         print(f"{name:32s} handler p50 {h['handler']['p50_ms']} ms p99 {h['handler']['p99_ms']} ms | floor p50 "
               f"{h['floor']['p50_ms']} ms p99 {h['floor']['p99_ms']} ms | ratio {h['ratio_p50']}x (goal <= 1.5) "
               f"{'met' if h['met'] else 'MISSED'}")
-    pm = f["per_message"]
-    c = pm["cost"]
-    print(f"AWS requests per message end to end: {pm['total_per_message']} ({pm['per_message']})")
-    print(f"AWS cost per million messages: ${c['aws_usd_per_million_messages']} vs Twilio ${c['twilio_usd_per_million_segments']} "
-          f"per million segments: {c['aws_share_of_twilio_fee'] * 100:.3f}% (goal <= 0.5%) {'met' if c['met'] else 'MISSED'}")
-    i = f["import"]
-    print(f"import app {i['import_app_ms']} ms vs its dependencies alone {i['import_dependencies_ms']} ms: "
-          f"{i['ratio']}x (goal <= 1.3) {'met' if i['met'] else 'MISSED'}")
+    if "per_message" in f:
+        pm = f["per_message"]
+        c = pm["cost"]
+        print(f"AWS requests per message end to end: {pm['total_per_message']} ({pm['per_message']})")
+        print(f"AWS cost per million messages: ${c['aws_usd_per_million_messages']} vs Twilio "
+              f"${c['twilio_usd_per_million_segments']} per million segments: {c['aws_share_of_twilio_fee'] * 100:.3f}% "
+              f"(goal <= 0.5%) {'met' if c['met'] else 'MISSED'}")
+    if "import" in f:
+        i = f["import"]
+        print(f"import app {i['import_app_ms']} ms vs its dependencies alone {i['import_dependencies_ms']} ms: "
+              f"{i['ratio']}x (goal <= 1.3) {'met' if i['met'] else 'MISSED'}")
     if "faults" in f:
         r = f["faults"]
         print(f"fault run: {r['messages']} messages, {r['replies']} replies: lost {r['lost']}, sent twice {r['sent_twice']}, "
               f"not final {r['not_final']}, chat events delivered {r['chat_events_delivered']}/{r['chat_events_expected']}, "
-              f"dead-lettered {r['faults']['dead_lettered']} replayed {r['faults']['replayed']}")
+              f"dead-lettered {r['faults']['dead_lettered']} replayed {r['faults']['replayed']}; "
+              f"{len(r.get('shards', [])) or 1} process(es), {r['rounds']} rounds, {r['seconds'].get('wall')} s")
 
 
 if __name__ == "__main__":
