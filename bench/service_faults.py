@@ -3,10 +3,13 @@ everything around it misbehaves, then the figures that say nothing was lost,
 nothing sent twice, everything final and every chat event delivered.
 
 Real: the app (routes through Chalice's test client, SQS handlers as Lambda
-calls them), chalicelib, PynamoDB and boto3 against moto (in-process in the
-tests, moto's server in `make bench`), the Twilio stand-in over HTTP (its
+calls them), chalicelib, PynamoDB and boto3 against moto in-process (every call
+through botocore, as to AWS; bench/quicker_moto.py only takes out moto's own
+look-up costs that grow with the run), the Twilio stand-in over HTTP (its
 OpenAPI checks included) and the chat receiver over HTTP (signature checked,
-deduped on event_id).
+deduped on event_id). `make bench` splits its 10,000 messages over two
+processes (Plan.split: two whole services, each with half the users, pool
+numbers and messages; merge_figures adds their figures up).
 
 Faults, each counted:
 - Twilio: a share of all calls (sends and the reconciliation look-ups) fail:
