@@ -8,8 +8,8 @@ here is only how moto finds things in its own memory:
 - SQS keeps a queue's messages in a list and walks it, reading the clock
   through datetime arithmetic for each message, on every receive, send (it
   computes all the queue's attributes, the three message counts included, to
-  read ContentBasedDeduplication and the retention period), visibility change
-  and delete. A chat outage leaves thousands of events on the delivery queue
+  read ContentBasedDeduplication and the retention period; here a send's look
+  at the attributes leaves the counts out), visibility change and delete. A chat outage leaves thousands of events on the delivery queue
   and the sender's retries a backlog on the outbound one, so a round cost
   O(messages^2) clock reads. Here: the clock is read once per walk (time.time(),
   which moto's datetime arithmetic equals), and a receipt handle leads straight
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import string
+import threading
 import time
 
 
@@ -73,6 +74,40 @@ def _sqs(setattr) -> None:
     setattr(Queue, "messages", property(messages))
     setattr(Queue, "approximate_number_of_messages_delayed", property(delayed))
     setattr(Queue, "approximate_number_of_messages_not_visible", property(not_visible))
+
+    # -- a send reads one attribute of the queue: not all three message counts for it ---
+
+    sending = threading.local()
+    without_counts = [name for name in Queue.BASE_ATTRIBUTES if not name.startswith("ApproximateNumberOfMessages")]
+    real_attributes = Queue.attributes.fget
+
+    def attributes(self) -> dict:
+        if not getattr(sending, "depth", 0):
+            return real_attributes(self)
+        # Inside SendMessage(Batch) and a redrive's add_message, moto reads only
+        # ContentBasedDeduplication: the same dict less the three counts (each a walk).
+        self.BASE_ATTRIBUTES = without_counts
+        try:
+            return real_attributes(self)
+        finally:
+            del self.BASE_ATTRIBUTES
+
+    setattr(Queue, "attributes", property(attributes))
+
+    def in_a_send(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            sending.depth = getattr(sending, "depth", 0) + 1
+            try:
+                return function(*args, **kwargs)
+            finally:
+                sending.depth -= 1
+
+        return wrapper
+
+    setattr(SQSBackend, "send_message", in_a_send(SQSBackend.send_message))
+    setattr(SQSBackend, "send_message_batch", in_a_send(SQSBackend.send_message_batch))
+    setattr(Queue, "add_message", in_a_send(Queue.add_message))
 
     def is_message_valid_based_on_retention_period(self, queue_name, message) -> bool:
         # moto builds every attribute of the queue for the one it reads.

@@ -470,7 +470,10 @@ class FaultRun:
         from moto.backends import get_backend
 
         queue = get_backend("sqs")[ACCOUNT][REGION].queues.get(queue_name)
-        return queue is None or bool(queue.messages)
+        if queue is None:
+            return True
+        now = time.time() * 1000.0  # moto's Queue.messages, stopping at the first
+        return any(now > m.visible_at and not now < m.delayed_until for m in queue._messages)
 
     def _time_passes(self) -> None:
         """Every hidden message's wait is over (backoffs, deferrals, crashed batches)."""
