@@ -107,8 +107,11 @@ class LocalService:
             self.mock = mock_aws()
             self.mock.start()  # fresh backends
         else:
+            import logging
+
             from moto.server import ThreadedMotoServer
 
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per AWS call drowns the figures
             self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             self.moto.start()
             host, port = self.moto.get_host_and_port()
