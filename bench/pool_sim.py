@@ -55,7 +55,7 @@ import time as wallclock
 from array import array
 from concurrent.futures import ProcessPoolExecutor
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from chalicelib import autoscaler, costs

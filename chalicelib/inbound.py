@@ -1,8 +1,8 @@
 """What Twilio tells us: incoming SMS (keywords, routing) and delivery statuses.
 
 Twilio retries a webhook it thinks failed, so every step is idempotent: the
-inbound message's id is derived from its MessageSid (a conditional put
-dedupes), and events carry ids derived from their cause.
+inbound message's id is derived from its MessageSid (stored once, and a stored
+one is not handled again), and events carry ids derived from their cause.
 """
 from __future__ import annotations
 
