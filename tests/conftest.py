@@ -33,12 +33,21 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import boto3  # noqa: E402
 import pytest  # noqa: E402
 from chalice.test import Client  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as app_module  # noqa: E402
 from devstack import poller  # noqa: E402
 from devstack.chat_receiver import ChatReceiver  # noqa: E402
 from infra.resources import create_all  # noqa: E402
+
+# The hypothesis settings of the fuzz tests: repeatable, and the app's fixtures are reused.
+FUZZ_SETTINGS = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=True,
+)
 
 
 @pytest.fixture

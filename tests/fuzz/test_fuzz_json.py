@@ -10,18 +10,12 @@ import json
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import API_TOKEN, POOL
+from conftest import API_TOKEN, FUZZ_SETTINGS, POOL
 
 ALICE = "+14155550100"
-FUZZ_SETTINGS = settings(
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    derandomize=True,
-)
 # Each JSON route: (method, path template, the fields it reads).
 JSON_ROUTES = [
     ("PUT", "/users/{user}/phone", ["phone"]),

@@ -11,18 +11,12 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import ACCOUNT_SID, POOL, sign_webhook
+from conftest import ACCOUNT_SID, FUZZ_SETTINGS, POOL, sign_webhook
 
 ALICE = "+14155550100"
-FUZZ_SETTINGS = settings(
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    derandomize=True,
-)
 TWILIO_NAMES = [
     "From", "To", "Body", "MessageSid", "SmsSid", "AccountSid", "NumMedia", "MediaUrl0", "MediaUrl9",
     "MessageStatus", "SmsStatus", "ErrorCode", "NumSegments", "OptOutType", "ApiVersion",

@@ -304,21 +304,23 @@ def test_a_message_older_than_its_validity_fails_as_expired(world, now, monkeypa
     assert world.posts == 0
 
 
-def test_messages_of_a_number_are_spaced_by_their_segments(world, now):
-    long_text = "x" * 300  # with "Bob: " 305 GSM-7 characters: 2 segments
-    ids = [submit(long_text), submit("short"), submit("after")]
-    sent_at = []
-    real_send = twilio_gateway.send_sms
+@pytest.fixture
+def sent_at(now, monkeypatch) -> list[float]:
+    """The virtual time of each request to Twilio, in order."""
+    times, real_send = [], twilio_gateway.send_sms
 
     def timed(**kwargs):
-        sent_at.append(now["t"])
+        times.append(now["t"])
         return real_send(**kwargs)
 
-    twilio_gateway.send_sms = timed
-    try:
-        assert sender.process_batch(receive()) == []
-    finally:
-        twilio_gateway.send_sms = real_send
+    monkeypatch.setattr(twilio_gateway, "send_sms", timed)
+    return times
+
+
+def test_messages_of_a_number_are_spaced_by_their_segments(world, now, sent_at):
+    long_text = "x" * 300  # with "Bob: " 305 GSM-7 characters: 2 segments
+    ids = [submit(long_text), submit("short"), submit("after")]
+    assert sender.process_batch(receive()) == []
     assert [status(i)[0] for i in ids] == ["sent"] * 3
     assert sent_at[1] - sent_at[0] == pytest.approx(2.0)
     assert sent_at[2] - sent_at[1] == pytest.approx(1.0)
@@ -349,20 +351,9 @@ def test_requests_to_twilio_match_its_spec(world, now):
     assert methods == [("POST", "Messages.json"), ("GET", "Messages.json")]
 
 
-def test_a_record_without_a_group_is_still_limited_by_its_number(world, now):
+def test_a_record_without_a_group_is_still_limited_by_its_number(world, now, sent_at):
     ids = [submit("one"), submit("two")]
     records = [dict(record_for(i), attributes={}) for i in ids]
-    sent_at = []
-    real_send = twilio_gateway.send_sms
-
-    def timed(**kwargs):
-        sent_at.append(now["t"])
-        return real_send(**kwargs)
-
-    twilio_gateway.send_sms = timed
-    try:
-        assert sender.process_batch(records) == []
-    finally:
-        twilio_gateway.send_sms = real_send
+    assert sender.process_batch(records) == []
     assert [status(i)[0] for i in ids] == ["sent", "sent"]
     assert sent_at[1] - sent_at[0] >= 1.0 - 1e-6
