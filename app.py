@@ -4,23 +4,45 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from urllib.parse import parse_qsl
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import auth, delivery, errors, inbound, messages, phones, pool, producers, sender, sessions, webhooks
-from chalicelib.errors import BridgeError, bad_request
-from chalicelib.logs import logger
+from chalicelib import config
+from chalicelib.adapters import aws, twilio_signature
+from chalicelib.adapters.logs import logger
+from chalicelib.core.errors import BridgeError, bad_request, unavailable
+from chalicelib.usecases import (
+    api_auth,
+    autoscale,
+    delivery,
+    inbound,
+    message_views,
+    phones,
+    pool_numbers,
+    pool_usage,
+    requests_consumer,
+    sender,
+    sessions,
+)
+from chalicelib.usecases.context import Context
 
 app = Chalice(app_name="sms-bridge")
 
 # Queue names are needed when Chalice reads the decorators (deploy and import),
-# so they come from the environment at import; the stage config sets them.
-_PREFIX = os.environ.get("RESOURCE_PREFIX", "sms-bridge-dev-")
-OUTBOUND_QUEUE = os.environ.get("OUTBOUND_QUEUE", f"{_PREFIX}outbound.fifo")
-DELIVERY_QUEUE = os.environ.get("DELIVERY_QUEUE", f"{_PREFIX}delivery")
-REQUESTS_QUEUE = os.environ.get("REQUESTS_QUEUE", f"{_PREFIX}requests")
+# so they are read at import; the stage config sets them.
+OUTBOUND_QUEUE = config.queue_name("outbound")
+DELIVERY_QUEUE = config.queue_name("delivery")
+REQUESTS_QUEUE = config.queue_name("requests")
+
+# The clock, the Twilio gateway and the limit store every handler works with.
+context = Context()
+
+
+def configure(new_context: Context) -> None:
+    """Use another context from now on (tests and simulations: a ManualClock, a fake Twilio)."""
+    global context
+    context = new_context
 
 FORM = ["application/x-www-form-urlencoded"]
 JSON_TYPES = ["application/json"]
@@ -39,7 +61,7 @@ def authenticate_and_shape_errors(event, get_response):
     """Bearer token on every route but Twilio's; every error as {"error": {...}}."""
     try:
         if not event.path.startswith("/twilio/"):
-            auth.require_bearer(event.headers.get("authorization"))
+            api_auth.require_bearer(event.headers.get("authorization"))
             _require_user_id((event.uri_params or {}).get("user_id"))
         response = get_response(event)
     except BridgeError as error:
@@ -90,12 +112,12 @@ def _not_json(constant: str):
 
 @app.route("/users/{user_id}/phone", methods=["PUT"], content_types=JSON_TYPES)
 def put_phone(user_id):
-    return Response(body=phones.hook_up(user_id, _json().get("phone")), status_code=202)
+    return Response(body=phones.hook_up(context, user_id, _json().get("phone")), status_code=202)
 
 
 @app.route("/users/{user_id}/phone/verify", methods=["POST"], content_types=JSON_TYPES)
 def verify_phone(user_id):
-    return phones.verify(user_id, _json().get("code"))
+    return phones.verify(context, user_id, _json().get("code"))
 
 
 @app.route("/users/{user_id}/phone", methods=["GET"])
@@ -105,13 +127,13 @@ def get_phone(user_id):
 
 @app.route("/users/{user_id}/phone", methods=["DELETE"])
 def delete_phone(user_id):
-    phones.remove(user_id)
+    phones.remove(context, user_id)
     return Response(body="", status_code=204)
 
 
 @app.route("/users/{user_id}/presence", methods=["PUT"], content_types=JSON_TYPES)
 def put_presence(user_id):
-    return phones.set_presence(user_id, _json().get("away"))
+    return phones.set_presence(context, user_id, _json().get("away"))
 
 
 # --- sessions -----------------------------------------------------------------
@@ -119,25 +141,25 @@ def put_presence(user_id):
 
 @app.route("/sessions", methods=["POST"], content_types=JSON_TYPES)
 def open_session():
-    session, created = sessions.open_session(_json())
+    session, created = sessions.open_session(context, _json())
     return Response(body=session, status_code=201 if created else 200)
 
 
 @app.route("/sessions/{session_id}", methods=["GET"])
 def get_session(session_id):
-    return sessions.describe(sessions.get(session_id))
+    return sessions.describe(sessions.get(context, session_id))
 
 
 @app.route("/sessions/{session_id}", methods=["DELETE"])
 def close_session(session_id):
-    session = sessions.get(session_id)
-    sessions.close(session)
+    session = sessions.get(context, session_id)
+    sessions.close(context, session)
     return sessions.describe(session)
 
 
 @app.route("/users/{user_id}/sessions", methods=["GET"])
 def list_sessions(user_id):
-    return sessions.list_open(user_id)
+    return sessions.list_open(context, user_id)
 
 
 # --- messages -----------------------------------------------------------------
@@ -147,20 +169,21 @@ def list_sessions(user_id):
 def send_message(session_id):
     body = _json()
     return Response(
-        body=sessions.send_message(session_id, body.get("text"), body.get("client_message_id")), status_code=202
+        body=sessions.send_message(context, session_id, body.get("text"), body.get("client_message_id")),
+        status_code=202,
     )
 
 
 @app.route("/sessions/{session_id}/messages", methods=["GET"])
 def list_messages(session_id):
-    sessions.get(session_id)
+    sessions.get(context, session_id)
     query = app.current_request.query_params or {}
-    return messages.list_for_session(session_id, query.get("limit"), query.get("cursor"))
+    return message_views.list_for_session(session_id, query.get("limit"), query.get("cursor"))
 
 
 @app.route("/messages/{message_id}", methods=["GET"])
 def get_message(message_id):
-    return messages.describe(messages.get(message_id))
+    return message_views.describe(message_views.get(message_id))
 
 
 # --- pool ---------------------------------------------------------------------
@@ -168,28 +191,28 @@ def get_message(message_id):
 
 @app.route("/numbers", methods=["GET"])
 def list_numbers():
-    return pool.list_numbers()
+    return pool_numbers.list_numbers()
 
 
 @app.route("/numbers", methods=["POST"], content_types=JSON_TYPES)
 def add_number():
-    return Response(body=pool.add(_json()), status_code=201)
+    return Response(body=pool_numbers.add(context, _json()), status_code=201)
 
 
 @app.route("/numbers/{phone_number}", methods=["DELETE"])
 def drain_number(phone_number):
-    return Response(body=pool.drain(phone_number), status_code=202)
+    return Response(body=pool_numbers.drain(context, phone_number), status_code=202)
 
 
 @app.route("/numbers/stats", methods=["GET"])
 def number_stats():
-    return pool.stats(app.current_request.query_params or {})
+    return pool_usage.stats(context, app.current_request.query_params or {})
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def autoscale_pool(event):
     """Every minute: sweep expired sessions, then grow or shrink the pool (docs/pool.md)."""
-    return pool.autoscale()
+    return autoscale.autoscale(context)
 
 
 # --- Twilio webhooks ----------------------------------------------------------
@@ -199,43 +222,47 @@ def _twilio_form() -> dict:
     request = app.current_request
     params = dict(parse_qsl((request.raw_body or b"").decode("utf-8", "replace"), keep_blank_values=True))
     query = dict(request.query_params or {})
-    webhooks.require_valid_signature(request.path, query, params, request.headers.get("x-twilio-signature"))
+    twilio_signature.require_valid_signature(request.path, query, params, request.headers.get("x-twilio-signature"))
     return params
 
 
 @app.route("/twilio/sms", methods=["POST"], content_types=FORM)
 def twilio_sms():
-    twiml = inbound.receive_sms(_twilio_form())
+    twiml = inbound.receive_sms(context, _twilio_form())
     return Response(body=twiml, status_code=200, headers={"Content-Type": "text/xml"})
 
 
 @app.route("/twilio/status", methods=["POST"], content_types=FORM)
 def twilio_status():
     params = _twilio_form()
-    inbound.delivery_status((app.current_request.query_params or {}).get("message_id"), params)
+    inbound.delivery_status(context, (app.current_request.query_params or {}).get("message_id"), params)
     return Response(body="", status_code=204)
 
 
-def _transient_faults_as_503(view):
-    """Chalice answers any exception from a view with 500; an AWS fault worth
-    retrying becomes 503 + Retry-After instead (Twilio retries its webhooks on it)."""
+def _errors_as_responses(view):
+    """Chalice answers any exception from a view with 500: a BridgeError becomes its
+    own answer, and an AWS fault worth retrying becomes 503 + Retry-After (Twilio
+    retries its webhooks on it)."""
 
     @functools.wraps(view)
     def answer(*args, **kwargs):
         try:
             return view(*args, **kwargs)
+        except BridgeError as error:
+            return Response(body=error.body(), status_code=error.status, headers=error.headers)
         except Exception as error:
-            if errors.is_transient_aws_fault(error):
-                logger.warning("AWS fault; answered 503", extra={"error": type(error).__name__})
-                raise errors.unavailable() from error
-            raise
+            if not aws.is_transient_fault(error):
+                raise
+            logger.warning("AWS fault; answered 503", extra={"error": type(error).__name__})
+            busy = unavailable()
+            return Response(body=busy.body(), status_code=busy.status, headers=busy.headers)
 
     return answer
 
 
 for _methods in app.routes.values():
     for _route in _methods.values():
-        _route.view_function = _transient_faults_as_503(_route.view_function)
+        _route.view_function = _errors_as_responses(_route.view_function)
 
 
 # --- queues -------------------------------------------------------------------
@@ -247,14 +274,14 @@ def _batch_result(failed_ids: list[str]) -> dict:
 
 @app.on_sqs_message(queue=OUTBOUND_QUEUE, batch_size=10)
 def send_outbound(event):
-    return _batch_result(sender.process_batch(event.to_dict()["Records"], event.context))
+    return _batch_result(sender.process_batch(context, event.to_dict()["Records"], event.context))
 
 
 @app.on_sqs_message(queue=DELIVERY_QUEUE, batch_size=10)
 def deliver_events(event):
-    return _batch_result(delivery.process_batch(event.to_dict()["Records"]))
+    return _batch_result(delivery.process_batch(context, event.to_dict()["Records"]))
 
 
 @app.on_sqs_message(queue=REQUESTS_QUEUE, batch_size=10)
 def handle_requests(event):
-    return _batch_result(producers.process_batch(event.to_dict()["Records"]))
+    return _batch_result(requests_consumer.process_batch(context, event.to_dict()["Records"]))

@@ -1,12 +1,12 @@
 """A month of the number pool in virtual time.
 
 A synthetic month of chats goes through the pool's own decision code: new
-sessions are placed with `autoscaler.placement_order` (allocation.rank plus the
+sessions are placed with `placement.rank` (core/placement.py: the preferences and the
 load rule), a session that cannot be placed grows the pool with
-`autoscaler.grow_choice`, and every minute `autoscaler.plan` decides buys,
+`pool_policy.grow_choice`, and every minute `pool_plan.plan` decides buys,
 drains, take-backs and releases, exactly as the scheduled function does. Each
 number sends at its rate through the sender's limiter arithmetic
-(`limiter.decide`, GCRA, no burst), one FIFO per number as the outbound queue's
+(`gcra.decide`, no burst), one FIFO per number as the outbound queue's
 message groups are; a message's wait is from submit to the moment its number
 may send it.
 
@@ -58,10 +58,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from chalicelib import autoscaler, costs
-from chalicelib.allocation import Candidate
-from chalicelib.autoscaler import ACTIVE, AUTO, DRAINING, NumberState, Policy, PoolView
-from chalicelib.limiter import cost_seconds, decide
+from chalicelib.core import billing as costs
+from chalicelib.core import pool_plan, pool_policy
+from chalicelib.core.placement import Candidate, rank
+from chalicelib.core.pool_policy import ACTIVE, AUTO, DRAINING, NumberState, Policy, PoolView
+from chalicelib.core.gcra import cost_seconds, decide
 
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 START = datetime(2026, 6, 1, tzinfo=timezone.utc).timestamp()  # a Monday
@@ -253,7 +254,7 @@ class Month:
 
     def place(self, user: int, partner: int, now: float) -> Number | None:
         taken = {s.number.phone for s in self.open_by_user[user].values()}
-        ranked = autoscaler.placement_order(
+        ranked = rank(
             self.candidates(now),
             taken=taken,
             country="US",
@@ -265,7 +266,7 @@ class Month:
         if ranked:
             return by_phone[ranked[0]]
         held = self.held()
-        choice = autoscaler.grow_choice(
+        choice = pool_policy.grow_choice(
             [n.state(now, self.w.segments_per_second) for n in held],
             exclude=taken,
             country="US",
@@ -273,12 +274,12 @@ class Month:
             policy=self.policy,
             rentals_this_month=self._rentals_this_month(now),
         )
-        if choice.action == autoscaler.REACTIVATE:
+        if choice.action == pool_policy.REACTIVATE:
             number = by_phone[choice.phone_number]
             number.status, number.changed_at, number.drain_reason = ACTIVE, now, None
             self.counts["reactivate on demand"] += 1
             return number
-        if choice.action == autoscaler.BUY:
+        if choice.action == pool_policy.BUY:
             return self.buy(now, choice.area_code, "on demand")
         self.refused += 1
         if "POOL_MAX_SIZE" not in choice.reason and "POOL_MONTHLY_BUDGET_USD" not in choice.reason:
@@ -395,25 +396,25 @@ class Month:
             max_user_sessions=self.max_user_sessions,
             rentals_this_month=self._rentals_this_month(now),
         )
-        plan = autoscaler.plan(view, self.policy, self.memory)
+        plan = pool_plan.plan(view, self.policy, self.memory)
         self.memory = plan.memory
         by_phone = {n.phone: n for n in self.numbers}
         for decision in plan.decisions:
-            if decision.action != autoscaler.HOLD:
+            if decision.action != pool_policy.HOLD:
                 self.decision_log.append((now, decision.action, decision.reason))
-            if decision.action == autoscaler.BUY:
+            if decision.action == pool_policy.BUY:
                 self.buy(now, decision.area_code, "scheduled")
-            elif decision.action == autoscaler.REACTIVATE:
+            elif decision.action == pool_policy.REACTIVATE:
                 number = by_phone[decision.phone_number]
                 number.status, number.changed_at, number.drain_reason = ACTIVE, now, None
                 self.counts["reactivate scheduled"] += 1
-            elif decision.action == autoscaler.DRAIN:
+            elif decision.action == pool_policy.DRAIN:
                 number = by_phone[decision.phone_number]
                 number.status, number.changed_at, number.drain_reason = DRAINING, now, AUTO
                 self.counts["drain"] += 1
-            elif decision.action == autoscaler.RELEASE:
+            elif decision.action == pool_policy.RELEASE:
                 self.release(by_phone[decision.phone_number], now)
-            elif decision.action == autoscaler.REFUSE:
+            elif decision.action == pool_policy.REFUSE:
                 self.counts["scheduled buy refused"] += 1
 
     def run(self) -> "Month":

@@ -171,12 +171,14 @@ def one_open_session(service: LocalService) -> tuple[dict, str]:
 
     import boto3
 
-    from chalicelib import phone_numbers, pool
+    from chalicelib.core import phone_numbers
+    from chalicelib.usecases import pool_numbers
     from devstack import poller
 
     number, phone = "+14155550101", "+14155550100"
     service.standin.state.add_number(number)
-    pool.record(phone_numbers.parse(number), "PN" + number[1:].rjust(32, "0"), 1000.0)
+    parsed = phone_numbers.parse(number, "US")
+    pool_numbers.record(service.app_module.context, parsed, "PN" + number[1:].rjust(32, "0"), 1000.0)
     client, sqs = service.client, boto3.client("sqs")
     assert _json_call(client, "PUT", "/users/alice/phone", {"phone": phone})[0] == 202
     poller.drain(poller.feeds_for(service.app_module), sqs)
@@ -345,7 +347,7 @@ class _count_stdout_bytes:
                 pass
 
         sys.stdout = Counting()
-        from chalicelib.logs import logger
+        from chalicelib.adapters.logs import logger
 
         self.handlers = [(h, getattr(h, "stream", None)) for h in logger.handlers]
         for handler, _ in self.handlers:
@@ -355,7 +357,7 @@ class _count_stdout_bytes:
         logger.setLevel("INFO")  # what the stages log at (.chalice/config.json)
 
     def stop(self) -> int:
-        from chalicelib.logs import logger
+        from chalicelib.adapters.logs import logger
 
         sys.stdout = self.real
         for handler, stream in self.handlers:

@@ -32,7 +32,7 @@ visible, as if the time had passed. The pool numbers send fast, so the run
 measures correctness under faults, not the rate limits. Inside an invocation
 the sender's waits (it books each send a little ahead and waits for its slot)
 move the run's clock on instead of being slept out (`RunClock`): the service
-(chalicelib.clock), the Twilio stand-in (its message dates, which the sender's
+(through its Context), the Twilio stand-in (its message dates, which the sender's
 reconciliation compares with its claim time) and the chat receiver (the
 events' signature timestamps) all read that clock.
 
@@ -77,13 +77,12 @@ class RunClock:
         return datetime.fromtimestamp(self.now(), timezone.utc)
 
     def install(self, setattr, standin_state) -> None:
+        """The stand-in's message dates and the chat receiver read this clock too (the
+        service gets it in its Context: FaultRun.setup)."""
         import types
 
-        from chalicelib import clock, sender
         from devstack import chat_receiver
 
-        setattr(clock, "now", self.now)
-        setattr(sender, "sleep", self.sleep)
         setattr(standin_state, "clock", self.utc)
         # The receiver checks each event's signature timestamp against its time.
         setattr(chat_receiver, "time", types.SimpleNamespace(time=self.now, monotonic=time.monotonic))
@@ -91,6 +90,22 @@ class RunClock:
 
 class SimulatedCrash(BaseException):
     """The sender's invocation dies after Twilio accepted a message, before the record."""
+
+
+def crashing_gateway(run: "FaultRun"):
+    """The service's Twilio gateway, whose sends sometimes take the invocation down
+    just after Twilio accepted them (while the run is faulting)."""
+    from chalicelib.adapters.twilio import TwilioGateway
+
+    class CrashingGateway(TwilioGateway):
+        def send_sms(self, **kwargs):
+            sent = super().send_sms(**kwargs)
+            if run.faulting and run.rng.random() < run.plan.crash_rate:
+                run.counts.crashes += 1
+                raise SimulatedCrash()
+            return sent
+
+    return CrashingGateway()
 
 
 @dataclass
@@ -243,17 +258,21 @@ class FaultRun:
     # -- setup (no faults) -------------------------------------------------------------
 
     def setup(self) -> None:
-        from chalicelib import phone_numbers, pool
+        from chalicelib.core import phone_numbers
+        from chalicelib.usecases import pool_numbers as pool
+        from chalicelib.usecases.context import Context
 
         p = self.plan
         quicker_moto.install(self.setattr)
         state = self.standin.state
         self.clock.install(self.setattr, state)
+        self.ctx = Context(clock=self.clock, twilio=crashing_gateway(self))
+        self.app_module.configure(self.ctx)
         pool_numbers = [f"+1415555{1000 + i:04d}" for i in range(p.first_number, p.first_number + p.pool_size)]
         for number in pool_numbers:
             state.add_number(number)
             # Fast numbers: this run is about faults, not rate limits.
-            pool.record(phone_numbers.parse(number), "PN" + number[1:].rjust(32, "0"), 1000.0)
+            pool.record(self.ctx, phone_numbers.parse(number, "US"), "PN" + number[1:].rjust(32, "0"), 1000.0)
         for u in range(p.first_user, p.first_user + p.users):
             user_id, phone = f"user{u:03d}", f"+1628555{u:04d}"
             self._call("PUT", f"/users/{user_id}/phone", {"phone": phone}, expect=202)
@@ -267,17 +286,6 @@ class FaultRun:
                 self.sessions.append(session)
         self.drain_quietly()
         self.twilio_faults.install(self.setattr)
-        from chalicelib import sender
-
-        real_record = sender._record_sent
-
-        def record_or_crash(message, sent, now):
-            if self.faulting and self.rng.random() < p.crash_rate:
-                self.counts.crashes += 1
-                raise SimulatedCrash()
-            return real_record(message, sent, now)
-
-        self.setattr(sender, "_record_sent", record_or_crash)
         self.faulting = False
         self.chat.events.clear()
         self.chat._seen.clear()
@@ -509,8 +517,9 @@ class FaultRun:
     # -- the figures -------------------------------------------------------------------
 
     def figures(self) -> dict:
-        from chalicelib import events, messages
-        from chalicelib.models import Message
+        from chalicelib.core import events
+        from chalicelib.core.message_rules import FINAL, inbound_message_id
+        from chalicelib.store.models import Message
 
         state = self.standin.state
         with state.lock:
@@ -525,12 +534,10 @@ class FaultRun:
             elif copies > 1:
                 twice.append(client_id)
             message = stored.get(sub["message_id"])
-            if message is None or message.status not in messages.FINAL:
+            if message is None or message.status not in FINAL:
                 not_final.append((client_id, message.status if message else None))
             else:
                 expected_events.add(events.event_id(events.MESSAGE_STATUS, f"{message.message_id}:{message.status}"))
-        from chalicelib.inbound import inbound_message_id
-
         replies_stored = 0
         for sid in self.replies:
             message_id = inbound_message_id(sid)

@@ -86,8 +86,8 @@ def install() -> AwsHooks:
 
 def forget_clients() -> None:
     """Drop the service's cached boto3 and PynamoDB clients (made again on next use)."""
-    from chalicelib import aws
-    from chalicelib.models import ALL_MODELS
+    from chalicelib.adapters import aws
+    from chalicelib.store.models import TABLE_MODELS as ALL_MODELS
 
     aws.reset()
     for model in ALL_MODELS:

@@ -1,6 +1,6 @@
 """A simulation of the outbound path in virtual time, around the real code.
 
-Real: app.py's SQS handler, chalicelib/sender.py and limiter.py, messages.submit,
+Real: app.py's SQS handler, usecases/sender.py and rate_limits.py, messages.submit,
 PynamoDB, and moto's DynamoDB backend (in-process). Modelled here, in virtual
 time (bench/kernel.py): the SQS FIFO queue (groups, whole-second visibility
 timeouts, batches of up to 10, redelivery, a dead-letter queue after
@@ -8,10 +8,11 @@ maxReceiveCount), Lambda's event source mapping (pollers up to a concurrency
 cap, start latency, a 30 s timeout, deletes of what did not fail) and Twilio
 (latency, faults, and the ground truth of what it accepted and when).
 
-The clock (chalicelib.clock.now), the sender's in-invocation sleep, Twilio
-(twilio_gateway.send_sms / find_sent), the SQS client (chalicelib.aws.client)
-and metrics are patched for the duration of a `Harness`; every DynamoDB call
-takes a few virtual milliseconds and is counted by who made it.
+The simulation's clock (the kernel's virtual time, which the sender's
+in-invocation sleeps move on) and its Twilio are passed to the service in a
+Context; its SQS client stands in through `aws.substituted` and metrics are
+collected through `metrics.collected`, for the duration of a `Harness`; every
+DynamoDB call takes a few virtual milliseconds and is counted by who made it.
 
 By default DynamoDB calls go straight to moto's DynamoDB handler, skipping the
 botocore <-> HTTP <-> moto serialisation round trip (same backend, same
@@ -242,11 +243,25 @@ class FifoQueue:
             self.kernel.wait(None if self.timer_target is None else self.timer_target - now)
 
 
+class VirtualClock:
+    """The service's clock inside the simulation: the kernel's virtual time; a
+    sleep yields to the other processes until then."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    def now(self) -> float:
+        return self.kernel.now
+
+    def sleep(self, seconds: float) -> None:
+        self.kernel.sleep(seconds)
+
+
 # --- the SQS client the application gets ----------------------------------------------------
 
 
 class SqsClient:
-    """What chalicelib.aws.client('sqs') returns inside the simulation."""
+    """What adapters/aws.client('sqs') returns inside the simulation."""
 
     def __init__(self, sim: "Harness"):
         self.sim = sim
@@ -317,7 +332,7 @@ class Twilio:
         return self.sim.rng.lognormvariate(math.log(lat.twilio_median), lat.twilio_sigma)
 
     def _accept(self, from_: str, to: str, body: str, status_callback: str) -> Accepted:
-        from chalicelib import segments
+        from chalicelib.core import segments
 
         message_id = re.search(r"message_id=([^&]+)", status_callback).group(1)
         sid = "SM" + "%032x" % self.sim.rng.getrandbits(128)
@@ -328,7 +343,7 @@ class Twilio:
         return record
 
     def send_sms(self, *, from_: str, to: str, body: str, status_callback: str):
-        from chalicelib.twilio_gateway import SentMessage, TwilioError
+        from chalicelib.adapters.twilio import SentMessage, TwilioError
 
         kernel = self.sim.kernel
         self.calls["send"] += 1
@@ -358,7 +373,7 @@ class Twilio:
                            date_created=float(math.floor(record.at)))
 
     def find_sent(self, *, from_: str, to: str, sent_on_or_after: float):
-        from chalicelib.twilio_gateway import SentMessage
+        from chalicelib.adapters.twilio import SentMessage
 
         self.calls["list"] += 1
         self.sim.kernel.sleep(self._latency())
@@ -560,12 +575,12 @@ class Harness:
         from infra.resources import create_all
 
         create_all(PREFIX, boto3.client("dynamodb", region_name=REGION), boto3.client("sqs", region_name=REGION))
-        self._patch()
-        from chalicelib.config import settings
+        from chalicelib import config
 
-        self.outbound = FifoQueue(self, settings().queue_name("outbound"), self.config.visibility_timeout,
+        self.outbound = FifoQueue(self, config.queue_name("outbound"), self.config.visibility_timeout,
                                   self.config.max_receives)
         self.twilio = Twilio(self, self.config.faults)
+        self._patch()
         self.dynamo = DynamoCalls(self, self.config.wire)
         self.dynamo.install()
         random.seed(self.config.seed)  # the sender's backoff jitter
@@ -574,9 +589,13 @@ class Harness:
     def __exit__(self, *exc) -> None:
         self.kernel.shutdown()
         self.dynamo.uninstall()
+        self._seams.close()
         for target, name, original in reversed(self._patched):
             setattr(target, name, original)
-        from chalicelib.logs import logger
+        import app as app_module
+
+        app_module.configure(self._app_context)
+        from chalicelib.adapters.logs import logger
 
         logger.setLevel(self._log_level)
         self._forget_connections()
@@ -588,47 +607,45 @@ class Harness:
                 os.environ[key] = value
 
     def _forget_connections(self) -> None:
-        from chalicelib import aws
-        from chalicelib.models import ALL_MODELS
+        from chalicelib.adapters import aws
+        from chalicelib.store.models import TABLE_MODELS as ALL_MODELS
 
         aws.reset()
         for model in ALL_MODELS:
             model._connection = None
 
     def _patch(self) -> None:
-        from chalicelib import aws, clock, metrics, sender, twilio_gateway
-        from chalicelib.logs import logger
+        """The service's seams get the simulation's clock, Twilio, SQS and metrics."""
+        import contextlib
+
+        import app as app_module
+        from chalicelib.adapters import aws, metrics
+        from chalicelib.adapters.logs import logger
+        from chalicelib.usecases.context import Context
 
         aws.reset()
-        sqs = SqsClient(self)
-        real_client = aws.client
 
-        def client(service: str):
-            return sqs if service == "sqs" else real_client(service)
-
-        def emit(name, value=1, unit=None, **dimensions):
+        def collect(name, value, dimensions):
             key = name + "".join(f"[{k}={v}]" for k, v in sorted(dimensions.items()) if k != "PoolNumber")
             self.metrics[key] += value
+
+        self.ctx = Context(clock=VirtualClock(self.kernel), twilio=self.twilio)
+        self._app_context = app_module.context
+        app_module.configure(self.ctx)
+        self._seams = contextlib.ExitStack()
+        self._seams.enter_context(aws.substituted("sqs", SqsClient(self)))
+        self._seams.enter_context(metrics.collected(collect))
 
         from moto.dynamodb.models import dynamo_type
 
         self._patched = []
-        for target, name, value in (
-            # moto checks the 400 KB item limit by re-measuring the whole item on every
-            # attribute it sets (quadratic); no item here comes near it.
-            (dynamo_type.LimitedSizeDict, "__setitem__", dict.__setitem__),
-            (clock, "now", lambda: self.kernel.now),
-            (sender, "sleep", self.kernel.sleep),
-            (twilio_gateway, "send_sms", lambda **kw: self.twilio.send_sms(**kw)),
-            (twilio_gateway, "find_sent", lambda **kw: self.twilio.find_sent(**kw)),
-            (aws, "client", client),
-            (metrics, "emit", emit),
-        ):
+        # moto checks the 400 KB item limit by re-measuring the whole item on every
+        # attribute it sets (quadratic); no item here comes near it.
+        for target, name, value in ((dynamo_type.LimitedSizeDict, "__setitem__", dict.__setitem__),):
             self._patched.append((target, name, getattr(target, name)))
             setattr(target, name, value)
         self._log_level = logger.log_level
         logger.setLevel("ERROR")
-        aws.queue_url.cache_clear()
 
     # --- helpers -------------------------------------------------------------------
 
@@ -641,7 +658,7 @@ class Harness:
     # --- the world -------------------------------------------------------------------
 
     def add_number(self, phone: str, segments_per_second: float = 1.0) -> None:
-        from chalicelib.models import PoolNumber
+        from chalicelib.store.models import PoolNumber
 
         PoolNumber(phone_number=phone, segments_per_second=segments_per_second, created_at=int(EPOCH),
                    open_sessions=0, limiter_tat=0, status="active", country="US", area_code=phone[2:5]).save()
@@ -662,10 +679,10 @@ class Harness:
 
     def submit(self, session: SessionStub, text: str) -> Submitted:
         """messages.submit, as the API does it (clock = virtual now)."""
-        from chalicelib import messages
+        from chalicelib.usecases import messages
 
         now = self.kernel.now
-        answer = messages.submit(session, text)
+        answer = messages.submit(self.ctx, session, text)
         number = session.pool_number
         self.session_seq[session.session_id] += 1
         item = Submitted(answer["message_id"], session.session_id, number, self.session_seq[session.session_id], now,
@@ -700,10 +717,10 @@ class Harness:
         start = self.kernel.now
 
         def cancel():
-            from chalicelib import messages
+            from chalicelib.usecases import messages
 
             self.kernel.sleep(max(0.0, start + seconds - self.kernel.now))
-            messages.cancel_queued_for_user(user_id)
+            messages.cancel_queued_for_user(self.ctx, user_id)
 
         self.kernel.spawn(cancel, name=f"cancel-{user_id}", role="api")
 
@@ -809,7 +826,7 @@ class Harness:
     # --- what happened -------------------------------------------------------------------
 
     def collect(self) -> "RunData":
-        from chalicelib.models import Message
+        from chalicelib.store.models import Message
 
         statuses = {m.message_id: m.status for m in Message.scan()}
         return RunData(

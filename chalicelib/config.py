@@ -1,17 +1,24 @@
-"""Settings, read from the environment when asked for (never at import).
+"""Settings: the one module that reads the environment, when asked (never at import).
 
 Chalice applies a stage's environment variables only while a request runs in
 its test client, and Lambda sets them before import; reading lazily works for
 both. Secrets come from the environment in tests and locally, and from SSM
-Parameter Store (SecureString) when `<NAME>_PARAM` names a parameter.
+Parameter Store (SecureString) when `<NAME>_PARAM` names a parameter
+(adapters/secrets.py fetches them).
 """
+
 from __future__ import annotations
 
-import functools
+import dataclasses
 import os
 from dataclasses import dataclass
 
+from chalicelib.core.billing import Prices
+from chalicelib.core.pool_policy import Policy
+
 DEFAULT_PREFIX = "sms-bridge-dev-"
+DEFAULT_METRICS_NAMESPACE = "SmsBridge"
+QUEUE_KINDS = ("outbound", "delivery", "requests", "requests-dlq")
 
 
 @dataclass(frozen=True)
@@ -27,18 +34,11 @@ class Settings:
     code_ttl_seconds: int
     code_max_tries: int
     default_segments_per_second: float
-    delivery_max_attempts: int
     message_validity_seconds: int
     message_retention_days: int
     default_country: str
-
-    def queue_name(self, kind: str) -> str:
-        """kind: outbound (FIFO), delivery, requests, requests-dlq."""
-        override = os.environ.get(f"{kind.upper().replace('-', '_')}_QUEUE")
-        if override:
-            return override
-        suffix = ".fifo" if kind == "outbound" else ""
-        return f"{self.resource_prefix}{kind}{suffix}"
+    # Longest limiter wait the sender sleeps out inside an invocation; longer ones use SQS visibility.
+    sender_max_wait_seconds: float
 
     def webhook_url(self, path: str) -> str:
         return self.public_base_url.rstrip("/") + path
@@ -48,11 +48,15 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
 def settings() -> Settings:
     env = os.environ
     return Settings(
         stage=env.get("STAGE", "dev"),
-        resource_prefix=env.get("RESOURCE_PREFIX", DEFAULT_PREFIX),
+        resource_prefix=resource_prefix(),
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
         twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
@@ -61,33 +65,71 @@ def settings() -> Settings:
         sender_prefix_template=env.get("SENDER_PREFIX_TEMPLATE", "{name}: "),
         code_ttl_seconds=_int("VERIFICATION_CODE_TTL_SECONDS", 600),
         code_max_tries=_int("VERIFICATION_CODE_MAX_TRIES", 5),
-        default_segments_per_second=float(env.get("DEFAULT_SEGMENTS_PER_SECOND", "1")),
-        delivery_max_attempts=_int("DELIVERY_MAX_ATTEMPTS", 8),
+        default_segments_per_second=_float("DEFAULT_SEGMENTS_PER_SECOND", 1.0),
         message_validity_seconds=_int("MESSAGE_VALIDITY_SECONDS", 4 * 3600),
         message_retention_days=_int("MESSAGE_RETENTION_DAYS", 90),
         default_country=env.get("DEFAULT_COUNTRY", "US"),
+        sender_max_wait_seconds=_float("SENDER_MAX_WAIT_SECONDS", 15.0),
+    )
+
+
+def resource_prefix() -> str:
+    """The prefix of every table and queue name of the stage."""
+    return os.environ.get("RESOURCE_PREFIX", DEFAULT_PREFIX)
+
+
+def aws_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def queue_name(kind: str) -> str:
+    """kind: outbound (FIFO), delivery, requests, requests-dlq; `<KIND>_QUEUE` overrides."""
+    override = os.environ.get(f"{kind.upper().replace('-', '_')}_QUEUE")
+    if override:
+        return override
+    suffix = ".fifo" if kind == "outbound" else ""
+    return f"{resource_prefix()}{kind}{suffix}"
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """The sender's limits beyond each number's own rate (usecases/rate_limits.py)."""
+
+    burst_seconds: float
+    campaign_id: str | None  # None: no campaign limit
+    campaign_segments_per_second: float | None
+
+
+def limit_settings() -> LimitSettings:
+    campaign_rate = _float("CAMPAIGN_SEGMENTS_PER_SECOND", 0.0)
+    return LimitSettings(
+        burst_seconds=_float("LIMITER_BURST_SECONDS", 0.0),
+        campaign_id=(os.environ.get("CAMPAIGN_ID") or "default") if campaign_rate > 0 else None,
+        campaign_segments_per_second=campaign_rate if campaign_rate > 0 else None,
     )
 
 
 @dataclass(frozen=True)
 class PoolSettings:
-    """How the pool grows and shrinks (docs/pool.md) and what Twilio charges."""
+    """How the pool grows and shrinks (core/pool_policy.Policy) and what Twilio charges."""
 
-    max_size: int  # numbers held (active + draining), never more
-    min_size: int  # active numbers kept even when idle (verification codes need one)
-    monthly_budget_usd: float | None  # number rental billed per calendar month; None: no cap
-    number_month_usd: float  # Twilio's price of a local number per month
-    segment_out_usd: float  # per outbound segment
-    segment_in_usd: float  # per inbound segment
-    target_wait_seconds: float  # projected wait (submit -> send) the pool is sized for
-    headroom: int  # numbers kept beyond the largest per-user session count
-    idle_seconds: int  # how long surplus must go unneeded before it drains
-    release_at: str  # "empty": release a drained number once empty; "renewal": keep it until its paid month ends
+    policy: Policy
+    prices: Prices
     dry_run: bool  # the scheduled autoscaler logs its decisions and changes nothing
 
 
-def _flag(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, "true" if default else "false").strip().lower() in ("1", "true", "yes", "on")
+# Environment variable -> Policy field; an unset variable leaves Policy's own default.
+_POLICY_FIELDS = {
+    "POOL_MAX_SIZE": ("max_size", int),
+    "POOL_MIN_SIZE": ("min_size", int),
+    "POOL_MONTHLY_BUDGET_USD": ("monthly_budget_usd", lambda v: None if v.strip().lower() in ("", "none") else float(v)),
+    "PRICE_NUMBER_MONTH_USD": ("number_month_usd", float),
+    "POOL_TARGET_WAIT_SECONDS": ("target_wait_seconds", float),
+    "POOL_HEADROOM": ("headroom", int),
+    "POOL_IDLE_SECONDS": ("idle_seconds", float),
+    "POOL_RELEASE_AT": ("release_at", lambda v: _release_at(v)),
+    "DEFAULT_SEGMENTS_PER_SECOND": ("default_segments_per_second", float),
+}
 
 
 def _release_at(value: str) -> str:
@@ -99,42 +141,32 @@ def _release_at(value: str) -> str:
 
 def pool_settings() -> PoolSettings:
     env = os.environ
-    budget = env.get("POOL_MONTHLY_BUDGET_USD", "100").strip()
-    return PoolSettings(
-        max_size=_int("POOL_MAX_SIZE", 50),
-        min_size=_int("POOL_MIN_SIZE", 1),
-        monthly_budget_usd=float(budget) if budget and budget.lower() != "none" else None,
-        number_month_usd=float(env.get("PRICE_NUMBER_MONTH_USD", "1.15")),
-        segment_out_usd=float(env.get("PRICE_SEGMENT_OUT_USD", "0.0083")),
-        segment_in_usd=float(env.get("PRICE_SEGMENT_IN_USD", "0.0083")),
-        target_wait_seconds=float(env.get("POOL_TARGET_WAIT_SECONDS", "10")),
-        headroom=_int("POOL_HEADROOM", 1),
-        idle_seconds=_int("POOL_IDLE_SECONDS", 1800),
-        release_at=_release_at(env.get("POOL_RELEASE_AT", "renewal")),
-        dry_run=_flag("POOL_DRY_RUN"),
+    overrides = {field: parse(env[name]) for name, (field, parse) in _POLICY_FIELDS.items() if name in env}
+    policy = Policy(**overrides)
+    segment_defaults = Prices(policy.number_month_usd)
+    prices = dataclasses.replace(
+        segment_defaults,
+        segment_out_usd=_float("PRICE_SEGMENT_OUT_USD", segment_defaults.segment_out_usd),
+        segment_in_usd=_float("PRICE_SEGMENT_IN_USD", segment_defaults.segment_in_usd),
+    )
+    dry_run = env.get("POOL_DRY_RUN", "false").strip().lower() in ("1", "true", "yes", "on")
+    return PoolSettings(policy=policy, prices=prices, dry_run=dry_run)
+
+
+@dataclass(frozen=True)
+class MetricSettings:
+    namespace: str
+    stage: str
+
+
+def metric_settings() -> MetricSettings:
+    return MetricSettings(
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,
+        stage=os.environ.get("STAGE", "dev"),
     )
 
 
-def secret(name: str) -> str:
-    """A secret by name: the environment variable itself, or the SSM parameter
-    that `<name>_PARAM` names (decrypted, cached for the life of the process)."""
-    value = os.environ.get(name)
-    if value:
-        return value
-    parameter = os.environ.get(f"{name}_PARAM")
-    if not parameter:
-        raise RuntimeError(f"configuration: set {name} or {name}_PARAM")
-    return _ssm_parameter(parameter)
-
-
-def secret_list(name: str) -> list[str]:
-    """A comma-separated secret (API tokens, webhook secrets during rotation)."""
-    return [item.strip() for item in secret(name).split(",") if item.strip()]
-
-
-@functools.lru_cache(maxsize=16)
-def _ssm_parameter(parameter: str) -> str:
-    from chalicelib import aws
-
-    answer = aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)
-    return answer["Parameter"]["Value"]
+def secret_source(name: str) -> tuple[str | None, str | None]:
+    """(the secret's value from the environment, or the SSM parameter that
+    `<name>_PARAM` names); adapters/secrets.py reads the parameter."""
+    return os.environ.get(name) or None, os.environ.get(f"{name}_PARAM") or None

@@ -12,7 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-from chalicelib import signing
+from chalicelib.core import event_signing as signing
 
 
 class ChatReceiver:

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class _WithoutMetricLines:
-    """stdout without CloudWatch EMF lines: chalicelib.metrics prints one JSON line per
+    """stdout without CloudWatch EMF lines: chalicelib/adapters/metrics.py prints one JSON line per
     figure (Powertools' single_metric ignores POWERTOOLS_METRICS_DISABLED), useful on
     Lambda, noise in a terminal. SHOW_METRICS=1 keeps them."""
 

@@ -261,7 +261,7 @@ class Stack:
             from devstack.chat_receiver import ChatReceiver
 
             try:
-                # "new,old" during a rotation (chalicelib.signing): any listed one verifies.
+                # "new,old" during a rotation (chalicelib/core/event_signing.py): any listed one verifies.
                 secrets = [secret.strip() for secret in s.chat_webhook_secret.split(",") if secret.strip()]
                 receiver = ChatReceiver(secrets, host=HOST, port=s.chat_receiver_port,
                                         on_event=self._print_event)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.models import ALL_MODELS, TTL_ATTRIBUTE
+from chalicelib.store.models import TABLE_MODELS, TTL_ATTRIBUTE
 
 # Seconds a Lambda consuming each queue may run (lambda_timeout of its function in
 # .chalice/config.json; tests/deploy checks they agree); SQS visibility is six times it,
@@ -25,7 +25,7 @@ def _logical(name: str) -> str:
 
 def table_resources(prefix: str) -> dict:
     resources = {}
-    for model in ALL_MODELS:
+    for model in TABLE_MODELS:
         suffix = model.Meta.table_suffix
         schema = model._get_schema()
         properties = {

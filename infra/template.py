@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from chalicelib import metrics
+from chalicelib.adapters import metrics
 from infra import resources
 
 APP = "sms-bridge"

@@ -37,6 +37,8 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as app_module  # noqa: E402
+from chalicelib.adapters.clock import ManualClock  # noqa: E402
+from chalicelib.usecases.context import Context  # noqa: E402
 from devstack import poller  # noqa: E402
 from devstack.chat_receiver import ChatReceiver  # noqa: E402
 from infra.resources import create_all  # noqa: E402
@@ -58,6 +60,25 @@ def aws_backend():
         # process-wide); keeping them saves creating them again every test.
         create_all(PREFIX, boto3.client("dynamodb"), boto3.client("sqs"))
         yield
+
+
+@pytest.fixture
+def queued_events(aws_backend):
+    """Every event the app queues for the chat backend, seen on its SQS client as it goes."""
+    import json
+
+    from chalicelib.adapters import aws
+
+    seen = []
+
+    def record(params, **_):
+        if params["QueueUrl"].endswith("delivery"):
+            seen.append(json.loads(params["MessageBody"]))
+
+    hooks = aws.client("sqs").meta.events
+    hooks.register("provide-client-params.sqs.SendMessage", record)
+    yield seen
+    hooks.unregister("provide-client-params.sqs.SendMessage", record)
 
 
 @pytest.fixture
@@ -106,8 +127,19 @@ class Api:
 
 @pytest.fixture
 def api(aws_backend):
+    app_module.configure(Context())
     with Client(app_module.app) as client:
         yield Api(client)
+
+
+@pytest.fixture
+def clock(api):
+    """The app's clock from now on, moved by hand (`clock.set`, `clock.advance`)."""
+    import time
+
+    manual = ManualClock(time.time())
+    app_module.configure(Context(clock=manual))
+    return manual
 
 
 class Queues:
@@ -224,11 +256,13 @@ class Bridge:
 
     def seed_pool(self, *numbers: str) -> None:
         """Many numbers at once, straight into the table (adoption is tested on its own)."""
-        from chalicelib import phone_numbers, pool
+        from chalicelib.core import phone_numbers
+        from chalicelib.usecases import pool_numbers
 
         for number in numbers:
             self.twilio.own(number)
-            pool.record(phone_numbers.parse(number), "PN" + number[1:].rjust(32, "0"), 1.0)
+            parsed = phone_numbers.parse(number, "US")
+            pool_numbers.record(app_module.context, parsed, "PN" + number[1:].rjust(32, "0"), 1.0)
 
     def verified_user(self, user_id: str, phone: str) -> None:
         response = self.api.put(f"/users/{user_id}/phone", {"phone": phone})

@@ -1,8 +1,8 @@
-"""chalicelib/metrics.py: one EMF line per figure, with the dimensions the
+"""chalicelib/adapters/metrics.py: one EMF line per figure, with the dimensions the
 alarms and the dashboard name."""
 import json
 
-from chalicelib import metrics
+from chalicelib.adapters import metrics
 
 
 def _emitted(capsys) -> list[dict]:

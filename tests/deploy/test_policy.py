@@ -51,7 +51,7 @@ def _forget_clients() -> None:
     takes its event hooks when made, and the tests keep clients between tests."""
     from pynamodb.models import Model
 
-    from chalicelib import aws
+    from chalicelib.adapters import aws
 
     aws.reset()
     pending = list(Model.__subclasses__())
@@ -75,15 +75,15 @@ def recorder():
 @pytest.fixture
 def lambda_environment(monkeypatch):
     """The dev stage's environment as Lambda sets it, secrets only in SSM."""
-    from chalicelib import config
+    from chalicelib.adapters import secrets
 
     for name, value in stage_environment("dev").items():
         monkeypatch.setenv(name, value)
     for name in ("API_TOKENS", "TWILIO_AUTH_TOKEN", "CHAT_WEBHOOK_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    config._ssm_parameter.cache_clear()
+    secrets._ssm_parameter.cache_clear()
     yield
-    config._ssm_parameter.cache_clear()
+    secrets._ssm_parameter.cache_clear()
 
 
 def _put_secrets() -> None:

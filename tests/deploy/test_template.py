@@ -7,8 +7,8 @@ import json
 import re
 import pytest
 
-from chalicelib import metrics
-from chalicelib.models import ALL_MODELS, TTL_ATTRIBUTE
+from chalicelib.adapters import metrics
+from chalicelib.store.models import TABLE_MODELS, TTL_ATTRIBUTE
 from infra import resources
 from infra import template as infra_template
 from packaged import ROOT, STAGES, build_dir, chalice_config, of_type, stage_environment, template
@@ -42,8 +42,8 @@ def test_passes_cfn_lint(stage):
 def test_has_every_table_from_the_models(stage):
     tables = {r["Properties"]["TableName"]: r for r in of_type(template(stage), "AWS::DynamoDB::Table").values()}
     prefix = f"sms-bridge-{stage}-"
-    assert set(tables) == {prefix + model.Meta.table_suffix for model in ALL_MODELS}
-    for model in ALL_MODELS:
+    assert set(tables) == {prefix + model.Meta.table_suffix for model in TABLE_MODELS}
+    for model in TABLE_MODELS:
         table = tables[prefix + model.Meta.table_suffix]
         properties = table["Properties"]
         assert properties["BillingMode"] == "PAY_PER_REQUEST"
@@ -183,7 +183,7 @@ def test_alarms(stage):
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
         assert alarm["AlarmName"].startswith(prefix)
-    # The app metrics the alarms read carry exactly the dimensions chalicelib/metrics.py emits.
+    # The app metrics the alarms read carry exactly the dimensions chalicelib/adapters/metrics.py emits.
     for metric in rate["Metrics"][:2]:
         dims = {d["Name"]: d["Value"] for d in metric["MetricStat"]["Metric"]["Dimensions"]}
         assert dims == {"service": metrics.SERVICE, "stage": stage}

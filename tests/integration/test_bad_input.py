@@ -63,7 +63,7 @@ def test_bad_input_gets_a_clear_error(ready, case):
 
 
 def _stored(bridge):
-    from chalicelib.models import Message, Session
+    from chalicelib.store.models import Message, Session
 
     return (sum(1 for _ in Message.scan()), sum(1 for _ in Session.scan()))
 
@@ -110,7 +110,7 @@ def test_aws_throttling_answers_503_with_retry_after_and_loses_nothing(ready, mo
     from botocore.exceptions import ClientError
     from pynamodb.exceptions import GetError
 
-    from chalicelib.models import Session
+    from chalicelib.store.models import Session
 
     bridge, open_id, _ = ready
     throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem")

@@ -5,8 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from moto.core.botocore_stubber import BotocoreStubber
 
-from chalicelib import sessions
-from chalicelib.errors import BridgeError
+import app as app_module
+from chalicelib.usecases import sessions
+from chalicelib.core.errors import BridgeError
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def _race(bridge, partners):
     def open_one(partner):
         start.wait()
         try:
-            session, _ = sessions.open_session({"user_id": "alice", "partner_id": partner})
+            session, _ = sessions.open_session(app_module.context, {"user_id": "alice", "partner_id": partner})
             return session["pool_number"]
         except BridgeError as error:
             return error.code

@@ -2,7 +2,9 @@
 gets them later; after the last try they wait in the dead-letter queue."""
 import json
 
-from chalicelib import events
+import app as app_module
+from chalicelib.core import events
+from chalicelib.usecases import chat_events
 from conftest import WEBHOOK_SECRET
 
 DELIVERY = "sms-bridge-dev-delivery"
@@ -10,7 +12,7 @@ DEAD = "sms-bridge-dev-delivery-dlq"
 
 
 def _queue_event():
-    return events.emit(events.SESSION_CLOSED, "cause-1", session_id="ses_1", user_id="u", partner_id="p", reason="x")
+    return chat_events.emit(app_module.context, events.SESSION_CLOSED, "cause-1", session_id="ses_1", user_id="u", partner_id="p", reason="x")
 
 
 def test_events_are_delivered_signed(api, queues, chat):

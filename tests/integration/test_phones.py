@@ -1,7 +1,6 @@
 """Phone hook-up, verification, presence and opt-out, as the chat backend sees them."""
 import pytest
 
-from chalicelib import clock
 from conftest import POOL
 
 ALICE = "+14155550100"
@@ -20,7 +19,7 @@ def test_code_sms_goes_through_the_outbound_queue_and_is_never_stored(pool):
     assert pool.twilio.sms_to(ALICE) == [], "nothing is sent before the sender runs"
     pool.queues.drain()
     code = pool.twilio.last_code(ALICE)
-    from chalicelib.models import Message
+    from chalicelib.store.models import Message
 
     assert all(code not in (m.text or "") + (m.body or "") for m in Message.scan())
     assert pool.api.get("/users/alice/phone").json["status"] == "pending"
@@ -39,12 +38,11 @@ def test_wrong_code_then_too_many_tries(pool):
     assert blocked.status_code == 429 and blocked.json["error"]["code"] == "too_many_tries"
 
 
-def test_expired_code_is_410(pool, monkeypatch):
+def test_expired_code_is_410(pool, clock):
     pool.api.put("/users/alice/phone", {"phone": ALICE})
     pool.queues.drain()
     code = pool.twilio.last_code(ALICE)
-    later = clock.now() + 601
-    monkeypatch.setattr(clock, "now", lambda: later)
+    clock.advance(601)
     response = pool.api.post("/users/alice/phone/verify", {"code": code})
     assert response.status_code == 410 and response.json["error"]["code"] == "code_expired"
 

@@ -11,9 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from moto.core.botocore_stubber import BotocoreStubber
 
-from chalicelib import clock, pool, sessions
-from chalicelib.errors import BridgeError
-from chalicelib.models import POOL, PoolNumber, Session
+import app as app_module
+from chalicelib.core.errors import BridgeError
+from chalicelib.store.models import POOL, DailyUsage, PoolNumber, Session
+from chalicelib.usecases import autoscale, pool_numbers, pool_usage, sessions
 from conftest import PUBLIC_BASE_URL
 
 pool_report = importlib.import_module("scripts.pool_report")
@@ -111,7 +112,7 @@ def test_growth_takes_back_a_number_the_autoscaler_drained_instead_of_buying(ali
     open_for(alice, "alice", "p1")
     third = "+14155550183"
     alice.seed_pool(third)
-    pool._drain_auto(third, clock.now())
+    pool_numbers.drain_auto(third, app_module.context.now())
     open_for(alice, "alice", "p2")
 
     grown = open_for(alice, "alice", "p3")
@@ -168,7 +169,7 @@ def test_racing_opens_grow_the_pool_exactly_to_the_maximum(alice, atomic_moto, m
     def open_one(partner):
         start.wait()
         try:
-            return sessions.open_session({"user_id": "alice", "partner_id": partner})[0]["pool_number"]
+            return sessions.open_session(app_module.context, {"user_id": "alice", "partner_id": partner})[0]["pool_number"]
         except BridgeError as error:
             return error.message
 
@@ -187,7 +188,7 @@ def test_racing_opens_grow_the_pool_exactly_to_the_maximum(alice, atomic_moto, m
 # --- draining and releasing --------------------------------------------------------------
 
 
-def test_a_draining_number_gets_no_new_sessions_and_is_released_only_when_empty(alice, monkeypatch):
+def test_a_draining_number_gets_no_new_sessions_and_is_released_only_when_empty(alice, clock):
     session = open_for(alice, "alice", "p1").json
     draining = session["pool_number"]
     other = next(n for n in SF if n != draining)
@@ -202,14 +203,13 @@ def test_a_draining_number_gets_no_new_sessions_and_is_released_only_when_empty(
     assert open_for(alice, "bob", "p1").json["pool_number"] != draining
 
     # With its session closed the number is empty, but it released only once quiet.
-    later = clock.now() + 60
-    monkeypatch.setattr(clock, "now", lambda: later)
-    pool.autoscale()
+    clock.advance(60)
+    autoscale.autoscale(app_module.context)
     assert statuses(alice)[draining] == "draining"
     assert not twilio_requests(alice.twilio, "DeleteIncomingPhoneNumber")
 
-    later += 600
-    run = pool.autoscale()
+    clock.advance(600)
+    run = autoscale.autoscale(app_module.context)
 
     assert {"action": "release", "phone_number": draining, "outcome": "released"}.items() <= {
         k: v for d in run["decisions"] if d["phone_number"] == draining for k, v in d.items()}.items()
@@ -220,12 +220,11 @@ def test_a_draining_number_gets_no_new_sessions_and_is_released_only_when_empty(
     assert_twilio_spec_kept(alice.twilio)
 
 
-def test_a_draining_number_with_an_open_session_is_kept(alice, monkeypatch):
+def test_a_draining_number_with_an_open_session_is_kept(alice, clock):
     session = open_for(alice, "alice", "p1").json
     alice.api.delete(f"/numbers/{session['pool_number']}")
-    later = clock.now() + 3600
-    monkeypatch.setattr(clock, "now", lambda: later)
-    run = pool.autoscale()
+    clock.advance(3600)
+    run = autoscale.autoscale(app_module.context)
     assert not [d for d in run["decisions"] if d["action"] == "release"]
     assert statuses(alice)[session["pool_number"]] == "draining"
 
@@ -240,7 +239,7 @@ def invoke_schedule(bridge):
     return response.payload
 
 
-def test_the_schedule_sweeps_expired_sessions_corrects_counters_and_drains_the_surplus(alice, monkeypatch):
+def test_the_schedule_sweeps_expired_sessions_corrects_counters_and_drains_the_surplus(alice, clock, monkeypatch):
     monkeypatch.setenv("POOL_HEADROOM", "2")
     extra = [f"+1415555018{i}" for i in range(3, 8)]
     alice.seed_pool(*extra)  # 7 numbers for one user with at most 2 sessions: 3 more than needed + headroom
@@ -250,7 +249,7 @@ def test_the_schedule_sweeps_expired_sessions_corrects_counters_and_drains_the_s
     PoolNumber(POOL, kept["pool_number"]).update(actions=[PoolNumber.open_sessions.add(3)])  # drifted
 
     start = clock.now()
-    monkeypatch.setattr(clock, "now", lambda: start + 120)
+    clock.set(start + 120)
     first = invoke_schedule(alice)
     assert first["expired_sessions_closed"] == 1
     assert first["counters_corrected"] == 1
@@ -258,7 +257,7 @@ def test_the_schedule_sweeps_expired_sessions_corrects_counters_and_drains_the_s
     assert alice.api.get(f"/sessions/{expiring['session_id']}").json["close_reason"] == "expired"
     assert [d["action"] for d in first["decisions"]] == ["hold"], "nothing drains before an idle window"
 
-    monkeypatch.setattr(clock, "now", lambda: start + 120 + 1800)
+    clock.set(start + 120 + 1800)
     second = invoke_schedule(alice)
     drained = [d for d in second["decisions"] if d["action"] == "drain"]
     assert len(drained) == 7 - (1 + 2)
@@ -267,13 +266,13 @@ def test_the_schedule_sweeps_expired_sessions_corrects_counters_and_drains_the_s
     assert sum(s == "draining" for s in statuses(alice).values()) == 4
 
 
-def test_a_dry_run_logs_its_decisions_and_changes_nothing(alice, monkeypatch):
+def test_a_dry_run_logs_its_decisions_and_changes_nothing(alice, clock, monkeypatch):
     alice.seed_pool(*[f"+1415555018{i}" for i in range(3, 8)])
     monkeypatch.setenv("POOL_DRY_RUN", "true")
     monkeypatch.setenv("POOL_HEADROOM", "2")  # keeps 2 of the 7 idle numbers
     start = clock.now()
     for minutes in (2, 40):
-        monkeypatch.setattr(clock, "now", lambda m=minutes: start + 60 * m)
+        clock.set(start + 60 * minutes)
         run = invoke_schedule(alice)
     assert run["dry_run"] is True
     assert [d["action"] for d in run["decisions"]] == ["drain"] * 5
@@ -281,19 +280,18 @@ def test_a_dry_run_logs_its_decisions_and_changes_nothing(alice, monkeypatch):
     assert set(statuses(alice).values()) == {"active"}
 
 
-def test_the_schedule_buys_when_the_projected_wait_exceeds_the_target(alice, monkeypatch):
+def test_the_schedule_buys_when_the_projected_wait_exceeds_the_target(alice, clock):
     from datetime import datetime, timezone
 
     start = clock.now()
     today = datetime.fromtimestamp(start, tz=timezone.utc).date()
-    monkeypatch.setattr(clock, "now", lambda: start)
-    pool.autoscale()  # remembers the counters
+    autoscale.autoscale(app_module.context)  # remembers the counters
     for number in SF:  # 3 segments/s over the next minute, on two numbers of 1 segment/s
-        PoolNumber(pool.usage_key(today), number).update(
-            actions=[PoolNumber.segments_out.add(90), PoolNumber.messages_out.add(90)])
-    monkeypatch.setattr(clock, "now", lambda: start + 60)
+        DailyUsage(pool_usage.usage_key(today), number).update(
+            actions=[DailyUsage.segments_out.add(90), DailyUsage.messages_out.add(90)])
+    clock.set(start + 60)
 
-    run = pool.autoscale()
+    run = autoscale.autoscale(app_module.context)
 
     bought = [d for d in run["decisions"] if d["action"] == "buy"]
     assert bought and all("projected wait" in d["reason"] and d["outcome"].startswith("bought") for d in bought)

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from chalicelib import clock
 from conftest import POOL, post_webhook
 from devstack.twilio_standin import Fault
 
@@ -43,10 +42,9 @@ def test_sticky_number_wins_over_a_less_loaded_one(alice):
     assert alice.open_session("alice", "bob")["pool_number"] == bob["pool_number"]
 
 
-def test_sessions_expire_after_inactivity_and_free_their_number(alice, monkeypatch):
+def test_sessions_expire_after_inactivity_and_free_their_number(alice, clock):
     bob = alice.open_session("alice", "bob", "Bob")
-    later = clock.now() + 12 * 3600 + 1
-    monkeypatch.setattr(clock, "now", lambda: later)
+    clock.advance(12 * 3600 + 1)
     assert alice.api.get("/users/alice/sessions").json["sessions"] == []
     assert alice.api.get(f"/sessions/{bob['session_id']}").json["status"] == "closed"
     reply = alice.sms_from_phone(ALICE, bob["pool_number"], "late reply")
@@ -149,12 +147,12 @@ def test_requests_queue_sends_like_the_api_and_rejects_with_a_reason(alice):
     assert alice.api.get("/users/alice/sessions").json["sessions"] == []
 
 
-def test_messages_keep_a_session_open(alice, monkeypatch):
+def test_messages_keep_a_session_open(alice, clock):
     bob = alice.open_session("alice", "bob", "Bob")
     start = clock.now()
-    monkeypatch.setattr(clock, "now", lambda: start + 8 * 3600)
+    clock.set(start + 8 * 3600)
     alice.send(bob["session_id"], "still here")
-    monkeypatch.setattr(clock, "now", lambda: start + 16 * 3600)  # past the first expiry
+    clock.set(start + 16 * 3600)  # past the first expiry
     reply = alice.sms_from_phone(ALICE, bob["pool_number"], "me too")
     assert "conversation has ended" not in reply.text
     assert alice.api.get(f"/sessions/{bob['session_id']}").json["status"] == "open"

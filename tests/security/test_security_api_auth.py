@@ -14,7 +14,8 @@ import botocore.client
 import pytest
 
 import app as app_module
-from chalicelib import auth, signing
+from chalicelib.core import event_signing as signing
+from chalicelib.usecases import api_auth as auth
 from conftest import API_TOKEN
 
 SAMPLE_PATH_VALUES = {"phone_number": "+14155550101"}
@@ -167,6 +168,6 @@ def test_chat_signatures_are_compared_with_compare_digest(monkeypatch):
     compared = []
     real = hmac.compare_digest
     monkeypatch.setattr(signing.hmac, "compare_digest", lambda a, b: compared.append((a, b)) or real(a, b))
-    header = signing.sign(b"{}", "s1", 1000)
+    header = signing.sign_all(b"{}", ["s1"], 1000)
     assert signing.verify(b"{}", header, ["s0", "s1", "s2"], now=1000)
     assert len(compared) >= 2 and all(isinstance(a, bytes) for a, _ in compared)

@@ -2,7 +2,7 @@
 tell them from forgeries (X-Bridge-Signature, API.md), and the secret can be
 rotated without refusing a single event.
 
-Rotation, as decided here (chalicelib/signing.py): CHAT_WEBHOOK_SECRET lists
+Rotation, as decided here (chalicelib/core/event_signing.py): CHAT_WEBHOOK_SECRET lists
 secrets newest first ("new,old"); while both are listed the bridge signs with
 each (one v1 per secret, the newest first) and a receiver accepts an event when
 any v1 matches a secret it knows. So a receiver still on the old secret, one
@@ -18,7 +18,10 @@ import time
 
 import pytest
 
-from chalicelib import events, signing
+import app as app_module
+from chalicelib.core import event_signing as signing
+from chalicelib.core import events
+from chalicelib.usecases import chat_events
 from devstack.chat_receiver import ChatReceiver
 
 OLD, NEW = "old-webhook-secret", "new-webhook-secret"
@@ -52,7 +55,7 @@ def receiver_for(monkeypatch):
 
 
 def _deliver_one(queues, cause):
-    sent = events.emit(events.SESSION_CLOSED, cause, session_id="ses_1", user_id="u", partner_id="p", reason="x")
+    sent = chat_events.emit(app_module.context, events.SESSION_CLOSED, cause, session_id="ses_1", user_id="u", partner_id="p", reason="x")
     queues.drain()
     return sent
 
@@ -102,7 +105,7 @@ def test_during_a_rotation_every_receiver_accepts(aws_backend, queues, receiver_
     (body, header), = receiver.raw
     assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64},v1=[0-9a-f]{64}", header)
     # The newest secret's signature comes first (what a single-v1 parser reads first).
-    assert header.split(",")[1] == signing.sign(body, NEW, int(header[2:header.index(",")])).split(",")[1]
+    assert header.split(",")[1] == signing.sign_all(body, [NEW], int(header[2:header.index(",")])).split(",")[1]
     assert independent_verify(body, header, receiver_secrets, time.time())
 
 

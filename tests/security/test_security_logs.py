@@ -16,8 +16,8 @@ import re
 import boto3
 import pytest
 
-from chalicelib.logs import logger as service_logger
-from chalicelib.logs import mask
+from chalicelib.adapters.logs import logger as service_logger
+from chalicelib.adapters.logs import mask
 from conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, POOL, WEBHOOK_SECRET, post_webhook, sign_webhook
 from devstack.twilio_standin import Fault
 
@@ -124,7 +124,7 @@ def test_logs_carry_no_message_text_and_only_masked_numbers(bridge, captured_log
     for code in codes:
         assert not re.search(rf"\b{code}\b", logs), "a verification code is in the logs"
     # The pool's own numbers (the business's, not a person's) are a metric dimension
-    # (PoolNumber in the EMF lines of chalicelib/metrics.py, per-number throughput); in
+    # (PoolNumber in the EMF lines of chalicelib/adapters/metrics.py, per-number throughput); in
     # every other line they are masked too.
     metric_lines = [line for line in logs.splitlines() if line.startswith('{"_aws"')]
     assert all('"PoolNumber"' in line for line in metric_lines if "+1415555010" in line)

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib import events
-from chalicelib.models import Message, Phone
+from chalicelib.core import events
+from chalicelib.store.models import Message, Phone
 from conftest import ACCOUNT_SID, POOL, PUBLIC_BASE_URL, post_webhook, sign_webhook
 
 ALICE = "+14155550100"
@@ -124,11 +124,8 @@ def test_a_signature_for_one_message_id_does_not_move_another(ready):
     assert bridge.api.get(f"/messages/{second['message_id']}").json["status"] == "sent"
 
 
-def test_a_replayed_inbound_sms_is_stored_once_and_reported_once(ready, monkeypatch):
+def test_a_replayed_inbound_sms_is_stored_once_and_reported_once(ready, queued_events):
     bridge, session = ready
-    emitted = []
-    real_emit = events.emit
-    monkeypatch.setattr(events, "emit", lambda kind, cause, **f: emitted.append(kind) or real_emit(kind, cause, **f))
     params = _inbound(session, body="only once please")
     answers = [post_webhook(bridge.api, "/twilio/sms", params) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
@@ -136,11 +133,12 @@ def test_a_replayed_inbound_sms_is_stored_once_and_reported_once(ready, monkeypa
     bridge.queues.drain()
     stored = [m for m in Message.scan() if m.twilio_sid == SMS_SID]
     assert len(stored) == 1 and stored[0].text == "only once please"
+    emitted = [event["type"] for event in queued_events]
     assert emitted.count(events.MESSAGE_RECEIVED) == 1, "the replays emitted nothing"
     assert [e["text"] for e in bridge.chat.of_type("message.received")] == ["only once please"]
 
 
-def test_an_inbound_sms_whose_store_fails_is_reported_once_when_twilio_retries(ready, monkeypatch):
+def test_an_inbound_sms_whose_store_fails_is_reported_once_when_twilio_retries(ready, queued_events, monkeypatch):
     """The event is queued before the message is stored: a store that fails after it
     answers 503, and the retry stores the message once and reports it under the
     same event id, so the chat backend sees it once."""
@@ -148,9 +146,6 @@ def test_an_inbound_sms_whose_store_fails_is_reported_once_when_twilio_retries(r
     from pynamodb.exceptions import PutError
 
     bridge, session = ready
-    queued = []
-    real_emit = events.emit
-    monkeypatch.setattr(events, "emit", lambda kind, cause, **f: queued.append(real_emit(kind, cause, **f)["event_id"]))
     throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem")
 
     def busy(*args, **kwargs):
@@ -163,6 +158,7 @@ def test_an_inbound_sms_whose_store_fails_is_reported_once_when_twilio_retries(r
     assert post_webhook(bridge.api, "/twilio/sms", params).status_code == 200
     assert post_webhook(bridge.api, "/twilio/sms", params).status_code == 200  # stored now: nothing more
     bridge.queues.drain()
+    queued = [event["event_id"] for event in queued_events if event["type"] == events.MESSAGE_RECEIVED]
     assert len(queued) == 2 and queued[0] == queued[1], "queued again on the retry, under the same event id"
     assert [m.text for m in Message.scan() if m.twilio_sid == SMS_SID] == ["did you get this?"]
     assert [e["text"] for e in bridge.chat.of_type("message.received")] == ["did you get this?"]

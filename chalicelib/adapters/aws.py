@@ -1,0 +1,84 @@
+"""AWS: boto3 clients, created on first use and kept for the life of the process.
+
+Endpoints come from botocore's own configuration (AWS_ENDPOINT_URL for the
+local stack), so nothing here names a host.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"max_attempts": 3, "mode": "standard"},
+)
+
+
+# Clients a simulation put in place of AWS's (bench/sim.py): `substituted`.
+_substitutes: dict[str, object] = {}
+
+
+def client(service: str):
+    return _substitutes.get(service) or _client(service)
+
+
+@functools.lru_cache(maxsize=None)
+def _client(service: str):
+    return boto3.session.Session().client(service, config=_CONFIG)
+
+
+@contextlib.contextmanager
+def substituted(service: str, stand_in: object) -> Iterator[None]:
+    """Within the block, `client(service)` is `stand_in` (a simulation's own SQS, say)."""
+    _substitutes[service] = stand_in
+    queue_url.cache_clear()
+    try:
+        yield
+    finally:
+        del _substitutes[service]
+        queue_url.cache_clear()
+
+
+@functools.lru_cache(maxsize=None)
+def queue_url(name: str) -> str:
+    return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+
+
+def reset() -> None:
+    """Forget every client and queue URL (tests switch AWS backends)."""
+    _client.cache_clear()
+    queue_url.cache_clear()
+
+
+# AWS answers that mean "busy or briefly broken, try again" once botocore's own
+# retries are spent: the caller should retry, so the API answers 503, not 500.
+_TRANSIENT_AWS_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+_NETWORK_FAULTS = (ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError)
+
+
+def is_transient_fault(error: BaseException | None) -> bool:
+    """True when `error`, or what caused it (PynamoDB wraps botocore's), is AWS
+    throttling, an AWS 5xx or a connection fault."""
+    while error is not None:
+        response = getattr(error, "response", None)
+        if isinstance(response, dict) and response.get("Error", {}).get("Code") in _TRANSIENT_AWS_CODES:
+            return True
+        if isinstance(error, _NETWORK_FAULTS):
+            return True
+        error = getattr(error, "cause", None) or error.__cause__
+    return False

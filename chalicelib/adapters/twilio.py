@@ -1,0 +1,194 @@
+"""The one module that talks to Twilio: `TwilioGateway`.
+
+Everything else calls its methods and sees plain values or TwilioError. The
+use cases get a gateway passed in (usecases/context.py); tests give it an
+HTTP client of their own. `twilio.rest` is imported on first use only: it
+costs tens of milliseconds and most invocations never send.
+TWILIO_API_BASE_URL points the client at a Twilio-compatible server (the local
+stand-in) by rewriting scheme and host.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from chalicelib.adapters.secrets import secret
+from chalicelib.config import settings
+
+# Twilio error codes the service acts on.
+OPTED_OUT = 21610
+
+HTTP_TIMEOUT_SECONDS = 10
+
+
+class TwilioError(Exception):
+    """A send or API call that failed. `retryable` says whether trying again
+    later can succeed (429, 5xx, timeouts, connection faults)."""
+
+    def __init__(self, message: str, *, status: int | None, code: int | None, retryable: bool):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    sid: str
+    status: str
+    segments: int | None = None
+    error_code: int | None = None
+    body: str | None = None
+    date_created: float | None = None  # epoch seconds (Twilio keeps whole seconds)
+
+
+@dataclass(frozen=True)
+class OwnedNumber:
+    sid: str
+    phone_number: str
+    sms_url: str | None
+
+
+class TwilioGateway:
+    """Twilio's REST API. Without an `http_client` it uses the account of the
+    configuration (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_API_BASE_URL);
+    with one (a test's), every request goes through it."""
+
+    def __init__(self, http_client=None):
+        self._http_client = http_client
+
+    def _call(self, action):
+        config = settings()
+        if self._http_client is not None:
+            client = _client_over(config.twilio_account_sid, self._http_client)
+        else:
+            client = _client(config.twilio_account_sid, secret("TWILIO_AUTH_TOKEN"), config.twilio_api_base_url)
+        return _call(client, action)
+
+    def send_sms(self, *, from_: str, to: str, body: str, status_callback: str) -> SentMessage:
+        message = self._call(
+            lambda c: c.messages.create(to=to, from_=from_, body=body, status_callback=status_callback)
+        )
+        return _sent(message)
+
+    def find_sent(self, *, from_: str, to: str, sent_on_or_after: float) -> list[SentMessage]:
+        """Messages Twilio has from `from_` to `to`, created since the given time
+        (whole seconds): the reconciliation look-up, newest first.
+
+        Not filtered by DateSent: a message Twilio accepted but has not sent yet
+        (still queued there) has no DateSent, and such a filter would hide exactly
+        the message being looked for, so it would be sent twice. The newest 50 of
+        the pair are enough: a number's messages go out in order, so none after
+        the one in doubt has been sent."""
+        since = math.floor(sent_on_or_after)
+        messages = self._call(lambda c: c.messages.list(to=to, from_=from_, limit=50))
+        found = [_sent(message) for message in messages]
+        return [sent for sent in found if sent.date_created is None or sent.date_created >= since]
+
+    def find_owned_number(self, phone_number: str) -> OwnedNumber | None:
+        numbers = self._call(lambda c: c.incoming_phone_numbers.list(phone_number=phone_number, limit=1))
+        for number in numbers:
+            return OwnedNumber(number.sid, number.phone_number, number.sms_url)
+        return None
+
+    def point_number_at(self, sid: str, *, sms_url: str, status_callback: str) -> None:
+        self._call(
+            lambda c: c.incoming_phone_numbers(sid).update(
+                sms_url=sms_url,
+                sms_method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+            )
+        )
+
+    def search_local(self, country: str, area_code: str | None = None, limit: int = 5) -> list[str]:
+        """Local SMS-capable numbers Twilio offers, in the area code when given."""
+        kwargs = {"sms_enabled": True, "limit": limit}
+        if area_code:
+            kwargs["area_code"] = int(area_code)
+        numbers = self._call(lambda c: c.available_phone_numbers(country).local.list(**kwargs))
+        return [number.phone_number for number in numbers]
+
+    def buy(self, phone_number: str, *, sms_url: str, status_callback: str) -> OwnedNumber:
+        number = self._call(
+            lambda c: c.incoming_phone_numbers.create(
+                phone_number=phone_number,
+                sms_url=sms_url,
+                sms_method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+            )
+        )
+        return OwnedNumber(number.sid, number.phone_number, number.sms_url)
+
+    def release(self, sid: str) -> None:
+        self._call(lambda c: c.incoming_phone_numbers(sid).delete())
+
+
+def _sent(message) -> SentMessage:
+    return SentMessage(
+        sid=message.sid,
+        status=message.status,
+        segments=int(message.num_segments) if message.num_segments else None,
+        error_code=int(message.error_code) if message.error_code else None,
+        body=message.body,
+        date_created=message.date_created.timestamp() if getattr(message, "date_created", None) else None,
+    )
+
+
+def _call(client, action):
+    from requests import RequestException
+    from twilio.base.exceptions import TwilioException, TwilioRestException
+
+    try:
+        return action(client)
+    except TwilioRestException as error:
+        retryable = error.status == 429 or error.status >= 500
+        raise TwilioError(
+            f"Twilio answered {error.status} (code {error.code})",
+            status=error.status,
+            code=error.code,
+            retryable=retryable,
+        ) from None
+    except TwilioException as error:
+        # Paging failures arrive as TwilioException("Unable to fetch page", response).
+        status = getattr(error.args[1], "status_code", None) if len(error.args) > 1 else None
+        raise TwilioError(
+            f"Twilio answered {status}", status=status, code=None, retryable=status is None or status == 429 or status >= 500
+        ) from None
+    except RequestException as error:
+        raise TwilioError(
+            f"Twilio unreachable: {type(error).__name__}", status=None, code=None, retryable=True
+        ) from None
+
+
+@functools.lru_cache(maxsize=4)
+def _client(account_sid: str, auth_token: str, base_url: str | None):
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    class _RebasedHttpClient(TwilioHttpClient):
+        """Sends every request to `base_url` instead of *.twilio.com."""
+
+        def request(self, method, url, *args, **kwargs):
+            if base_url:
+                target = urlsplit(base_url)
+                parts = urlsplit(url)
+                url = urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
+            return super().request(method, url, *args, **kwargs)
+
+    # twilio's client logs every request's query (To, From: full phone numbers) at INFO;
+    # our logs carry masked numbers only (chalicelib/logs.py), whatever the root level.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    http_client = _RebasedHttpClient(timeout=HTTP_TIMEOUT_SECONDS)
+    return Client(account_sid, auth_token, http_client=http_client)
+
+
+@functools.lru_cache(maxsize=4)
+def _client_over(account_sid: str, http_client):
+    from twilio.rest import Client
+
+    return Client(account_sid, "unused: the given http_client answers", http_client=http_client)

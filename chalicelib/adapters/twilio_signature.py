@@ -1,0 +1,25 @@
+"""Twilio's webhook signatures (X-Twilio-Signature), checked against the
+public URL Twilio called: PUBLIC_BASE_URL + path + query string."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from twilio.request_validator import RequestValidator
+
+from chalicelib.adapters.secrets import secret
+from chalicelib.config import settings
+from chalicelib.core.errors import BridgeError
+
+
+def require_valid_signature(path: str, query: dict | None, params: dict, signature: str | None) -> None:
+    url = settings().webhook_url(path)
+    if query:
+        url += "?" + urlencode(query)
+    validator = RequestValidator(secret("TWILIO_AUTH_TOKEN"))
+    if not signature or not validator.validate(url, params, signature):
+        raise BridgeError(
+            "invalid_signature",
+            "X-Twilio-Signature does not match this request; Twilio signs with the account's auth token over "
+            "the public URL (PUBLIC_BASE_URL)",
+            403,
+        )

@@ -1,0 +1,14 @@
+"""Events owed to the chat backend: built (core/events.py) with the context's
+time and queued for delivery (adapters/queues.py; usecases/delivery.py POSTs them)."""
+
+from __future__ import annotations
+
+from chalicelib.adapters import queues
+from chalicelib.core import events
+from chalicelib.usecases.context import Context
+
+
+def emit(ctx: Context, event_type: str, cause: str, **fields: object) -> dict:
+    """Queue one event; raises if SQS refuses (callers let it propagate so their
+    own trigger is retried, and the retry yields the same event id)."""
+    return queues.queue_event(events.build(event_type, cause, ctx.now(), **fields))

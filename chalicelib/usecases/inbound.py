@@ -1,0 +1,128 @@
+"""What Twilio tells us: incoming SMS (keywords, routing) and delivery statuses.
+
+Twilio retries a webhook it thinks failed, so every step is idempotent: the
+inbound message's id is derived from its MessageSid (stored once, and a stored
+one is not handled again), and events carry ids derived from their cause.
+"""
+
+from __future__ import annotations
+
+import json
+from xml.sax.saxutils import escape
+
+from chalicelib.adapters import metrics
+from chalicelib.adapters.alongside import running_alongside
+from chalicelib.adapters.logs import logger, mask
+from chalicelib.core import events, segments
+from chalicelib.core.message_rules import SENT, inbound_message_id
+from chalicelib.store.conditional import get_or_none
+from chalicelib.store.models import Message
+from chalicelib.usecases import chat_events, messages, opt_out, pool_usage, sessions
+from chalicelib.usecases.context import Context
+from chalicelib.usecases.reachability import phone_state
+
+HELP_WORDS = frozenset({"HELP", "INFO"})
+
+HELP_TEXT = "Replies to this number reach the person who wrote to you. Reply STOP to opt out, START to opt back in."
+ENDED_TEXT = "This conversation has ended. Your message was not delivered."
+MAX_MEDIA = 10
+# Longer than any phone number, short code, channel address (whatsapp:+1...) or MessageSid.
+MAX_ADDRESS = 128
+
+
+def twiml(text: str | None = None) -> str:
+    if text is None:
+        return '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}</Message></Response>'
+
+
+def receive_sms(ctx: Context, params: dict) -> str:
+    """POST /twilio/sms: returns the TwiML to answer Twilio with."""
+    sender, pool_number, sid = params.get("From", ""), params.get("To", ""), params.get("MessageSid", "")
+    if not (sender and pool_number and sid):
+        logger.warning("inbound webhook without From, To or MessageSid")
+        return twiml()
+    if max(len(sender), len(pool_number), len(sid)) > MAX_ADDRESS:
+        # No Twilio address is this long; as a DynamoDB key it could be refused (over 2 KB).
+        logger.warning("inbound webhook with an over-long From, To or MessageSid")
+        return twiml()
+    text = params.get("Body", "")
+    # Twilio bills every SMS in, routed or not: counted while the message is handled.
+    with running_alongside(pool_usage.count_received, pool_number, _segments(params, text), ctx.now()):
+        return _handle(ctx, params, sender, pool_number, sid, text)
+
+
+def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str, text: str) -> str:
+    choice = opt_out.keyword_choice(text)
+    if choice is not None:
+        user_id = opt_out.set_opted_out(ctx, sender, choice)
+        event_type = events.PHONE_OPTED_OUT if choice else events.PHONE_OPTED_IN
+        chat_events.emit(ctx, event_type, sid, user_id=user_id, pool_number=pool_number)
+        # Twilio's own opt-out handling answers STOP/START on long codes.
+        return twiml()
+    if text.strip().upper() in HELP_WORDS:
+        return twiml(HELP_TEXT)
+
+    now = ctx.now()
+    message_id = inbound_message_id(sid)
+    # Whether this MessageSid was taken before is read alongside the route and session.
+    with running_alongside(get_or_none, Message, message_id) as taken_before:
+        session = sessions.open_on_route(sender, pool_number, now)
+        if taken_before.result() is not None:
+            return twiml()  # Twilio retried, or someone replays it: it was stored and reported once
+    if session is None:
+        owner = phone_state(sender)
+        chat_events.emit(
+            ctx,
+            events.SMS_UNROUTED,
+            sid,
+            user_id=owner.user_id if owner else None,
+            pool_number=pool_number,
+            received_at=int(now),
+        )
+        logger.info("inbound sms unrouted", extra={"from": mask(sender), "pool_number": mask(pool_number)})
+        return twiml(ENDED_TEXT)
+
+    media = [params[f"MediaUrl{i}"] for i in range(MAX_MEDIA) if params.get(f"MediaUrl{i}")]
+    # The event goes first and the store last: a failure in between answers 5xx and the retry
+    # finds nothing stored, so it reports again under the same event id (receivers dedupe on
+    # it); once stored, a retry or replay does nothing.
+    chat_events.emit(
+        ctx,
+        events.MESSAGE_RECEIVED,
+        message_id,
+        session_id=session.session_id,
+        user_id=session.user_id,
+        partner_id=session.partner_id,
+        message_id=message_id,
+        text=text,
+        media_urls=media,
+        received_at=int(now),
+    )
+    messages.store_inbound(message_id, sid, session, text, json.dumps(media) if media else None, now)
+    sessions.touch(session, now)
+    logger.info("inbound sms routed", extra={"session_id": session.session_id, "message_id": message_id})
+    return twiml()
+
+
+def _segments(params: dict, text: str) -> int:
+    reported = params.get("NumSegments", "")
+    return int(reported) if reported.isdigit() and int(reported) > 0 else segments.segment(text).segments
+
+
+def delivery_status(ctx: Context, message_id: str | None, params: dict) -> None:
+    """POST /twilio/status: move the message forward and tell the chat backend."""
+    status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
+    if not message_id or len(message_id) > MAX_ADDRESS:
+        logger.warning("status callback without a valid message_id", extra={"status": status})
+        return
+    if status in ("accepted", "queued", "sending", "scheduled"):
+        status = SENT  # at Twilio, not yet at the carrier: 'sent' is our word for it
+    error_code = params.get("ErrorCode") or None
+    moved = messages.apply_status(message_id, status, error_code)
+    if moved is not None:
+        # Final outcomes feed the dashboard: delivery latency, failures by Twilio error code.
+        metrics.message_final(moved.status, error_code, ctx.now() - moved.created_at if moved.created_at else None)
+        if error_code == opt_out.OPTED_OUT_ERROR:
+            opt_out.set_opted_out(ctx, moved.to_number, True)
+        messages.notify_status(ctx, moved)

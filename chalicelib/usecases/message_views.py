@@ -1,0 +1,62 @@
+"""Messages as the API shows them: one, or a session's page by page (reads only)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+
+from chalicelib.core.errors import bad_request, not_found
+from chalicelib.store.conditional import get_or_none
+from chalicelib.store.models import Message
+
+PAGE_LIMIT_MAX = 100
+
+
+def get(message_id: str) -> Message:
+    message = get_or_none(Message, message_id)
+    if message is None:
+        raise not_found("message", message_id)
+    return message
+
+
+def describe(message: Message) -> dict:
+    return {
+        "message_id": message.message_id,
+        "session_id": message.session_id,
+        "direction": message.direction,
+        "text": message.text,
+        "status": message.status,
+        "error_code": message.error_code,
+        "segments": message.segments,
+        "created_at": _iso(message.created_at),
+        "sent_at": _iso(message.sent_at),
+        **({"media_urls": json.loads(message.media_urls)} if message.media_urls else {}),
+    }
+
+
+def list_for_session(session_id: str, limit: object = None, cursor: object = None) -> dict:
+    try:
+        page_size = int(limit) if limit not in (None, "") else 50
+    except (TypeError, ValueError):
+        page_size = 0
+    if not 1 <= page_size <= PAGE_LIMIT_MAX:
+        raise bad_request("invalid_limit", f"limit must be a whole number from 1 to {PAGE_LIMIT_MAX}")
+    start = None
+    if cursor:
+        try:
+            start = json.loads(base64.urlsafe_b64decode(str(cursor).encode()))
+            assert isinstance(start, dict)
+        except Exception:
+            raise bad_request("invalid_cursor", "cursor must be a next_cursor value from a previous page") from None
+    page = Message.by_session.query(session_id, limit=page_size, last_evaluated_key=start, scan_index_forward=True)
+    items = [describe(message) for message in page]
+    next_key = page.last_evaluated_key
+    next_cursor = base64.urlsafe_b64encode(json.dumps(next_key).encode()).decode() if next_key else None
+    return {"messages": items, "next_cursor": next_cursor}
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,244 @@
+"""A message's whole life, in both directions: the one module that creates or
+changes Message items (usecases/message_views.py only reads them).
+
+Outbound: submit (or a verification code) -> queued -> claim: sending ->
+record_sent: sent -> apply_status: delivered | undelivered | failed; or
+cancelled while still queued, or finished failed by the sender. A claim that
+was not used goes back to queued (unclaim). Inbound: store_inbound: received.
+Every move is a conditional write, so a state only moves forward and two
+writers never both move it. Each move the chat backend cares about is told as
+a message.status event.
+"""
+
+from __future__ import annotations
+
+from chalicelib.adapters import queues
+from chalicelib.adapters.logs import logger, mask
+from chalicelib.config import settings
+from chalicelib.core import events, segments
+from chalicelib.core.errors import BridgeError, bad_request
+from chalicelib.core.message_rules import (
+    CANCELLED,
+    CHAT,
+    INBOUND,
+    MAX_TEXT,
+    OUTBOUND,
+    QUEUED,
+    RECEIVED,
+    SENDING,
+    SENT,
+    VERIFICATION,
+    compose_body,
+    message_id_for,
+    order_key,
+    states_before,
+    validate_client_message_id,
+    validate_text,
+)
+from chalicelib.core.phone_numbers import ParsedNumber
+from chalicelib.store.conditional import save_if, update_if
+from chalicelib.store.models import Message, Session
+from chalicelib.usecases import chat_events
+from chalicelib.usecases.context import Context
+
+
+def submit(ctx: Context, session: Session, text: object, client_message_id: object = None) -> dict:
+    """Store an outbound chat message 'queued' and put it on the outbound queue.
+
+    The same client_message_id returns the stored message and queues nothing
+    new (it re-queues a message still 'queued', in case the first call's queue
+    write failed: the FIFO dedupe and the sender's claim make that harmless)."""
+    text = validate_text(text)
+    client_message_id = validate_client_message_id(client_message_id)
+    body = compose_body(settings().sender_prefix_template, session.partner_name or session.partner_id, text)
+    if len(body) > MAX_TEXT:
+        raise bad_request(
+            "text_too_long",
+            f"with the sender's name the SMS has {len(body)} characters; the most is {MAX_TEXT}: shorten the text",
+        )
+    counted = segments.segment(body)
+    now = ctx.now()
+    message_id = message_id_for(session.session_id, client_message_id)
+    message = Message(
+        message_id=message_id,
+        session_id=session.session_id,
+        user_id=session.user_id,
+        direction=OUTBOUND,
+        text=text,
+        body=body,
+        status=QUEUED,
+        segments=counted.segments,
+        encoding=counted.encoding,
+        from_number=session.pool_number,
+        to_number=session.user_phone,
+        created_at=now,
+        order_key=order_key(now, message_id),
+        queued_user_id=session.user_id,
+        ttl=retention(now),
+    )
+    if not save_if(message, Message.message_id.does_not_exist()):
+        message = Message.get(message_id, consistent_read=True)
+        if message.session_id != session.session_id or message.text != text:
+            raise BridgeError(
+                "client_message_id_reused",
+                "this client_message_id was already used for a different message; use a new one",
+                409,
+            ) from None
+        if message.status != QUEUED:
+            return summary(message)
+    queues.send_outbound(message.message_id, message.from_number)
+    return summary(message)
+
+
+def queue_verification_code(ctx: Context, user_id: str, number: ParsedNumber, pool_number: str, code: str) -> None:
+    """The one-time code SMS, through the same outbound queue as chat messages.
+    The code itself rides only in the queue message, never in the table."""
+    now = ctx.now()
+    message_id = message_id_for("verification", None)
+    text = f"Your verification code is {code}. It expires in {settings().code_ttl_seconds // 60} minutes."
+    counted = segments.segment(text)
+    Message(
+        message_id=message_id,
+        user_id=user_id,
+        direction=OUTBOUND,
+        kind=VERIFICATION,
+        text="(verification code)",
+        status=QUEUED,
+        segments=counted.segments,
+        encoding=counted.encoding,
+        from_number=pool_number,
+        to_number=number.e164,
+        created_at=now,
+        order_key=order_key(now, message_id),
+        ttl=retention(now),
+    ).save()
+    queues.send_outbound(message_id, pool_number, secret_text=text)
+
+
+def store_inbound(message_id: str, sid: str, session: Session, text: str, media_urls: str | None, now: float) -> None:
+    """An SMS a phone sent on a session's pair. Stored once: when the same SMS
+    races itself here, the first store wins."""
+    message = Message(
+        message_id=message_id,
+        session_id=session.session_id,
+        user_id=session.user_id,
+        direction=INBOUND,
+        text=text,
+        status=RECEIVED,
+        from_number=session.user_phone,
+        to_number=session.pool_number,
+        twilio_sid=sid,
+        media_urls=media_urls,
+        created_at=now,
+        order_key=order_key(now, message_id),
+        ttl=retention(now),
+    )
+    save_if(message, Message.message_id.does_not_exist())
+
+
+def summary(message: Message) -> dict:
+    return {
+        "message_id": message.message_id,
+        "status": message.status,
+        "segments": message.segments,
+        "encoding": message.encoding,
+    }
+
+
+# --- the sender's moves ---------------------------------------------------------
+
+
+def claim(message_id: str, now: float) -> Message | None:
+    """queued -> sending; returns the whole item (UpdateItem's ALL_NEW), or None."""
+    message = Message(message_id=message_id)
+    actions = [
+        Message.status.set(SENDING),
+        Message.claimed_at.set(now),
+        Message.attempts.add(1),
+        Message.queued_user_id.remove(),
+    ]
+    return message if update_if(message, actions, Message.status == QUEUED) else None
+
+
+def unclaim(message: Message) -> None:
+    """Give a message that was not sent back to 'queued' (and so to cancellation)."""
+    actions = [Message.status.set(QUEUED)]
+    if message.user_id and message.kind == CHAT:
+        actions.append(Message.queued_user_id.set(message.user_id))
+    update_if(message, actions, Message.status == SENDING)
+
+
+def record_sent(ctx: Context, message: Message, twilio_sid: str, now: float) -> bool:
+    """Twilio took it: sending -> sent with its sid. False when Twilio's status
+    callback got here first and moved the status on (the sid is kept; nothing told)."""
+    recorded = [Message.twilio_sid.set(twilio_sid), Message.sent_at.set(now)]
+    if not update_if(message, [Message.status.set(SENT), *recorded], Message.status == SENDING):
+        message.update(actions=recorded)
+        return False
+    logger.info("sms sent", extra={"message_id": message.message_id, "to": mask(message.to_number)})
+    notify_status(ctx, message)
+    return True
+
+
+def finish(ctx: Context, message: Message, status: str, error_code: str) -> None:
+    """The sender gives up on a claimed message (expired, refused by Twilio)."""
+    message.update(
+        actions=[Message.status.set(status), Message.error_code.set(error_code)],
+        condition=Message.status == SENDING,
+    )
+    logger.info("sms not sent", extra={"message_id": message.message_id, "error_code": error_code})
+    notify_status(ctx, message)
+
+
+# --- later moves ------------------------------------------------------------------
+
+
+def cancel_queued_for_user(ctx: Context, user_id: str, status: str = CANCELLED, error_code: str | None = None) -> int:
+    """Stop every message still waiting to be sent to this user; tell the chat backend."""
+    cancelled = 0
+    for key in Message.queued_by_user.query(user_id):
+        message = Message(message_id=key.message_id)
+        stopped = update_if(
+            message,
+            [Message.status.set(status), Message.error_code.set(error_code), Message.queued_user_id.remove()],
+            Message.status == QUEUED,
+        )
+        if not stopped:
+            continue  # already being sent, or final
+        cancelled += 1
+        notify_status(ctx, message)
+    if cancelled:
+        logger.info("queued messages stopped", extra={"user_id": user_id, "count": cancelled, "status": status})
+    return cancelled
+
+
+def apply_status(message_id: str, status: str, error_code: str | None = None) -> Message | None:
+    """Move a message forward to `status` (never back); returns it if it moved."""
+    earlier = states_before(status)
+    if earlier is None:
+        return None
+    message = Message(message_id=message_id)
+    actions = [Message.status.set(status), Message.queued_user_id.remove()]
+    if error_code:
+        actions.append(Message.error_code.set(str(error_code)))
+    moved = update_if(message, actions, Message.message_id.exists() & Message.status.is_in(*earlier))
+    return message if moved else None
+
+
+def notify_status(ctx: Context, message: Message) -> None:
+    if message.kind == VERIFICATION:
+        return
+    chat_events.emit(
+        ctx,
+        events.MESSAGE_STATUS,
+        f"{message.message_id}:{message.status}",
+        message_id=message.message_id,
+        session_id=message.session_id,
+        status=message.status,
+        error_code=message.error_code,
+    )
+
+
+def retention(now: float) -> int:
+    return int(now) + settings().message_retention_days * 86400
+

@@ -1,0 +1,121 @@
+"""Where sessions go, and growing the pool when they cannot go anywhere.
+
+Placement's rules are core/placement.py; this reads the active numbers and
+their load for it. A session (or a verification code) that finds no usable
+number grows the pool within the call: a number the autoscaler drained is
+taken back, else one is bought, under the growth lease and within the limits
+(core/pool_policy.grow_choice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chalicelib.adapters.logs import logger, mask
+from chalicelib.config import pool_settings, settings
+from chalicelib.core import phone_numbers, placement
+from chalicelib.core.errors import pool_exhausted
+from chalicelib.core.pool_policy import REACTIVATE, REFUSE, Decision, grow_choice
+from chalicelib.store import growth_lease
+from chalicelib.store.models import PoolNumber
+from chalicelib.usecases import pool_numbers
+from chalicelib.usecases.context import Context
+
+
+def candidates(now: float, numbers: list[PoolNumber]) -> list[placement.Candidate]:
+    """Every active number, with the load placement weighs."""
+    return [
+        placement.Candidate(
+            phone_number=n.phone_number,
+            country=n.country or "",
+            area_code=n.area_code or "",
+            segments_per_second=n.segments_per_second,
+            open_sessions=int(n.open_sessions or 0),
+            backlog_seconds=max(0.0, (n.limiter_tat or 0) - now),
+        )
+        for n in numbers
+        if n.status == pool_numbers.ACTIVE
+    ]
+
+
+def rank_for_session(
+    now: float,
+    *,
+    taken: set[str],
+    number: phone_numbers.ParsedNumber,
+    sticky: str | None,
+    numbers: list[PoolNumber] | None = None,
+) -> list[str]:
+    """The usable numbers for a new session of the user on `number`, best first."""
+    return placement.rank(
+        candidates(now, pool_numbers.all_numbers() if numbers is None else numbers),
+        taken=taken,
+        country=number.country,
+        area_code=number.area_code,
+        sticky=sticky,
+        target_wait=pool_settings().policy.target_wait_seconds,
+    )
+
+
+def pick_for_notice(ctx: Context, number: phone_numbers.ParsedNumber) -> str:
+    """A number to send a one-off notice (a verification code) from."""
+    ranked = rank_for_session(ctx.now(), taken=set(), number=number, sticky=None)
+    if not ranked:
+        raise pool_exhausted("the pool has no active number to send from; add one with POST /numbers")
+    return ranked[0]
+
+
+def grow_for_session(
+    ctx: Context, user_number: phone_numbers.ParsedNumber, exclude: set[str], claim: Callable[[str], bool]
+) -> str:
+    """A session of this user cannot be placed on any number outside `exclude`: take
+    back a drained number or buy one, within the limits (else 503 pool_exhausted saying
+    which limit), and `claim(number)` the session's route on it, all under the growth
+    lease, so a racing open never takes the number this one grew the pool by."""
+    exclude = set(exclude)
+    with growth_lease.held(ctx.clock):
+        now = ctx.now()
+        numbers = pool_numbers.all_numbers()
+        # Another call may have grown the pool while this one waited for the lease.
+        for phone in rank_for_session(now, taken=exclude, number=user_number, sticky=None, numbers=numbers):
+            if claim(phone):
+                return phone
+            exclude.add(phone)
+        held = [n for n in numbers if n.status in pool_numbers.HELD]
+        choice = grow_choice(
+            [pool_numbers.number_state(n, now) for n in held],
+            exclude=exclude,
+            country=user_number.country,
+            area_code=user_number.area_code,
+            policy=pool_settings().policy,
+            rentals_this_month=pool_numbers.rentals_this_month(numbers, now),
+        )
+        log_decision(choice, dry_run=False, on_demand=True)
+        if choice.action == REFUSE:
+            raise pool_exhausted(choice.reason)
+        if choice.action == REACTIVATE:
+            if not pool_numbers.reactivate(choice.phone_number, now):
+                raise pool_exhausted("the pool changed while growing; retry")
+            phone = choice.phone_number
+        else:
+            rate = settings().default_segments_per_second
+            bought = pool_numbers.buy_at_twilio(ctx, choice.country, choice.area_code, rate, "session could not be placed")
+            phone = bought.phone_number
+        if not claim(phone):
+            raise pool_exhausted("the pool changed while growing; retry")
+        return phone
+
+
+def log_decision(decision: Decision, *, dry_run: bool, on_demand: bool = False, figures: dict | None = None) -> None:
+    logger.info(
+        "pool decision",
+        extra={
+            "action": decision.action,
+            "reason": decision.reason,
+            "pool_number": mask(decision.phone_number) if decision.phone_number else None,
+            "area_code": decision.area_code,
+            "dry_run": dry_run,
+            "on_demand": on_demand,
+            **({"figures": figures} if figures else {}),
+        },
+    )

@@ -1,0 +1,149 @@
+"""Send-rate limits per pool number (and optionally per campaign), over GCRA.
+
+The arithmetic is core/gcra.py; the state is in a LimitStore
+(store/limit_states.py, passed in): every charge is a conditional write on the
+TAT that was read, so two senders can never both spend the same slot: the
+loser re-reads and decides again. A `Limiter` caches the state it has read or
+written for the life of one invocation: a FIFO group (one pool number) is
+handled by one consumer at a time, so for consecutive messages of a group the
+cache is normally exact, and when it is not (another writer, a stale read)
+the condition fails and the cost is one more read.
+
+Booking ahead: the sender may book a slot up to `lead` seconds before it is
+due, and books it at least `margin` ahead (the conditional writes take a few
+milliseconds), then sleeps until the slot and sends. So the moment a request
+leaves is exactly the time the TAT was charged for, and the writes cost no idle
+time on the number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.adapters.logs import logger, mask
+from chalicelib.config import LimitSettings
+from chalicelib.core.gcra import EPSILON, cost_seconds, decide
+from chalicelib.store.limit_states import CAMPAIGN, NUMBER, LimitKey, LimitStore
+
+# How often a booking re-reads and retries after losing a race before giving up for now.
+MAX_CHARGE_TRIES = 5
+
+
+@dataclass(frozen=True)
+class Booking:
+    at: float | None  # when the send may leave (now or within the lead); None: not booked
+    wait_seconds: float  # when not booked: until it may be
+
+
+@dataclass
+class _KeyState:
+    key: LimitKey
+    rate: float  # segments per second
+    tat: float
+    exists: bool  # a pool number's item exists (a missing campaign item is created on first charge)
+
+
+def campaign_key(campaign_id: str) -> str:
+    return f"campaign#{campaign_id}"
+
+
+class Limiter:
+    """The limits one invocation applies: a pool number's, and the campaign's on top."""
+
+    def __init__(
+        self,
+        store: LimitStore,
+        limits: LimitSettings,
+        default_segments_per_second: float,
+        lead: float = 0.0,
+        margin: float = 0.0,
+    ):
+        self.store = store
+        self.limits = limits
+        self.default_segments_per_second = default_segments_per_second
+        self.lead = lead  # how far ahead of its slot a send may be booked
+        self.margin = min(margin, lead)  # how far ahead it is booked at least: time for the writes
+        self._states: dict[LimitKey, _KeyState] = {}
+        self.reads = 0
+        self.conflicts = 0
+
+    def ready_in(self, number: str, now: float) -> float:
+        """Seconds until a send from `number` may be booked (its slot no more than
+        `lead` ahead); 0 when it may be booked now."""
+        return max(0.0, self._earliest(number) - self.lead - now)
+
+    def reserve(self, number: str, segments: int, now: float, horizon: float | None = None) -> Booking:
+        """Book the slot of a send of `segments` from `number`: the earliest time
+        every key allows, if it is within `horizon` (default: `lead`) of now. The caller sends at
+        `Booking.at` (sleeping until then), so the time a request leaves is the
+        time the limiter charged, whatever the writes before it took.
+
+        The campaign, shared by every number and so contended, is charged first;
+        a number refusing after it leaves a campaign slot unused, never an excess."""
+        ahead = max(self.lead, horizon or 0.0)
+        for _ in range(MAX_CHARGE_TRIES):
+            keys = self._keys(number)
+            at = max(now + self.margin, self._earliest(number))
+            if at - now > ahead + EPSILON:
+                return Booking(None, at - now - self.lead)
+            if all(self._charge(state, segments, at) for state in reversed(keys)):
+                return Booking(at, 0.0)
+        # Lost every race: come back shortly rather than spin here.
+        return Booking(None, self.lead or EPSILON)
+
+    def settle(self, number: str, booked_at: float, sent_at: float) -> None:
+        """A send that left later than its slot occupies the number that much
+        longer: move the TATs on by the delay (rare: the writes before it took
+        longer than `lead`)."""
+        late = sent_at - booked_at
+        if late <= EPSILON:
+            return
+        for state in self._keys(number):
+            if not self._write(state, state.tat + late):
+                logger.warning("a late send could not move its limit on", extra={"late_seconds": late})
+
+    def _earliest(self, number: str) -> float:
+        return max(state.tat - self.limits.burst_seconds for state in self._keys(number))
+
+    def _charge(self, state: _KeyState, segments: int, at: float) -> bool:
+        decision = decide(state.tat, at, cost_seconds(segments, state.rate), self.limits.burst_seconds)
+        if decision.allowed and self._write(state, decision.new_tat):
+            return True
+        self.conflicts += 1
+        self._state(state.key, refresh=True)
+        return False
+
+    def _keys(self, number: str) -> list[_KeyState]:
+        keys = [self._state(LimitKey(NUMBER, number))]
+        if self.limits.campaign_id:
+            keys.append(self._state(LimitKey(CAMPAIGN, campaign_key(self.limits.campaign_id))))
+        return keys
+
+    def _state(self, key: LimitKey, refresh: bool = False) -> _KeyState:
+        known = self._states.get(key)
+        if known is not None and not refresh:
+            return known
+        state = self._read(key)
+        self._states[key] = state
+        return state
+
+    def _read(self, key: LimitKey) -> _KeyState:
+        self.reads += 1
+        stored = self.store.read(key)
+        if key.kind == CAMPAIGN:
+            rate = self.limits.campaign_segments_per_second or 1.0
+        else:
+            rate = float((stored.segments_per_second if stored else None) or self.default_segments_per_second)
+            if stored is None:
+                logger.warning(
+                    "sending from a number not in the pool; its limit is kept in memory only",
+                    extra={"pool_number": mask(key.name)},
+                )
+        return _KeyState(key=key, rate=rate, tat=stored.tat if stored else 0.0, exists=stored is not None)
+
+    def _write(self, state: _KeyState, new_tat: float) -> bool:
+        """Store `new_tat` if the key still holds the TAT we decided on."""
+        if state.exists and not self.store.write(state.key, state.tat, new_tat, state.rate):
+            return False
+        state.tat = new_tat
+        return True

@@ -1,0 +1,325 @@
+"""The outbound sender, fed by the FIFO queue (one group per pool number).
+
+For each message of a batch, in its group's order:
+
+1. wait for the limiter: a pool number (and the campaign, when configured)
+   allows a send once `now >= TAT - burst` (usecases/rate_limits.py). A short
+   wait is slept out inside the invocation while it has time left; a longer
+   one, or one the invocation cannot afford, defers the message with a
+   visibility timeout of that many (whole) seconds. The message stays
+   'queued' while it waits, so `PUT presence away=false` can still cancel it.
+   Waits end BOOKING_LEAD_SECONDS before the slot, so that steps 2-4 are done
+   by the time it comes.
+2. claim it (usecases/messages.py: every move of a message is made there):
+   a conditional write queued -> sending that returns the item
+   (segments, numbers, body), so no read is needed. A claim that fails means a
+   duplicate delivery, a cancelled or final message (nothing to do), or a
+   message left in 'sending' by a sender that died or never learnt Twilio's
+   answer: that one is reconciled with what Twilio has before anything is sent
+   again.
+3. expired? (older than MESSAGE_VALIDITY_SECONDS) -> failed, 'expired'.
+4. book the slot with the limiter (a conditional write on the TAT that was
+   read) and sleep until it, so the request leaves exactly when charged.
+5. send, and record the sid (a conditional write sending -> sent).
+
+Once a message of a group must wait outside the invocation or be retried, the
+rest of that group in the batch is given back with the same visibility
+timeout (one ChangeMessageVisibilityBatch) and reported in batchItemFailures,
+so a number's messages never overtake each other and the group is not held
+for the queue's whole visibility timeout.
+
+Twilio outcomes: 429 was not accepted -> back to 'queued', retried with
+backoff and jitter. 5xx, timeouts and unreachable may have been accepted ->
+left in 'sending', retried with backoff, and so reconciled first. Any other
+4xx is final with Twilio's code; 21610 also opts the phone out.
+
+Per message, outside faults: one write to claim, one to charge the number's
+limit (two with a campaign), one to record; reads only for a group's limiter
+state once per invocation.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import deque
+from dataclasses import dataclass
+
+from chalicelib import config
+from chalicelib.adapters import metrics, queues
+from chalicelib.adapters.logs import logger
+from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, OPTED_OUT, TwilioError
+from chalicelib.config import settings
+from chalicelib.core.gcra import EPSILON
+from chalicelib.core.message_rules import FAILED, SENDING
+from chalicelib.store.conditional import get_or_none
+from chalicelib.store.models import Message
+from chalicelib.usecases import messages, opt_out, pool_usage
+from chalicelib.usecases.context import Context
+from chalicelib.usecases.rate_limits import Limiter
+from chalicelib.usecases.send_reconciliation import reconcile
+
+DONE, WAIT, RETRY = "done", "wait", "retry"
+
+# Without a Lambda context (tests, scripts): the outbound function's timeout.
+DEFAULT_BUDGET_SECONDS = 30.0
+# Twilio can take its whole HTTP timeout; keep that and the record write in hand.
+SEND_RESERVE_SECONDS = HTTP_TIMEOUT_SECONDS + 2.0
+MAX_VISIBILITY_SECONDS = 43_200  # SQS's limit
+# Backoff of retried sends: base * 2^(attempt-1), capped, with jitter (half to full).
+BACKOFF_BASE_RATE_LIMITED = 2.0
+BACKOFF_BASE_UNKNOWN = 5.0  # gives Twilio's list time to show a message it did accept
+BACKOFF_CAP_SECONDS = 120.0
+# A send is booked up to this long before its slot (room for the claim and the
+# limiter's writes), and at least BOOKING_MARGIN_SECONDS ahead (room for the writes).
+BOOKING_LEAD_SECONDS = 0.1
+BOOKING_MARGIN_SECONDS = 0.05
+# A claimed message may be booked (and wait, keeping its claim) this far ahead.
+HOLD_CLAIM_SECONDS = 1.0
+# A message given back to wait comes back this much before it may go (SQS counts
+# whole seconds, and a receive and a start take a while); it waits out the rest.
+PICKUP_SECONDS = 0.5
+
+# Metric names (chalicelib/metrics.py publishes them as EMF lines).
+SEND_RETRIES = "SendRetries"  # dimension Reason: rate_limited | server_error | unreachable
+SEND_DEFERRALS = "SendDeferrals"  # messages given back to the queue to wait (dimension Reason)
+
+
+@dataclass(frozen=True)
+class Job:
+    message_id: str
+    secret_text: str | None = None
+
+    @classmethod
+    def parse(cls, body: str) -> "Job":
+        data = json.loads(body)
+        return cls(message_id=data["message_id"], secret_text=data.get("secret_text"))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # DONE, WAIT (the limiter refused after all), RETRY (give back with backoff)
+    seconds: float = 0.0
+    reason: str = ""
+
+
+def process_batch(ctx: Context, records: list[dict], lambda_context=None) -> list[str]:
+    """Handle one SQS batch; returns the messageIds to leave on the queue."""
+    return Batch(ctx, records, lambda_context).run()
+
+
+def _group(record: dict) -> str:
+    return record.get("attributes", {}).get("MessageGroupId", "")
+
+
+class Batch:
+    def __init__(self, ctx: Context, records: list[dict], lambda_context=None, max_wait_seconds: float | None = None):
+        self.ctx = ctx
+        self.clock = ctx.clock
+        self.max_wait_seconds = settings().sender_max_wait_seconds if max_wait_seconds is None else max_wait_seconds
+        self.limiter = Limiter(
+            ctx.limit_store,
+            config.limit_settings(),
+            settings().default_segments_per_second,
+            lead=BOOKING_LEAD_SECONDS,
+            margin=BOOKING_MARGIN_SECONDS,
+        )
+        remaining = DEFAULT_BUDGET_SECONDS
+        if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
+            remaining = lambda_context.get_remaining_time_in_millis() / 1000.0
+        self.deadline = self.clock.now() + remaining
+        self.pending: dict[str, deque] = {}
+        for record in records:
+            self.pending.setdefault(_group(record), deque()).append(record)
+        self.not_before: dict[str, float] = {}
+        self.given_back: list[tuple[dict, float, bool]] = []
+        # Segments and messages sent per pool number in this batch: the usage GET /numbers/stats
+        # reports, written once per number and batch, not per message.
+        self.sent_usage: dict[str, list[int]] = {}
+
+    def run(self) -> list[str]:
+        try:
+            return self._run()
+        finally:
+            self._flush_usage()
+
+    def _run(self) -> list[str]:
+        while self.pending:
+            now = self.clock.now()
+            group, wait = min(((g, self._ready_in(g, now)) for g in self.pending), key=lambda gw: gw[1])
+            if wait > 0:
+                if wait <= self.max_wait_seconds and now + wait + SEND_RESERVE_SECONDS <= self.deadline:
+                    self.clock.sleep(wait)
+                    continue
+                self._give_back_all(now, "limit")
+                break
+            if self.deadline - now < SEND_RESERVE_SECONDS:
+                self._give_back_all(now, "time")
+                break
+            record = self.pending[group][0]
+            try:
+                outcome = self.handle(record, now)
+            except Exception:
+                logger.exception("sender failed; the message stays queued", extra={"sqs_message_id": record["messageId"]})
+                outcome = Outcome(RETRY, _backoff(_receive_count(record), 1.0), "error")
+            if outcome.kind == DONE:
+                self.pending[group].popleft()
+                if not self.pending[group]:
+                    del self.pending[group]
+            elif outcome.kind == WAIT:
+                self.not_before[group] = now + outcome.seconds
+            else:
+                self._give_back(group, outcome.seconds, outcome.reason)
+        self._apply_visibility()
+        return [record["messageId"] for record, _, _ in self.given_back]
+
+    def _ready_in(self, group: str, now: float) -> float:
+        # The group is the pool number; a record without one (not from the FIFO queue)
+        # is limited once its claim has told which number it goes from.
+        limit = self.limiter.ready_in(group, now) if group else 0.0
+        return max(limit, self.not_before.get(group, 0.0) - now)
+
+    def _give_back(self, group: str, seconds: float, reason: str) -> None:
+        records = self.pending.pop(group)
+        # A limiter wait may come back a little early and wait out the rest; a retry not.
+        early = reason in ("limit", "time") and self.max_wait_seconds > 0
+        for record in records:
+            self.given_back.append((record, seconds, early))
+        metrics.count(SEND_DEFERRALS, len(records), Reason=reason)
+
+    def _give_back_all(self, now: float, reason: str) -> None:
+        for group in list(self.pending):
+            self._give_back(group, self._ready_in(group, now), reason)
+
+    def _apply_visibility(self) -> None:
+        """Make given-back messages visible again when they may go (SQS counts whole
+        seconds); without this they would wait out the queue's visibility timeout."""
+        by_queue: dict[str, list[dict]] = {}
+        for record, seconds, early in self.given_back:
+            arn = record.get("eventSourceARN")
+            if not arn or not record.get("receiptHandle"):
+                continue
+            entries = by_queue.setdefault(arn.rsplit(":", 1)[-1], [])
+            entries.append(
+                {
+                    "Id": str(len(entries)),
+                    "ReceiptHandle": record["receiptHandle"],
+                    "VisibilityTimeout": visibility_timeout(seconds, early),
+                }
+            )
+        for queue_name, entries in by_queue.items():
+            try:
+                queues.set_visibility(queue_name, entries)
+            except Exception:
+                logger.exception("visibility not changed; the messages wait out the queue's timeout")
+
+    # --- one message ---------------------------------------------------------
+
+    def handle(self, record: dict, now: float) -> Outcome:
+        job = Job.parse(record["body"])
+        message = messages.claim(job.message_id, now)
+        reconciling = False
+        if message is None:
+            message = get_or_none(Message, job.message_id)
+            if message is None or message.status != SENDING:
+                return Outcome(DONE)  # a duplicate delivery, a cancelled or a final message
+            reconciling = True
+            found = reconcile(self.ctx.twilio, message, job.secret_text or message.body)
+            if found is not None:
+                self._record_sent(message, found.sid, self.clock.now())
+                return Outcome(DONE)
+        if now - message.created_at > settings().message_validity_seconds:
+            self._finish(message, "expired")
+            return Outcome(DONE)
+        body = job.secret_text or message.body
+        if not body:
+            self._finish(message, "no_body")
+            return Outcome(DONE)
+        # If another writer moved a TAT since it was read (the campaign's, typically),
+        # a slot a little later is booked at once rather than raced for again.
+        clock = self.clock
+        horizon = HOLD_CLAIM_SECONDS if clock.now() + HOLD_CLAIM_SECONDS + SEND_RESERVE_SECONDS <= self.deadline else 0
+        booking = self.limiter.reserve(message.from_number, message.segments, clock.now(), horizon)
+        if booking.at is None:
+            if not reconciling:
+                messages.unclaim(message)
+            return Outcome(WAIT, booking.wait_seconds)
+        if booking.at > clock.now():
+            clock.sleep(booking.at - clock.now())
+        sent_at = clock.now()
+        attempt = _receive_count(record) if reconciling else int(message.attempts or 1)
+        outcome = self._send(message, body, attempt, sent_at)
+        self.limiter.settle(message.from_number, booking.at, sent_at)
+        return outcome
+
+
+    def _send(self, message: Message, body: str, attempt: int, now: float) -> Outcome:
+        try:
+            sent = self.ctx.twilio.send_sms(
+                from_=message.from_number,
+                to=message.to_number,
+                body=body,
+                status_callback=settings().webhook_url(f"/twilio/status?message_id={message.message_id}"),
+            )
+        except TwilioError as error:
+            metrics.twilio_call(error.code or error.status or "unreachable")
+            if error.status == 429:
+                # Refused before it was accepted: give it back to the queue as it was.
+                messages.unclaim(message)
+                metrics.count(SEND_RETRIES, Reason="rate_limited")
+                return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_RATE_LIMITED), "rate_limited")
+            if error.retryable:
+                # Twilio may have accepted it: stay 'sending' so the next try looks it up first.
+                reason = "server_error" if error.status else "unreachable"
+                metrics.count(SEND_RETRIES, Reason=reason)
+                logger.warning(
+                    "twilio send outcome unknown; it will be reconciled, then retried",
+                    extra={"message_id": message.message_id, "status": error.status},
+                )
+                return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
+            self._finish(message, str(error.code or error.status))
+            if error.code == OPTED_OUT:
+                opt_out.set_opted_out(self.ctx, message.to_number, True)
+            return Outcome(DONE)
+        metrics.twilio_call()
+        self._record_sent(message, sent.sid, now)
+        return Outcome(DONE)
+
+    def _record_sent(self, message: Message, twilio_sid: str, now: float) -> None:
+        usage = self.sent_usage.setdefault(message.from_number, [0, 0])
+        usage[0] += max(1, int(message.segments or 1))
+        usage[1] += 1
+        if messages.record_sent(self.ctx, message, twilio_sid, now):
+            metrics.sms_sent(message.from_number, message.segments)
+            metrics.send_latency(now - message.created_at)
+
+    def _finish(self, message: Message, error_code: str) -> None:
+        messages.finish(self.ctx, message, FAILED, error_code)
+        metrics.count(metrics.MESSAGE_FAILED, ErrorCode=error_code)
+
+    def _flush_usage(self) -> None:
+        now = self.clock.now()
+        while self.sent_usage:
+            number, (segments, count) = self.sent_usage.popitem()
+            pool_usage.count_sent(number, segments, count, now)
+
+
+def visibility_timeout(seconds: float, early: bool = False) -> int:
+    """Whole seconds for SQS: rounded up when the message must not come back before
+    `seconds`; rounded down, less PICKUP_SECONDS, when the next invocation may wait
+    out the rest (it is then on time)."""
+    if early:
+        return min(MAX_VISIBILITY_SECONDS, max(0, math.floor(seconds - PICKUP_SECONDS)))
+    return min(MAX_VISIBILITY_SECONDS, max(0, math.ceil(seconds - EPSILON)))
+
+
+def _receive_count(record: dict) -> int:
+    try:
+        return int(record.get("attributes", {}).get("ApproximateReceiveCount", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _backoff(attempt: int, base: float) -> float:
+    ceiling = min(BACKOFF_CAP_SECONDS, base * 2 ** max(0, attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)

@@ -1,0 +1,342 @@
+"""The sender, one batch at a time, against moto and a Twilio that answers
+over twilio-python's real HTTP layer: every request is checked against
+Twilio's OpenAPI description (devstack/twilio_spec.py). The clock is moved by
+hand: nothing here sleeps on real time."""
+from __future__ import annotations
+
+import json
+import urllib.parse
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import format_datetime
+
+import boto3
+import pytest
+import requests
+
+from chalicelib.adapters import aws
+from chalicelib.adapters.clock import ManualClock
+from chalicelib.adapters.twilio import TwilioGateway
+from chalicelib.store.models import POOL, Message, Phone, PoolNumber
+from chalicelib.usecases import messages, sender
+from chalicelib.usecases.context import Context
+from devstack.twilio_spec import recording_http_client
+
+T0 = 1_800_000_000.0
+NUMBER = "+14155550100"
+ALICE = "+14155550123"
+OUTBOUND = "sms-bridge-dev-outbound.fifo"
+
+
+@dataclass
+class SessionStub:
+    session_id: str = "ses_1"
+    user_id: str = "alice"
+    partner_id: str = "bob"
+    partner_name: str = "Bob"
+    pool_number: str = NUMBER
+    user_phone: str = ALICE
+
+
+class FakeTwilio:
+    """Answers twilio-python's requests: Messages create and list. `answers` is a
+    list of what the next creates get: 'ok', an (HTTP status, Twilio code) pair,
+    'timeout' (no answer; Twilio never got it) or 'accept-timeout' (Twilio took
+    it, the answer was lost)."""
+
+    def __init__(self, clock_now):
+        self.now = clock_now
+        self.answers: list = []
+        self.created: list[dict] = []
+        self.posts = 0
+        self.lists = 0
+
+    def respond(self, prepared):
+        url = urllib.parse.urlsplit(prepared.url)
+        if prepared.method == "POST" and url.path.endswith("/Messages.json"):
+            self.posts += 1
+            form = dict(urllib.parse.parse_qsl(prepared.body))
+            answer = self.answers.pop(0) if self.answers else "ok"
+            if answer == "timeout":
+                raise requests.exceptions.ReadTimeout("no answer")
+            if isinstance(answer, tuple):
+                status, code = answer
+                return status, json.dumps({"code": code, "message": "refused", "status": status,
+                                           "more_info": f"https://www.twilio.com/docs/errors/{code}"})
+            created = {
+                "sid": "SM%032x" % (len(self.created) + 1),
+                "to": form["To"],
+                "from": form["From"],
+                "body": form["Body"],
+                "status": "queued",
+                "num_segments": "1",
+                "date_created": format_datetime(datetime.fromtimestamp(int(self.now()), tz=timezone.utc)),
+                "date_sent": format_datetime(datetime.fromtimestamp(int(self.now()), tz=timezone.utc)),
+            }
+            self.created.append(created)
+            if answer == "accept-timeout":
+                raise requests.exceptions.ReadTimeout("answer lost")
+            return 201, json.dumps(created)
+        if prepared.method == "GET" and url.path.endswith("/Messages.json"):
+            self.lists += 1
+            query = dict(urllib.parse.parse_qsl(url.query))
+            found = [m for m in reversed(self.created) if m["to"] == query.get("To") and m["from"] == query.get("From")]
+            return 200, json.dumps({"messages": found, "next_page_uri": None, "page": 0, "page_size": 50})
+        return 404, json.dumps({"code": 20404, "message": "not here", "status": 404})
+
+    def bodies(self) -> list[str]:
+        return [m["body"] for m in self.created]
+
+
+class CrashingGateway(TwilioGateway):
+    """The process dies around a send: before Twilio sees it, or after Twilio took it."""
+
+    def __init__(self, http_client, when: str):
+        super().__init__(http_client)
+        self.when = when
+
+    def send_sms(self, **kwargs):
+        if self.when == "after":
+            super().send_sms(**kwargs)
+        raise Crash()
+
+
+class Crash(BaseException):
+    pass
+
+
+class TimedGateway(TwilioGateway):
+    """Records the (virtual) time each send leaves."""
+
+    def __init__(self, http_client, clock):
+        super().__init__(http_client)
+        self.clock, self.times = clock, []
+
+    def send_sms(self, **kwargs):
+        self.times.append(self.clock.now())
+        return super().send_sms(**kwargs)
+
+
+@pytest.fixture
+def now():
+    """The clock, moved by hand; the sender's in-invocation sleeps move it too."""
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def twilio(now):
+    fake = FakeTwilio(now.now)
+    fake.http = recording_http_client(validate=True, respond=fake.respond)
+    return fake
+
+
+@pytest.fixture
+def world(aws_backend, twilio, now):
+    PoolNumber(POOL, NUMBER, segments_per_second=1, created_at=int(T0), open_sessions=1, limiter_tat=0).save()
+    Phone(phone=ALICE, user_id="alice", verified=True, updated_at=int(T0)).save()
+    twilio.ctx = Context(clock=now, twilio=TwilioGateway(twilio.http))
+    return twilio
+
+
+def crashing(world, when: str) -> Context:
+    return Context(clock=world.ctx.clock, twilio=CrashingGateway(world.http, when))
+
+
+def submit(world, text: str, session: SessionStub | None = None) -> str:
+    return messages.submit(world.ctx, session or SessionStub(), text)["message_id"]
+
+
+def receive() -> list[dict]:
+    """The outbound queue's messages as Lambda hands them over (see devstack/poller.py)."""
+    from devstack.poller import _record
+
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=OUTBOUND)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+    return [_record(m, arn, "us-east-1") for m in got]
+
+
+def record_for(message_id: str, receive_count: int = 1) -> dict:
+    """A record for a message without the queue (no receipt: nothing to give back)."""
+    return {
+        "messageId": f"sqs-{message_id}",
+        "body": json.dumps({"message_id": message_id}),
+        "attributes": {"MessageGroupId": NUMBER, "ApproximateReceiveCount": str(receive_count)},
+    }
+
+
+def status(message_id: str) -> tuple[str, str | None]:
+    message = Message.get(message_id, consistent_read=True)
+    return message.status, message.error_code
+
+
+def test_a_message_is_sent_once_and_recorded(world):
+    message_id = submit(world, "hello")
+    assert sender.process_batch(world.ctx, receive()) == []
+    assert status(message_id) == ("sent", None)
+    assert world.bodies() == ["Bob: hello"]
+    assert Message.get(message_id).twilio_sid == world.created[0]["sid"]
+    # The same SQS message delivered again changes nothing.
+    assert sender.process_batch(world.ctx, [record_for(message_id)]) == []
+    assert world.posts == 1
+
+
+@pytest.mark.parametrize(
+    "answer, expected_status, expected_code, retried, opted_out",
+    [
+        ((429, 20429), "queued", None, True, False),  # refused before accepting: back to the queue
+        ((500, 20500), "sending", None, True, False),  # may have been accepted: reconciled first
+        ((503, 20503), "sending", None, True, False),
+        ("timeout", "sending", None, True, False),
+        ((400, 21211), "failed", "21211", False, False),  # final, with Twilio's code
+        ((400, 21610), "failed", "21610", False, True),  # the phone opted out
+    ],
+)
+def test_twilio_outcomes(world, answer, expected_status, expected_code, retried, opted_out):
+    message_id = submit(world, "hello")
+    world.answers.append(answer)
+    records = receive()
+    failed = sender.process_batch(world.ctx, records)
+    assert failed == ([records[0]["messageId"]] if retried else [])
+    assert status(message_id) == (expected_status, expected_code)
+    assert Phone.get(ALICE).opted_out is opted_out
+
+
+def test_retries_come_back_after_a_backoff_and_are_sent_once(world, now):
+    message_id = submit(world, "hello")
+    world.answers += [(500, 20500), (429, 20429)]
+    calls = []
+
+    def seen(params, **_):
+        calls.append([e["VisibilityTimeout"] for e in params["Entries"]])
+
+    events = aws.client("sqs").meta.events
+    events.register("provide-client-params.sqs.ChangeMessageVisibilityBatch", seen)
+    try:
+        assert sender.process_batch(world.ctx, receive()) != []  # 500: unknown outcome
+        now.advance(600)
+        assert sender.process_batch(world.ctx, [record_for(message_id, 2)]) != []  # reconciled (nothing), then 429
+        now.advance(600)
+        assert sender.process_batch(world.ctx, [record_for(message_id, 3)]) == []
+    finally:
+        events.unregister("provide-client-params.sqs.ChangeMessageVisibilityBatch", seen)
+    assert status(message_id) == ("sent", None)
+    assert world.bodies() == ["Bob: hello"]
+    assert world.lists == 1  # the 500 was looked up at Twilio before the next send
+    assert calls and all(0 < seconds <= sender.BACKOFF_CAP_SECONDS for batch in calls for seconds in batch)
+
+
+def test_crash_after_twilio_accepted_is_reconciled_without_a_second_send(world, now):
+    message_id = submit(world, "hello")
+    records = receive()
+    with pytest.raises(Crash):
+        sender.process_batch(crashing(world, "after"), records)
+    assert status(message_id) == ("sending", None)
+    assert world.posts == 1
+    now.advance(180)  # the queue's visibility timeout: SQS delivers it again
+    assert sender.process_batch(world.ctx, [record_for(message_id, 2)]) == []
+    assert status(message_id) == ("sent", None)
+    assert world.posts == 1 and world.lists == 1
+    assert Message.get(message_id).twilio_sid == world.created[0]["sid"]
+
+
+def test_a_lost_answer_is_reconciled_without_a_second_send(world, now):
+    message_id = submit(world, "hello")
+    world.answers.append("accept-timeout")
+    assert sender.process_batch(world.ctx, receive()) != []
+    now.advance(60)
+    assert sender.process_batch(world.ctx, [record_for(message_id, 2)]) == []
+    assert status(message_id) == ("sent", None)
+    assert world.bodies() == ["Bob: hello"]
+
+
+def test_a_crash_before_twilio_saw_it_sends_it_once_after_looking(world, now):
+    message_id = submit(world, "hello")
+    records = receive()
+    with pytest.raises(Crash):
+        sender.process_batch(crashing(world, "before"), records)
+    now.advance(180)
+    assert sender.process_batch(world.ctx, [record_for(message_id, 2)]) == []
+    assert status(message_id) == ("sent", None)
+    assert world.posts == 1 and world.lists == 1
+
+
+def test_an_earlier_identical_text_is_not_taken_for_the_lost_one(world, now):
+    first = submit(world, "ok")
+    sender.process_batch(world.ctx, receive())
+    second = submit(world, "ok")
+    records = [record_for(second)]  # (the first is still in flight on the queue: no receive)
+    with pytest.raises(Crash):
+        sender.process_batch(crashing(world, "before"), records)
+    now.advance(180)
+    sender.process_batch(world.ctx, [record_for(second, 2)])
+    assert world.bodies() == ["Bob: ok", "Bob: ok"]
+    assert Message.get(first).twilio_sid != Message.get(second).twilio_sid
+
+
+def test_a_cancelled_message_is_never_sent(world):
+    kept_for_later = submit(world, "are you there?")
+    assert messages.cancel_queued_for_user(world.ctx, "alice") == 1  # PUT presence away=false does this
+    assert sender.process_batch(world.ctx, receive()) == []
+    assert status(kept_for_later) == ("cancelled", None)
+    assert world.posts == 0
+
+
+def test_a_message_older_than_its_validity_fails_as_expired(world, now, monkeypatch):
+    monkeypatch.setenv("MESSAGE_VALIDITY_SECONDS", "60")
+    message_id = submit(world, "too late")
+    now.advance(61)
+    assert sender.process_batch(world.ctx, receive()) == []
+    assert status(message_id) == ("failed", "expired")
+    assert world.posts == 0
+
+
+@pytest.fixture
+def sent_at(world, now) -> list[float]:
+    """The virtual time of each request to Twilio, in order."""
+    timed = TimedGateway(world.http, now)
+    world.ctx = Context(clock=now, twilio=timed)
+    return timed.times
+
+
+def test_messages_of_a_number_are_spaced_by_their_segments(world, now, sent_at):
+    long_text = "x" * 300  # with "Bob: " 305 GSM-7 characters: 2 segments
+    ids = [submit(world, long_text), submit(world, "short"), submit(world, "after")]
+    assert sender.process_batch(world.ctx, receive()) == []
+    assert [status(i)[0] for i in ids] == ["sent"] * 3
+    assert sent_at[1] - sent_at[0] == pytest.approx(2.0)
+    assert sent_at[2] - sent_at[1] == pytest.approx(1.0)
+    # The number's TAT is the end of the last send: what placement reads as backlog.
+    assert PoolNumber.get(POOL, NUMBER).limiter_tat == pytest.approx(sent_at[2] + 1.0)
+
+
+def test_a_wait_the_invocation_cannot_afford_goes_back_to_the_queue_in_order(world, now, monkeypatch):
+    monkeypatch.setenv("SENDER_MAX_WAIT_SECONDS", "0")  # every wait by visibility timeout
+    ids = [submit(world, f"message {i}") for i in range(3)]
+    records = receive()
+    failed = sender.process_batch(world.ctx, records)
+    assert failed == [r["messageId"] for r in records[1:]]  # the first went; the rest wait, in order
+    assert [status(i)[0] for i in ids] == ["sent", "queued", "queued"]
+    now.advance(1)
+    assert sender.process_batch(world.ctx, records[1:]) == [records[2]["messageId"]]
+    assert [status(i)[0] for i in ids] == ["sent", "sent", "queued"]
+
+
+def test_requests_to_twilio_match_its_spec(world, now):
+    """recording_http_client validates each request; a create and a list went through."""
+    message_id = submit(world, "hello")
+    world.answers.append("accept-timeout")
+    sender.process_batch(world.ctx, receive())
+    now.advance(60)
+    sender.process_batch(world.ctx, [record_for(message_id, 2)])
+    methods = [(r.method, urllib.parse.urlsplit(r.url).path.rsplit("/", 1)[-1]) for r in world.http.requests]
+    assert methods == [("POST", "Messages.json"), ("GET", "Messages.json")]
+
+
+def test_a_record_without_a_group_is_still_limited_by_its_number(world, now, sent_at):
+    ids = [submit(world, "one"), submit(world, "two")]
+    records = [dict(record_for(i), attributes={}) for i in ids]
+    assert sender.process_batch(world.ctx, records) == []
+    assert [status(i)[0] for i in ids] == ["sent", "sent"]
+    assert sent_at[1] - sent_at[0] >= 1.0 - 1e-6
