@@ -119,28 +119,7 @@ def report(*, numbers: list[dict], usage: dict[str, dict], rentals: list[Rental]
     """GET /numbers/stats: numbers by state, rentals per month, segments per number and
     the estimated Twilio cost over [start, end)."""
     by_state = Counter(n["status"] for n in numbers)
-    rentals_by_phone = {r.phone_number: r for r in rentals}
-    rows = []
-    for number in numbers:
-        phone = number["phone_number"]
-        used = usage.get(phone, {})
-        rental = rentals_by_phone.get(phone)
-        months = sum(rentals_by_month([rental], start, end).values()) if rental else 0
-        if not used and not months and number["status"] == "released" and (number["released_at"] or 0) < start:
-            continue  # gone before the period
-        segments_out, segments_in = int(used.get("segments_out", 0)), int(used.get("segments_in", 0))
-        rows.append({
-            "phone_number": phone,
-            "status": number["status"],
-            "area_code": number.get("area_code"),
-            "rentals": months,
-            "segments_sent": segments_out,
-            "segments_received": segments_in,
-            "messages_sent": int(used.get("messages_out", 0)),
-            "messages_received": int(used.get("messages_in", 0)),
-            "estimated_cost_usd": _usd(months * prices.number_month_usd + segments_out * prices.segment_out_usd
-                                       + segments_in * prices.segment_in_usd),
-        })
+    rows = _number_rows(numbers, usage, rentals, start, end, prices)
     monthly = rentals_by_month(rentals, start, end)
     rented = sum(monthly.values())
     segments_out = sum(row["segments_sent"] for row in rows)
@@ -176,6 +155,35 @@ def report(*, numbers: list[dict], usage: dict[str, dict], rentals: list[Rental]
             "monthly_budget_usd": monthly_budget_usd,
         },
     }
+
+
+def _number_rows(
+    numbers: list[dict], usage: dict[str, dict], rentals: list[Rental], start: float, end: float, prices: Prices
+) -> list[dict]:
+    """One row per number held in [start, end): its rentals, usage and estimated cost."""
+    rentals_by_phone = {r.phone_number: r for r in rentals}
+    rows = []
+    for number in numbers:
+        phone = number["phone_number"]
+        used = usage.get(phone, {})
+        rental = rentals_by_phone.get(phone)
+        months = sum(rentals_by_month([rental], start, end).values()) if rental else 0
+        if not used and not months and number["status"] == "released" and (number["released_at"] or 0) < start:
+            continue  # gone before the period
+        segments_out, segments_in = int(used.get("segments_out", 0)), int(used.get("segments_in", 0))
+        rows.append({
+            "phone_number": phone,
+            "status": number["status"],
+            "area_code": number.get("area_code"),
+            "rentals": months,
+            "segments_sent": segments_out,
+            "segments_received": segments_in,
+            "messages_sent": int(used.get("messages_out", 0)),
+            "messages_received": int(used.get("messages_in", 0)),
+            "estimated_cost_usd": _usd(months * prices.number_month_usd + segments_out * prices.segment_out_usd
+                                       + segments_in * prices.segment_in_usd),
+        })
+    return rows
 
 
 def _usd(value: float) -> float:

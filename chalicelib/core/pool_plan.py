@@ -110,17 +110,7 @@ def assess(view: PoolView, policy: Policy, memory: dict) -> tuple[Needs, dict]:
     }
     peaks[hour] = max(peaks.get(hour, 0), keep)
 
-    required, why = policy.min_size, f"the minimum of {policy.min_size} active numbers (POOL_MIN_SIZE)"
-    if need_rate > required:
-        required, why = need_rate, (
-            f"projected wait {_seconds(wait)} > target {policy.target_wait_seconds:g} s at "
-            f"{rate:.2f} segments/s on {len(active)} active numbers; {need_rate} keep it within the target"
-        )
-    if active and least_backlog > policy.target_wait_seconds and len(active) + 1 > required:
-        required, why = len(active) + 1, (
-            f"every active number is behind: the least send backlog is {least_backlog:.1f} s "
-            f"> target {policy.target_wait_seconds:g} s"
-        )
+    required, why = _required_now(policy, len(active), need_rate, rate, wait, least_backlog)
     figures = {
         "active": len(active),
         "draining": len(draining),
@@ -148,6 +138,25 @@ def assess(view: PoolView, policy: Policy, memory: dict) -> tuple[Needs, dict]:
         figures["segments_per_second_since_last_run"] = round(sample, 4)
     needs = Needs(active, draining, required, why, keep, max(peaks.values()), window_sessions, window_rate, wait)
     return needs, figures
+
+
+def _required_now(
+    policy: Policy, active: int, need_rate: int, rate: float, wait: float, least_backlog: float
+) -> tuple[int, str]:
+    """How many active numbers the pool needs now, and why: the minimum, the send rate's
+    need, or one more when every active number is behind."""
+    required, why = policy.min_size, f"the minimum of {policy.min_size} active numbers (POOL_MIN_SIZE)"
+    if need_rate > required:
+        required, why = need_rate, (
+            f"projected wait {_seconds(wait)} > target {policy.target_wait_seconds:g} s at "
+            f"{rate:.2f} segments/s on {active} active numbers; {need_rate} keep it within the target"
+        )
+    if active and least_backlog > policy.target_wait_seconds and active + 1 > required:
+        required, why = active + 1, (
+            f"every active number is behind: the least send backlog is {least_backlog:.1f} s "
+            f"> target {policy.target_wait_seconds:g} s"
+        )
+    return required, why
 
 
 def take_back(needs: Needs, policy: Policy) -> list[Decision]:
