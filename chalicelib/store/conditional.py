@@ -1,4 +1,5 @@
-"""Small helpers over PynamoDB that every domain module uses."""
+"""Conditional writes over PynamoDB: True when written, False when the condition
+did not hold (a lost race), any other failure raised."""
 from __future__ import annotations
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
@@ -30,30 +31,22 @@ def condition_failed(error: Exception) -> bool:
 def update_if(item, actions: list, condition) -> bool:
     """Update only while `condition` holds (the item then holds the new values).
     False when it did not hold; any other failure raises."""
-    try:
-        item.update(actions=actions, condition=condition)
-        return True
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
+    return _conditionally(lambda: item.update(actions=actions, condition=condition), UpdateError)
 
 
 def save_if(item, condition) -> bool:
-    try:
-        item.save(condition=condition)
-        return True
-    except PutError as error:
-        if condition_failed(error):
-            return False
-        raise
+    return _conditionally(lambda: item.save(condition=condition), PutError)
 
 
 def delete_if(item, condition) -> bool:
+    return _conditionally(lambda: item.delete(condition=condition), DeleteError)
+
+
+def _conditionally(write, failure: type[Exception]) -> bool:
     try:
-        item.delete(condition=condition)
+        write()
         return True
-    except DeleteError as error:
+    except failure as error:
         if condition_failed(error):
             return False
         raise
