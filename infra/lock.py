@@ -18,6 +18,7 @@ Each lock's first lines record the uv version and a sha256 of its input files
 (`inputs-sha256`); tests/toolchain/test_lock.py recomputes it, so a pin changed
 without `make lock` fails the tests. `--check` does the same check here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,10 +97,25 @@ def compile_lock(lock: Lock, uv: str) -> None:
     version = subprocess.run([uv, "--version"], capture_output=True, text=True, check=True).stdout.split()[1]
     with progress.step(f"locking {lock.path} (uv {version}, CPython {PYTHON_VERSION}, {lock.platform})"):
         result = subprocess.run(
-            [uv, "pip", "compile", lock.inputs[0], "--generate-hashes", "--no-header", "--quiet",
-             "--python-version", PYTHON_VERSION, "--python-platform", lock.platform,
-             "--index-url", "https://pypi.org/simple", "--no-config"],
-            cwd=ROOT, capture_output=True, text=True,
+            [
+                uv,
+                "pip",
+                "compile",
+                lock.inputs[0],
+                "--generate-hashes",
+                "--no-header",
+                "--quiet",
+                "--python-version",
+                PYTHON_VERSION,
+                "--python-platform",
+                lock.platform,
+                "--index-url",
+                "https://pypi.org/simple",
+                "--no-config",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         )
     if result.returncode != 0:
         sys.stderr.write(result.stderr)

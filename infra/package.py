@@ -114,8 +114,8 @@ def _layer_from_lock(requirements: Path) -> None:
     def build_site_packages(self, abi, requirements_filepath, target_directory):
         install_layer_packages(Path(requirements_filepath), Path(target_directory))
 
-    packager.DependencyBuilder.build_site_packages = build_site_packages
-    packager.LayerDeploymentPackager._get_requirements_filename = lambda self, project_dir: str(requirements)
+    packager.DependencyBuilder.build_site_packages = build_site_packages  # type: ignore[method-assign]
+    packager.LayerDeploymentPackager._get_requirements_filename = lambda self, project_dir: str(requirements)  # type: ignore[method-assign]
 
 
 def chalice_package(stage: str, out_dir: Path, project_dir: Path = ROOT) -> dict:
@@ -152,7 +152,7 @@ def _skip_dependencies() -> None:
     def build_site_packages(self, abi, requirements_filepath, target_directory):
         os.makedirs(target_directory, exist_ok=True)
 
-    packager.DependencyBuilder.build_site_packages = build_site_packages
+    packager.DependencyBuilder.build_site_packages = build_site_packages  # type: ignore[method-assign]
 
 
 def _drop_bytecode(archive: Path) -> None:

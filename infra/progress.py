@@ -8,6 +8,7 @@ running: every 10 s as a line of its own when the output is not a terminal
 (CI logs, pipes), in place on one line every second on a terminal. Prints
 the step's time when it ends. Writes to stderr, so stdout stays clean.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,12 +16,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import TextIO
 
 LOG_EVERY_SECONDS = 10.0
 
 
 @contextlib.contextmanager
-def step(label: str, stream=None) -> Iterator[None]:
+def step(label: str, stream: TextIO | None = None) -> Iterator[None]:
     out = stream or sys.stderr
     tty = out.isatty()
     every = 1.0 if tty else LOG_EVERY_SECONDS

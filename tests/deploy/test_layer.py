@@ -5,6 +5,7 @@ the real layer the way `make package` does (infra/package.py: requirements.lock'
 wheels for manylinux aarch64, hashes checked), so it needs PyPI or pip's cache,
 as `make test`'s own install does; a layer Chalice already built for the same
 lock entries is taken from .chalice/deployments/, exactly as `make package` would."""
+
 from __future__ import annotations
 
 import functools
@@ -18,9 +19,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaged import ROOT, STAGES, of_type, template
 
 from infra.package import NOT_DEPLOYED
-from packaged import ROOT, STAGES, of_type, template
 
 EM_AARCH64 = 183  # ELF e_machine
 RUNTIME = "python3.13"
@@ -40,7 +41,7 @@ def test_the_venv_runs_the_lambda_runtimes_python():
     assert f"python{sys.version_info.major}.{sys.version_info.minor}" == RUNTIME
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _real_build() -> Path:
     scratch = tempfile.mkdtemp(prefix="sms-bridge-layer-test-")
     import atexit
@@ -49,7 +50,10 @@ def _real_build() -> Path:
     out = Path(scratch) / "dev"
     result = subprocess.run(
         [sys.executable, "-m", "infra.package", "--stage", "dev", "--out", str(out), "--no-precompile"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     return out
@@ -73,7 +77,7 @@ def test_the_layer_holds_aarch64_wheels_for_python_3_13():
             with layer.open(name) as entry:
                 assert _elf_machine(entry.read(20)) == (2, EM_AARCH64), f"{name} is not a 64-bit aarch64 ELF"
             assert "x86_64" not in name and "cpython-3" not in name.replace("cpython-313", ""), name
-        top = {name[len(prefix):].split("/")[0] for name in names}
+        top = {name[len(prefix) :].split("/")[0] for name in names}
     for package, modules in NOT_DEPLOYED.items():
         assert not top & set(modules), f"{package} is in the layer"
     assert {"twilio", "boto3", "botocore", "pynamodb", "phonenumbers", "requests"} <= top

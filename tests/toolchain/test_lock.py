@@ -1,6 +1,7 @@
 """requirements.lock and requirements-dev.lock are what `make lock` makes of
 the pinned inputs now: a pin changed without `make lock` fails here. Cheap and
 offline: each lock's header records a sha256 of its inputs, recomputed here."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,7 +34,9 @@ def test_lock_is_fresh(path):
         digest.update(name.encode() + b"\0" + (ROOT / name).read_bytes() + b"\0")
     recorded = re.search(r"^# inputs-sha256: ([0-9a-f]{64})$", (ROOT / path).read_text(), re.MULTILINE)
     assert recorded, f"{path} has no inputs-sha256 line: run make lock"
-    assert recorded.group(1) == digest.hexdigest(), f"{' or '.join(inputs)} changed since {path} was made: run make lock"
+    assert recorded.group(1) == digest.hexdigest(), (
+        f"{' or '.join(inputs)} changed since {path} was made: run make lock"
+    )
 
 
 @pytest.mark.parametrize("path", sorted(LOCKS))
@@ -51,8 +54,11 @@ def test_runtime_packages_have_the_same_versions_in_both_locks():
     """What the tests run is what Lambda gets."""
     runtime = lock.entries((ROOT / "requirements.lock").read_text())
     dev = lock.entries((ROOT / "requirements-dev.lock").read_text())
-    differ = {name: (version, dev.get(name, ("missing",))[0]) for name, (version, _) in runtime.items()
-              if dev.get(name, ("missing",))[0] != version}
+    differ = {
+        name: (version, dev.get(name, ("missing",))[0])
+        for name, (version, _) in runtime.items()
+        if dev.get(name, ("missing",))[0] != version
+    }
     assert not differ, f"requirements.lock vs requirements-dev.lock: {differ}"
 
 

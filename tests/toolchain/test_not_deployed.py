@@ -3,6 +3,7 @@ twilio's asyncio client's aiohttp and its dependencies) are never imported by
 the code: `import app` and every Twilio call the service makes run in a fresh
 interpreter in which those packages cannot be imported (a meta-path finder
 refuses them, as if they were not installed)."""
+
 from __future__ import annotations
 
 import json
@@ -119,7 +120,7 @@ def _via(entry: str) -> set[str]:
         comment = line.strip()
         if comment.startswith("# via"):
             started = True
-            rest = comment[len("# via"):].strip()
+            rest = comment[len("# via") :].strip()
             if rest:
                 names.add(rest)
         elif started and comment.startswith("#   "):
