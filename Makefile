@@ -30,6 +30,8 @@ help: ## this list
 
 $(STAMP): $(LOCKS)
 	@test -n "$(PYTHON)" || { echo "$(NO_PYTHON)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != $(PYTHON_VERSION_TUPLE))' \
+		|| { echo "make: PYTHON=$(PYTHON) is not Python $(PYTHON_VERSION) (Lambda's runtime)" >&2; exit 1; }
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != $(PYTHON_VERSION_TUPLE))' 2>/dev/null \
 		|| { echo "creating $(VENV) with $(PYTHON)"; rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	@echo "installing requirements-dev.lock into $(VENV) (hash-checked) ..."

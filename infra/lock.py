@@ -126,7 +126,10 @@ def compile_lock(lock: Lock, uv: str) -> None:
         f"# change the pins in {lock.inputs[0]} and run `make lock`.\n"
         f"# inputs-sha256: {inputs_sha256(lock.inputs)}\n"
     )
-    (ROOT / lock.path).write_text(header + result.stdout)
+    target = ROOT / lock.path
+    # An unchanged lock keeps its date, so make does not reinstall the venv for it.
+    if not target.exists() or target.read_text() != header + result.stdout:
+        target.write_text(header + result.stdout)
 
 
 def main(argv: list[str] | None = None) -> int:
