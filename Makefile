@@ -1,41 +1,87 @@
 # Two commands do all the set-up: `make test` and `make run` (see README.md).
-PYTHON ?= python3
+# `make help` lists every target: a line `target: ... ## text` is its help line.
+.DEFAULT_GOAL := help
+
+# Lambda runs CPython 3.13 (Chalice takes the runtime from the Python that
+# packages the app), so the venv, the tests, the local stack and CI run 3.13 too.
+PYTHON_VERSION := 3.13
+comma := ,
+PYTHON_VERSION_TUPLE := ($(subst .,$(comma),$(PYTHON_VERSION)))
+# python3.13 on PATH (a pyenv shim with no 3.13 selected does not count), else
+# the newest pyenv 3.13.x. PYTHON=/path/to/python3.13 overrides.
+FOUND_PYTHON := $(shell for p in python$(PYTHON_VERSION) \
+	$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION) \
+	        /root/.pyenv/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION) 2>/dev/null | sort -rV); do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != $(PYTHON_VERSION_TUPLE))' >/dev/null 2>&1 \
+	&& { command -v "$$p"; break; }; done)
+PYTHON ?= $(FOUND_PYTHON)
+NO_PYTHON := make: Python $(PYTHON_VERSION) not found (neither python$(PYTHON_VERSION) on PATH nor ~/.pyenv/versions/$(PYTHON_VERSION).*): install it, or give PYTHON=/path/to/python$(PYTHON_VERSION)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+# The venv is reinstalled whenever a lock changes (requirements*.txt are only
+# the inputs of `make lock`).
+LOCKS := requirements.lock requirements-dev.lock
+STAMP := $(VENV)/.installed-py$(PYTHON_VERSION)-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
 
-.PHONY: install test run demo
+.PHONY: help install test lint lock run demo
 
-$(STAMP): requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+help: ## this list
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z_-]+:[^#]*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): $(LOCKS)
+	@test -n "$(PYTHON)" || { echo "$(NO_PYTHON)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != $(PYTHON_VERSION_TUPLE))' \
+		|| { echo "make: PYTHON=$(PYTHON) is not Python $(PYTHON_VERSION) (Lambda's runtime)" >&2; exit 1; }
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != $(PYTHON_VERSION_TUPLE))' 2>/dev/null \
+		|| { echo "creating $(VENV) with $(PYTHON)"; rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	@echo "installing requirements-dev.lock into $(VENV) (hash-checked) ..."
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP) ## create .venv (Python 3.13) and install requirements-dev.lock into it
 
-test: $(STAMP)
+test: $(STAMP) ## every test, offline
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# ruff (lint and format check) and mypy, configured in pyproject.toml; runs all
+# three, then fails naming those that failed.
+lint: $(STAMP) ## ruff check, ruff format --check, mypy
+	@failed=""; \
+	$(BIN)/ruff check . || failed="$$failed ruff-check"; \
+	$(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
+	$(BIN)/mypy || failed="$$failed mypy"; \
+	if [ -n "$$failed" ]; then echo "make lint: failed:$$failed"; exit 1; fi
+
+# Resolves every package again (needs PyPI). uv is requirements-dev.txt's pin,
+# installed first when the venv has no such uv yet (the first lock).
+lock: ## requirements.lock and requirements-dev.lock from the pinned requirements*.txt (uv)
+	@test -n "$(PYTHON)" || { echo "$(NO_PYTHON)" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@uv=$$(grep -E '^uv==' requirements-dev.txt); \
+	$(BIN)/python -m pip show uv 2>/dev/null | grep -qx "Version: $${uv#uv==}" \
+		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check "$$uv"
+	$(BIN)/python -m infra.lock --uv $(BIN)/uv
 
 # Deployment (docs/deploy.md). STAGE is dev or prod.
 STAGE ?= dev
 .PHONY: package deploy
 
 # The deployable template and code of $(STAGE) in build/$(STAGE)/ (template.json).
-package: $(STAMP)
+package: $(STAMP) ## the template and code of STAGE (dev|prod) in build/STAGE/, for Lambda arm64 Python 3.13
 	$(BIN)/python -m infra.package --stage $(STAGE)
 
 # The whole stage as one CloudFormation stack; safe to run again.
-deploy: package
+deploy: package ## package, then deploy STAGE as one CloudFormation stack (safe to run again)
 	STAGE=$(STAGE) PYTHON=$(BIN)/python scripts/deploy.sh
 
 # The whole service offline on 127.0.0.1, in the foreground; Ctrl-C stops it.
 # Ports, credentials and URLs come from the environment (README "Run it locally").
-run: $(STAMP)
+run: $(STAMP) ## the whole service offline on 127.0.0.1, in the foreground
 	$(BIN)/python -m devstack.run
 
 # A short conversation through the API, against a running `make run`.
-demo: $(STAMP)
+demo: $(STAMP) ## a short conversation through a running `make run`
 	$(BIN)/python -m devstack.demo
 
 # The sender's simulation (bench/): issue 4's scenarios in virtual time, their figures;
@@ -43,23 +89,23 @@ demo: $(STAMP)
 # `make pool-bench`). Each prints its figures even when another missed a goal; the
 # target exits non-zero at the end if any missed one.
 .PHONY: bench pool-bench pool-report
-bench: $(STAMP)
+bench: $(STAMP) ## every benchmark with its goals (exit 1 if one missed)
 	@missed=""; \
 	$(BIN)/python -m bench $(BENCH_ARGS) || missed="$$missed sender"; \
 	$(BIN)/python -m bench.service_bench $(SERVICE_BENCH_ARGS) || missed="$$missed service"; \
 	$(BIN)/python -m bench.pool_sim $(POOL_BENCH_ARGS) || missed="$$missed pool"; \
 	if [ -n "$$missed" ]; then echo "make bench: goals missed in:$$missed"; exit 1; fi
 
-pool-bench: $(STAMP)
+pool-bench: $(STAMP) ## the pool's simulated month alone
 	$(BIN)/python -m bench.pool_sim $(POOL_BENCH_ARGS)
 
 # The pool's cost report (GET /numbers/stats) as a table, from a running bridge
 # (`make run`, or BRIDGE_URL and BRIDGE_TOKEN); REPORT_ARGS="--from 2026-06-01 --to 2026-06-30".
-pool-report: $(STAMP)
+pool-report: $(STAMP) ## the pool's cost report from a running bridge
 	$(BIN)/python scripts/pool_report.py $(REPORT_ARGS)
 
 # Move dead-lettered messages of $(STAGE)'s queues back to their source queues, printing
 # each (scripts/replay_dlq.py; REPLAY_ARGS="--queue delivery --dry-run" to look first).
 .PHONY: replay-dlq
-replay-dlq: $(STAMP)
+replay-dlq: $(STAMP) ## move STAGE's dead-lettered messages back to their queues
 	$(BIN)/python scripts/replay_dlq.py --stage $(STAGE) $(REPLAY_ARGS)

@@ -8,7 +8,10 @@ that see only those two directories (-S -I: no site-packages, no user paths,
 -B: no bytecode written, as on Lambda's read-only file system). Prints the
 sizes (zipped and unpacked, against Lambda's 250 MB limit) and the median
 import time. This machine is not Lambda: read the time as a comparison
-between builds, not as Lambda's init duration.
+between builds, not as Lambda's init duration. The layer is for arm64: on an
+x86_64 machine its only compiled modules (charset_normalizer's md and cd,
+which requests imports) do not load, and Python imports the pure-Python
+md.py and cd.py the wheel ships beside them instead.
 """
 from __future__ import annotations
 

@@ -16,9 +16,20 @@ _precompile: `import app` about 5x faster on a read-only /var/task and /opt),
 written deterministically so an unchanged layer is not published again.
 `python -m infra.cold_start --stage <stage>` measures the result.
 
-Packaging the dependencies needs PyPI (Chalice downloads manylinux wheels for
-the Lambda runtime; it caches the built layer in .chalice/deployments/).
-`--offline` skips them: it packages a copy of the project with no
+The functions and the layer are for Lambda's arm64 (Graviton) CPython 3.13:
+`lambda_architecture` in .chalice/config.json makes Chalice write
+Architectures [arm64] on every function and CompatibleArchitectures on the
+layer, and the runtime is the Python that runs this (make's venv: 3.13).
+The layer holds requirements.lock, installed with its hashes checked and
+for the target whatever machine packages it (pip --platform
+manylinux2014_aarch64 --only-binary=:all: --python-version 3.13
+--implementation cp), less NOT_DEPLOYED: twilio's asyncio client's packages,
+which the code never imports (tests/toolchain/test_not_deployed.py shows
+app and the twilio paths it uses import without them).
+
+Packaging the dependencies needs PyPI (pip downloads the wheels; Chalice
+caches the built layer in .chalice/deployments/, keyed on the lock's entries
+that go in). `--offline` skips them: it packages a copy of the project with no
 dependencies, so the template is the same apart from the layer's contents;
 the tests use it, and it never touches the real cache.
 """
@@ -35,6 +46,76 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # What the deployment package is built from (Chalice reads no other file).
 PROJECT_FILES = ("app.py", "chalicelib", ".chalice/config.json", "requirements.txt")
+RUNTIME_LOCK = ROOT / "requirements.lock"
+# The wheels the layer gets: Lambda's arm64 CPython 3.13 (Amazon Linux 2023, glibc 2.34).
+TARGET_PIP_OPTIONS = (
+    "--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64",
+    "--platform", "manylinux_2_34_aarch64", "--only-binary=:all:",
+    "--python-version", "3.13", "--implementation", "cp",
+)
+# Packages of requirements.lock left out of the layer, with the modules they
+# provide: twilio requires them for its asyncio client alone
+# (twilio/http/async_http_client.py, the only twilio module that imports
+# aiohttp, and nothing imports it but a caller of AsyncTwilioHttpClient),
+# which this code never uses. About 10 MB unpacked.
+NOT_DEPLOYED = {
+    "aiohttp": ("aiohttp",),
+    "aiohttp-retry": ("aiohttp_retry",),
+    "aiohappyeyeballs": ("aiohappyeyeballs",),
+    "aiosignal": ("aiosignal",),
+    "attrs": ("attr", "attrs"),
+    "frozenlist": ("frozenlist",),
+    "multidict": ("multidict",),
+    "propcache": ("propcache",),
+    "yarl": ("yarl",),
+}
+
+
+def layer_requirements(lock_text: str) -> str:
+    """The lock's entries that go into the layer, hashes and all, as a requirements file.
+
+    Its bytes are also Chalice's cache key for the built layer, so they name
+    the target and what was left out: a change to either builds it again."""
+    from infra import lock
+
+    kept = {name: entry for name, entry in lock.entries(lock_text).items() if name not in NOT_DEPLOYED}
+    header = (
+        "# The Lambda layer: requirements.lock less infra/package.py's NOT_DEPLOYED\n"
+        f"# ({', '.join(sorted(NOT_DEPLOYED))}), for pip {' '.join(TARGET_PIP_OPTIONS)}\n"
+    )
+    return header + "".join(kept[name][1] for name in sorted(kept))
+
+
+def install_layer_packages(requirements: Path, target: Path) -> None:
+    """pip-installs a layer_requirements() file into `target` for Lambda's arm64 CPython 3.13,
+    hashes checked, each package alone (the lock is the whole closure)."""
+    import subprocess
+
+    from infra import progress
+
+    target.mkdir(parents=True, exist_ok=True)
+    with progress.step("installing requirements.lock's aarch64 wheels for the layer"):
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "--no-compile", "--no-deps", "--require-hashes", "--target", str(target),
+             *TARGET_PIP_OPTIONS, "-r", str(requirements)],
+            capture_output=True, text=True,
+        )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit("pip could not install the layer's packages")
+
+
+def _layer_from_lock(requirements: Path) -> None:
+    """Chalice builds the layer from `requirements` with install_layer_packages instead of
+    its own resolver (which would take requirements.txt's unpinned, unhashed closure)."""
+    from chalice.deploy import packager
+
+    def build_site_packages(self, abi, requirements_filepath, target_directory):
+        install_layer_packages(Path(requirements_filepath), Path(target_directory))
+
+    packager.DependencyBuilder.build_site_packages = build_site_packages  # type: ignore[method-assign]
+    packager.LayerDeploymentPackager._get_requirements_filename = lambda self, project_dir: str(requirements)  # type: ignore[method-assign]
 
 
 def chalice_package(stage: str, out_dir: Path, project_dir: Path = ROOT) -> dict:
@@ -71,7 +152,7 @@ def _skip_dependencies() -> None:
     def build_site_packages(self, abi, requirements_filepath, target_directory):
         os.makedirs(target_directory, exist_ok=True)
 
-    packager.DependencyBuilder.build_site_packages = build_site_packages
+    packager.DependencyBuilder.build_site_packages = build_site_packages  # type: ignore[method-assign]
 
 
 def _drop_bytecode(archive: Path) -> None:
@@ -164,7 +245,7 @@ def _precompile(out_dir: Path, runtime: str) -> int:
 
 
 def package(stage: str, out_dir: Path, offline: bool = False, precompile: bool = True) -> Path:
-    from infra import template
+    from infra import progress, template
 
     if stage not in template.STAGES:
         raise SystemExit(f"unknown stage {stage!r}; known: {', '.join(template.STAGES)}")
@@ -174,12 +255,19 @@ def package(stage: str, out_dir: Path, offline: bool = False, precompile: bool =
         with tempfile.TemporaryDirectory(prefix="sms-bridge-package-") as scratch:
             sam = chalice_package(stage, out_dir, _offline_copy(Path(scratch)))
     else:
-        sam = chalice_package(stage, out_dir)
+        with tempfile.TemporaryDirectory(prefix="sms-bridge-layer-") as scratch:
+            requirements = Path(scratch) / "layer-requirements.txt"
+            requirements.write_text(layer_requirements(RUNTIME_LOCK.read_text()))
+            _layer_from_lock(requirements)
+            with progress.step(f"packaging {stage} (chalice package)"):
+                sam = chalice_package(stage, out_dir)
     _drop_bytecode(out_dir / "deployment.zip")
     if precompile and not offline:
         runtime = next(r["Properties"]["Runtime"] for r in sam["Resources"].values()
                        if r["Type"] == "AWS::Serverless::Function")
-        print(f"precompiled {_precompile(out_dir, runtime)} modules a cold start imports")
+        with progress.step("precompiling the modules a cold start imports"):
+            compiled = _precompile(out_dir, runtime)
+        print(f"precompiled {compiled} modules a cold start imports")
     (out_dir / "overlay.json").write_text(json.dumps(template.overlay(stage, sam), indent=2) + "\n")
     merged = template.merge(stage, sam)
     target = out_dir / "template.json"
