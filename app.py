@@ -10,7 +10,7 @@ from chalice import Chalice, Rate, Response
 
 from chalicelib import config
 from chalicelib.adapters import aws, twilio_signature
-from chalicelib.adapters.logs import logger
+from chalicelib.adapters.logs import correlated, logger
 from chalicelib.core.errors import BridgeError, bad_request, unavailable
 from chalicelib.usecases import (
     api_auth,
@@ -54,6 +54,24 @@ _CHALICE_ERRORS = {
     "NotFoundError": "not_found",
     "InternalServerError": "internal_error",
 }
+
+
+@app.middleware("all")
+def correlate_logs(event, get_response):
+    """Every log line of an invocation carries the Lambda request id, and for an API
+    call API Gateway's request id and the session or message it names."""
+    lambda_context = getattr(event, "lambda_context", None) or getattr(event, "context", None)
+    keys = {"lambda_request_id": getattr(lambda_context, "aws_request_id", None)}
+    request_context = getattr(event, "context", None)
+    if isinstance(request_context, dict):
+        params = {**(getattr(event, "query_params", None) or {}), **(getattr(event, "uri_params", None) or {})}
+        keys.update(
+            api_request_id=request_context.get("requestId"),
+            session_id=params.get("session_id"),
+            message_id=params.get("message_id"),
+        )
+    with correlated(**keys):
+        return get_response(event)
 
 
 @app.middleware("http")

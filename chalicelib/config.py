@@ -166,6 +166,11 @@ def metric_settings() -> MetricSettings:
     )
 
 
+def secrets_max_age_seconds() -> int:
+    """How long a secret read from SSM is used before it is read again (a rotation's delay)."""
+    return _int("SECRETS_MAX_AGE_SECONDS", 300)
+
+
 def secret_source(name: str) -> tuple[str | None, str | None]:
     """(the secret's value from the environment, or the SSM parameter that
     `<name>_PARAM` names); adapters/secrets.py reads the parameter."""

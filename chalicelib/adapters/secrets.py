@@ -1,29 +1,75 @@
 """Secrets by name: the environment variable itself, or the SSM Parameter Store
-SecureString that `<name>_PARAM` names (decrypted, cached for the life of the process)."""
+SecureString that `<name>_PARAM` names, fetched through Powertools Parameters
+and kept at most SECRETS_MAX_AGE_SECONDS (default 5 minutes), so a rotated
+secret is picked up by every function without a redeploy.
+
+The cache's clock is passed in (`Secrets(clock=...)`), so tests rotate a
+secret and move time on instead of waiting."""
 
 from __future__ import annotations
 
-import functools
+from datetime import datetime, timedelta
+
+from aws_lambda_powertools.utilities.parameters.base import ExpirableValue
+from aws_lambda_powertools.utilities.parameters.ssm import SSMProvider
 
 from chalicelib import config
 from chalicelib.adapters import aws
+from chalicelib.adapters.clock import Clock, SystemClock
+
+
+class _ClockedSSMProvider(SSMProvider):
+    """Powertools' SSM provider, its cache expiring by the given clock."""
+
+    def __init__(self, clock: Clock):
+        super().__init__(boto3_client=aws.client("ssm"))
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock.now())
+
+    def has_not_expired_in_cache(self, key: tuple) -> bool:
+        return key in self.store and self.store[key].ttl >= self._now()
+
+    def add_to_cache(self, key: tuple, value, max_age: int) -> None:
+        if max_age > 0:
+            self.store[key] = ExpirableValue(value, self._now() + timedelta(seconds=max_age))
+
+
+class Secrets:
+    def __init__(self, clock: Clock | None = None):
+        self._clock = clock or SystemClock()
+        self._provider: _ClockedSSMProvider | None = None
+
+    def get(self, name: str) -> str:
+        value, parameter = config.secret_source(name)
+        if value:
+            return value
+        if not parameter:
+            raise RuntimeError(f"configuration: set {name} or {name}_PARAM")
+        if self._provider is None:
+            self._provider = _ClockedSSMProvider(self._clock)
+        return self._provider.get(parameter, decrypt=True, max_age=config.secrets_max_age_seconds())
+
+    def get_list(self, name: str) -> list[str]:
+        """A comma-separated secret (API tokens, webhook secrets during rotation)."""
+        return [item.strip() for item in self.get(name).split(",") if item.strip()]
+
+    def forget(self) -> None:
+        """Drop every cached value and the SSM client (tests switch AWS backends)."""
+        self._provider = None
+
+
+_process_secrets = Secrets()
 
 
 def secret(name: str) -> str:
-    value, parameter = config.secret_source(name)
-    if value:
-        return value
-    if not parameter:
-        raise RuntimeError(f"configuration: set {name} or {name}_PARAM")
-    return _ssm_parameter(parameter)
+    return _process_secrets.get(name)
 
 
 def secret_list(name: str) -> list[str]:
-    """A comma-separated secret (API tokens, webhook secrets during rotation)."""
-    return [item.strip() for item in secret(name).split(",") if item.strip()]
+    return _process_secrets.get_list(name)
 
 
-@functools.lru_cache(maxsize=16)
-def _ssm_parameter(parameter: str) -> str:
-    answer = aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)
-    return answer["Parameter"]["Value"]
+def forget() -> None:
+    _process_secrets.forget()

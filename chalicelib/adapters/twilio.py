@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from chalicelib.adapters.secrets import secret
+from chalicelib.adapters.secrets import secret_list
 from chalicelib.config import settings
 
 # Twilio error codes the service acts on.
@@ -65,7 +65,9 @@ class TwilioGateway:
         if self._http_client is not None:
             client = _client_over(config.twilio_account_sid, self._http_client)
         else:
-            client = _client(config.twilio_account_sid, secret("TWILIO_AUTH_TOKEN"), config.twilio_api_base_url)
+            # The first token listed authenticates (the secondary, during a rotation).
+            token = secret_list("TWILIO_AUTH_TOKEN")[0]
+            client = _client(config.twilio_account_sid, token, config.twilio_api_base_url)
         return _call(client, action)
 
     def send_sms(self, *, from_: str, to: str, body: str, status_callback: str) -> SentMessage:

@@ -1,12 +1,13 @@
 """Twilio's webhook signatures (X-Twilio-Signature), checked against the
-public URL Twilio called: PUBLIC_BASE_URL + path + query string."""
+public URL Twilio called: PUBLIC_BASE_URL + path + query string, with each
+token TWILIO_AUTH_TOKEN lists (two during a rotation)."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
-from chalicelib.adapters.secrets import secret
+from chalicelib.adapters.secrets import secret_list
 from chalicelib.config import settings
 from chalicelib.core.errors import BridgeError
 
@@ -15,8 +16,9 @@ def require_valid_signature(path: str, query: dict | None, params: dict, signatu
     url = settings().webhook_url(path)
     if query:
         url += "?" + urlencode(query)
-    validator = RequestValidator(secret("TWILIO_AUTH_TOKEN"))
-    if not signature or not validator.validate(url, params, signature):
+    # During a rotation TWILIO_AUTH_TOKEN lists two tokens; Twilio signs with its primary.
+    tokens = secret_list("TWILIO_AUTH_TOKEN")
+    if not signature or not any(RequestValidator(token).validate(url, params, signature) for token in tokens):
         raise BridgeError(
             "invalid_signature",
             "X-Twilio-Signature does not match this request; Twilio signs with the account's auth token over "

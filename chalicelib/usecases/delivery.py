@@ -3,12 +3,13 @@ dead-letter after the last try (the queue's redrive policy does that)."""
 from __future__ import annotations
 
 import functools
+import json
 import random
 
 import requests
 
 from chalicelib.adapters import queues
-from chalicelib.adapters.logs import logger
+from chalicelib.adapters.logs import correlated, logger
 from chalicelib.adapters.secrets import secret_list
 from chalicelib.config import settings
 from chalicelib.core import event_signing
@@ -53,18 +54,37 @@ def process_batch(ctx: Context, records: list[dict]) -> list[str]:
     """Deliver each event; the failed ones stay queued, hidden for their backoff."""
     failures = []
     for record in records:
-        try:
-            deliver(ctx, record["body"])
-        except Exception as error:
-            attempt = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-            delay = backoff_seconds(attempt)
-            logger.warning(
-                "event delivery failed; will retry",
-                extra={"sqs_message_id": record["messageId"], "attempt": attempt, "retry_in": delay, "error": str(error)},
-            )
-            _delay(record, delay)
-            failures.append(record["messageId"])
+        with correlated(**_event_keys(record["body"])):
+            if not _deliver_or_delay(ctx, record):
+                failures.append(record["messageId"])
     return failures
+
+
+def _deliver_or_delay(ctx: Context, record: dict) -> bool:
+    """True when delivered; else the event is hidden for its backoff."""
+    try:
+        deliver(ctx, record["body"])
+        return True
+    except Exception as error:
+        attempt = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        delay = backoff_seconds(attempt)
+        logger.warning(
+            "event delivery failed; will retry",
+            extra={"sqs_message_id": record["messageId"], "attempt": attempt, "retry_in": delay, "error": str(error)},
+        )
+        _delay(record, delay)
+        return False
+
+
+def _event_keys(body: str) -> dict:
+    """The ids an event names, for its log lines."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return {}
+    if not isinstance(event, dict):
+        return {}
+    return {name: event.get(name) for name in ("event_id", "message_id", "session_id")}
 
 
 def _delay(record: dict, seconds: int) -> None:

@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 
 from chalicelib.adapters import metrics
 from chalicelib.adapters.alongside import running_alongside
-from chalicelib.adapters.logs import logger, mask
+from chalicelib.adapters.logs import correlated, logger, mask
 from chalicelib.core import events, segments
 from chalicelib.core.message_rules import SENT, inbound_message_id
 from chalicelib.store.conditional import get_or_none
@@ -48,7 +48,8 @@ def receive_sms(ctx: Context, params: dict) -> str:
         return twiml()
     text = params.get("Body", "")
     # Twilio bills every SMS in, routed or not: counted while the message is handled.
-    with running_alongside(pool_usage.count_received, pool_number, _segments(params, text), ctx.now()):
+    counting = running_alongside(pool_usage.count_received, pool_number, _segments(params, text), ctx.now())
+    with counting, correlated(message_id=inbound_message_id(sid)):
         return _handle(ctx, params, sender, pool_number, sid, text)
 
 

@@ -59,6 +59,7 @@ def submit(ctx: Context, session: Session, text: object, client_message_id: obje
     counted = segments.segment(body)
     now = ctx.now()
     message_id = message_id_for(session.session_id, client_message_id)
+    logger.append_keys(message_id=message_id)  # the API call's other lines name it too (app.correlate_logs)
     message = Message(
         message_id=message_id,
         session_id=session.session_id,

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 from chalicelib import config
 from chalicelib.adapters import metrics, queues
-from chalicelib.adapters.logs import logger
+from chalicelib.adapters.logs import correlated, logger
 from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, OPTED_OUT, TwilioError
 from chalicelib.config import settings
 from chalicelib.core.gcra import EPSILON
@@ -217,6 +217,10 @@ class Batch:
 
     def handle(self, record: dict, now: float) -> Outcome:
         job = Job.parse(record["body"])
+        with correlated(message_id=job.message_id):
+            return self._handle(job, record, now)
+
+    def _handle(self, job: Job, record: dict, now: float) -> Outcome:
         message = messages.claim(job.message_id, now)
         reconciling = False
         if message is None:

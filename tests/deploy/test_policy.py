@@ -81,9 +81,9 @@ def lambda_environment(monkeypatch):
         monkeypatch.setenv(name, value)
     for name in ("API_TOKENS", "TWILIO_AUTH_TOKEN", "CHAT_WEBHOOK_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    secrets._ssm_parameter.cache_clear()
+    secrets.forget()
     yield
-    secrets._ssm_parameter.cache_clear()
+    secrets.forget()
 
 
 def _put_secrets() -> None:
