@@ -57,6 +57,8 @@ CODE_BODY_REQUIRED = 21602
 CODE_FROM_REQUIRED = 21603
 CODE_TO_REQUIRED = 21604
 CODE_BODY_TOO_LONG = 21617
+CODE_PHONE_NUMBER_INVALID = 21421      # also: an invalid PhoneNumberSid added to a service
+CODE_MESSAGING_SERVICE_INVALID = 21705  # a MessagingServiceSid that is not MG + 32 hex
 
 
 class TwilioSpecError(ValueError):
@@ -245,6 +247,10 @@ def _code_for(errors: Iterable[Exception]) -> int:
     text = " ".join(_explain(e) for e in errors)
     if "'To' is a required property" in text:
         return CODE_TO_REQUIRED
+    if "PhoneNumberSid:" in text:
+        return CODE_PHONE_NUMBER_INVALID
+    if "MessagingServiceSid:" in text:
+        return CODE_MESSAGING_SERVICE_INVALID
     return CODE_INVALID_PARAMETER
 
 
