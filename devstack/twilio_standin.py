@@ -987,7 +987,8 @@ class StandinState:
             replies.append(self._reply(pool_number, phone, STOP_AUTO_REPLY, auto=True))
         elif self.keyword_auto_replies and keyword in OPT_IN_KEYWORDS:
             replies.append(self._reply(pool_number, phone, START_AUTO_REPLY, auto=True))
-        elif self.keyword_auto_replies and keyword in HELP_KEYWORDS:
+        elif (self.keyword_auto_replies and keyword in HELP_KEYWORDS
+              and phone not in self.opted_out):  # an opted-out phone gets no HELP reply
             replies.append(self._reply(pool_number, phone, HELP_AUTO_REPLY, auto=True))
         return {
             "message": inbound.to_twilio(self.account_sid),

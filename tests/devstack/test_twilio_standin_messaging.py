@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from devstack.twilio_spec import validate_response
+from standin_receiver import receiver  # noqa: F401  (the fixture)
 from devstack.twilio_standin import (
     HELP_AUTO_REPLY,
     STOP_AUTO_REPLY,
@@ -409,6 +410,8 @@ def test_help_is_answered_by_twilio_and_still_reaches_the_webhook(standin, recei
                                                                     POOL_NUMBER)]
     thread = control(standin, "GET", "/phones").json()["phones"][0]["thread"]
     assert thread[-1]["auto_reply"] is True
+    _text_the_pool(standin, "STOP")
+    assert _text_the_pool(standin, "INFO")["replies"] == []  # opted out: no HELP reply
 
 
 def test_opt_out_type_only_with_advanced_opt_out_when_asked(receiver):

@@ -1,4 +1,7 @@
-"""Fixtures shared by the devstack tests."""
+"""The webhook receiver the stand-in's test modules share (import `receiver` for the fixture).
+
+Not a conftest.py: other test directories import their constants with `from conftest import`,
+which a second conftest module here would shadow."""
 import threading
 
 import pytest
