@@ -48,6 +48,7 @@ def deliver(ctx: Context, body: str) -> None:
     )
     if response.status_code >= 300:
         raise RuntimeError(f"chat webhook answered {response.status_code}")
+    logger.debug("event delivered")
 
 
 def process_batch(ctx: Context, records: list[dict]) -> list[str]:

@@ -88,6 +88,7 @@ def submit(ctx: Context, session: Session, text: object, client_message_id: obje
         if message.status != QUEUED:
             return summary(message)
     queues.send_outbound(message.message_id, message.from_number)
+    logger.debug("sms queued", extra={"session_id": session.session_id, "segments": message.segments})
     return summary(message)
 
 
@@ -223,6 +224,8 @@ def apply_status(message_id: str, status: str, error_code: str | None = None) ->
     if error_code:
         actions.append(Message.error_code.set(str(error_code)))
     moved = update_if(message, actions, Message.message_id.exists() & Message.status.is_in(*earlier))
+    if moved:
+        logger.info("sms status", extra={"status": status, "error_code": error_code})
     return message if moved else None
 
 
