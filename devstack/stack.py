@@ -3,7 +3,8 @@ and what the end-to-end tests start (through `python -m devstack.run`).
 
 Parts, all bound to 127.0.0.1:
 - moto's server for DynamoDB and SQS, with every table and queue made by
-  infra.resources.create_all (the deployment's own definitions);
+  infra.resources.create_all (the deployment's own definitions), its SQS FIFO
+  group order corrected (devstack.moto_sqs_fifo);
 - the Chalice app on chalice's local server (HTTP routes only, as `chalice local`);
 - one poller per `@app.on_sqs_message` handler (devstack.poller), as Lambda's
   event source mappings would feed them;
@@ -176,6 +177,10 @@ class Stack:
 
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
+
+        from devstack import moto_sqs_fifo
+
+        moto_sqs_fifo.install()  # FIFO group order as SQS keeps it (moto 5.2.5 hands out the last first)
 
         class MotoServer(ThreadedMotoServer):
             """ThreadedMotoServer.start() waits forever when its port is taken; report it."""
