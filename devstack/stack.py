@@ -219,7 +219,7 @@ class Stack:
     def _bind_api(self):
         # After the environment: app.py names its queues at import.
         from chalice.config import Config
-        from chalice.local import ChaliceRequestHandler, create_local_server
+        from chalice.local import ChaliceRequestHandler
 
         import app as app_module
 
@@ -238,10 +238,9 @@ class Stack:
             lambda_timeout=29, lambda_memory_size=512,
         )
         try:
-            server = create_local_server(app_module.app, config, HOST, self.settings.api_port)
+            server = _local_api_server(app_module.app, config, HOST, self.settings.api_port, RequestHandler)
         except OSError as error:
             raise StackError(_port_message("the API", "API_PORT", self.settings.api_port, error)) from None
-        server = _with_handler(server, RequestHandler, app_module.app, config)
         host, port = server.server.server_address[:2]
         self.api_url = f"http://{host}:{port}"
         return server
@@ -461,12 +460,29 @@ class Stack:
         self._stops.append(("sms printer", stop))
 
 
-def _with_handler(server, handler_cls, app_obj, config):
-    """chalice's LocalDevServer with our request logging (its handler is a partial)."""
-    import functools
+# The API server's listen backlog. socketserver's default (request_queue_size = 5, kept by
+# chalice's ThreadedHTTPServer) overflows when some tens of clients connect at once, and
+# the kernel then drops or resets their connections; API Gateway takes them all. The
+# kernel caps it at net.core.somaxconn (4096 on current Linux).
+API_LISTEN_BACKLOG = 1024
 
-    server.server.RequestHandlerClass = functools.partial(handler_cls, app_object=app_obj, config=config)
-    return server
+
+def _local_api_server(app_obj, config, host: str, port: int, handler_cls):
+    """chalice's local server (what chalice.local.create_local_server makes), with our
+    request logging and a server class that takes many clients at once: one thread per
+    connection (chalice's ThreadedHTTPServer) and a listen backlog of API_LISTEN_BACKLOG.
+    The app becomes a chalice LocalChalice, as create_local_server does, so
+    app.current_request is per thread."""
+    from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
+
+    class ApiServer(ThreadedHTTPServer):
+        request_queue_size = API_LISTEN_BACKLOG
+        daemon_threads = True
+
+    if not isinstance(app_obj, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)
+        app_obj.__class__ = CustomLocalChalice
+    return LocalDevServer(app_obj, config, host, port, handler_cls=handler_cls, server_cls=ApiServer)
 
 
 def _port_message(what: str, variable: str, port: int, error: object) -> str:
