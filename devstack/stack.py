@@ -8,6 +8,8 @@ Parts, all bound to 127.0.0.1:
 - the Chalice app on chalice's local server (HTTP routes only, as `chalice local`);
 - one poller per `@app.on_sqs_message` handler (devstack.poller), as Lambda's
   event source mappings would feed them;
+- the `@app.schedule` functions on their schedule, or every LOCAL_SCHEDULE_SECONDS
+  (devstack.scheduler), as EventBridge rules would invoke them;
 - the Twilio stand-in with its phone page, unless TWILIO_API_BASE_URL names
   another Twilio-compatible server;
 - a chat receiver that checks each event's signature and prints it, unless
@@ -62,6 +64,9 @@ class StackSettings:
     pool_numbers: tuple = DEFAULT_POOL
     standin_callback_delay: float = 0.3  # seconds queued -> sent -> delivered
     region: str = "us-east-1"
+    # None: each scheduled function on its own schedule; a number: every that many seconds;
+    # 0: scheduled functions off.
+    schedule_seconds: Optional[float] = None
 
     @classmethod
     def from_env(cls, env=None) -> "StackSettings":
@@ -76,6 +81,20 @@ class StackSettings:
             if not value.isdigit() or int(value) > 65535:
                 raise SystemExit(f"{name}={value!r}: give a TCP port number (0 picks a free one)")
             return int(value)
+
+        schedule = (env.get("LOCAL_SCHEDULE_SECONDS") or "").strip().lower()
+        if schedule == "":
+            schedule_seconds = None
+        elif schedule in ("0", "off"):
+            schedule_seconds = 0.0
+        else:
+            try:
+                schedule_seconds = float(schedule)
+            except ValueError:
+                schedule_seconds = -1.0
+            if not 0 < schedule_seconds < float("inf"):
+                raise SystemExit(f"LOCAL_SCHEDULE_SECONDS={schedule!r}: give seconds (e.g. 2), or 0 (off); "
+                                 "unset runs each scheduled function on its own schedule")
 
         pool = env.get("POOL_NUMBERS")
         if pool is None:
@@ -99,6 +118,7 @@ class StackSettings:
             pool_numbers=pool_numbers,
             standin_callback_delay=float(env.get("STANDIN_CALLBACK_DELAY") or defaults.standin_callback_delay),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.region,
+            schedule_seconds=schedule_seconds,
         )
 
     @property
@@ -129,6 +149,7 @@ class Stack:
         self._print_lock = threading.Lock()
         self.standin = None
         self.chat_receiver = None
+        self.scheduler = None
 
     # -- start -------------------------------------------------------------------------
 
@@ -154,6 +175,7 @@ class Stack:
         self._serve_api(api_server)
         self._start_pollers()
         self._seed_pool()
+        self._start_scheduler()  # after the pool: a first run must not race its adoption
 
     def _set_environment(self) -> None:
         s = self.settings
@@ -337,6 +359,33 @@ class Stack:
         self._stops.append(("pollers", stop))
         self.pollers = pollers
 
+    def _start_scheduler(self) -> None:
+        from devstack.scheduler import Scheduler, schedules_for
+
+        schedules = schedules_for(self.app_module)
+        if not schedules or self.settings.schedule_seconds == 0:
+            return
+
+        def ran(schedule, seconds: float) -> None:
+            self.say(f"[schedule] {schedule.name} ran in {seconds:.2f}s (run {schedule.runs})")
+
+        def failed(schedule, error: Exception) -> None:
+            self.say(f"[schedule] {schedule.name} failed: {type(error).__name__}: {error}")
+
+        scheduler = Scheduler(schedules, region=self.settings.region, every_seconds=self.settings.schedule_seconds,
+                              on_run=ran, on_error=failed)
+        for schedule in scheduler.unsupported:
+            self.say(f"[schedule] {schedule.name} {schedule.expression}: not supported locally "
+                     "(cron with L, W or #); it runs only with LOCAL_SCHEDULE_SECONDS")
+        scheduler.start()
+
+        def stop() -> None:
+            scheduler.stop()
+            scheduler.join(timeout=30)  # a run under way finishes first
+
+        self._stops.append(("scheduler", stop))
+        self.scheduler = scheduler
+
     def _seed_pool(self) -> None:
         import requests
 
@@ -381,6 +430,9 @@ class Stack:
             "aws_endpoint_url": self.aws_endpoint_url,
             "resource_prefix": self.settings.resource_prefix,
             "pool_numbers": list(self.settings.pool_numbers),
+            "schedules": [{"name": s.name, "expression": s.expression}
+                          for s in (self.scheduler.schedules if self.scheduler else [])],
+            "schedule_seconds": self.settings.schedule_seconds,
         }
 
     def banner(self) -> str:
@@ -403,6 +455,7 @@ class Stack:
             f"  webhooks       signed against {self.public_base_url}",
             f"  DynamoDB, SQS  {self.aws_endpoint_url}   (moto, in memory; tables prefixed {self.settings.resource_prefix})",
             f"  pool           {', '.join(self.settings.pool_numbers) or '(empty: POST /numbers to adopt or buy one)'}",
+            f"  schedules      {self._schedules_line()}",
             "",
             "Try it:",
             f"  curl -s -H 'Authorization: Bearer {token}' {self.api_url}/numbers",
@@ -410,6 +463,14 @@ class Stack:
             "",
         ]
         return "\n".join(lines)
+
+    def _schedules_line(self) -> str:
+        scheduler = self.scheduler
+        if scheduler is None:
+            return "off (LOCAL_SCHEDULE_SECONDS=0, or none in the app)"
+        every = self.settings.schedule_seconds
+        names = ", ".join(f"{s.name} {s.expression}" for s in scheduler.schedules)
+        return f"{names}   (every {every:g}s: LOCAL_SCHEDULE_SECONDS)" if every else names
 
     def _print_event(self, event: dict) -> None:
         fields = {k: v for k, v in event.items() if k not in ("type", "event_id", "created_at")}
