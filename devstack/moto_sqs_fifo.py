@@ -19,6 +19,12 @@ of each pass over the queue, every message that is visible again leaves
 flight. A message that becomes visible during a pass leaves ``pending_messages`` as in
 moto, but its group stays blocked until the next pass (SQS never goes the other way).
 
+A second correction in the same function: a long poll (WaitTimeSeconds) on a queue whose
+visible messages are all in groups blocked by an in-flight message spins in moto 5.2.5
+(``Queue.wait_for_messages`` returns at once while any message is visible), burning a
+CPU for the whole wait; here it waits on the queue's condition (woken by a new message)
+and looks again every BLOCKED_GROUP_RECHECK_SECONDS.
+
 Only moto 5.2.5 is patched: on another version install() leaves moto alone and warns,
 and tests/devstack/test_moto_sqs_fifo.py says whether that version still needs it
 (if it passes without this module, drop the module and its install() calls).
@@ -29,6 +35,7 @@ import threading
 import warnings
 
 PATCHED_VERSION = "5.2.5"
+BLOCKED_GROUP_RECHECK_SECONDS = 0.05
 
 _lock = threading.Lock()
 _original = None  # moto's own receive_message, once install() replaced it
@@ -145,7 +152,15 @@ def _receive_message(self, queue_name, count, wait_seconds_timeout, visibility_t
                 # No wait and nothing more to hand out.
                 break
 
-            queue.wait_for_messages(1)
+            if queue.messages:
+                # The second correction: every visible message is in a blocked group.
+                # moto's wait_for_messages returns at once while any message is visible,
+                # so this loop would spin for the whole long poll; wait for a new message
+                # (add_message notifies) or a short while for an in-flight one to come back.
+                with queue._messages_lock:
+                    queue._messages_lock.wait(timeout=BLOCKED_GROUP_RECHECK_SECONDS)
+            else:
+                queue.wait_for_messages(1)
             continue
 
         previous_result_count = len(result)

@@ -167,3 +167,30 @@ def test_moto_5_2_5_alone_gets_it_wrong(clock):
             assert bodies(fifo.receive(most=1)) == sent[-1:]
     finally:
         moto_sqs_fifo.install()
+
+
+def test_a_long_poll_on_blocked_groups_waits_instead_of_spinning(fifo, monkeypatch):
+    """moto 5.2.5 loops without pause for the whole WaitTimeSeconds while every visible
+    message is in a blocked group; a new message of another group still ends the wait."""
+    import threading
+    import time
+
+    looks = []
+    messages = sqs_models.Queue.messages
+    monkeypatch.setattr(sqs_models.Queue, "messages", property(lambda queue: looks.append(1) or messages.fget(queue)))
+    sent = fifo.send(2)
+    assert bodies(fifo.receive(most=1)) == sent[:1]  # the group is blocked, its second message visible
+
+    looks.clear()
+    assert fifo.sqs.receive_message(QueueUrl=fifo.url, WaitTimeSeconds=1).get("Messages") is None
+    assert len(looks) < 200, f"{len(looks)} looks at the queue in a 1 s long poll: it spins"
+
+    other = threading.Timer(0.2, lambda: fifo.send(1, group=OTHER_GROUP))
+    started = time.monotonic()
+    other.start()
+    try:
+        answer = fifo.sqs.receive_message(QueueUrl=fifo.url, WaitTimeSeconds=5).get("Messages", [])
+    finally:
+        other.join()
+    assert [m["Body"].split("#")[0] for m in answer] == [OTHER_GROUP]
+    assert time.monotonic() - started < 4, "the new message did not end the long poll"
