@@ -217,7 +217,7 @@ def cancel_queued_for_user(ctx: Context, user_id: str, status: str = CANCELLED, 
 def apply_status(message_id: str, status: str, error_code: str | None = None) -> Message | None:
     """Move a message forward to `status` (never back); returns it if it moved."""
     earlier = states_before(status)
-    if earlier is None:
+    if not earlier:  # not a state we track, or the first one: nothing moves back to it
         return None
     message = Message(message_id=message_id)
     actions = [Message.status.set(status), Message.queued_user_id.remove()]

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.core import events
 from chalicelib.store.models import Message, Phone
-from conftest import ACCOUNT_SID, POOL, PUBLIC_BASE_URL, post_webhook, sign_webhook
+from conftest import ACCOUNT_SID, AUTH_TOKEN, POOL, PUBLIC_BASE_URL, post_webhook, sign_webhook
 
 ALICE = "+14155550100"
 SMS_SID = "SM" + "5ec" * 10 + "ab"
@@ -203,3 +203,13 @@ def test_webhooks_need_no_bearer_token_and_ignore_one(ready):
         body=urlencode(params),
     )
     _assert_refused(response, "bearer token instead of a signature")
+
+
+def test_during_a_token_rotation_a_webhook_signed_by_either_token_is_accepted(api, monkeypatch):
+    """TWILIO_AUTH_TOKEN lists the secondary, then the primary, while Twilio promotes
+    the secondary: what Twilio signs with either is accepted, anything else is not."""
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", f"secondary-token,{AUTH_TOKEN}")
+    path, params = "/twilio/status?message_id=msg_none", {"MessageSid": "SM" + "7" * 32, "MessageStatus": "sent"}
+    for token, expected in ((AUTH_TOKEN, 204), ("secondary-token", 204), ("someone-elses", 403)):
+        response = post_webhook(api, path, params, signature=sign_webhook(path, params, token=token))
+        assert response.status_code == expected, token
