@@ -1,0 +1,70 @@
+"""Helpers of the use-case tests. Each test calls a use case directly with a
+Context of its own (conftest.py: a ManualClock, so time moves only when the
+test advances it, and a TwilioGateway pointed at the Twilio stand-in on
+loopback, which checks every request against Twilio's OpenAPI description),
+on moto. Events queued for the chat backend are seen through the
+`queued_events` fixture of tests/conftest.py."""
+from __future__ import annotations
+
+import boto3
+
+from chalicelib.core import phone_numbers
+from chalicelib.usecases import phones, pool_numbers, sender
+from chalicelib.usecases.context import Context
+from devstack.poller import _record
+
+T0 = 1_800_000_000.0
+POOL = ("+14155550101", "+14155550102", "+14155550103")
+ALICE = "+14155550123"
+BOB_PHONE = "+14155550124"
+OUTBOUND = "sms-bridge-dev-outbound.fifo"
+
+
+def add_pool(ctx: Context, twilio, *numbers: str) -> None:
+    """Numbers the stand-in's account owns, straight into the pool's table."""
+    for number in numbers:
+        twilio.own(number)
+        pool_numbers.record(ctx, phone_numbers.parse(number, "US"), "PN" + number[1:].rjust(32, "0"), 1.0)
+
+
+def receive(queue_name: str, max_messages: int = 10) -> list[dict]:
+    """Messages on a queue, as Lambda hands them to a handler."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    got = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=max_messages, AttributeNames=["All"], MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    return [_record(m, arn, "us-east-1") for m in got]
+
+
+def delete(queue_name: str, records: list[dict]) -> None:
+    if not records:
+        return
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    sqs.delete_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(records)]
+    )
+
+
+def send_outbound(ctx: Context) -> int:
+    """Run the sender over what the outbound queue holds, as Lambda would; returns how many it sent."""
+    done = 0
+    while records := receive(OUTBOUND):
+        failed = set(sender.process_batch(ctx, records))
+        delete(OUTBOUND, [r for r in records if r["messageId"] not in failed])
+        done += len(records) - len(failed)
+        if failed:
+            break
+    return done
+
+
+def verified_user(ctx: Context, twilio, user_id: str, phone: str) -> None:
+    phones.hook_up(ctx, user_id, phone)
+    send_outbound(ctx)
+    assert phones.verify(ctx, user_id, twilio.last_code(phone)) == {"status": "verified"}
+
+
+def of_type(queued_events: list[dict], event_type: str) -> list[dict]:
+    return [e for e in queued_events if e["type"] == event_type]
