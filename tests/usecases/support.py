@@ -9,11 +9,13 @@ from __future__ import annotations
 import boto3
 
 from chalicelib.core import phone_numbers
+from chalicelib.store.models import Phone, User
 from chalicelib.usecases import phones, pool_numbers, sender
 from chalicelib.usecases.context import Context
 from devstack.poller import _record
 
 T0 = 1_800_000_000.0
+ACCOUNT_SID = "AC" + "1" * 32  # the account of the stand-in (tests/conftest.py)
 POOL = ("+14155550101", "+14155550102", "+14155550103")
 ALICE = "+14155550123"
 BOB_PHONE = "+14155550124"
@@ -64,6 +66,14 @@ def verified_user(ctx: Context, twilio, user_id: str, phone: str) -> None:
     phones.hook_up(ctx, user_id, phone)
     send_outbound(ctx)
     assert phones.verify(ctx, user_id, twilio.last_code(phone)) == {"status": "verified"}
+
+
+def seed_verified_user(ctx: Context, user_id: str, phone: str) -> None:
+    """A user whose phone is verified, straight into the tables (the hook-up
+    itself is tested in test_phones.py; this spares the other tests a send)."""
+    now = int(ctx.now())
+    User(user_id=user_id, phone=phone, phone_status="verified", away=True, updated_at=now).save()
+    Phone(phone=phone, user_id=user_id, verified=True, updated_at=now).save()
 
 
 def of_type(queued_events: list[dict], event_type: str) -> list[dict]:

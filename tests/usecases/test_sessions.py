@@ -9,7 +9,7 @@ from chalicelib.store.models import POOL as POOL_KEY
 from chalicelib.store.models import PoolNumber, Route, Session
 from chalicelib.usecases import phones, sessions
 
-from .support import ALICE, BOB_PHONE, POOL, add_pool, of_type, verified_user
+from .support import ALICE, BOB_PHONE, POOL, add_pool, of_type, seed_verified_user
 
 TTL = 12 * 3600  # SESSION_TTL_SECONDS' default
 
@@ -17,8 +17,8 @@ TTL = 12 * 3600  # SESSION_TTL_SECONDS' default
 @pytest.fixture
 def users(ctx, twilio):
     add_pool(ctx, twilio, *POOL)
-    verified_user(ctx, twilio, "alice", ALICE)
-    verified_user(ctx, twilio, "bob", BOB_PHONE)
+    seed_verified_user(ctx, "alice", ALICE)
+    seed_verified_user(ctx, "bob", BOB_PHONE)
     return ctx
 
 
