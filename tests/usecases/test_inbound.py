@@ -109,12 +109,12 @@ def test_help_is_answered_and_not_routed(ctx, session, queued_events):
     assert queued_events == []
 
 
-@pytest.mark.parametrize("missing", ["From", "To", "MessageSid"])
-def test_a_webhook_without_an_address_is_ignored(ctx, session, queued_events, missing):
-    params = sms(ALICE, session.pool_number, "hi")
-    del params[missing]
-    assert inbound.receive_sms(ctx, params) == EMPTY
-    assert queued_events == []
+def test_a_webhook_without_an_address_is_ignored(ctx, session, queued_events):
+    for missing in ("From", "To", "MessageSid"):
+        params = sms(ALICE, session.pool_number, "hi")
+        del params[missing]
+        assert inbound.receive_sms(ctx, params) == EMPTY
+    assert queued_events == [] and inbound_stored() == 0
 
 
 def sent_message(ctx, session) -> str:
