@@ -6,6 +6,8 @@ on moto. Events queued for the chat backend are seen through the
 `queued_events` fixture of tests/conftest.py."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import boto3
 
 from chalicelib.core import phone_numbers
@@ -20,6 +22,18 @@ POOL = ("+14155550101", "+14155550102", "+14155550103")
 ALICE = "+14155550123"
 BOB_PHONE = "+14155550124"
 OUTBOUND = "sms-bridge-dev-outbound.fifo"
+
+
+@dataclass
+class SessionStub:
+    """What messages.submit and store_inbound read of a session."""
+
+    session_id: str = "ses_1"
+    user_id: str = "alice"
+    partner_id: str = "bob"
+    partner_name: str | None = "Bob"
+    pool_number: str = POOL[0]
+    user_phone: str = ALICE
 
 
 def add_pool(ctx: Context, twilio, *numbers: str) -> None:

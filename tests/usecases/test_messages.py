@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pytest
 
@@ -11,17 +10,7 @@ from chalicelib.core.errors import BridgeError
 from chalicelib.store.models import Message
 from chalicelib.usecases import messages
 
-from .support import ALICE, OUTBOUND, POOL, of_type, receive
-
-
-@dataclass
-class SessionStub:
-    session_id: str = "ses_1"
-    user_id: str = "alice"
-    partner_id: str = "bob"
-    partner_name: str | None = "Bob"
-    pool_number: str = POOL[0]
-    user_phone: str = ALICE
+from .support import ALICE, OUTBOUND, POOL, SessionStub, of_type, receive
 
 
 def status(message_id: str) -> str:
