@@ -1,0 +1,68 @@
+"""usecases/delivery.py: events POSTed, signed, to the chat backend (the `chat`
+receiver of tests/conftest.py checks the signature against real time); a failed
+delivery stays queued, hidden for its backoff."""
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from chalicelib.adapters.clock import ManualClock
+from chalicelib.core import events
+from chalicelib.usecases import chat_events, delivery
+from chalicelib.usecases.context import Context
+
+from .support import T0, receive
+
+DELIVERY = "sms-bridge-dev-delivery"
+
+
+@pytest.fixture
+def now_ctx(aws_backend):
+    """The receiver checks signatures against the wall clock, so this context starts there."""
+    return Context(clock=ManualClock(time.time()))
+
+
+def queue_one(ctx, cause: str = "c-1") -> dict:
+    return chat_events.emit(ctx, events.SESSION_CLOSED, cause, session_id="ses_1", reason="closed")
+
+
+def test_an_event_reaches_the_chat_backend_signed_and_once(now_ctx, chat):
+    event = queue_one(now_ctx)
+    records = receive(DELIVERY)
+    assert delivery.process_batch(now_ctx, records) == []
+    assert delivery.process_batch(now_ctx, records) == []  # SQS delivered it twice: same event id, kept once
+    assert chat.events == [event] and chat.rejected == 0
+    assert event["created_at"] == int(now_ctx.now())
+
+
+def test_a_backend_that_is_down_keeps_the_event_queued_and_hidden(now_ctx, chat):
+    queue_one(now_ctx)
+    chat.failing = True
+    records = receive(DELIVERY)
+    assert delivery.process_batch(now_ctx, records) == [records[0]["messageId"]]
+    assert receive(DELIVERY) == [], "hidden for its backoff, not retried at once"
+    assert chat.events == []
+
+
+def test_without_a_chat_url_events_wait(now_ctx, monkeypatch):
+    monkeypatch.delenv("CHAT_WEBHOOK_URL", raising=False)
+    queue_one(now_ctx)
+    records = receive(DELIVERY)
+    assert delivery.process_batch(now_ctx, records) == [records[0]["messageId"]]
+
+
+def test_an_event_signed_by_a_clock_far_from_the_receivers_is_refused(aws_backend, chat):
+    skewed = Context(clock=ManualClock(T0))  # 2027: outside the receiver's tolerance
+    queue_one(skewed)
+    records = receive(DELIVERY)
+    assert delivery.process_batch(skewed, records) == [records[0]["messageId"]]
+    assert chat.rejected == 1 and chat.events == []
+
+
+def test_backoff_grows_with_the_attempt_within_bounds():
+    rng = random.Random(7)
+    for attempt in range(1, 20):
+        delays = [delivery.backoff_seconds(attempt, rng) for _ in range(50)]
+        assert all(1 <= d <= min(delivery.MAX_BACKOFF_SECONDS, 2**attempt) for d in delays)
