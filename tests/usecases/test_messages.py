@@ -50,12 +50,6 @@ def test_the_state_machine_moves_forward_only(ctx, queued_events):
     assert statuses_told(queued_events) == [(message_id, "sent")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: apply_status(message_id, 'queued') builds `status IN ()` (states_before('queued') is empty), "
-    "which DynamoDB refuses (moto: ValueError) instead of returning None; unreachable from "
-    "inbound.delivery_status today, which maps 'queued' to 'sent' first",
-)
 def test_apply_status_back_to_queued_is_a_no_op(ctx):
     message_id = messages.submit(ctx, SessionStub(), "hello")["message_id"]
     messages.claim(message_id, ctx.now())
