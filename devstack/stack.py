@@ -3,10 +3,13 @@ and what the end-to-end tests start (through `python -m devstack.run`).
 
 Parts, all bound to 127.0.0.1:
 - moto's server for DynamoDB and SQS, with every table and queue made by
-  infra.resources.create_all (the deployment's own definitions);
+  infra.resources.create_all (the deployment's own definitions), its SQS FIFO
+  group order corrected (devstack.moto_sqs_fifo);
 - the Chalice app on chalice's local server (HTTP routes only, as `chalice local`);
 - one poller per `@app.on_sqs_message` handler (devstack.poller), as Lambda's
   event source mappings would feed them;
+- the `@app.schedule` functions on their schedule, or every LOCAL_SCHEDULE_SECONDS
+  (devstack.scheduler), as EventBridge rules would invoke them;
 - the Twilio stand-in with its phone page, unless TWILIO_API_BASE_URL names
   another Twilio-compatible server;
 - a chat receiver that checks each event's signature and prints it, unless
@@ -61,6 +64,9 @@ class StackSettings:
     pool_numbers: tuple = DEFAULT_POOL
     standin_callback_delay: float = 0.3  # seconds queued -> sent -> delivered
     region: str = "us-east-1"
+    # None: each scheduled function on its own schedule; a number: every that many seconds;
+    # 0: scheduled functions off.
+    schedule_seconds: Optional[float] = None
 
     @classmethod
     def from_env(cls, env=None) -> "StackSettings":
@@ -75,6 +81,20 @@ class StackSettings:
             if not value.isdigit() or int(value) > 65535:
                 raise SystemExit(f"{name}={value!r}: give a TCP port number (0 picks a free one)")
             return int(value)
+
+        schedule = (env.get("LOCAL_SCHEDULE_SECONDS") or "").strip().lower()
+        if schedule == "":
+            schedule_seconds = None
+        elif schedule in ("0", "off"):
+            schedule_seconds = 0.0
+        else:
+            try:
+                schedule_seconds = float(schedule)
+            except ValueError:
+                schedule_seconds = -1.0
+            if not 0 < schedule_seconds < float("inf"):
+                raise SystemExit(f"LOCAL_SCHEDULE_SECONDS={schedule!r}: give seconds (e.g. 2), or 0 (off); "
+                                 "unset runs each scheduled function on its own schedule")
 
         pool = env.get("POOL_NUMBERS")
         if pool is None:
@@ -98,6 +118,7 @@ class StackSettings:
             pool_numbers=pool_numbers,
             standin_callback_delay=float(env.get("STANDIN_CALLBACK_DELAY") or defaults.standin_callback_delay),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.region,
+            schedule_seconds=schedule_seconds,
         )
 
     @property
@@ -128,6 +149,7 @@ class Stack:
         self._print_lock = threading.Lock()
         self.standin = None
         self.chat_receiver = None
+        self.scheduler = None
 
     # -- start -------------------------------------------------------------------------
 
@@ -153,6 +175,7 @@ class Stack:
         self._serve_api(api_server)
         self._start_pollers()
         self._seed_pool()
+        self._start_scheduler()  # after the pool: a first run must not race its adoption
 
     def _set_environment(self) -> None:
         s = self.settings
@@ -176,6 +199,10 @@ class Stack:
 
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
+
+        from devstack import moto_sqs_fifo
+
+        moto_sqs_fifo.install()  # FIFO group order as SQS keeps it (moto 5.2.5 hands out the last first)
 
         class MotoServer(ThreadedMotoServer):
             """ThreadedMotoServer.start() waits forever when its port is taken; report it."""
@@ -214,7 +241,7 @@ class Stack:
     def _bind_api(self):
         # After the environment: app.py names its queues at import.
         from chalice.config import Config
-        from chalice.local import ChaliceRequestHandler, create_local_server
+        from chalice.local import ChaliceRequestHandler
 
         import app as app_module
 
@@ -233,10 +260,9 @@ class Stack:
             lambda_timeout=29, lambda_memory_size=512,
         )
         try:
-            server = create_local_server(app_module.app, config, HOST, self.settings.api_port)
+            server = _local_api_server(app_module.app, config, HOST, self.settings.api_port, RequestHandler)
         except OSError as error:
             raise StackError(_port_message("the API", "API_PORT", self.settings.api_port, error)) from None
-        server = _with_handler(server, RequestHandler, app_module.app, config)
         host, port = server.server.server_address[:2]
         self.api_url = f"http://{host}:{port}"
         return server
@@ -333,6 +359,33 @@ class Stack:
         self._stops.append(("pollers", stop))
         self.pollers = pollers
 
+    def _start_scheduler(self) -> None:
+        from devstack.scheduler import Scheduler, schedules_for
+
+        schedules = schedules_for(self.app_module)
+        if not schedules or self.settings.schedule_seconds == 0:
+            return
+
+        def ran(schedule, seconds: float) -> None:
+            self.say(f"[schedule] {schedule.name} ran in {seconds:.2f}s (run {schedule.runs})")
+
+        def failed(schedule, error: Exception) -> None:
+            self.say(f"[schedule] {schedule.name} failed: {type(error).__name__}: {error}")
+
+        scheduler = Scheduler(schedules, region=self.settings.region, every_seconds=self.settings.schedule_seconds,
+                              on_run=ran, on_error=failed)
+        for schedule in scheduler.unsupported:
+            self.say(f"[schedule] {schedule.name} {schedule.expression}: not supported locally "
+                     "(cron with L, W or #); it runs only with LOCAL_SCHEDULE_SECONDS")
+        scheduler.start()
+
+        def stop() -> None:
+            scheduler.stop()
+            scheduler.join(timeout=30)  # a run under way finishes first
+
+        self._stops.append(("scheduler", stop))
+        self.scheduler = scheduler
+
     def _seed_pool(self) -> None:
         import requests
 
@@ -377,6 +430,9 @@ class Stack:
             "aws_endpoint_url": self.aws_endpoint_url,
             "resource_prefix": self.settings.resource_prefix,
             "pool_numbers": list(self.settings.pool_numbers),
+            "schedules": [{"name": s.name, "expression": s.expression}
+                          for s in (self.scheduler.schedules if self.scheduler else [])],
+            "schedule_seconds": self.settings.schedule_seconds,
         }
 
     def banner(self) -> str:
@@ -399,6 +455,7 @@ class Stack:
             f"  webhooks       signed against {self.public_base_url}",
             f"  DynamoDB, SQS  {self.aws_endpoint_url}   (moto, in memory; tables prefixed {self.settings.resource_prefix})",
             f"  pool           {', '.join(self.settings.pool_numbers) or '(empty: POST /numbers to adopt or buy one)'}",
+            f"  schedules      {self._schedules_line()}",
             "",
             "Try it:",
             f"  curl -s -H 'Authorization: Bearer {token}' {self.api_url}/numbers",
@@ -406,6 +463,14 @@ class Stack:
             "",
         ]
         return "\n".join(lines)
+
+    def _schedules_line(self) -> str:
+        scheduler = self.scheduler
+        if scheduler is None:
+            return "off (LOCAL_SCHEDULE_SECONDS=0, or none in the app)"
+        every = self.settings.schedule_seconds
+        names = ", ".join(f"{s.name} {s.expression}" for s in scheduler.schedules)
+        return f"{names}   (every {every:g}s: LOCAL_SCHEDULE_SECONDS)" if every else names
 
     def _print_event(self, event: dict) -> None:
         fields = {k: v for k, v in event.items() if k not in ("type", "event_id", "created_at")}
@@ -456,12 +521,29 @@ class Stack:
         self._stops.append(("sms printer", stop))
 
 
-def _with_handler(server, handler_cls, app_obj, config):
-    """chalice's LocalDevServer with our request logging (its handler is a partial)."""
-    import functools
+# The API server's listen backlog. socketserver's default (request_queue_size = 5, kept by
+# chalice's ThreadedHTTPServer) overflows when some tens of clients connect at once, and
+# the kernel then drops or resets their connections; API Gateway takes them all. The
+# kernel caps it at net.core.somaxconn (4096 on current Linux).
+API_LISTEN_BACKLOG = 1024
 
-    server.server.RequestHandlerClass = functools.partial(handler_cls, app_object=app_obj, config=config)
-    return server
+
+def _local_api_server(app_obj, config, host: str, port: int, handler_cls):
+    """chalice's local server (what chalice.local.create_local_server makes), with our
+    request logging and a server class that takes many clients at once: one thread per
+    connection (chalice's ThreadedHTTPServer) and a listen backlog of API_LISTEN_BACKLOG.
+    The app becomes a chalice LocalChalice, as create_local_server does, so
+    app.current_request is per thread."""
+    from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
+
+    class ApiServer(ThreadedHTTPServer):
+        request_queue_size = API_LISTEN_BACKLOG
+        daemon_threads = True
+
+    if not isinstance(app_obj, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)
+        app_obj.__class__ = CustomLocalChalice
+    return LocalDevServer(app_obj, config, host, port, handler_cls=handler_cls, server_cls=ApiServer)
 
 
 def _port_message(what: str, variable: str, port: int, error: object) -> str:

@@ -151,6 +151,10 @@ def _stack_environment() -> dict:
         API_PORT="0", STANDIN_PORT="0", CHAT_RECEIVER_PORT="0", MOTO_PORT="0",
         # Quicker receipts than a person watching the page needs.
         STANDIN_CALLBACK_DELAY="0.05",
+        # The scheduled autoscaler off: these tests assert the pool as adopted at start (it
+        # would buy a fourth number for alice's three sessions at its first run, a minute in).
+        # test_schedules.py runs it, in a stack of its own.
+        LOCAL_SCHEDULE_SECONDS="0",
         PYTHONUNBUFFERED="1",
     )
 
