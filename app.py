@@ -7,6 +7,7 @@ import json
 from urllib.parse import parse_qsl
 
 from chalice import Chalice, Rate, Response
+from chalice.app import Request
 
 from chalicelib import config
 from chalicelib.adapters import aws, twilio_signature
@@ -108,8 +109,16 @@ def _error(status: int, code: str, message: str, headers: dict | None = None) ->
     return Response(body={"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
+def _request() -> Request:
+    """The request being handled (Chalice sets current_request before it calls a route)."""
+    request = app.current_request
+    if request is None:
+        raise RuntimeError("no current request: only a route may read it")
+    return request
+
+
 def _json() -> dict:
-    raw = app.current_request.raw_body
+    raw = _request().raw_body
     try:
         # Strict JSON: NaN and Infinity are not JSON; a lone surrogate (\ud800) is no text.
         body = json.loads(raw or b"", parse_constant=_not_json)
@@ -237,8 +246,9 @@ def autoscale_pool(event):
 
 
 def _twilio_form() -> dict:
-    request = app.current_request
-    params = dict(parse_qsl((request.raw_body or b"").decode("utf-8", "replace"), keep_blank_values=True))
+    request = _request()
+    raw = request.raw_body or b""  # bytes, though Chalice annotates it str | bytes
+    params = dict(parse_qsl(raw if isinstance(raw, str) else raw.decode("utf-8", "replace"), keep_blank_values=True))
     query = dict(request.query_params or {})
     twilio_signature.require_valid_signature(request.path, query, params, request.headers.get("x-twilio-signature"))
     return params

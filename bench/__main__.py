@@ -1,5 +1,7 @@
 """`make bench`: simulate the scenarios of issue 4 and print their figures.
 
+Usage:
+
     python -m bench                 every scenario, then the deferral comparison
     python -m bench --only faults   one scenario (by name; repeatable)
     python -m bench --json out.json also write every figure as JSON

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.core.billing import Prices
 from chalicelib.core.pool_policy import Policy
@@ -119,7 +121,7 @@ class PoolSettings:
 
 
 # Environment variable -> Policy field; an unset variable leaves Policy's own default.
-_POLICY_FIELDS = {
+_POLICY_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "POOL_MAX_SIZE": ("max_size", int),
     "POOL_MIN_SIZE": ("min_size", int),
     "POOL_MONTHLY_BUDGET_USD": ("monthly_budget_usd", lambda v: None if v.strip().lower() in ("", "none") else float(v)),

@@ -30,6 +30,8 @@ class ChatReceiver:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):  # typeshed allows bytes; an AF_INET server has a str
+            host = host.decode()
         return f"http://{host}:{port}/events"
 
     def start(self) -> "ChatReceiver":

@@ -14,6 +14,7 @@ Run it again as often as you like: it reuses the same users and sessions.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import time
@@ -63,7 +64,10 @@ class Demo:
         self._api("PUT", "/users/alice/phone", {"phone": ALICE_PHONE}, expect=202)
         code_sms = self._wait(lambda: self._new_sms(known_sms, lambda m: re.search(r"\b\d{6}\b", m["body"])),
                               "the verification SMS on Alice's phone")
-        code = re.search(r"\b(\d{6})\b", code_sms["body"]).group(1)
+        code_match = re.search(r"\b(\d{6})\b", code_sms["body"])
+        if code_match is None:
+            raise DemoError(f"no 6-digit code in the verification SMS {code_sms['body']!r}")
+        code = code_match.group(1)
         self.out(f"  her phone got: {code_sms['body']!r}")
         self._api("POST", "/users/alice/phone/verify", {"code": code}, expect=200)
         self._api("PUT", "/users/alice/presence", {"away": True}, expect=200)
@@ -85,12 +89,13 @@ class Demo:
             self.out(f"  {name}: {text}")
         for partner_id, name, text in PARTNERS:
             pool = sessions[partner_id]["pool_number"]
-            self._wait(lambda: self._new_sms(known_sms, lambda m: m["pool_number"] == pool and text in m["body"]),
+            self._wait(lambda pool=pool, text=text: self._new_sms(
+                           known_sms, lambda m: m["pool_number"] == pool and text in m["body"]),
                        f"{name}'s SMS on Alice's phone")
         self.out("  both SMS reached Alice's phone, each from its own pool number")
 
         self._step("Alice replies to each from her phone")
-        for partner_id, name, _ in PARTNERS:
+        for partner_id, _, _ in PARTNERS:
             pool = sessions[partner_id]["pool_number"]
             answer = self.http.post(f"{self.standin_url}/_standin/phones/{quote(ALICE_PHONE)}/send",
                                     json={"to": pool, "body": REPLIES[partner_id]}, timeout=15)
@@ -98,19 +103,18 @@ class Demo:
             self.out(f"  to {pool}: {REPLIES[partner_id]}")
         for partner_id, name, _ in PARTNERS:
             session_id = sessions[partner_id]["session_id"]
-            self._wait(lambda: any(m["direction"] == "inbound" and m["text"] == REPLIES[partner_id]
-                                   for m in self._new_messages(session_id)),
+            self._wait(lambda partner_id=partner_id, session_id=session_id: any(
+                           m["direction"] == "inbound" and m["text"] == REPLIES[partner_id]
+                           for m in self._new_messages(session_id)),
                        f"Alice's reply in {name}'s session")
         for partner_id, _, _ in PARTNERS:
             message_id = sent[partner_id]["message_id"]
-            try:
-                self._wait(lambda: self._api("GET", f"/messages/{message_id}")["status"] in
+            with contextlib.suppress(DemoError):  # shown as it stands
+                self._wait(lambda message_id=message_id: self._api("GET", f"/messages/{message_id}")["status"] in
                            ("delivered", "undelivered", "failed"), "the delivery receipt", timeout=5)
-            except DemoError:
-                pass  # shown as it stands
         if self._events() is not None:
-            self._wait(lambda: sum(1 for e in self._events() if e["event_id"] not in known_events
-                                   and e["type"] == "message.received") >= len(PARTNERS),
+            self._wait(lambda: len([e for e in self._events() or [] if e["event_id"] not in known_events
+                                    and e["type"] == "message.received"]) >= len(PARTNERS),
                        "the replies at the chat receiver")
 
         self._report(sessions, known_sms, known_events)

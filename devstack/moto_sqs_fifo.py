@@ -61,7 +61,7 @@ def install() -> bool:
             )
             return False
         _original = models.SQSBackend.receive_message
-        models.SQSBackend.receive_message = _receive_message
+        models.SQSBackend.receive_message = _receive_message  # type: ignore[method-assign]  # the patch itself
         return True
 
 
@@ -72,7 +72,7 @@ def uninstall() -> None:
 
     with _lock:
         if _original is not None:
-            models.SQSBackend.receive_message = _original
+            models.SQSBackend.receive_message = _original  # type: ignore[method-assign]  # the patch undone
             _original = None
 
 
@@ -119,10 +119,9 @@ def _receive_message(self, queue_name, count, wait_seconds_timeout, visibility_t
                 # group stays blocked for this pass (computed above).
                 queue.pending_messages.discard(message)
 
-            if message.group_id and queue.fifo_queue:
-                if message.group_id in currently_pending_groups:
-                    # An earlier receive still holds a message of this group.
-                    continue
+            if message.group_id and queue.fifo_queue and message.group_id in currently_pending_groups:
+                # An earlier receive still holds a message of this group.
+                continue
 
             if (
                 queue.dead_letter_queue is not None

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
-Handler = Callable[[dict, object], object]
+Handler = Callable[[dict, object], "dict | None"]  # None or {"batchItemFailures": [...]}
 
 
 @dataclass

@@ -72,7 +72,7 @@ def next_cron(expression: str, after: datetime) -> Optional[datetime]:
         return None
     bounds = [(0, 59), (0, 23), (1, 31), (1, 12), (1, 7), (1970, 2199)]
     try:
-        minutes, hours, days, months, weekdays, years = (_cron_field(p, lo, hi) for p, (lo, hi) in zip(parts, bounds))
+        minutes, hours, days, months, weekdays, years = (_cron_field(p, lo, hi) for p, (lo, hi) in zip(parts, bounds, strict=True))
     except ValueError:
         return None
     any_day, any_weekday = parts[2] in ("*", "?"), parts[4] in ("*", "?")
@@ -118,6 +118,13 @@ def _cron_field(text: str, low: int, high: int) -> set[int]:
     return values
 
 
+def _due(schedule: Schedule) -> float:
+    """When a schedule the scheduler runs is next due (each of them has a next run)."""
+    if schedule.next_due is None:
+        raise RuntimeError(f"schedule {schedule.name} has no next run")
+    return schedule.next_due
+
+
 def scheduled_event(schedule: Schedule, region: str, when: float) -> dict:
     """The event EventBridge hands a scheduled Lambda."""
     return {
@@ -149,8 +156,8 @@ class Scheduler(threading.Thread):
         self.clock = clock
         self._stopping = threading.Event()
         start = clock()
-        self.schedules = []
-        self.unsupported = []
+        self.schedules: list[Schedule] = []
+        self.unsupported: list[Schedule] = []
         for schedule in schedules:
             schedule.next_due = self._next(schedule, start)
             (self.schedules if schedule.next_due is not None else self.unsupported).append(schedule)
@@ -166,10 +173,10 @@ class Scheduler(threading.Thread):
 
     def run(self) -> None:
         while self.schedules and not self._stopping.is_set():
-            schedule = min(self.schedules, key=lambda s: s.next_due)
-            if self._stopping.wait(max(0.0, schedule.next_due - self.clock())):
+            schedule = min(self.schedules, key=_due)
+            due = _due(schedule)
+            if self._stopping.wait(max(0.0, due - self.clock())):
                 break
-            due = schedule.next_due
             self.run_once(schedule, due)
             # The next run on the schedule's own grid; a run that overran skips what it missed.
             following = self._next(schedule, due)

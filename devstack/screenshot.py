@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
-from devstack.demo import ALICE_PHONE, Demo
+from devstack.demo import ALICE_PHONE, Demo, DemoError
 from devstack.stack import ROOT, StackSettings
 
 DAN_PHONE = "+14155550166"
@@ -35,7 +35,10 @@ def main() -> int:
     demo._api("PUT", "/users/dan/phone", {"phone": DAN_PHONE}, expect=202)
     code_sms = demo._wait(lambda: [m for m in demo._thread(DAN_PHONE) if re.search(r"\b\d{6}\b", m["body"])],
                           "Dan's code")[-1]
-    demo._api("POST", "/users/dan/phone/verify", {"code": re.search(r"\b(\d{6})\b", code_sms["body"]).group(1)})
+    code = re.search(r"\b(\d{6})\b", code_sms["body"])
+    if code is None:
+        raise DemoError(f"no 6-digit code in Dan's verification SMS {code_sms['body']!r}")
+    demo._api("POST", "/users/dan/phone/verify", {"code": code.group(1)})
     dan = demo._api("POST", "/sessions", {"user_id": "dan", "partner_id": "carol", "partner_name": "Carol"},
                     expect=(200, 201))
     demo._api("POST", f"/sessions/{dan['session_id']}/messages", {"text": "Are the release notes ready?"}, expect=202)

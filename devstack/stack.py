@@ -168,6 +168,8 @@ class Stack:
         self._start_moto()
         self._create_resources()
         api_server = self._bind_api()
+        if self.api_url is None:
+            raise StackError("the API server is bound but has no address (api_url unset by _bind_api)")
         self.public_base_url = (s.public_base_url or self.api_url).rstrip("/")
         os.environ["PUBLIC_BASE_URL"] = self.public_base_url
         self._start_chat_receiver()
@@ -179,7 +181,7 @@ class Stack:
 
     def _set_environment(self) -> None:
         s = self.settings
-        for name in _QUEUE_OVERRIDES + ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        for name in (*_QUEUE_OVERRIDES, "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
             os.environ.pop(name, None)
         os.environ.update(
             {
@@ -224,7 +226,8 @@ class Stack:
             raise StackError(_port_message("moto (DynamoDB, SQS)", "MOTO_PORT", self.settings.moto_port, reason))
         def stop() -> None:
             moto.stop()
-            moto._server.server_close()  # free the port now, not at exit
+            if moto._server is not None:  # started above, so always set
+                moto._server.server_close()  # free the port now, not at exit
 
         self._stops.append(("moto", stop))
         host, port = moto.get_host_and_port()
@@ -494,7 +497,7 @@ class Stack:
             version = -1
             while not stopping.is_set():
                 with state.changed:
-                    state.changed.wait_for(lambda: state.version != version or stopping.is_set(), 0.5)
+                    state.changed.wait_for(lambda last=version: state.version != last or stopping.is_set(), 0.5)
                     version = state.version
                     new = [m for sid, m in state.messages.items() if sid not in seen]
                     seen.update(m.sid for m in new)

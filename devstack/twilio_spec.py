@@ -112,7 +112,7 @@ class _SpecRequest:
     scheme+host, so a request to the stand-in on http://127.0.0.1:8010 validates the same as
     one to https://api.twilio.com (or https://messaging.twilio.com for a /v1/ path)."""
 
-    def __init__(self, method: str, url: str, headers: Mapping[str, str], body: Optional[bytes]):
+    def __init__(self, method: str, url: str, headers: Union[Mapping[str, str], Headers], body: Optional[bytes]):
         parts = urlsplit(url)
         self.method = method.lower()
         self.path = parts.path
@@ -139,7 +139,7 @@ def _as_bytes(body: Union[bytes, str, None]) -> Optional[bytes]:
     return body.encode("utf-8") or None
 
 
-def validate_request(method: str, url: str, headers: Mapping[str, str],
+def validate_request(method: str, url: str, headers: Union[Mapping[str, str], Headers],
                      body: Union[bytes, str, None]) -> None:
     """Raise TwilioSpecError unless Twilio's API would accept this request.
 

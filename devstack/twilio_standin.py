@@ -83,6 +83,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import phonenumbers
 import requests
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from phonenumbers import geocoder
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
@@ -485,6 +486,8 @@ def describe_number(e164: str) -> dict:
     """Twilio's AvailablePhoneNumber fields for a number (geography from phonenumbers)."""
     parsed = phonenumbers.parse(e164)
     place = geocoder.description_for_number(parsed, "en") or ""
+    locality: Optional[str]
+    region: Optional[str]
     locality, _, region = place.rpartition(", ")
     if not locality:  # e.g. "California": a state only
         locality, region = None, place or None
@@ -612,13 +615,17 @@ class _Scheduler:
             self._thread.join(timeout=5)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 class StandinState:
     """Everything the stand-in knows. Every change notifies `changed`, so tests can
     `wait_for(predicate)` instead of sleeping."""
 
     def __init__(self, account_sid: str, auth_token: str, *, callback_delay: float = 0.2,
                  queue_depth: Optional[Callable[[], Optional[int]]] = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 clock: Callable[[], datetime] = _utc_now,
                  keyword_auto_replies: bool = True, seed: int = 0,
                  require_a2p: bool = False, opt_out_type: str = "always"):
         if opt_out_type not in OPT_OUT_TYPE_MODES:
@@ -883,12 +890,14 @@ class StandinState:
             params["MessagingServiceSid"] = message.messaging_service_sid
         if message.error_code:
             params["ErrorCode"] = str(message.error_code)
+        if message.status_callback is None:
+            raise ValueError(f"message {message.sid} has no StatusCallback to send to")
         self.post_signed("status", message.status_callback, params)
 
     def post_signed(self, kind: str, url: str, params: dict, method: str = "POST") -> dict:
         """Send params to url as Twilio does: form POST (or GET with a query string) with
         X-Twilio-Signature over the exact URL and the params. Returns the callback record."""
-        record = {"kind": kind, "url": url, "method": method, "params": params,
+        record: dict[str, Any] = {"kind": kind, "url": url, "method": method, "params": params,
                   "status": None, "body": None, "error": None, "at": self.clock().isoformat()}
         try:
             if method == "GET":
@@ -1130,7 +1139,7 @@ def _page(key: str, items: list[dict], args: MultiDict, path: str,
     chunk = items[start:start + page_size]
 
     def uri(page_number: int, token: Optional[str] = None) -> str:
-        query = filters + [("PageSize", str(page_size)), ("Page", str(page_number))]
+        query = [*filters, ("PageSize", str(page_size)), ("Page", str(page_number))]
         if token:
             query.append(("PageToken", token))
         return f"{path}?{urlencode(query)}"
@@ -1187,7 +1196,7 @@ def create_message(state: StandinState, params: dict, args: MultiDict, form: Mul
                 return twilio_error(400, ERR_SERVICE_HAS_NO_SENDER,
                                     f"The Messaging Service {service.sid} has no phone number "
                                     f"in its sender pool to send from.")
-    number = state.number_by_phone(from_)
+    number = state.number_by_phone(from_) if from_ else None
     if number is None or not number.sms_capable:
         return twilio_error(400, ERR_FROM_NOT_OWNED,
                             f"The From phone number {from_} is not a valid, SMS-capable inbound "
@@ -1366,7 +1375,7 @@ def _form_bool(value: str) -> bool:
 
 
 # form parameter -> (attribute, conversion); an empty URL clears it, as on Twilio
-_SERVICE_FIELDS = {
+_SERVICE_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "FriendlyName": ("friendly_name", str),
     "InboundRequestUrl": ("inbound_request_url", lambda v: v or None),
     "InboundMethod": ("inbound_method", str),
@@ -1534,7 +1543,7 @@ def handle_twilio_api(state: StandinState) -> Response:
     form = MultiDict(parse_qsl(raw_body.decode("utf-8", "replace"), keep_blank_values=True)) \
         if request.mimetype == "application/x-www-form-urlencoded" else MultiDict()
     args = MultiDict(parse_qsl(query, keep_blank_values=True))
-    entry = {"method": request.method, "path": request.path,
+    entry: dict[str, Any] = {"method": request.method, "path": request.path,
              "query": args.to_dict(flat=False), "form": form.to_dict(flat=False),
              "status": None, "at": state.clock().isoformat()}
     response = _answer_twilio_api(state, raw_body, query, args, form, entry)
@@ -1556,6 +1565,8 @@ def _answer_twilio_api(state, raw_body, query, args, form, entry) -> Response:
         entry["spec_error"] = error.message
         return twilio_error(error.status, error.code, error.message)
     operation = match_operation(request.method, request.path)
+    if operation is None:  # validate_request has answered 404/405 for those
+        raise RuntimeError(f"{request.method} {request.path}: no operation matches a validated request")
     entry["operation"] = operation.operation_id
     # 2010 API paths name the account; Messaging API paths do not (auth alone decides)
     if operation.path_params.get("AccountSid", state.account_sid) != state.account_sid:
@@ -1576,9 +1587,12 @@ def _answer_twilio_api(state, raw_body, query, args, form, entry) -> Response:
 
 
 def _fault_answer(fault: Fault) -> Response:
-    code = FAULT_CODES.get(fault.status, ERR_INTERNAL)
-    response = twilio_error(fault.status, code, FAULT_MESSAGES.get(fault.status, "Error"))
-    if fault.status == 429:
+    status = fault.status
+    if status is None:
+        raise ValueError(f"fault {fault.to_json()} has no status to answer with")
+    code = FAULT_CODES.get(status, ERR_INTERNAL)
+    response = twilio_error(status, code, FAULT_MESSAGES.get(status, "Error"))
+    if status == 429:
         response.headers["Retry-After"] = "1"
     return response
 
@@ -1859,8 +1873,9 @@ def create_app(account_sid: str, auth_token: str, *, callback_delay: float = 0.2
     state = StandinState(account_sid, auth_token, callback_delay=callback_delay,
                          queue_depth=queue_depth, keyword_auto_replies=keyword_auto_replies,
                          require_a2p=require_a2p, opt_out_type=opt_out_type,
-                         **({"clock": clock} if clock else {}))
+                         clock=clock or _utc_now)
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/_standin/static")
+    app.json = DefaultJSONProvider(app)
     app.json.sort_keys = False
 
     @app.route(f"/{API_VERSION}/<path:rest>", methods=["GET", "POST", "DELETE", "PUT"])

@@ -8,6 +8,7 @@ CloudFormation property names are the API's parameter names).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 
 from chalicelib.store.models import TABLE_MODELS, TTL_ATTRIBUTE
 
@@ -51,7 +52,7 @@ def table_resources(prefix: str) -> dict:
     return resources
 
 
-def _hash_first(key_schema: list[dict]) -> list[dict]:
+def _hash_first(key_schema: Sequence[Mapping[str, object]]) -> list[Mapping[str, object]]:
     return sorted(key_schema, key=lambda key: key["KeyType"] != "HASH")
 
 
@@ -98,8 +99,8 @@ def template(prefix: str) -> dict:
 def create_all(prefix: str, dynamodb, sqs) -> None:
     """Create every table and queue of `template(prefix)` through boto3 clients."""
     resources = template(prefix)["Resources"]
-    arns = {}
-    for logical_id, resource in resources.items():
+    arns: dict[str, str] = {}
+    for resource in resources.values():
         properties = dict(resource["Properties"])
         if resource["Type"] == "AWS::DynamoDB::Table":
             ttl = properties.pop("TimeToLiveSpecification", None)

@@ -49,7 +49,10 @@ class Secrets:
             raise RuntimeError(f"configuration: set {name} or {name}_PARAM")
         if self._provider is None:
             self._provider = _ClockedSSMProvider(self._clock)
-        return self._provider.get(parameter, decrypt=True, max_age=config.secrets_max_age_seconds())
+        secret = self._provider.get(parameter, decrypt=True, max_age=config.secrets_max_age_seconds())
+        if not isinstance(secret, str):  # no transform asked for, so SSM's text
+            raise RuntimeError(f"configuration: {name}_PARAM {parameter} read as {type(secret).__name__}, not text")
+        return secret
 
     def get_list(self, name: str) -> list[str]:
         """A comma-separated secret (API tokens, webhook secrets during rotation)."""

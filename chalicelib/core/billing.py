@@ -13,6 +13,7 @@ import calendar
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 DAY = 86400
 
@@ -50,7 +51,8 @@ def add_months(moment: datetime, months: int) -> datetime:
 def bill_times(bought_at: float, until: float) -> list[float]:
     """Every moment Twilio bills the number, from purchase up to (not including) `until`."""
     start = _utc(bought_at)
-    times, months = [], 0
+    times: list[float] = []
+    months = 0
     while True:
         moment = add_months(start, months).timestamp()
         if moment >= until:
@@ -114,8 +116,8 @@ def days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
-def report(*, numbers: list[dict], usage: dict[str, dict], rentals: list[Rental], start: float, end: float,
-           prices: Prices, monthly_budget_usd: float | None, this_month_rentals: int) -> dict:
+def report(*, numbers: list[dict[str, Any]], usage: dict[str, dict[str, Any]], rentals: list[Rental], start: float, end: float,
+           prices: Prices, monthly_budget_usd: float | None, this_month_rentals: int) -> dict[str, Any]:
     """GET /numbers/stats: numbers by state, rentals per month, segments per number and
     the estimated Twilio cost over [start, end)."""
     by_state = Counter(n["status"] for n in numbers)
@@ -158,8 +160,8 @@ def report(*, numbers: list[dict], usage: dict[str, dict], rentals: list[Rental]
 
 
 def _number_rows(
-    numbers: list[dict], usage: dict[str, dict], rentals: list[Rental], start: float, end: float, prices: Prices
-) -> list[dict]:
+    numbers: list[dict[str, Any]], usage: dict[str, dict[str, Any]], rentals: list[Rental], start: float, end: float, prices: Prices
+) -> list[dict[str, Any]]:
     """One row per number held in [start, end): its rentals, usage and estimated cost."""
     rentals_by_phone = {r.phone_number: r for r in rentals}
     rows = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 class BridgeError(Exception):
     status = 400
 
-    def __init__(self, code: str, message: str, status: int | None = None, headers: dict | None = None):
+    def __init__(self, code: str, message: str, status: int | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -18,7 +18,7 @@ class BridgeError(Exception):
         if status is not None:
             self.status = status
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, dict[str, str]]:
         return {"error": {"code": self.code, "message": self.message}}
 
 

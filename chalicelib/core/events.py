@@ -23,5 +23,5 @@ def event_id(event_type: str, cause: str) -> str:
     return "evt_" + digest[:32]
 
 
-def build(event_type: str, cause: str, now: float, **fields: object) -> dict:
+def build(event_type: str, cause: str, now: float, **fields: object) -> dict[str, object]:
     return {"type": event_type, "event_id": event_id(event_type, cause), "created_at": int(now), **fields}

@@ -41,7 +41,7 @@ def rank(
     With `target_wait`, numbers whose backlog exceeds it come last."""
     free = [c for c in candidates if c.phone_number not in taken]
 
-    def preference(c: Candidate) -> tuple:
+    def preference(c: Candidate) -> tuple[bool, bool, bool, bool, float, str]:
         return (
             target_wait is not None and c.backlog_seconds > target_wait,
             c.phone_number != sticky,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.core import billing
 from chalicelib.core.pool_policy import (
@@ -63,7 +64,7 @@ class Needs:
     projected_wait: float
 
 
-def plan(view: PoolView, policy: Policy, memory: dict | None = None) -> Plan:
+def plan(view: PoolView, policy: Policy, memory: dict[str, Any] | None = None) -> Plan:
     memory = dict(memory or {})
     needs, figures = assess(view, policy, memory)
     decisions = take_back(needs, policy)
@@ -80,7 +81,7 @@ def plan(view: PoolView, policy: Policy, memory: dict | None = None) -> Plan:
     return Plan(decisions, memory, figures)
 
 
-def assess(view: PoolView, policy: Policy, memory: dict) -> tuple[Needs, dict]:
+def assess(view: PoolView, policy: Policy, memory: dict[str, Any]) -> tuple[Needs, dict[str, Any]]:
     """Measure the send rate, project the wait, and say what the pool needs. Updates
     `memory` with what the next run needs to measure and remember."""
     now = view.now
@@ -167,7 +168,7 @@ def take_back(needs: Needs, policy: Policy) -> list[Decision]:
         (n for n in needs.draining if n.drain_reason == AUTO),
         key=lambda n: (n.open_sessions, -n.changed_at, n.phone_number),
     )
-    decisions = []
+    decisions: list[Decision] = []
     for number in reclaimable[: max(0, shortfall)]:
         active = len(needs.active) + len(decisions)
         reason = (
@@ -223,7 +224,7 @@ def drain_surplus(now: float, needs: Needs, policy: Policy) -> list[Decision]:
     ]
 
 
-def release_quiet(view: PoolView, needs: Needs, policy: Policy, taken_back: set) -> tuple[list[Decision], int]:
+def release_quiet(view: PoolView, needs: Needs, policy: Policy, taken_back: set[str]) -> tuple[list[Decision], int]:
     """4. Release drained numbers that are empty and quiet. With release_at "renewal",
     one the autoscaler drained is kept until its paid month is about to renew, and
     while the recent peak still needs it. Returns the releases and how many were kept."""
@@ -265,7 +266,7 @@ def _hold_reason(needs: Needs, policy: Policy, kept_in_reserve: int) -> str:
     return reason
 
 
-def _measure(view: PoolView, memory: dict, policy: Policy) -> tuple[float | None, float, float]:
+def _measure(view: PoolView, memory: dict[str, Any], policy: Policy) -> tuple[float | None, float, float]:
     """(the send rate since the last run or None, smoothed rate, smoothed segments per message)."""
     previous_at = memory.get("at")
     same_day = memory.get("day") == view.day

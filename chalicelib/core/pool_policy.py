@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 ACTIVE, DRAINING = "active", "draining"
 AUTO, REQUESTED = "auto", "requested"  # who drained a number: only the autoscaler's drains are taken back
@@ -88,8 +89,8 @@ class Decision:
 @dataclass
 class Plan:
     decisions: list[Decision]
-    memory: dict
-    figures: dict = field(default_factory=dict)
+    memory: dict[str, Any]
+    figures: dict[str, Any] = field(default_factory=dict)
 
 
 def limit_refusal(held: int, rentals_this_month: int, policy: Policy) -> str | None:

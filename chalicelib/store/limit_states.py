@@ -59,6 +59,7 @@ class DynamoLimitStore:
             # Never charged: the attribute may be missing (PynamoDB reads its default, 0).
             condition = condition | model.limiter_tat.does_not_exist()
         actions = [model.limiter_tat.set(new_tat)]
+        item: PoolNumber | CampaignLimit
         if key.kind == NUMBER:
             item = PoolNumber(POOL, key.name)
             condition = condition & PoolNumber.phone_number.exists()  # never create a number

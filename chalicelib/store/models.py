@@ -12,6 +12,8 @@ campaign's limiter state.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
@@ -33,7 +35,7 @@ class _FromEnvironment:
         return self._read()
 
 
-def _meta(name: str) -> type:
+def _meta(name: str) -> Any:  # a class; Any, as PynamoDB types Model.Meta as an instance protocol
     return type(
         "Meta",
         (),

@@ -126,7 +126,7 @@ def test_missing_parameters_stop_the_deploy_before_any_change(fake_aws):
     assert result.returncode != 0
     assert "/sms-bridge/dev/api-tokens" in result.stderr
     assert not _deploys(fake_aws)
-    checked = [c for c in _state(fake_aws)["calls"] if c[:2] == ["ssm", "get-parameters"]][0]
+    checked = next(c for c in _state(fake_aws)["calls"] if c[:2] == ["ssm", "get-parameters"])
     assert {"/sms-bridge/dev/twilio-auth-token", "/sms-bridge/dev/api-tokens", "/sms-bridge/dev/chat-webhook-secret",
             "/sms-bridge/dev/twilio-account-sid", "/sms-bridge/dev/chat-webhook-url"} <= set(checked)
 

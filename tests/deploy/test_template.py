@@ -63,7 +63,7 @@ def test_has_every_queue_with_a_dead_letter_queue(stage):
     assert set(queues) == {r["Properties"]["QueueName"] for r in defined.values() if r["Type"] == "AWS::SQS::Queue"}
     sources = {name: q for name, q in queues.items() if "-dlq" not in name}
     assert set(sources) == {f"sms-bridge-{stage}-{k}" for k in ("outbound.fifo", "delivery", "requests")}
-    for name, queue in sources.items():
+    for queue in sources.values():
         redrive = queue["Properties"]["RedrivePolicy"]
         dlq = t["Resources"][redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Properties"]
         assert "-dlq" in dlq["QueueName"] and redrive["maxReceiveCount"] >= 1
@@ -204,5 +204,5 @@ def test_dashboard_shows_sends_backlog_latency_and_failures(stage):
     for name in (metrics.SMS_SENT, metrics.DELIVERY_LATENCY, metrics.MESSAGE_FAILED, metrics.TWILIO_ERRORS_BY_CODE):
         assert name in text
     assert "ApproximateNumberOfMessagesVisible" in text
-    alarm_widget = [w for w in body["widgets"] if w["type"] == "alarm"][0]
+    alarm_widget = next(w for w in body["widgets"] if w["type"] == "alarm")
     assert len(alarm_widget["properties"]["alarms"]) == len(_alarms(t))

@@ -57,7 +57,7 @@ def test_deploys_with_an_oidc_role_and_no_stored_keys():
     assert "AWS_ACCESS_KEY_ID" not in text and "AWS_SECRET_ACCESS_KEY" not in text
     assert "secrets." not in text
     assert workflow.get("permissions", {}).get("id-token") != "write", "only the deploy job gets an OIDC token"
-    for name, job in workflow["jobs"].items():
+    for job in workflow["jobs"].values():
         if not _deploys(job):
             continue
         assert job["permissions"]["id-token"] == "write"

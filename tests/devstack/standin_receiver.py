@@ -1,4 +1,4 @@
-"""The webhook receiver the stand-in's test modules share (import `receiver` for the fixture).
+"""The webhook receiver the stand-in's test modules share (import `receiver_fixture` for the `receiver` fixture).
 
 Not a conftest.py: other test directories import their constants with `from conftest import`,
 which a second conftest module here would shadow."""
@@ -49,8 +49,8 @@ class Receiver:
         self._http.server_close()
 
 
-@pytest.fixture
-def receiver():
+@pytest.fixture(name="receiver")
+def receiver_fixture():
     server = Receiver()
     yield server
     server.close()

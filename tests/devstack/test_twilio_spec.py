@@ -115,7 +115,7 @@ def test_incoming_number_update_with_sms_url_passes(recorded):
 def test_incoming_number_update_with_bad_enum_fails(recorded):
     client, sent = recorded
     client.incoming_phone_numbers(NUMBER_SID).update(sms_method="PUT")
-    with pytest.raises(TwilioSpecError, match="SmsMethod.*not one of"):
+    with pytest.raises(TwilioSpecError, match=r"SmsMethod.*not one of"):
         assert_valid_prepared(sent[-1])
 
 

@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from devstack.twilio_spec import validate_response
-from standin_receiver import receiver  # noqa: F401  (the fixture)
+from standin_receiver import receiver_fixture  # noqa: F401  (the `receiver` fixture)
 from devstack.twilio_standin import (
     StandinHttpClient,
     count_segments,

@@ -3,6 +3,8 @@ over random schedules (core/gcra.py)."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -89,7 +91,7 @@ def test_sends_the_limiter_allows_never_come_closer_than_their_segments(attempts
         assert decision.allowed
         tat = decision.new_tat
         sent.append((now, cost))
-    for (at, cost), (next_at, _) in zip(sent, sent[1:]):
+    for (at, cost), (next_at, _) in itertools.pairwise(sent):
         assert next_at >= at + cost - gcra.EPSILON
 
 

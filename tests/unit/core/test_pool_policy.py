@@ -33,9 +33,9 @@ POLICY = Policy(target_wait_seconds=10, headroom=2, idle_seconds=1800, min_size=
 
 
 def number(i: int, status: str = ACTIVE, **fields) -> NumberState:
-    defaults = dict(phone_number=f"+1415555{i:04d}", status=status, area_code="415", country="US",
-                    changed_at=MONTH_AGO, bought_at=MONTH_AGO, last_activity=NOW - 3600,
-                    drain_reason=AUTO if status == DRAINING else None)
+    defaults = {"phone_number": f"+1415555{i:04d}", "status": status, "area_code": "415", "country": "US",
+                "changed_at": MONTH_AGO, "bought_at": MONTH_AGO, "last_activity": NOW - 3600,
+                "drain_reason": AUTO if status == DRAINING else None}
     return NumberState(**{**defaults, **fields})
 
 

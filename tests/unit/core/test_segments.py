@@ -124,7 +124,7 @@ def test_each_part_fits_and_only_ends_early_to_keep_a_pair(text):
         assert sizes[0] <= single
     else:
         assert result.units > single and all(0 < s <= per_part for s in sizes)
-        for size, following in zip(sizes, parts[1:]):  # greedy: next char didn't fit
+        for size, following in zip(sizes, parts[1:], strict=False):  # greedy: next char didn't fit
             assert size + units_of(following[0], result.encoding) > per_part
 
 
