@@ -35,7 +35,7 @@ def describe(message: Message) -> dict:
     }
 
 
-def list_for_session(session_id: str, limit: object = None, cursor: object = None) -> dict:
+def list_for_session(session_id: str, limit: str | int | None = None, cursor: str | None = None) -> dict:
     try:
         page_size = int(limit) if limit not in (None, "") else 50
     except (TypeError, ValueError):
@@ -46,9 +46,10 @@ def list_for_session(session_id: str, limit: object = None, cursor: object = Non
     if cursor:
         try:
             start = json.loads(base64.urlsafe_b64decode(str(cursor).encode()))
-            assert isinstance(start, dict)
         except Exception:
-            raise bad_request("invalid_cursor", "cursor must be a next_cursor value from a previous page") from None
+            start = None
+        if not isinstance(start, dict):
+            raise bad_request("invalid_cursor", "cursor must be a next_cursor value from a previous page")
     page = Message.by_session.query(session_id, limit=page_size, last_evaluated_key=start, scan_index_forward=True)
     items = [describe(message) for message in page]
     next_key = page.last_evaluated_key

@@ -249,7 +249,7 @@ def sweep_expired(ctx: Context, now: float) -> tuple[int, Counter, Counter]:
     Reads the sparse open-by-user index, which holds exactly the open sessions, with a
     Scan: no key names them all, and the read costs what the open sessions are, never the
     sessions ever made. Runs on the schedule only, never on a request path."""
-    closed, per_user, per_number = 0, Counter(), Counter()
+    closed, per_user, per_number = 0, Counter[str](), Counter[str]()
     for session in Session.open_sessions_by_user.scan():
         if session.status != OPEN:
             continue
