@@ -15,7 +15,7 @@ import contextlib
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 LOG_EVERY_SECONDS = 10.0
@@ -48,3 +48,44 @@ def step(label: str, stream: TextIO | None = None) -> Iterator[None]:
         beater.join()
         elapsed = time.monotonic() - start
         print(f"{chr(13) if tty else ''}  {label}: done in {elapsed:.1f} s", file=out, flush=True)
+
+
+class Tally:
+    """How far a counted job is: `advance(n)` as work is done; see `counted`."""
+
+    def __init__(self, label: str, total: int, out: TextIO, every: float, tty: bool, clock: Callable[[], float]):
+        self.label, self.total, self.done = label, max(1, total), 0
+        self._out, self._every, self._tty, self.clock = out, every, tty, clock
+        self._start = self._last = clock()
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        now = self.clock()
+        if now - self._last >= self._every:
+            self._last = now
+            self._show(now)
+
+    def _show(self, now: float, end: str = "") -> None:
+        share = min(1.0, self.done / self.total)
+        elapsed = now - self._start
+        eta = f", about {elapsed / share - elapsed:.0f} s left" if 0 < share < 1 else ""
+        if self._tty:
+            bar = "#" * int(share * 30)
+            self._out.write(f"\r  {self.label} [{bar:<30}] {self.done}/{self.total} {elapsed:.0f} s{eta}{end}")
+        else:
+            self._out.write(f"  {self.label}: {self.done} of {self.total} ({share:.0%}), {elapsed:.0f} s{eta}\n")
+        self._out.flush()
+
+
+@contextlib.contextmanager
+def counted(
+    label: str, total: int, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic
+) -> Iterator[Tally]:
+    """Progress of a job of `total` steps: a bar on a terminal, else a line every 10 s."""
+    out = stream or sys.stderr
+    tty = out.isatty()
+    tally = Tally(label, total, out, 0.5 if tty else LOG_EVERY_SECONDS, tty, clock)
+    try:
+        yield tally
+    finally:
+        tally._show(clock(), end="\n" if tty else "")
