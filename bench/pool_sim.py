@@ -63,6 +63,7 @@ from chalicelib.core import pool_plan, pool_policy
 from chalicelib.core.placement import Candidate, rank
 from chalicelib.core.pool_policy import ACTIVE, AUTO, DRAINING, NumberState, Policy, PoolView
 from chalicelib.core.gcra import cost_seconds, decide
+from infra import progress
 
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 START = datetime(2026, 6, 1, tzinfo=timezone.utc).timestamp()  # a Monday
@@ -439,11 +440,16 @@ class Month:
             "expire": lambda s, now: self.close(s, now) if s.open else None,
             "tick": lambda s, now: self.tick(now),
         }
-        while self.events:
-            now, _, kind, payload = heapq.heappop(self.events)
-            if now >= self.finish:
-                break
-            handlers[kind](payload, now)
+        days_done = 0
+        with progress.counted(f"simulated days ({self.policy.release_at})", round((self.finish - START) / DAY)) as days:
+            while self.events:
+                now, _, kind, payload = heapq.heappop(self.events)
+                if now >= self.finish:
+                    break
+                handlers[kind](payload, now)
+                if int((now - START) // DAY) > days_done:
+                    days.advance(int((now - START) // DAY) - days_done)
+                    days_done = int((now - START) // DAY)
         return self
 
     # -- report -------------------------------------------------------------------------

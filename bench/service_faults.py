@@ -335,8 +335,10 @@ class FaultRun:
             self._time_passes()
             round_no += 1
             if round_no % 5 == 0:
-                self.out(f"[faults] round {round_no}: {next_index} of {p.messages} submitted, "
-                         f"{time.monotonic() - started:.0f} s")
+                elapsed = time.monotonic() - started
+                left = elapsed * (p.messages - next_index) / next_index if next_index else 0
+                self.out(f"[faults] round {round_no}: {next_index} of {p.messages} submitted "
+                         f"({next_index / p.messages:.0%}), {elapsed:.0f} s, about {left:.0f} s left")
             if next_index >= p.messages and handled == 0 and not self._callbacks_pending():
                 break
         self.counts.rounds = round_no
