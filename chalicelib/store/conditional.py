@@ -57,3 +57,23 @@ def delete_if(item, condition) -> bool:
         if condition_failed(error):
             return False
         raise
+
+
+def update_together(updates: list[tuple]) -> bool:
+    """Several updates, all or none (one TransactWriteItems): each (item, actions, condition
+    or None). False when a condition did not hold (or another write raced it); any other
+    failure raises."""
+    from pynamodb.connection import Connection
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    region = updates[0][0].Meta.region
+    try:
+        with TransactWrite(connection=Connection(region=region)) as transaction:
+            for item, actions, condition in updates:
+                transaction.update(item, actions=actions, condition=condition)
+        return True
+    except TransactWriteError as error:
+        if error.cause_response_code == "TransactionCanceledException":
+            return False
+        raise

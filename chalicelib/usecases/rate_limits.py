@@ -72,21 +72,26 @@ class Limiter:
         `lead` ahead); 0 when it may be booked now."""
         return max(0.0, self._earliest(number) - self.lead - now)
 
-    def reserve(self, number: str, segments: int, now: float, horizon: float | None = None) -> Booking:
+    def reserve(
+        self, number: str, segments: int, now: float, horizon: float | None = None, count: bool = True
+    ) -> Booking:
         """Book the slot of a send of `segments` from `number`: the earliest time
         every key allows, if it is within `horizon` (default: `lead`) of now. The caller sends at
         `Booking.at` (sleeping until then), so the time a request leaves is the
         time the limiter charged, whatever the writes before it took.
 
         The campaign, shared by every number and so contended, is charged first;
-        a number refusing after it leaves a campaign slot unused, never an excess."""
+        a number refusing after it leaves a campaign slot unused, never an excess.
+
+        With `count`, the number's write also adds the send to its cumulative sent
+        counters (the usage report's source), so counting costs no write of its own."""
         ahead = max(self.lead, horizon or 0.0)
         for _ in range(MAX_CHARGE_TRIES):
             keys = self._keys(number)
             at = max(now + self.margin, self._earliest(number))
             if at - now > ahead + EPSILON:
                 return Booking(None, at - now - self.lead)
-            if all(self._charge(state, segments, at) for state in reversed(keys)):
+            if all(self._charge(state, segments, at, count) for state in reversed(keys)):
                 return Booking(at, 0.0)
         # Lost every race: come back shortly rather than spin here.
         return Booking(None, self.lead or EPSILON)
@@ -105,9 +110,10 @@ class Limiter:
     def _earliest(self, number: str) -> float:
         return max(state.tat - self.limits.burst_seconds for state in self._keys(number))
 
-    def _charge(self, state: _KeyState, segments: int, at: float) -> bool:
+    def _charge(self, state: _KeyState, segments: int, at: float, count: bool = False) -> bool:
         decision = decide(state.tat, at, cost_seconds(segments, state.rate), self.limits.burst_seconds)
-        if decision.allowed and self._write(state, decision.new_tat):
+        sent = max(1, int(segments or 1)) if count and state.key.kind == NUMBER else 0
+        if decision.allowed and self._write(state, decision.new_tat, sent):
             return True
         self.conflicts += 1
         self._state(state.key, refresh=True)
@@ -141,9 +147,9 @@ class Limiter:
                 )
         return _KeyState(key=key, rate=rate, tat=stored.tat if stored else 0.0, exists=stored is not None)
 
-    def _write(self, state: _KeyState, new_tat: float) -> bool:
+    def _write(self, state: _KeyState, new_tat: float, sent: int = 0) -> bool:
         """Store `new_tat` if the key still holds the TAT we decided on."""
-        if state.exists and not self.store.write(state.key, state.tat, new_tat, state.rate):
+        if state.exists and not self.store.write(state.key, state.tat, new_tat, state.rate, sent):
             return False
         state.tat = new_tat
         return True

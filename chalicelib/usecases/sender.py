@@ -35,7 +35,10 @@ left in 'sending', retried with backoff, and so reconciled first. Any other
 
 Per message, outside faults: one write to claim, one to charge the number's
 limit (two with a campaign), one to record; reads only for a group's limiter
-state once per invocation.
+state once per invocation. The write that charges the number also adds the
+send to its cumulative sent counters (PoolNumber.segments_out/messages_out);
+a send refused by Twilio takes it back (a write, on that fault only), and the
+scheduled run turns the counters into per-day usage (usecases/pool_usage.py).
 """
 from __future__ import annotations
 
@@ -133,17 +136,8 @@ class Batch:
             self.pending.setdefault(_group(record), deque()).append(record)
         self.not_before: dict[str, float] = {}
         self.given_back: list[tuple[dict, float, bool]] = []
-        # Segments and messages sent per pool number in this batch: the usage GET /numbers/stats
-        # reports, written once per number and batch, not per message.
-        self.sent_usage: dict[str, list[int]] = {}
 
     def run(self) -> list[str]:
-        try:
-            return self._run()
-        finally:
-            self._flush_usage()
-
-    def _run(self) -> list[str]:
         while self.pending:
             now = self.clock.now()
             group, wait = min(((g, self._ready_in(g, now)) for g in self.pending), key=lambda gw: gw[1])
@@ -239,7 +233,9 @@ class Batch:
         # a slot a little later is booked at once rather than raced for again.
         clock = self.clock
         horizon = HOLD_CLAIM_SECONDS if clock.now() + HOLD_CLAIM_SECONDS + SEND_RESERVE_SECONDS <= self.deadline else 0
-        booking = self.limiter.reserve(message.from_number, message.segments, clock.now(), horizon)
+        # The booking counts the send in the number's cumulative usage (the usage report's
+        # source) unless this is a retry of a send that may have gone: that one was counted.
+        booking = self.limiter.reserve(message.from_number, message.segments, clock.now(), horizon, not reconciling)
         if booking.at is None:
             if not reconciling:
                 messages.unclaim(message)
@@ -248,12 +244,12 @@ class Batch:
             clock.sleep(booking.at - clock.now())
         sent_at = clock.now()
         attempt = _receive_count(record) if reconciling else int(message.attempts or 1)
-        outcome = self._send(message, body, attempt, sent_at)
+        outcome = self._send(message, body, attempt, sent_at, counted=not reconciling)
         self.limiter.settle(message.from_number, booking.at, sent_at)
         return outcome
 
 
-    def _send(self, message: Message, body: str, attempt: int, now: float) -> Outcome:
+    def _send(self, message: Message, body: str, attempt: int, now: float, counted: bool = False) -> Outcome:
         try:
             sent = self.ctx.twilio.send_sms(
                 from_=message.from_number,
@@ -266,6 +262,8 @@ class Batch:
             if error.status == 429:
                 # Refused before it was accepted: give it back to the queue as it was.
                 messages.unclaim(message)
+                if counted:
+                    pool_usage.uncount_sent(message.from_number, message.segments)
                 metrics.count(SEND_RETRIES, Reason="rate_limited")
                 return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_RATE_LIMITED), "rate_limited")
             if error.retryable:
@@ -278,6 +276,8 @@ class Batch:
                 )
                 return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
             self._finish(message, str(error.code or error.status))
+            if counted:
+                pool_usage.uncount_sent(message.from_number, message.segments)
             if error.code == OPTED_OUT:
                 opt_out.set_opted_out(self.ctx, message.to_number, True)
             return Outcome(DONE)
@@ -286,9 +286,6 @@ class Batch:
         return Outcome(DONE)
 
     def _record_sent(self, message: Message, twilio_sid: str, now: float) -> None:
-        usage = self.sent_usage.setdefault(message.from_number, [0, 0])
-        usage[0] += max(1, int(message.segments or 1))
-        usage[1] += 1
         if messages.record_sent(self.ctx, message, twilio_sid, now):
             metrics.sms_sent(message.from_number, message.segments)
             metrics.send_latency(now - message.created_at)
@@ -296,12 +293,6 @@ class Batch:
     def _finish(self, message: Message, error_code: str) -> None:
         messages.finish(self.ctx, message, FAILED, error_code)
         metrics.count(metrics.MESSAGE_FAILED, ErrorCode=error_code)
-
-    def _flush_usage(self) -> None:
-        now = self.clock.now()
-        while self.sent_usage:
-            number, (segments, count) = self.sent_usage.popitem()
-            pool_usage.count_sent(number, segments, count, now)
 
 
 def visibility_timeout(seconds: float, early: bool = False) -> int:
