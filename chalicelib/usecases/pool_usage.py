@@ -5,8 +5,9 @@ item per number and day) and the report GET /numbers/stats serves
 Sent SMS are counted by the sender in the limiter's write that charges the send,
 as cumulative counters on the number (PoolNumber.segments_out/messages_out);
 the scheduled run adds what they moved since its last run to the day's item
-(fold_sent), so the sender writes nothing of its own to count. Received SMS are
-added to the day's item by the inbound webhook."""
+(fold_sent), so the sender writes nothing of its own to count. Received SMS ride
+on the event they cause to the delivery consumer, which adds a batch's to the
+day's items (one write per number and batch, none on the webhook's path)."""
 
 from __future__ import annotations
 
@@ -91,9 +92,11 @@ def fold_sent(numbers: list[PoolNumber], now: float) -> int:
     return folded
 
 
-def count_received(phone_number: str, segments: int, now: float) -> None:
-    """One SMS Twilio delivered to `phone_number` (the inbound webhook calls this)."""
-    _count(phone_number, [DailyUsage.segments_in.add(max(1, int(segments or 1))), DailyUsage.messages_in.add(1)], now)
+def count_received(phone_number: str, segments: int, now: float, messages: int = 1) -> None:
+    """SMS Twilio delivered to `phone_number` (the delivery consumer counts a batch's at
+    once, from its events; the inbound webhook counts a HELP)."""
+    added = [DailyUsage.segments_in.add(max(1, int(segments or 1))), DailyUsage.messages_in.add(messages)]
+    _count(phone_number, added, now)
 
 
 def _count(phone_number: str, actions: list, now: float) -> None:
