@@ -203,3 +203,18 @@ def test_webhooks_need_no_bearer_token_and_ignore_one(ready):
         body=urlencode(params),
     )
     _assert_refused(response, "bearer token instead of a signature")
+
+
+def test_webhooks_served_on_their_own_endpoint_are_signed_against_it(ready, monkeypatch):
+    """TWILIO_WEBHOOK_BASE_URL (the cheaper endpoint infra/template.py serves Twilio's webhooks
+    on): signatures are checked against it, the REST API's URL no longer passes."""
+    bridge, session = ready
+    webhooks = "https://abc123.execute-api.us-east-1.amazonaws.com"
+    monkeypatch.setenv("TWILIO_WEBHOOK_BASE_URL", webhooks)
+    params = _inbound(session, body="on the other endpoint")
+    _assert_refused(_post(bridge, "/twilio/sms", params, sign_webhook("/twilio/sms", params)), "REST API's URL")
+    signature = sign_webhook("/twilio/sms", params, url=webhooks + "/twilio/sms")
+    assert _post(bridge, "/twilio/sms", params, signature).status_code == 200
+    from chalicelib.config import settings
+
+    assert settings().webhook_url("/twilio/status") == webhooks + "/twilio/status"  # numbers and callbacks point there
