@@ -126,7 +126,8 @@ def delivery_status(ctx: Context, message_id: str | None, params: dict) -> None:
     moved = messages.apply_status(message_id, status, error_code)
     if moved is not None:
         # Final outcomes feed the dashboard: delivery latency, failures by Twilio error code.
-        metrics.message_final(moved.status, error_code, ctx.now() - moved.created_at if moved.created_at else None)
+        metrics.message_final(moved.status, error_code, ctx.now() - moved.created_at if moved.created_at else None,
+                              message_id=moved.message_id)
         if error_code == opt_out.OPTED_OUT_ERROR:
             opt_out.set_opted_out(ctx, moved.to_number, True)
         messages.notify_status(ctx, moved)

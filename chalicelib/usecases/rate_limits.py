@@ -27,6 +27,9 @@ from chalicelib.store.limit_states import CAMPAIGN, NUMBER, LimitKey, LimitStore
 
 # How often a booking re-reads and retries after losing a race before giving up for now.
 MAX_CHARGE_TRIES = 5
+# A send this little late (a sleep's overshoot, a slow write: nearly every send by a little)
+# moves the TAT the invocation knows, and so its next charge, without a write of its own.
+SETTLE_WRITE_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,9 @@ class Booking:
 class _KeyState:
     key: LimitKey
     rate: float  # segments per second
-    tat: float
+    tat: float  # what this invocation decides on: the stored TAT, plus lateness not written yet
     exists: bool  # a pool number's item exists (a missing campaign item is created on first charge)
+    stored: float = 0.0  # the TAT the store holds, as last read or written (the writes' condition)
 
 
 def campaign_key(campaign_id: str) -> str:
@@ -98,13 +102,17 @@ class Limiter:
 
     def settle(self, number: str, booked_at: float, sent_at: float) -> None:
         """A send that left later than its slot occupies the number that much
-        longer: move the TATs on by the delay (rare: the writes before it took
-        longer than `lead`)."""
+        longer: move the TATs on by the delay. A delay under SETTLE_WRITE_SECONDS
+        (nearly every send is a little late) moves only what this invocation knows,
+        so it is written with the next charge; a longer one (rare: the writes before
+        it took longer than `lead`) is written at once."""
         late = sent_at - booked_at
         if late <= EPSILON:
             return
         for state in self._keys(number):
-            if not self._write(state, state.tat + late):
+            if late < SETTLE_WRITE_SECONDS:
+                state.tat += late
+            elif not self._write(state, state.tat + late):
                 logger.warning("a late send could not move its limit on", extra={"late_seconds": late})
 
     def _earliest(self, number: str) -> float:
@@ -145,11 +153,12 @@ class Limiter:
                     "sending from a number not in the pool; its limit is kept in memory only",
                     extra={"pool_number": mask(key.name)},
                 )
-        return _KeyState(key=key, rate=rate, tat=stored.tat if stored else 0.0, exists=stored is not None)
+        tat = stored.tat if stored else 0.0
+        return _KeyState(key=key, rate=rate, tat=tat, exists=stored is not None, stored=tat)
 
     def _write(self, state: _KeyState, new_tat: float, sent: int = 0) -> bool:
-        """Store `new_tat` if the key still holds the TAT we decided on."""
-        if state.exists and not self.store.write(state.key, state.tat, new_tat, state.rate, sent):
+        """Store `new_tat` if the key still holds the TAT it held when we read or wrote it."""
+        if state.exists and not self.store.write(state.key, state.stored, new_tat, state.rate, sent):
             return False
-        state.tat = new_tat
+        state.tat = state.stored = new_tat
         return True

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 
 from chalicelib import config
 from chalicelib.adapters import metrics, queues
-from chalicelib.adapters.logs import logger
+from chalicelib.adapters.logs import logger, mask
 from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, OPTED_OUT, TwilioError
 from chalicelib.config import settings
 from chalicelib.core.gcra import EPSILON
@@ -136,8 +136,15 @@ class Batch:
             self.pending.setdefault(_group(record), deque()).append(record)
         self.not_before: dict[str, float] = {}
         self.given_back: list[tuple[dict, float, bool]] = []
+        self.figures = metrics.SentFigures()
 
     def run(self) -> list[str]:
+        try:
+            return self._run()
+        finally:
+            self.figures.publish()
+
+    def _run(self) -> list[str]:
         while self.pending:
             now = self.clock.now()
             group, wait = min(((g, self._ready_in(g, now)) for g in self.pending), key=lambda gw: gw[1])
@@ -281,14 +288,16 @@ class Batch:
             if error.code == OPTED_OUT:
                 opt_out.set_opted_out(self.ctx, message.to_number, True)
             return Outcome(DONE)
-        metrics.twilio_call()
-        self._record_sent(message, sent.sid, now)
+        self._record_sent(message, sent.sid, now, twilio_requests=1)
         return Outcome(DONE)
 
-    def _record_sent(self, message: Message, twilio_sid: str, now: float) -> None:
+    def _record_sent(self, message: Message, twilio_sid: str, now: float, twilio_requests: int = 0) -> None:
         if messages.record_sent(self.ctx, message, twilio_sid, now):
-            metrics.sms_sent(message.from_number, message.segments)
-            metrics.send_latency(now - message.created_at)
+            # One log line for the change; its figures go out with the batch's (run()).
+            metrics.sms_sent(message.message_id, mask(message.to_number))
+            self.figures.add(message.from_number, message.segments, now - message.created_at, twilio_requests)
+        elif twilio_requests:
+            metrics.twilio_call()
 
     def _finish(self, message: Message, error_code: str) -> None:
         messages.finish(self.ctx, message, FAILED, error_code)
