@@ -229,12 +229,12 @@ class Batch:
             if found is not None:
                 self._record_sent(message, found.sid, self.clock.now())
                 return Outcome(DONE)
-        if now - message.created_at > settings().message_validity_seconds:
-            self._finish(message, "expired")
-            return Outcome(DONE)
         body = job.secret_text or message.body
-        if not body:
-            self._finish(message, "no_body")
+        expired = now - message.created_at > settings().message_validity_seconds
+        if expired or not body:
+            self._finish(message, "expired" if expired else "no_body")
+            if reconciling:  # the attempt that may have gone counted it; Twilio has nothing
+                pool_usage.uncount_sent(message.from_number, message.segments)
             return Outcome(DONE)
         # If another writer moved a TAT since it was read (the campaign's, typically),
         # a slot a little later is booked at once rather than raced for again.
@@ -251,12 +251,14 @@ class Batch:
             clock.sleep(booking.at - clock.now())
         sent_at = clock.now()
         attempt = _receive_count(record) if reconciling else int(message.attempts or 1)
-        outcome = self._send(message, body, attempt, sent_at, counted=not reconciling)
+        outcome = self._send(message, body, attempt, sent_at)
         self.limiter.settle(message.from_number, booking.at, sent_at)
         return outcome
 
 
-    def _send(self, message: Message, body: str, attempt: int, now: float, counted: bool = False) -> Outcome:
+    def _send(self, message: Message, body: str, attempt: int, now: float) -> Outcome:
+        """Send a booked message. Its booking counted it as sent (a retry's, the attempt that
+        may have gone); an answer that says it did not go takes that back."""
         try:
             sent = self.ctx.twilio.send_sms(
                 from_=message.from_number,
@@ -269,8 +271,7 @@ class Batch:
             if error.status == 429:
                 # Refused before it was accepted: give it back to the queue as it was.
                 messages.unclaim(message)
-                if counted:
-                    pool_usage.uncount_sent(message.from_number, message.segments)
+                pool_usage.uncount_sent(message.from_number, message.segments)
                 metrics.count(SEND_RETRIES, Reason="rate_limited")
                 return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_RATE_LIMITED), "rate_limited")
             if error.retryable:
@@ -283,8 +284,7 @@ class Batch:
                 )
                 return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
             self._finish(message, str(error.code or error.status))
-            if counted:
-                pool_usage.uncount_sent(message.from_number, message.segments)
+            pool_usage.uncount_sent(message.from_number, message.segments)
             if error.code == OPTED_OUT:
                 opt_out.set_opted_out(self.ctx, message.to_number, True)
             return Outcome(DONE)
