@@ -28,6 +28,8 @@ class AwsHooks:
         self.lock = threading.Lock()
         self.counting = False
         self.calls: collections.Counter = collections.Counter()  # "dynamodb.GetItem" -> n
+        # "dynamodb.UpdateItem <- usecases.module.function" -> n (the innermost use case that made it)
+        self.callers: collections.Counter = collections.Counter()
         self.throttle_rate = 0.0
         self.throttled: collections.Counter = collections.Counter()
         self.rng = random.Random(0)
@@ -41,6 +43,8 @@ class AwsHooks:
         with self.lock:
             if self.counting:
                 self.calls[f"{service}.{operation}"] += 1
+                if service == "dynamodb":
+                    self.callers[f"{service}.{operation} <- {_use_case()}"] += 1
             if service == "dynamodb" and self.throttle_rate and self.rng.random() < self.throttle_rate:
                 self.throttled[operation] += 1
                 return _throttled(operation)
@@ -51,11 +55,21 @@ class AwsHooks:
     def reset_counts(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.callers.clear()
             self.throttled.clear()
 
     def total(self, service: str | None = None) -> int:
         with self.lock:
             return sum(n for name, n in self.calls.items() if service is None or name.startswith(service + "."))
+
+
+def _use_case() -> str:
+    import traceback
+
+    for frame in reversed(traceback.extract_stack()):
+        if "/chalicelib/usecases/" in frame.filename:
+            return frame.filename.rsplit("/", 1)[-1][:-3] + "." + frame.name
+    return "?"
 
 
 def _throttled(operation: str):

@@ -28,6 +28,9 @@ class Settings:
     stage: str
     resource_prefix: str
     public_base_url: str
+    # Where Twilio's webhooks (/twilio/sms, /twilio/status) are served and signed: a cheaper
+    # endpoint than the REST API (infra/template.py: an HTTP API); PUBLIC_BASE_URL by default.
+    twilio_webhook_base_url: str
     twilio_account_sid: str
     twilio_api_base_url: str | None
     chat_webhook_url: str | None
@@ -43,7 +46,8 @@ class Settings:
     sender_max_wait_seconds: float
 
     def webhook_url(self, path: str) -> str:
-        return self.public_base_url.rstrip("/") + path
+        """The URL Twilio calls (and signs) for a webhook path."""
+        return self.twilio_webhook_base_url.rstrip("/") + path
 
 
 def _int(name: str, default: int) -> int:
@@ -60,6 +64,8 @@ def settings() -> Settings:
         stage=env.get("STAGE", "dev"),
         resource_prefix=resource_prefix(),
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        twilio_webhook_base_url=env.get("TWILIO_WEBHOOK_BASE_URL")
+        or env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
         twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
         chat_webhook_url=env.get("CHAT_WEBHOOK_URL") or None,

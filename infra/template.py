@@ -122,9 +122,15 @@ def parameters(stage: str) -> dict:
     return {
         "PublicBaseUrl": {
             "Type": "String",
-            "Description": "The URL Twilio calls, without a trailing slash (the API's EndpointURL, "
-            "or a custom domain): webhooks are signed against it and pool numbers point at it.",
+            "Description": "The REST API's URL, without a trailing slash (its EndpointURL, or a custom domain).",
             "AllowedPattern": "^https://[^ ]*[^/ ]$",
+        },
+        "TwilioWebhookBaseUrl": {
+            "Type": "String",
+            "Description": "Optional: the URL Twilio's webhooks are signed against and pool numbers point at "
+            "(a custom domain in front of the webhook HTTP API); default: that API's own endpoint.",
+            "AllowedPattern": "^(https://[^ ]*[^/ ])?$",
+            "Default": "",
         },
         "TwilioAccountSid": {
             "Type": "AWS::SSM::Parameter::Value<String>",
@@ -147,6 +153,13 @@ def parameters(stage: str) -> dict:
 def deploy_time_environment() -> dict:
     return {
         "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
+        "TWILIO_WEBHOOK_BASE_URL": {
+            "Fn::If": [
+                "HasTwilioWebhookBaseUrl",
+                {"Ref": "TwilioWebhookBaseUrl"},
+                {"Fn::GetAtt": [WEBHOOK_API, "ApiEndpoint"]},
+            ]
+        },
         "TWILIO_ACCOUNT_SID": {"Ref": "TwilioAccountSid"},
         "CHAT_WEBHOOK_URL": {"Ref": "ChatWebhookUrl"},
     }
@@ -529,6 +542,63 @@ def dashboard_resource(stage: str, sam: dict, data: dict, alarms: dict) -> dict:
     }
 
 
+# --- Twilio's webhooks on an HTTP API ------------------------------------------------
+
+WEBHOOK_API = "TwilioWebhookApi"
+WEBHOOK_ROUTES = ("/twilio/sms", "/twilio/status")
+
+
+def webhook_api_resources(sam: dict) -> dict:
+    """Twilio's webhooks (an inbound SMS, two status callbacks per message) served by an HTTP
+    API ($1.00 per million requests, against the REST API's $3.50), in front of the same
+    API handler with the REST API's event format (payload 1.0), so the routes, the
+    signature check and the answers are Chalice's as before. Only the two webhook routes."""
+    handler = next((lid for lid, name in chalice_functions(sam).items() if name == "api_handler"), None)
+    if handler is None:
+        raise TemplateError("Chalice's template has no API handler to serve Twilio's webhooks")
+    resources = {
+        WEBHOOK_API: {
+            "Type": "AWS::ApiGatewayV2::Api",
+            "Properties": {"Name": {"Fn::Sub": "${AWS::StackName}-twilio-webhooks"}, "ProtocolType": "HTTP"},
+        },
+        "TwilioWebhookIntegration": {
+            "Type": "AWS::ApiGatewayV2::Integration",
+            "Properties": {
+                "ApiId": {"Ref": WEBHOOK_API},
+                "IntegrationType": "AWS_PROXY",
+                "IntegrationUri": {"Fn::GetAtt": [handler, "Arn"]},
+                "PayloadFormatVersion": "1.0",
+                "TimeoutInMillis": 29000,
+            },
+        },
+        "TwilioWebhookStage": {
+            "Type": "AWS::ApiGatewayV2::Stage",
+            "Properties": {"ApiId": {"Ref": WEBHOOK_API}, "StageName": "$default", "AutoDeploy": True},
+        },
+        "TwilioWebhookPermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": {"Ref": handler},
+                "Principal": "apigateway.amazonaws.com",
+                "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+                                         f"${{{WEBHOOK_API}}}/*/*/twilio/*"},
+            },
+        },
+    }
+    for path in WEBHOOK_ROUTES:
+        route_id = "TwilioWebhookRoute" + path.rsplit("/", 1)[-1].capitalize()
+        resources[route_id] = {
+            "Type": "AWS::ApiGatewayV2::Route",
+            "Properties": {
+                "ApiId": {"Ref": WEBHOOK_API},
+                "RouteKey": f"POST {path}",
+                "Target": {"Fn::Sub": "integrations/${TwilioWebhookIntegration}"},
+            },
+        }
+    return resources
+
+
 # --- the whole overlay ------------------------------------------------------------
 
 
@@ -543,6 +613,7 @@ def overlay(stage: str, sam: dict) -> dict:
         **function_patches(stage, sam, queue_logical_ids(data)),
         **role_patches(sam),
         **log_group_patches(stage, sam),
+        **webhook_api_resources(sam),
         **alarms,
         "Dashboard": dashboard_resource(stage, sam, data, alarms),
     }
@@ -554,10 +625,18 @@ def overlay(stage: str, sam: dict) -> dict:
     return {
         "Description": f"sms-bridge ({stage}): API, queue handlers, tables, queues, alarms, dashboard",
         "Parameters": parameters(stage),
-        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+        "Conditions": {
+            "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+            "HasTwilioWebhookBaseUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "TwilioWebhookBaseUrl"}, ""]}]},
+        },
         "Resources": overlay_resources,
         "Outputs": {
             **queue_outputs,
+            "TwilioWebhookBaseUrl": {
+                "Description": "Where Twilio's webhooks are served and signed (pool numbers point here)",
+                "Value": {"Fn::If": ["HasTwilioWebhookBaseUrl", {"Ref": "TwilioWebhookBaseUrl"},
+                                     {"Fn::GetAtt": [WEBHOOK_API, "ApiEndpoint"]}]},
+            },
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
             "DashboardUrl": {
                 "Value": {

@@ -1,7 +1,10 @@
 """Metrics: figures for CloudWatch, as embedded metric format (EMF) log lines.
 
 Each call prints one EMF JSON line (Powertools' `single_metric`); Lambda sends
-stdout to CloudWatch Logs, which turns the line into a metric. Nothing is
+stdout to CloudWatch Logs, which turns the line into a metric. A message's state
+changes print one line each that is both the log line and every metric of that
+change (`state_change`: EMF with a directive per dimension set), so a message
+costs two lines of log, not six. Nothing is
 buffered, so no handler needs a flush decorator and a crash loses nothing
 already counted. Every metric carries the dimensions `service` and `stage`
 (plus its own, below) so the alarms and the dashboard in infra/template.py
@@ -23,6 +26,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+
+import json
+import sys
+import time
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -82,6 +89,45 @@ def publish(name: str, value: float = 1, unit: MetricUnit = Count, **dimensions:
         logger.warning("metric not published", extra={"metric": name}, exc_info=True)
 
 
+def state_change(message: str, points: list[tuple[str, float, MetricUnit, dict]], **fields: object) -> None:
+    """One INFO log line for a state change of a message; with `points` (name, value or
+    values, unit, own dimensions) it is also their EMF, so the change and its figures
+    cost one line."""
+    emf(points, level="INFO", message=message, **fields)
+
+
+def emf(points: list[tuple[str, object, MetricUnit, dict]], **fields: object) -> None:
+    """One line: `fields`, and the EMF of `points` (a directive per dimension set). Printed
+    whatever POWERTOOLS_METRICS_DISABLED says, as Powertools' single_metric does."""
+    if _sinks:
+        for name, value, _, dimensions in points:
+            for one in value if isinstance(value, list) else [value]:
+                _sinks[-1](name, one, dimensions)
+        if not fields:
+            return
+    try:
+        line: dict = {}
+        if points and not _sinks:
+            directives: dict[tuple, dict] = {}
+            values: dict = {}
+            for name, value, unit, dimensions in points:
+                keys = ("service", "stage", *dimensions)
+                directive = directives.setdefault(
+                    keys, {"Namespace": config.metric_settings().namespace, "Dimensions": [list(keys)], "Metrics": []}
+                )
+                directive["Metrics"].append({"Name": name, "Unit": getattr(unit, "value", unit)})
+                values.update({k: str(v) for k, v in dimensions.items()})
+                values[name] = value if isinstance(value, list) else round(value, 1)
+            cloudwatch = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": list(directives.values())}
+            line = {"_aws": cloudwatch, **base_dimensions(), **values}
+        line.update(fields)
+        if _sinks:
+            return
+        print(json.dumps(line, separators=(",", ":"), default=str), file=sys.stdout)
+    except Exception:  # a figure is never worth a failed send
+        logger.warning("metrics not published", exc_info=True)
+
+
 def count(name: str, value: float = 1, **dimensions: object) -> None:
     publish(name, value, Count, **dimensions)
 
@@ -103,20 +149,44 @@ def twilio_call(error_code: object = None) -> None:
         count(TWILIO_ERRORS_BY_CODE, ErrorCode=error_code)
 
 
-def sms_sent(pool_number: str, segments: int | None) -> None:
-    """A message Twilio accepted from `pool_number`."""
-    count(SMS_SENT, PoolNumber=pool_number)
-    count(SEGMENTS_SENT, segments or 1, PoolNumber=pool_number)
+def sms_sent(message_id: str, to: str) -> None:
+    """The log line of a message Twilio accepted (its figures: SentFigures, per batch)."""
+    state_change("sms sent", [], message_id=message_id, to=to)
 
 
-def send_latency(seconds: float) -> None:
-    """From the chat backend's submit to Twilio's acceptance."""
-    milliseconds(SEND_LATENCY, seconds)
+class SentFigures:
+    """The figures of the messages a sender's batch had accepted, published at the end of
+    the batch as one EMF line per pool number (their values as EMF arrays), not a line each."""
+
+    def __init__(self):
+        self.by_number: dict[str, list[float]] = {}  # pool number -> [messages, segments]
+        self.latencies_ms: list[float] = []
+        self.twilio_requests = 0
+
+    def add(self, pool_number: str, segments: int | None, latency_seconds: float, twilio_requests: int) -> None:
+        counts = self.by_number.setdefault(pool_number, [0, 0])
+        counts[0] += 1
+        counts[1] += segments or 1
+        self.latencies_ms.append(round(max(0.0, latency_seconds) * 1000.0, 1))
+        self.twilio_requests += twilio_requests
+
+    def publish(self) -> None:
+        shared = [(SEND_LATENCY, self.latencies_ms, Milliseconds, {})]
+        if self.twilio_requests:
+            shared.append((TWILIO_REQUESTS, self.twilio_requests, Count, {}))
+        for index, (number, (messages, segments)) in enumerate(self.by_number.items()):
+            points = [(SMS_SENT, messages, Count, {"PoolNumber": number}),
+                      (SEGMENTS_SENT, segments, Count, {"PoolNumber": number})]
+            emf(points + (shared if index == 0 else []))
+        self.by_number, self.latencies_ms, self.twilio_requests = {}, [], 0
 
 
-def message_final(status: str, error_code: object, queued_seconds: float | None) -> None:
-    """An outbound message reached a final status from Twilio's callback."""
+def message_final(status: str, error_code: object, queued_seconds: float | None, **fields: object) -> None:
+    """An outbound message moved on from Twilio's callback (the line that logs the change)."""
     if status == "delivered" and queued_seconds is not None:
-        milliseconds(DELIVERY_LATENCY, queued_seconds)
+        points = [(DELIVERY_LATENCY, max(0.0, queued_seconds) * 1000.0, Milliseconds, {})]
     elif status in ("failed", "undelivered"):
-        count(MESSAGE_FAILED, ErrorCode=error_code or "none")
+        points = [(MESSAGE_FAILED, 1, Count, {"ErrorCode": error_code or "none"})]
+    else:
+        points = []
+    state_change(f"sms {status}", points, **fields)

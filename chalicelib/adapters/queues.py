@@ -28,14 +28,31 @@ def send_outbound(message_id: str, pool_number: str, secret_text: str | None = N
     )
 
 
-def queue_event(event: dict) -> dict:
+# The attribute of a delivery-queue message that carries an SMS received on a pool number
+# ("<pool number> <segments>"): the delivery consumer counts it (usecases/delivery.py).
+USAGE_IN_ATTRIBUTE = "usage_in"
+
+
+def queue_event(event: dict, usage_in: tuple[str, int] | None = None) -> dict:
     """Queue one event for delivery; raises if SQS refuses (callers let it
     propagate so their own trigger is retried)."""
+    extra = {}
+    if usage_in is not None:
+        value = f"{usage_in[0]} {int(usage_in[1])}"
+        extra["MessageAttributes"] = {USAGE_IN_ATTRIBUTE: {"DataType": "String", "StringValue": value}}
     aws.client("sqs").send_message(
         QueueUrl=aws.queue_url(config.queue_name("delivery")),
         MessageBody=json.dumps(event, separators=(",", ":")),
+        **extra,
     )
     return event
+
+
+def usage_in(record: dict) -> tuple[str, int] | None:
+    """The (pool number, segments) an SQS record of the delivery queue counts, if any."""
+    value = (record.get("messageAttributes") or {}).get(USAGE_IN_ATTRIBUTE, {}).get("stringValue")
+    number, _, segments = (value or "").partition(" ")
+    return (number, int(segments)) if number and segments.isdigit() else None
 
 
 def dead_letter_request(body: str, source_message_id: str, reason: str) -> None:

@@ -1,6 +1,7 @@
 """Twilio's webhook signatures (X-Twilio-Signature), checked against the
-public URL Twilio called: PUBLIC_BASE_URL + path + query string, with each
-token TWILIO_AUTH_TOKEN lists (two during a rotation)."""
+public URL Twilio called: TWILIO_WEBHOOK_BASE_URL (PUBLIC_BASE_URL unless set)
++ path + query string, with each token TWILIO_AUTH_TOKEN lists (two during a
+rotation)."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -22,6 +23,6 @@ def require_valid_signature(path: str, query: dict | None, params: dict, signatu
         raise BridgeError(
             "invalid_signature",
             "X-Twilio-Signature does not match this request; Twilio signs with the account's auth token over "
-            "the public URL (PUBLIC_BASE_URL)",
+            "the public URL (TWILIO_WEBHOOK_BASE_URL, else PUBLIC_BASE_URL)",
             403,
         )

@@ -50,3 +50,56 @@ def _conditionally(write, failure: type[Exception]) -> bool:
         if condition_failed(error):
             return False
         raise
+
+
+def update_together(updates: list[tuple]) -> bool:
+    """Several updates, all or none (one TransactWriteItems): each (item, actions, condition
+    or None). False when a condition did not hold (or another write raced it); any other
+    failure raises."""
+    from pynamodb.connection import Connection
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    region = updates[0][0].Meta.region
+    try:
+        with TransactWrite(connection=Connection(region=region)) as transaction:
+            for item, actions, condition in updates:
+                transaction.update(item, actions=actions, condition=condition)
+        return True
+    except TransactWriteError as error:
+        if error.cause_response_code == "TransactionCanceledException":
+            return False
+        raise
+
+
+def get_together(keys: list[tuple]) -> list:
+    """Several items in one BatchGetItem (strongly consistent), each (model, hash_key,
+    range_key or None); the items in that order, None where there is none. What the batch
+    leaves unprocessed is read alone."""
+    by_table: dict[str, dict] = {}
+    client = None
+    for model, hash_key, range_key in keys:
+        client = client or model._get_connection().connection.client
+        request = by_table.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": True})
+        request["Keys"].append(_key(model, hash_key, range_key))
+    answer = client.batch_get_item(RequestItems=by_table)
+    found = answer.get("Responses", {})
+    items = []
+    for model, hash_key, range_key in keys:
+        wanted = _key(model, hash_key, range_key)
+        raw = next((i for i in found.get(model.Meta.table_name, []) if all(i.get(k) == v for k, v in wanted.items())), None)
+        if raw is not None:
+            items.append(model.from_raw_data(raw))
+        elif answer.get("UnprocessedKeys", {}).get(model.Meta.table_name):
+            items.append(get_or_none(model, hash_key, range_key))
+        else:
+            items.append(None)
+    return items
+
+
+def _key(model, hash_key, range_key) -> dict:
+    key = {}
+    for attribute, value in ((model._hash_key_attribute(), hash_key), (model._range_key_attribute(), range_key)):
+        if attribute is not None:
+            key[attribute.attr_name] = {attribute.attr_type: attribute.serialize(value)}
+    return key

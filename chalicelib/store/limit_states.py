@@ -34,8 +34,12 @@ class LimitStore(Protocol):
     def read(self, key: LimitKey) -> StoredLimit | None:
         """The key's state; None for a number that is not in the pool."""
 
-    def write(self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float) -> bool:
-        """Store `new_tat` if the key still holds `expected_tat`; False if it does not."""
+    def write(
+        self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float, sent: int = 0
+    ) -> bool:
+        """Store `new_tat` if the key still holds `expected_tat`; False if it does not.
+        `sent` segments (a number's, one message) are added to its cumulative counters
+        in the same write."""
 
 
 class DynamoLimitStore:
@@ -52,7 +56,9 @@ class DynamoLimitStore:
             return None if key.kind == NUMBER else StoredLimit(0.0, None)
         return StoredLimit(float(item.limiter_tat or 0), item.segments_per_second)
 
-    def write(self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float) -> bool:
+    def write(
+        self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float, sent: int = 0
+    ) -> bool:
         model = PoolNumber if key.kind == NUMBER else CampaignLimit
         condition = model.limiter_tat == expected_tat
         if not expected_tat:
@@ -63,6 +69,8 @@ class DynamoLimitStore:
         if key.kind == NUMBER:
             item = PoolNumber(POOL, key.name)
             condition = condition & PoolNumber.phone_number.exists()  # never create a number
+            if sent:
+                actions += [PoolNumber.segments_out.add(sent), PoolNumber.messages_out.add(1)]
         else:
             item = CampaignLimit(LIMITS, key.name)
             actions.append(CampaignLimit.segments_per_second.set(segments_per_second))
@@ -77,16 +85,23 @@ class MemoryLimitStore:
         self.tats: dict[LimitKey, float] = {}
         self.rates = dict(numbers or {})
         self.writes = 0
+        self.sent: dict[str, list[int]] = {}  # a number's cumulative [segments, messages]
 
     def read(self, key: LimitKey) -> StoredLimit | None:
         if key.kind == NUMBER and key.name not in self.rates:
             return None
         return StoredLimit(self.tats.get(key, 0.0), self.rates.get(key.name))
 
-    def write(self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float) -> bool:
+    def write(
+        self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float, sent: int = 0
+    ) -> bool:
         with self._lock:
             if self.tats.get(key, 0.0) != expected_tat or (key.kind == NUMBER and key.name not in self.rates):
                 return False
             self.tats[key] = new_tat
+            if sent and key.kind == NUMBER:
+                totals = self.sent.setdefault(key.name, [0, 0])
+                totals[0] += sent
+                totals[1] += 1
             self.writes += 1
             return True

@@ -146,6 +146,7 @@ POOL = "main"
 # autoscaler's memory), and limiter keys that are not pool numbers (LIMITS: a 10DLC campaign).
 # Listing the pool (partition POOL) never sees them.
 USAGE_PREFIX = "usage#"
+USAGE_COUNTED = USAGE_PREFIX + "counted"
 POOL_META = "pool-meta"
 LIMITS = "limits"
 GROWTH_LEASE_ITEM, AUTOSCALER_MEMORY_ITEM = "growth-lock", "autoscaler"
@@ -166,6 +167,10 @@ class PoolNumber(Model):
     open_sessions = NumberAttribute(default=0)
     # The limiter's theoretical arrival time (epoch seconds) for this number.
     limiter_tat = NumberAttribute(default=0)
+    # What the number has sent since it joined the pool (cumulative, moved in the limiter's
+    # write that charges the send); the scheduled run adds their deltas to DailyUsage.
+    segments_out = NumberAttribute(null=True)
+    messages_out = NumberAttribute(null=True)
     created_at = NumberAttribute()
     last_used_at = NumberAttribute(null=True)
     # Twilio bills from bought_at, monthly (usecases/pool_numbers.py).
@@ -176,7 +181,9 @@ class PoolNumber(Model):
 
 
 class DailyUsage(Model):
-    """What one pool number sent and received on one (UTC) day: ADD counters."""
+    """What one pool number sent and received on one (UTC) day: ADD counters. The item of
+    partition USAGE_COUNTED instead holds how much of the number's cumulative sent counters
+    (PoolNumber.segments_out/messages_out) the days already have."""
 
     Meta = _meta("numbers")
     day_key = UnicodeAttribute(hash_key=True, attr_name="pool")  # USAGE_PREFIX + "YYYY-MM-DD"

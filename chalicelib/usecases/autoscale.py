@@ -28,6 +28,7 @@ def autoscale(ctx: Context) -> dict:
     swept, per_user, per_number = sessions.sweep_expired(ctx, now)
     numbers = pool_numbers.all_numbers()
     repaired = repair_counters(numbers, per_number, now)
+    pool_usage.fold_sent(numbers, now)
     today = pool_usage.today(now)
     usage = pool_usage.usage_for_day(today)
     view = PoolView(

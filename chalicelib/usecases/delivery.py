@@ -13,6 +13,7 @@ from chalicelib.adapters.logs import correlated, logger
 from chalicelib.adapters.secrets import secret_list
 from chalicelib.config import settings
 from chalicelib.core import event_signing
+from chalicelib.usecases import pool_usage
 from chalicelib.usecases.context import Context
 
 TIMEOUT_SECONDS = 5
@@ -53,6 +54,7 @@ def deliver(ctx: Context, body: str) -> None:
 
 def process_batch(ctx: Context, records: list[dict]) -> list[str]:
     """Deliver each event; the failed ones stay queued, hidden for their backoff."""
+    count_received(ctx, records)
     failures = []
     for record in records:
         with correlated(**_event_keys(record["body"])):
@@ -86,6 +88,21 @@ def _event_keys(body: str) -> dict:
     if not isinstance(event, dict):
         return {}
     return {name: event.get(name) for name in ("event_id", "message_id", "session_id")}
+
+
+def count_received(ctx: Context, records: list[dict]) -> None:
+    """Count the SMS received that the batch's events carry (usage_in), at their first
+    delivery only (a retried event was counted), one write per pool number."""
+    received: dict[str, list[int]] = {}
+    for record in records:
+        usage = queues.usage_in(record)
+        if usage is None or record.get("attributes", {}).get("ApproximateReceiveCount", "1") != "1":
+            continue
+        totals = received.setdefault(usage[0], [0, 0])
+        totals[0] += max(1, usage[1])
+        totals[1] += 1
+    for number, (segments, messages) in received.items():
+        pool_usage.count_received(number, segments, ctx.now(), messages)
 
 
 def _delay(record: dict, seconds: int) -> None:

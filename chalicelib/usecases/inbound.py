@@ -11,12 +11,11 @@ import json
 from xml.sax.saxutils import escape
 
 from chalicelib.adapters import metrics
-from chalicelib.adapters.alongside import running_alongside
 from chalicelib.adapters.logs import correlated, logger, mask
 from chalicelib.core import events, segments
 from chalicelib.core.message_rules import SENT, inbound_message_id
-from chalicelib.store.conditional import get_or_none
-from chalicelib.store.models import Message
+from chalicelib.store.conditional import get_together
+from chalicelib.store.models import Message, Route
 from chalicelib.usecases import chat_events, messages, opt_out, pool_usage, sessions
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.reachability import phone_state
@@ -47,36 +46,40 @@ def receive_sms(ctx: Context, params: dict) -> str:
         logger.warning("inbound webhook with an over-long From, To or MessageSid")
         return twiml()
     text = params.get("Body", "")
-    # Twilio bills every SMS in, routed or not: counted while the message is handled.
-    counting = running_alongside(pool_usage.count_received, pool_number, _segments(params, text), ctx.now())
-    with counting, correlated(message_id=inbound_message_id(sid)):
+    with correlated(message_id=inbound_message_id(sid)):
         return _handle(ctx, params, sender, pool_number, sid, text)
 
 
 def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str, text: str) -> str:
+    # Twilio bills every SMS in, routed or not. The event it causes carries it to the delivery
+    # consumer, which counts it (one write per number and batch, none on this path); a HELP,
+    # which causes no event, is counted here (rare).
+    usage_in = (pool_number, _segments(params, text))
     choice = opt_out.keyword_choice(text)
     if choice is not None:
         user_id = opt_out.set_opted_out(ctx, sender, choice)
         event_type = events.PHONE_OPTED_OUT if choice else events.PHONE_OPTED_IN
-        chat_events.emit(ctx, event_type, sid, user_id=user_id, pool_number=pool_number)
+        chat_events.emit(ctx, event_type, sid, usage_in, user_id=user_id, pool_number=pool_number)
         # Twilio's own opt-out handling answers STOP/START on long codes.
         return twiml()
     if text.strip().upper() in HELP_WORDS:
+        pool_usage.count_received(pool_number, usage_in[1], ctx.now())
         return twiml(HELP_TEXT)
 
     now = ctx.now()
     message_id = inbound_message_id(sid)
-    # Whether this MessageSid was taken before is read alongside the route and session.
-    with running_alongside(get_or_none, Message, message_id) as taken_before:
-        session = sessions.open_on_route(sender, pool_number, now)
-        if taken_before.result() is not None:
-            return twiml()  # Twilio retried, or someone replays it: it was stored and reported once
+    # Whether this MessageSid was taken before is read with the route, in one request.
+    route, taken_before = get_together([(Route, sender, pool_number), (Message, message_id, None)])
+    if taken_before is not None:
+        return twiml()  # Twilio retried, or someone replays it: it was stored and reported once
+    session = sessions.open_on_route(sender, pool_number, now, route) if route is not None else None
     if session is None:
         owner = phone_state(sender)
         chat_events.emit(
             ctx,
             events.SMS_UNROUTED,
             sid,
+            usage_in,
             user_id=owner.user_id if owner else None,
             pool_number=pool_number,
             received_at=int(now),
@@ -92,6 +95,7 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
         ctx,
         events.MESSAGE_RECEIVED,
         message_id,
+        usage_in,
         session_id=session.session_id,
         user_id=session.user_id,
         partner_id=session.partner_id,
@@ -123,7 +127,8 @@ def delivery_status(ctx: Context, message_id: str | None, params: dict) -> None:
     moved = messages.apply_status(message_id, status, error_code)
     if moved is not None:
         # Final outcomes feed the dashboard: delivery latency, failures by Twilio error code.
-        metrics.message_final(moved.status, error_code, ctx.now() - moved.created_at if moved.created_at else None)
+        metrics.message_final(moved.status, error_code, ctx.now() - moved.created_at if moved.created_at else None,
+                              message_id=moved.message_id)
         if error_code == opt_out.OPTED_OUT_ERROR:
             opt_out.set_opted_out(ctx, moved.to_number, True)
         messages.notify_status(ctx, moved)

@@ -13,7 +13,7 @@ a message.status event.
 from __future__ import annotations
 
 from chalicelib.adapters import queues
-from chalicelib.adapters.logs import logger, mask
+from chalicelib.adapters.logs import logger
 from chalicelib.config import settings
 from chalicelib.core import events, segments
 from chalicelib.core.errors import BridgeError, bad_request
@@ -36,7 +36,7 @@ from chalicelib.core.message_rules import (
     validate_text,
 )
 from chalicelib.core.phone_numbers import ParsedNumber
-from chalicelib.store.conditional import save_if, update_if
+from chalicelib.store.conditional import get_or_none, save_if, update_if
 from chalicelib.store.models import Message, Session
 from chalicelib.usecases import chat_events
 from chalicelib.usecases.context import Context
@@ -177,8 +177,7 @@ def record_sent(ctx: Context, message: Message, twilio_sid: str, now: float) -> 
     if not update_if(message, [Message.status.set(SENT), *recorded], Message.status == SENDING):
         message.update(actions=recorded)
         return False
-    logger.info("sms sent", extra={"message_id": message.message_id, "to": mask(message.to_number)})
-    notify_status(ctx, message)
+    notify_status(ctx, message)  # the sender logs the change, with its metrics, in one line
     return True
 
 
@@ -219,6 +218,13 @@ def apply_status(message_id: str, status: str, error_code: str | None = None) ->
     earlier = states_before(status)
     if not earlier:  # not a state we track, or the first one: nothing moves back to it
         return None
+    if status == SENT:
+        # The sender records 'sent' itself, nearly always before Twilio's callback comes: a
+        # consistent read (half a read unit) tells, where a conditional write that fails
+        # would cost a write unit. Only a message still 'sending' (its sender died) moves.
+        stored = get_or_none(Message, message_id)
+        if stored is None or stored.status not in earlier:
+            return None
     message = Message(message_id=message_id)
     actions = [Message.status.set(status), Message.queued_user_id.remove()]
     if error_code:

@@ -1,6 +1,13 @@
-"""What the pool's numbers did and cost: per-day usage counters (ADD on a
-DailyUsage item per number and day) and the report GET /numbers/stats serves
-(core/billing.py does the arithmetic)."""
+"""What the pool's numbers did and cost: per-day usage counters (a DailyUsage
+item per number and day) and the report GET /numbers/stats serves
+(core/billing.py does the arithmetic).
+
+Sent SMS are counted by the sender in the limiter's write that charges the send,
+as cumulative counters on the number (PoolNumber.segments_out/messages_out);
+the scheduled run adds what they moved since its last run to the day's item
+(fold_sent), so the sender writes nothing of its own to count. Received SMS ride
+on the event they cause to the delivery consumer, which adds a batch's to the
+day's items (one write per number and batch, none on the webhook's path)."""
 
 from __future__ import annotations
 
@@ -10,7 +17,8 @@ from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import pool_settings
 from chalicelib.core import billing
 from chalicelib.core.errors import bad_request
-from chalicelib.store.models import USAGE_PREFIX, DailyUsage
+from chalicelib.store.conditional import update_if, update_together
+from chalicelib.store.models import POOL, USAGE_COUNTED, USAGE_PREFIX, DailyUsage, PoolNumber
 from chalicelib.usecases import pool_numbers
 from chalicelib.usecases.context import Context
 
@@ -25,16 +33,70 @@ def today(now: float) -> date:
     return datetime.fromtimestamp(now, tz=timezone.utc).date()
 
 
-def count_sent(phone_number: str, segments: int, messages: int, now: float) -> None:
-    """SMS Twilio accepted from `phone_number` (the sender calls this once per
-    number and batch, so counting costs no write per message)."""
-    added = [DailyUsage.segments_out.add(max(1, int(segments or 1))), DailyUsage.messages_out.add(messages)]
+def uncount_sent(phone_number: str, segments: int) -> None:
+    """Take back a send the limiter counted that Twilio refused (429, or a final 4xx)."""
+    try:
+        update_if(
+            PoolNumber(POOL, phone_number),
+            [PoolNumber.segments_out.add(-max(1, int(segments or 1))), PoolNumber.messages_out.add(-1)],
+            PoolNumber.phone_number.exists(),
+        )
+    except Exception:
+        logger.exception("sent counter not taken back", extra={"pool_number": mask(phone_number)})
+
+
+def unfolded_sent(numbers: list[PoolNumber]) -> dict[str, tuple[int, int]]:
+    """Per number, (segments, messages) sent that no day has yet."""
+    marks = {item.phone_number: item for item in DailyUsage.query(USAGE_COUNTED)}
+    pending = {}
+    for number in numbers:
+        mark = marks.get(number.phone_number)
+        segments = int(number.segments_out or 0) - int(mark.segments_out or 0 if mark else 0)
+        count = int(number.messages_out or 0) - int(mark.messages_out or 0 if mark else 0)
+        if segments or count:
+            pending[number.phone_number] = (segments, count)
+    return pending
+
+
+def fold_sent(numbers: list[PoolNumber], now: float) -> int:
+    """Add what each number sent since the last fold (its cumulative counters less the
+    mark kept under USAGE_COUNTED) to today's DailyUsage item, moving the mark in the
+    same transaction: a fold that fails or runs twice counts nothing twice. Sends in
+    the minute before midnight may land on the next day. Returns the numbers folded."""
+    marks = {item.phone_number: item for item in DailyUsage.query(USAGE_COUNTED)}
+    day = usage_key(today(now))
+    folded = 0
+    for number in numbers:
+        totals = (int(number.segments_out or 0), int(number.messages_out or 0))
+        mark = marks.get(number.phone_number)
+        before = (int(mark.segments_out or 0), int(mark.messages_out or 0)) if mark else (0, 0)
+        if totals == before:
+            continue
+        unchanged = (
+            DailyUsage.phone_number.does_not_exist()
+            if mark is None
+            else (DailyUsage.segments_out == before[0]) & (DailyUsage.messages_out == before[1])
+        )
+        try:
+            moved = update_together([
+                (DailyUsage(day, number.phone_number),
+                 [DailyUsage.segments_out.add(totals[0] - before[0]),
+                  DailyUsage.messages_out.add(totals[1] - before[1])], None),
+                (DailyUsage(USAGE_COUNTED, number.phone_number),
+                 [DailyUsage.segments_out.set(totals[0]), DailyUsage.messages_out.set(totals[1])], unchanged),
+            ])
+        except Exception:
+            logger.exception("sent usage not folded; the next run tries again", extra={"pool_number": mask(number.phone_number)})
+            continue
+        folded += moved
+    return folded
+
+
+def count_received(phone_number: str, segments: int, now: float, messages: int = 1) -> None:
+    """SMS Twilio delivered to `phone_number` (the delivery consumer counts a batch's at
+    once, from its events; the inbound webhook counts a HELP)."""
+    added = [DailyUsage.segments_in.add(max(1, int(segments or 1))), DailyUsage.messages_in.add(messages)]
     _count(phone_number, added, now)
-
-
-def count_received(phone_number: str, segments: int, now: float) -> None:
-    """One SMS Twilio delivered to `phone_number` (the inbound webhook calls this)."""
-    _count(phone_number, [DailyUsage.segments_in.add(max(1, int(segments or 1))), DailyUsage.messages_in.add(1)], now)
 
 
 def _count(phone_number: str, actions: list, now: float) -> None:
@@ -56,11 +118,21 @@ def stats(ctx: Context, query: dict) -> dict:
     numbers = pool_numbers.all_numbers()
     config = pool_settings()
     usage: dict[str, dict[str, float]] = {}
+
+    def totals_of(phone: str) -> dict[str, float]:
+        return usage.setdefault(phone, {"segments_out": 0, "segments_in": 0, "messages_out": 0, "messages_in": 0})
+
     for day in billing.days(first, last):
         for phone, item in usage_for_day(day).items():
-            totals = usage.setdefault(phone, {"segments_out": 0, "segments_in": 0, "messages_out": 0, "messages_in": 0})
+            totals = totals_of(phone)
             for field in totals:
                 totals[field] += int(getattr(item, field) or 0)
+    if first <= today(now) <= last:
+        # What was sent since the scheduled run last folded the counters belongs to today.
+        for phone, (segments_out, messages_out) in unfolded_sent(numbers).items():
+            totals = totals_of(phone)
+            totals["segments_out"] += segments_out
+            totals["messages_out"] += messages_out
     start = datetime(first.year, first.month, first.day, tzinfo=timezone.utc).timestamp()
     end = datetime(last.year, last.month, last.day, tzinfo=timezone.utc).timestamp() + billing.DAY
     return billing.report(

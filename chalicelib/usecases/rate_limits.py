@@ -27,6 +27,9 @@ from chalicelib.store.limit_states import CAMPAIGN, NUMBER, LimitKey, LimitStore
 
 # How often a booking re-reads and retries after losing a race before giving up for now.
 MAX_CHARGE_TRIES = 5
+# A send this little late (a sleep's overshoot, a slow write: nearly every send by a little)
+# moves the TAT the invocation knows, and so its next charge, without a write of its own.
+SETTLE_WRITE_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,9 @@ class Booking:
 class _KeyState:
     key: LimitKey
     rate: float  # segments per second
-    tat: float
+    tat: float  # what this invocation decides on: the stored TAT, plus lateness not written yet
     exists: bool  # a pool number's item exists (a missing campaign item is created on first charge)
+    stored: float = 0.0  # the TAT the store holds, as last read or written (the writes' condition)
 
 
 def campaign_key(campaign_id: str) -> str:
@@ -72,42 +76,52 @@ class Limiter:
         `lead` ahead); 0 when it may be booked now."""
         return max(0.0, self._earliest(number) - self.lead - now)
 
-    def reserve(self, number: str, segments: int, now: float, horizon: float | None = None) -> Booking:
+    def reserve(
+        self, number: str, segments: int, now: float, horizon: float | None = None, count: bool = True
+    ) -> Booking:
         """Book the slot of a send of `segments` from `number`: the earliest time
         every key allows, if it is within `horizon` (default: `lead`) of now. The caller sends at
         `Booking.at` (sleeping until then), so the time a request leaves is the
         time the limiter charged, whatever the writes before it took.
 
         The campaign, shared by every number and so contended, is charged first;
-        a number refusing after it leaves a campaign slot unused, never an excess."""
+        a number refusing after it leaves a campaign slot unused, never an excess.
+
+        With `count`, the number's write also adds the send to its cumulative sent
+        counters (the usage report's source), so counting costs no write of its own."""
         ahead = max(self.lead, horizon or 0.0)
         for _ in range(MAX_CHARGE_TRIES):
             keys = self._keys(number)
             at = max(now + self.margin, self._earliest(number))
             if at - now > ahead + EPSILON:
                 return Booking(None, at - now - self.lead)
-            if all(self._charge(state, segments, at) for state in reversed(keys)):
+            if all(self._charge(state, segments, at, count) for state in reversed(keys)):
                 return Booking(at, 0.0)
         # Lost every race: come back shortly rather than spin here.
         return Booking(None, self.lead or EPSILON)
 
     def settle(self, number: str, booked_at: float, sent_at: float) -> None:
         """A send that left later than its slot occupies the number that much
-        longer: move the TATs on by the delay (rare: the writes before it took
-        longer than `lead`)."""
+        longer: move the TATs on by the delay. A delay under SETTLE_WRITE_SECONDS
+        (nearly every send is a little late) moves only what this invocation knows,
+        so it is written with the next charge; a longer one (rare: the writes before
+        it took longer than `lead`) is written at once."""
         late = sent_at - booked_at
         if late <= EPSILON:
             return
         for state in self._keys(number):
-            if not self._write(state, state.tat + late):
+            if late < SETTLE_WRITE_SECONDS:
+                state.tat += late
+            elif not self._write(state, state.tat + late):
                 logger.warning("a late send could not move its limit on", extra={"late_seconds": late})
 
     def _earliest(self, number: str) -> float:
         return max(state.tat - self.limits.burst_seconds for state in self._keys(number))
 
-    def _charge(self, state: _KeyState, segments: int, at: float) -> bool:
+    def _charge(self, state: _KeyState, segments: int, at: float, count: bool = False) -> bool:
         decision = decide(state.tat, at, cost_seconds(segments, state.rate), self.limits.burst_seconds)
-        if decision.allowed and self._write(state, decision.new_tat):
+        sent = max(1, int(segments or 1)) if count and state.key.kind == NUMBER else 0
+        if decision.allowed and self._write(state, decision.new_tat, sent):
             return True
         self.conflicts += 1
         self._state(state.key, refresh=True)
@@ -139,11 +153,12 @@ class Limiter:
                     "sending from a number not in the pool; its limit is kept in memory only",
                     extra={"pool_number": mask(key.name)},
                 )
-        return _KeyState(key=key, rate=rate, tat=stored.tat if stored else 0.0, exists=stored is not None)
+        tat = stored.tat if stored else 0.0
+        return _KeyState(key=key, rate=rate, tat=tat, exists=stored is not None, stored=tat)
 
-    def _write(self, state: _KeyState, new_tat: float) -> bool:
-        """Store `new_tat` if the key still holds the TAT we decided on."""
-        if state.exists and not self.store.write(state.key, state.tat, new_tat, state.rate):
+    def _write(self, state: _KeyState, new_tat: float, sent: int = 0) -> bool:
+        """Store `new_tat` if the key still holds the TAT it held when we read or wrote it."""
+        if state.exists and not self.store.write(state.key, state.stored, new_tat, state.rate, sent):
             return False
-        state.tat = new_tat
+        state.tat = state.stored = new_tat
         return True

@@ -35,7 +35,10 @@ left in 'sending', retried with backoff, and so reconciled first. Any other
 
 Per message, outside faults: one write to claim, one to charge the number's
 limit (two with a campaign), one to record; reads only for a group's limiter
-state once per invocation.
+state once per invocation. The write that charges the number also adds the
+send to its cumulative sent counters (PoolNumber.segments_out/messages_out);
+a send refused by Twilio takes it back (a write, on that fault only), and the
+scheduled run turns the counters into per-day usage (usecases/pool_usage.py).
 """
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ from dataclasses import dataclass
 
 from chalicelib import config
 from chalicelib.adapters import metrics, queues
-from chalicelib.adapters.logs import correlated, logger
+from chalicelib.adapters.logs import correlated, logger, mask
 from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, OPTED_OUT, TwilioError
 from chalicelib.config import settings
 from chalicelib.core.gcra import EPSILON
@@ -133,15 +136,13 @@ class Batch:
             self.pending.setdefault(_group(record), deque()).append(record)
         self.not_before: dict[str, float] = {}
         self.given_back: list[tuple[dict, float, bool]] = []
-        # Segments and messages sent per pool number in this batch: the usage GET /numbers/stats
-        # reports, written once per number and batch, not per message.
-        self.sent_usage: dict[str, list[int]] = {}
+        self.figures = metrics.SentFigures()
 
     def run(self) -> list[str]:
         try:
             return self._run()
         finally:
-            self._flush_usage()
+            self.figures.publish()
 
     def _run(self) -> list[str]:
         while self.pending:
@@ -232,18 +233,20 @@ class Batch:
             if found is not None:
                 self._record_sent(message, found.sid, self.clock.now())
                 return Outcome(DONE)
-        if now - message.created_at > settings().message_validity_seconds:
-            self._finish(message, "expired")
-            return Outcome(DONE)
         body = job.secret_text or message.body
-        if not body:
-            self._finish(message, "no_body")
+        expired = now - message.created_at > settings().message_validity_seconds
+        if expired or not body:
+            self._finish(message, "expired" if expired else "no_body")
+            if reconciling:  # the attempt that may have gone counted it; Twilio has nothing
+                pool_usage.uncount_sent(message.from_number, message.segments)
             return Outcome(DONE)
         # If another writer moved a TAT since it was read (the campaign's, typically),
         # a slot a little later is booked at once rather than raced for again.
         clock = self.clock
         horizon = HOLD_CLAIM_SECONDS if clock.now() + HOLD_CLAIM_SECONDS + SEND_RESERVE_SECONDS <= self.deadline else 0
-        booking = self.limiter.reserve(message.from_number, message.segments, clock.now(), horizon)
+        # The booking counts the send in the number's cumulative usage (the usage report's
+        # source) unless this is a retry of a send that may have gone: that one was counted.
+        booking = self.limiter.reserve(message.from_number, message.segments, clock.now(), horizon, not reconciling)
         if booking.at is None:
             if not reconciling:
                 messages.unclaim(message)
@@ -258,6 +261,8 @@ class Batch:
 
 
     def _send(self, message: Message, body: str, attempt: int, now: float) -> Outcome:
+        """Send a booked message. Its booking counted it as sent (a retry's, the attempt that
+        may have gone); an answer that says it did not go takes that back."""
         try:
             sent = self.ctx.twilio.send_sms(
                 from_=message.from_number,
@@ -270,6 +275,7 @@ class Batch:
             if error.status == 429:
                 # Refused before it was accepted: give it back to the queue as it was.
                 messages.unclaim(message)
+                pool_usage.uncount_sent(message.from_number, message.segments)
                 metrics.count(SEND_RETRIES, Reason="rate_limited")
                 return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_RATE_LIMITED), "rate_limited")
             if error.retryable:
@@ -282,30 +288,24 @@ class Batch:
                 )
                 return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
             self._finish(message, str(error.code or error.status))
+            pool_usage.uncount_sent(message.from_number, message.segments)
             if error.code == OPTED_OUT:
                 opt_out.set_opted_out(self.ctx, message.to_number, True)
             return Outcome(DONE)
-        metrics.twilio_call()
-        self._record_sent(message, sent.sid, now)
+        self._record_sent(message, sent.sid, now, twilio_requests=1)
         return Outcome(DONE)
 
-    def _record_sent(self, message: Message, twilio_sid: str, now: float) -> None:
-        usage = self.sent_usage.setdefault(message.from_number, [0, 0])
-        usage[0] += max(1, int(message.segments or 1))
-        usage[1] += 1
+    def _record_sent(self, message: Message, twilio_sid: str, now: float, twilio_requests: int = 0) -> None:
         if messages.record_sent(self.ctx, message, twilio_sid, now):
-            metrics.sms_sent(message.from_number, message.segments)
-            metrics.send_latency(now - message.created_at)
+            # One log line for the change; its figures go out with the batch's (run()).
+            metrics.sms_sent(message.message_id, mask(message.to_number))
+            self.figures.add(message.from_number, message.segments, now - message.created_at, twilio_requests)
+        elif twilio_requests:
+            metrics.twilio_call()
 
     def _finish(self, message: Message, error_code: str) -> None:
         messages.finish(self.ctx, message, FAILED, error_code)
         metrics.count(metrics.MESSAGE_FAILED, ErrorCode=error_code)
-
-    def _flush_usage(self) -> None:
-        now = self.clock.now()
-        while self.sent_usage:
-            number, (segments, count) = self.sent_usage.popitem()
-            pool_usage.count_sent(number, segments, count, now)
 
 
 def visibility_timeout(seconds: float, early: bool = False) -> int:

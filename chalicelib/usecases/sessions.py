@@ -235,9 +235,10 @@ def close_pair(ctx: Context, user_id: str, partner_id: str) -> bool:
     return close(ctx, session) if session is not None else False
 
 
-def open_on_route(phone: str, pool_number: str, now: float) -> Session | None:
-    """The open session an SMS from `phone` to `pool_number` belongs to, if any."""
-    route = get_or_none(Route, phone, pool_number)
+def open_on_route(phone: str, pool_number: str, now: float, route: Route | None = None) -> Session | None:
+    """The open session an SMS from `phone` to `pool_number` belongs to, if any (`route`:
+    the Route item of that pair when the caller read it already)."""
+    route = route if route is not None else get_or_none(Route, phone, pool_number)
     session = get_or_none(Session, route.session_id) if route and route.expires_at > now else None
     return session if session is not None and is_open(session, now) else None
 

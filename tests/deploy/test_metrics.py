@@ -1,12 +1,18 @@
-"""chalicelib/adapters/metrics.py: one EMF line per figure, with the dimensions the
-alarms and the dashboard name."""
+"""chalicelib/adapters/metrics.py: one EMF line per figure, or one line per state change of a
+message holding its log and every figure it moves, with the dimensions the alarms and the
+dashboard name."""
 import json
 
 from chalicelib.adapters import metrics
 
 
 def _emitted(capsys) -> list[dict]:
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return [line for line in lines if "_aws" in line]
+
+
+def _directives(blob: dict) -> dict[tuple, list[str]]:
+    return {tuple(d["Dimensions"][0]): [m["Name"] for m in d["Metrics"]] for d in blob["_aws"]["CloudWatchMetrics"]}
 
 
 def _metric(blob: dict) -> tuple[str, list[str]]:
@@ -15,18 +21,32 @@ def _metric(blob: dict) -> tuple[str, list[str]]:
     return directive["Metrics"][0]["Name"], dimensions
 
 
-def test_each_figure_is_one_emf_line_with_service_and_stage(capsys, monkeypatch):
+def test_a_batchs_sends_are_one_emf_line_per_pool_number(capsys, monkeypatch):
     monkeypatch.setenv("STAGE", "prod")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "SmsBridge")
-    metrics.sms_sent("+14155550100", 3)
-    blobs = _emitted(capsys)
-    assert [_metric(b) for b in blobs] == [
-        ("SmsSent", ["service", "stage", "PoolNumber"]),
-        ("SegmentsSent", ["service", "stage", "PoolNumber"]),
-    ]
-    assert all(b["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "SmsBridge" for b in blobs)
-    assert blobs[1]["SegmentsSent"] == [3.0] and blobs[1]["stage"] == "prod"
-    assert blobs[0]["PoolNumber"] == "+14155550100"
+    figures = metrics.SentFigures()
+    figures.add("+14155550100", 3, 1.5, 1)
+    figures.add("+14155550100", 1, 2.5, 1)
+    figures.add("+14155550101", 2, 0.5, 0)  # found by a reconciliation: no Twilio request
+    figures.publish()
+    first, second = _emitted(capsys)
+    assert _directives(first) == {
+        ("service", "stage", "PoolNumber"): ["SmsSent", "SegmentsSent"],
+        ("service", "stage"): ["SendLatency", "TwilioRequests"],
+    }
+    assert _directives(second) == {("service", "stage", "PoolNumber"): ["SmsSent", "SegmentsSent"]}
+    assert all(d["Namespace"] == "SmsBridge" for b in (first, second) for d in b["_aws"]["CloudWatchMetrics"])
+    assert (first["PoolNumber"], first["SmsSent"], first["SegmentsSent"]) == ("+14155550100", 2, 4)
+    assert (first["SendLatency"], first["TwilioRequests"], first["stage"]) == ([1500.0, 2500.0, 500.0], 2, "prod")
+    assert (second["PoolNumber"], second["SmsSent"], second["SegmentsSent"]) == ("+14155550101", 1, 2)
+    figures.publish()  # nothing left: nothing printed
+    assert _emitted(capsys) == []
+
+
+def test_a_send_logs_one_lean_line(capsys):
+    metrics.sms_sent("msg_1", "+1415*****00")
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert line == {"level": "INFO", "message": "sms sent", "message_id": "msg_1", "to": "+1415*****00"}
 
 
 def test_twilio_errors_counted_in_total_and_by_code(capsys):
@@ -47,8 +67,8 @@ def test_final_status_gives_latency_or_failure(capsys):
     metrics.message_final("sent", None, 1.0)
     blobs = _emitted(capsys)
     assert [_metric(b)[0] for b in blobs] == ["DeliveryLatency", "MessageFailed"]
-    assert blobs[0]["DeliveryLatency"] == [2500.0]
-    assert blobs[1]["ErrorCode"] == "30003"
+    assert blobs[0]["DeliveryLatency"] == 2500.0
+    assert blobs[1]["ErrorCode"] == "30003" and blobs[1]["message"] == "sms undelivered"
 
 
 def test_a_broken_metric_never_raises(capsys):
@@ -73,4 +93,4 @@ def test_status_callbacks_publish_delivery_latency_and_failures(bridge, capsys):
         assert response.status_code == 204
     blobs = _emitted(capsys)
     assert [(_metric(b)[0], b.get("ErrorCode")) for b in blobs] == [("DeliveryLatency", None), ("MessageFailed", "30003")]
-    assert blobs[0]["DeliveryLatency"][0] >= 0
+    assert blobs[0]["DeliveryLatency"] >= 0 and blobs[0]["message_id"] == first["message_id"]

@@ -206,3 +206,27 @@ def test_dashboard_shows_sends_backlog_latency_and_failures(stage):
     assert "ApproximateNumberOfMessagesVisible" in text
     alarm_widget = next(w for w in body["widgets"] if w["type"] == "alarm")
     assert len(alarm_widget["properties"]["alarms"]) == len(_alarms(t))
+
+
+def test_twilio_webhooks_are_served_by_an_http_api_in_front_of_the_api_handler(stage):
+    """Twilio's webhooks cost an HTTP API request ($1.00/M), not a REST API one ($3.50/M):
+    the two routes, payload 1.0 (the REST API's event format, which Chalice routes), the
+    handler allowed to be invoked by it, and every function told the base URL Twilio signs."""
+    t = template(stage)
+    api = t["Resources"]["TwilioWebhookApi"]
+    assert api["Type"] == "AWS::ApiGatewayV2::Api" and api["Properties"]["ProtocolType"] == "HTTP"
+    routes = {r["Properties"]["RouteKey"] for r in of_type(t, "AWS::ApiGatewayV2::Route").values()}
+    assert routes == {"POST /twilio/sms", "POST /twilio/status"}
+    integration = t["Resources"]["TwilioWebhookIntegration"]["Properties"]
+    assert integration["IntegrationType"] == "AWS_PROXY" and integration["PayloadFormatVersion"] == "1.0"
+    handler = integration["IntegrationUri"]["Fn::GetAtt"][0]
+    assert t["Resources"][handler]["Type"] == "AWS::Serverless::Function"
+    permission = t["Resources"]["TwilioWebhookPermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": handler} and permission["Principal"] == "apigateway.amazonaws.com"
+    stage_resource = t["Resources"]["TwilioWebhookStage"]["Properties"]
+    assert stage_resource["StageName"] == "$default" and stage_resource["AutoDeploy"] is True
+    for function in of_type(t, "AWS::Serverless::Function").values():
+        url = function["Properties"]["Environment"]["Variables"]["TWILIO_WEBHOOK_BASE_URL"]
+        assert url["Fn::If"][0] == "HasTwilioWebhookBaseUrl"
+        assert url["Fn::If"][2] == {"Fn::GetAtt": ["TwilioWebhookApi", "ApiEndpoint"]}
+    assert t["Parameters"]["TwilioWebhookBaseUrl"]["Default"] == ""

@@ -287,16 +287,38 @@ def test_the_schedule_buys_when_the_projected_wait_exceeds_the_target(alice, clo
     today = datetime.fromtimestamp(start, tz=timezone.utc).date()
     autoscale.autoscale(app_module.context)  # remembers the counters
     for number in SF:  # 3 segments/s over the next minute, on two numbers of 1 segment/s
-        DailyUsage(pool_usage.usage_key(today), number).update(
-            actions=[DailyUsage.segments_out.add(90), DailyUsage.messages_out.add(90)])
+        # as the sender's limiter counts them: cumulative, on the number; the run folds them
+        PoolNumber(POOL, number).update(actions=[PoolNumber.segments_out.add(90), PoolNumber.messages_out.add(90)])
     clock.set(start + 60)
 
     run = autoscale.autoscale(app_module.context)
 
     bought = [d for d in run["decisions"] if d["action"] == "buy"]
     assert bought and all("projected wait" in d["reason"] and d["outcome"].startswith("bought") for d in bought)
+    usage = pool_usage.usage_for_day(today)  # the 90s folded in (and the verification code sent before)
+    assert all(int(usage[n].segments_out) - 90 in (0, 1) for n in SF)
     assert sum(s == "active" for s in statuses(alice).values()) == 2 + len(bought)
     assert_twilio_spec_kept(alice.twilio)
+
+
+def test_sent_counters_reach_the_day_once_however_often_the_run_folds_them(alice, clock):
+    session = open_for(alice, "alice", "bob").json
+    alice.send(session["session_id"], "x" * 200)  # two segments
+    alice.queues.drain()
+    number, today = session["pool_number"], pool_usage.today(clock.now())
+    assert pool_usage.usage_for_day(today).get(number) is None  # the sender wrote no usage item
+
+    def reported():  # what no run folded yet is reported as today's
+        row = next(r for r in alice.api.get("/numbers/stats").json["numbers"] if r["phone_number"] == number)
+        return row["segments_sent"], row["messages_sent"]
+
+    before = reported()
+    assert before[0] >= 2
+    for _ in range(2):
+        autoscale.autoscale(app_module.context)
+        usage = pool_usage.usage_for_day(today)[number]
+        assert (usage.segments_out, usage.messages_out) == before
+        assert reported() == before
 
 
 # --- the cost report --------------------------------------------------------------------------
@@ -307,6 +329,7 @@ def test_stats_report_numbers_by_state_rentals_segments_and_cost(alice):
     alice.send(session["session_id"], "x" * 200)  # two segments
     alice.queues.drain()
     alice.sms_from_phone(ALICE, session["pool_number"], "thanks")
+    alice.queues.drain()  # the SMS received is counted with the event it caused, when delivered
     alice.api.delete(f"/numbers/{next(n for n in SF if n != session['pool_number'])}")
 
     report = alice.api.get("/numbers/stats")

@@ -213,3 +213,18 @@ def test_during_a_token_rotation_a_webhook_signed_by_either_token_is_accepted(ap
     for token, expected in ((AUTH_TOKEN, 204), ("secondary-token", 204), ("someone-elses", 403)):
         response = post_webhook(api, path, params, signature=sign_webhook(path, params, token=token))
         assert response.status_code == expected, token
+
+
+def test_webhooks_served_on_their_own_endpoint_are_signed_against_it(ready, monkeypatch):
+    """TWILIO_WEBHOOK_BASE_URL (the cheaper endpoint infra/template.py serves Twilio's webhooks
+    on): signatures are checked against it, the REST API's URL no longer passes."""
+    bridge, session = ready
+    webhooks = "https://abc123.execute-api.us-east-1.amazonaws.com"
+    monkeypatch.setenv("TWILIO_WEBHOOK_BASE_URL", webhooks)
+    params = _inbound(session, body="on the other endpoint")
+    _assert_refused(_post(bridge, "/twilio/sms", params, sign_webhook("/twilio/sms", params)), "REST API's URL")
+    signature = sign_webhook("/twilio/sms", params, url=webhooks + "/twilio/sms")
+    assert _post(bridge, "/twilio/sms", params, signature).status_code == 200
+    from chalicelib.config import settings
+
+    assert settings().webhook_url("/twilio/status") == webhooks + "/twilio/status"  # numbers and callbacks point there

@@ -162,6 +162,21 @@ def test_a_late_send_moves_the_tat_on_by_its_delay(aws_backend):
     assert _stored_tat(NUMBER) == approx(T0 + 1.35)
 
 
+def test_a_send_a_little_late_moves_the_next_charge_without_a_write_of_its_own(aws_backend):
+    _add_number(NUMBER)
+    store = DynamoLimitStore()
+    writes = []
+    real_write = store.write
+    store.write = lambda *args: writes.append(args) or real_write(*args)
+    limits = Limiter(NO_CAMPAIGN, lead=0.1, margin=0.05, store=store)
+    booking = limits.reserve(NUMBER, 1, T0)
+    limits.settle(NUMBER, booking.at, booking.at + 0.005)  # a sleep's overshoot
+    assert len(writes) == 1 and _stored_tat(NUMBER) == approx(T0 + 1.05)
+    # The next send is charged from the late one's end: T0 + 1.055, one write.
+    assert limits.reserve(NUMBER, 1, T0 + 1.0).at == approx(T0 + 1.055)
+    assert len(writes) == 2 and _stored_tat(NUMBER) == approx(T0 + 2.055)
+
+
 # --- the same contract in memory --------------------------------------------------
 
 

@@ -171,15 +171,22 @@ def status(message_id: str) -> tuple[str, str | None]:
     return message.status, message.error_code
 
 
+def sent_counted() -> tuple[int, int]:
+    """The pool number's cumulative sent counters: (segments, messages)."""
+    number = PoolNumber.get(POOL, NUMBER, consistent_read=True)
+    return int(number.segments_out or 0), int(number.messages_out or 0)
+
+
 def test_a_message_is_sent_once_and_recorded(world):
     message_id = submit(world, "hello")
     assert sender.process_batch(world.ctx, receive()) == []
     assert status(message_id) == ("sent", None)
     assert world.bodies() == ["Bob: hello"]
     assert Message.get(message_id).twilio_sid == world.created[0]["sid"]
+    assert sent_counted() == (1, 1)  # in the limiter's write: no usage write of its own
     # The same SQS message delivered again changes nothing.
     assert sender.process_batch(world.ctx, [record_for(message_id)]) == []
-    assert world.posts == 1
+    assert world.posts == 1 and sent_counted() == (1, 1)
 
 
 @pytest.mark.parametrize(
@@ -201,6 +208,8 @@ def test_twilio_outcomes(world, answer, expected_status, expected_code, retried,
     assert failed == ([records[0]["messageId"]] if retried else [])
     assert status(message_id) == (expected_status, expected_code)
     assert Phone.get(ALICE).opted_out is opted_out
+    # Counted as sent (the usage report's source) only while it may have gone.
+    assert sent_counted() == ((1, 1) if expected_status == "sending" else (0, 0))
 
 
 def test_retries_come_back_after_a_backoff_and_are_sent_once(world, now):
@@ -223,6 +232,7 @@ def test_retries_come_back_after_a_backoff_and_are_sent_once(world, now):
         events.unregister("provide-client-params.sqs.ChangeMessageVisibilityBatch", seen)
     assert status(message_id) == ("sent", None)
     assert world.bodies() == ["Bob: hello"]
+    assert sent_counted() == (1, 1)  # counted once, however many attempts
     assert world.lists == 1  # the 500 was looked up at Twilio before the next send
     assert calls and all(0 < seconds <= sender.BACKOFF_CAP_SECONDS for batch in calls for seconds in batch)
 
@@ -239,6 +249,7 @@ def test_crash_after_twilio_accepted_is_reconciled_without_a_second_send(world, 
     assert status(message_id) == ("sent", None)
     assert world.posts == 1 and world.lists == 1
     assert Message.get(message_id).twilio_sid == world.created[0]["sid"]
+    assert sent_counted() == (1, 1)
 
 
 def test_a_lost_answer_is_reconciled_without_a_second_send(world, now):
@@ -249,6 +260,7 @@ def test_a_lost_answer_is_reconciled_without_a_second_send(world, now):
     assert sender.process_batch(world.ctx, [record_for(message_id, 2)]) == []
     assert status(message_id) == ("sent", None)
     assert world.bodies() == ["Bob: hello"]
+    assert sent_counted() == (1, 1)
 
 
 def test_a_crash_before_twilio_saw_it_sends_it_once_after_looking(world, now):
@@ -260,6 +272,7 @@ def test_a_crash_before_twilio_saw_it_sends_it_once_after_looking(world, now):
     assert sender.process_batch(world.ctx, [record_for(message_id, 2)]) == []
     assert status(message_id) == ("sent", None)
     assert world.posts == 1 and world.lists == 1
+    assert sent_counted() == (1, 1)  # the booking before the crash counted it; the retry did not again
 
 
 def test_an_earlier_identical_text_is_not_taken_for_the_lost_one(world, now):
