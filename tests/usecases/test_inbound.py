@@ -8,9 +8,10 @@ import pytest
 
 from chalicelib.core.message_rules import inbound_message_id
 from chalicelib.store.models import DailyUsage, Message, Phone, Session
-from chalicelib.usecases import inbound, messages, pool_usage, sessions
+from chalicelib import config
+from chalicelib.usecases import delivery, inbound, messages, pool_usage, sessions
 
-from .support import ACCOUNT_SID, ALICE, POOL, add_pool, of_type, seed_verified_user
+from .support import ACCOUNT_SID, ALICE, POOL, add_pool, of_type, receive, seed_verified_user
 
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 ENDED = (
@@ -58,8 +59,11 @@ def test_a_routed_reply_is_told_once_and_stored_once(ctx, session, queued_events
 
 
 def test_every_sms_in_is_counted_for_the_bill(ctx, session):
+    """Counted by the delivery consumer, from the events the SMS cause (none on the webhook's path)."""
     inbound.receive_sms(ctx, sms(ALICE, session.pool_number, "hi", NumSegments="2"))
     inbound.receive_sms(ctx, sms("+14155550177", session.pool_number, "who is this?"))
+    events = receive(config.queue_name("delivery"))
+    delivery.count_received(ctx, events)
     usage = DailyUsage.get(pool_usage.usage_key(pool_usage.today(ctx.now())), session.pool_number)
     assert (usage.messages_in, usage.segments_in) == (2, 3)
 
