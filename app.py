@@ -11,6 +11,7 @@ from chalice import Chalice, Rate, Response
 from chalicelib import config
 from chalicelib.adapters import aws, twilio_signature
 from chalicelib.adapters.logs import logger
+from chalicelib.core import identifiers
 from chalicelib.core.errors import BridgeError, bad_request, unavailable
 from chalicelib.usecases import (
     api_auth,
@@ -81,9 +82,10 @@ def authenticate_and_shape_errors(event, get_response):
 
 
 def _require_user_id(user_id: str | None) -> None:
-    """A user_id in the path is what POST /sessions takes in a body: 1 to 128 characters."""
-    if user_id is not None and not 0 < len(user_id) <= sessions.MAX_ID:
-        raise bad_request("invalid_user_id", f"user_id must be 1 to {sessions.MAX_ID} characters")
+    """A user_id in the path follows the rule of one in a body (core/identifiers.py),
+    checked on the segment as the handler got it: encoded or decoded, an odd one is refused."""
+    if user_id is not None:
+        identifiers.require_id(user_id, "user_id")
 
 
 def _error(status: int, code: str, message: str, headers: dict | None = None) -> Response:

@@ -14,7 +14,7 @@ from collections import Counter
 
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import settings
-from chalicelib.core import events, phone_numbers
+from chalicelib.core import events, identifiers, phone_numbers
 from chalicelib.core.errors import BridgeError, bad_request, not_found
 from chalicelib.store.conditional import delete_if, get_or_none, save_if, update_if
 from chalicelib.store.models import Pair, Route, Session, User
@@ -23,17 +23,14 @@ from chalicelib.usecases.context import Context
 from chalicelib.usecases.reachability import require_reachable
 
 OPEN, CLOSED = "open", "closed"
-MAX_ID = 128
 MAX_NAME = 64
 # Closed sessions stay readable this long before DynamoDB's TTL removes them.
 KEEP_CLOSED_SECONDS = 30 * 86400
 
 
 def require_id(body: dict, field: str) -> str:
-    value = body.get(field)
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID:
-        raise bad_request(f"invalid_{field}", f"{field} must be a string of 1 to {MAX_ID} characters")
-    return value
+    """user_id and partner_id follow core/identifiers.py's rule, or 400 invalid_id."""
+    return identifiers.require_id(body.get(field), field)
 
 
 def open_session(ctx: Context, body: dict) -> tuple[dict, bool]:
