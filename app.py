@@ -11,7 +11,7 @@ from chalice import Chalice, Rate, Response
 from chalicelib import config
 from chalicelib.adapters import aws, twilio_signature
 from chalicelib.adapters.logs import logger
-from chalicelib.core import identifiers
+from chalicelib.core import identifiers, request_body
 from chalicelib.core.errors import BridgeError, bad_request, unavailable
 from chalicelib.usecases import (
     api_auth,
@@ -94,6 +94,7 @@ def _error(status: int, code: str, message: str, headers: dict | None = None) ->
 
 def _json() -> dict:
     raw = app.current_request.raw_body
+    request_body.check(raw)  # 413 or 400 before json.loads sees it
     try:
         # Strict JSON: NaN and Infinity are not JSON; a lone surrogate (\ud800) is no text.
         body = json.loads(raw or b"", parse_constant=_not_json)

@@ -32,6 +32,7 @@ from chalicelib.core.message_rules import (
     message_id_for,
     order_key,
     states_before,
+    text_room,
     validate_client_message_id,
     validate_text,
 )
@@ -50,11 +51,14 @@ def submit(ctx: Context, session: Session, text: object, client_message_id: obje
     write failed: the FIFO dedupe and the sender's claim make that harmless)."""
     text = validate_text(text)
     client_message_id = validate_client_message_id(client_message_id)
-    body = compose_body(settings().sender_prefix_template, session.partner_name or session.partner_id, text)
+    template, name = settings().sender_prefix_template, session.partner_name or session.partner_id
+    body = compose_body(template, name, text)
     if len(body) > MAX_TEXT:
+        room = text_room(template, name)
         raise bad_request(
             "text_too_long",
-            f"with the sender's name the SMS has {len(body)} characters; the most is {MAX_TEXT}: shorten the text",
+            f"for this session the text may be {room} characters ({MAX_TEXT} less the {MAX_TEXT - room} of the "
+            f"sender's name that starts the SMS); it has {len(body) - (MAX_TEXT - room)} as sent: shorten it",
         )
     counted = segments.segment(body)
     now = ctx.now()

@@ -15,7 +15,8 @@ from collections import Counter
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import settings
 from chalicelib.core import events, identifiers, phone_numbers
-from chalicelib.core.errors import BridgeError, bad_request, not_found
+from chalicelib.core.errors import BridgeError, not_found
+from chalicelib.core.message_rules import validate_name
 from chalicelib.store.conditional import delete_if, get_or_none, save_if, update_if
 from chalicelib.store.models import Pair, Route, Session, User
 from chalicelib.usecases import chat_events, messages, pool_growth, pool_numbers
@@ -38,9 +39,7 @@ def open_session(ctx: Context, body: dict) -> tuple[dict, bool]:
     is returned as it is."""
     user_id = require_id(body, "user_id")
     partner_id = require_id(body, "partner_id")
-    partner_name = body.get("partner_name")
-    if partner_name is not None and (not isinstance(partner_name, str) or not 0 < len(partner_name) <= MAX_NAME):
-        raise bad_request("invalid_partner_name", f"partner_name must be a string of 1 to {MAX_NAME} characters")
+    partner_name = validate_name(body.get("partner_name"), MAX_NAME)
     user, _ = require_reachable(user_id)
     return _open(ctx, user, partner_id, partner_name)
 
