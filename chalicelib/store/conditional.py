@@ -1,11 +1,14 @@
 """Small helpers over PynamoDB that every domain module uses."""
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 
 # DynamoDB refuses (ValidationException) keys longer than these, in UTF-8 bytes.
 MAX_HASH_KEY_BYTES, MAX_RANGE_KEY_BYTES = 2048, 1024
+# Why a transaction was cancelled when another writer got there first.
+LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 
 def get_or_none(model, hash_key, range_key=None):
@@ -57,3 +60,26 @@ def delete_if(item, condition) -> bool:
         if condition_failed(error):
             return False
         raise
+
+
+def transact_if(*writes: tuple) -> list[bool] | None:
+    """All of `writes` in one DynamoDB transaction, or none of them.
+
+    Each write is ("update", item, actions, condition) or ("save", item, None, condition).
+    Returns None when committed; when a condition did not hold, a list saying, write by
+    write, whose condition failed. Any other failure raises."""
+    connection = writes[0][1]._get_connection().connection
+    try:
+        with TransactWrite(connection=connection) as transaction:
+            for kind, item, actions, condition in writes:
+                if kind == "update":
+                    transaction.update(item, actions=actions, condition=condition)
+                else:
+                    transaction.save(item, condition=condition)
+    except TransactWriteError as error:
+        reasons = error.cancellation_reasons if error.cause_response_code == "TransactionCanceledException" else []
+        failed = [reason is not None and reason.code in LOST_RACE for reason in reasons]
+        if not any(failed):
+            raise
+        return failed
+    return None

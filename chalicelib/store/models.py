@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -81,6 +82,9 @@ class Phone(Model):
     user_id = UnicodeAttribute(null=True)
     verified = BooleanAttribute(default=False)
     opted_out = BooleanAttribute(default=False)
+    # The claim the owner holds: the salt of the code sent with it. A verify commits only
+    # while the phone still holds the claim its code came with (usecases/phones.py).
+    claim = UnicodeAttribute(null=True)
     updated_at = NumberAttribute()
 
 
@@ -262,5 +266,19 @@ class Message(Model):
     ttl = NumberAttribute(null=True)
 
 
+class RateCounter(Model):
+    """What a verification limit remembers for one key (usecases/verification_limits.py):
+    the times of recent events (a phone's or a user's code SMS, a phone's code tries),
+    or one fixed window's count (the global budget). Written conditionally on
+    `version` (or the count); DynamoDB's TTL deletes it once its window has passed."""
+
+    Meta = _meta("counters")
+    key = UnicodeAttribute(hash_key=True)  # "<kind>#<phone, user id or window start>"
+    times = ListAttribute(of=NumberAttribute, null=True)
+    count = NumberAttribute(null=True)
+    version = NumberAttribute(default=0)
+    ttl = NumberAttribute(null=True)
+
+
 # One model per table: what infra/resources.py creates the tables from.
-TABLE_MODELS = (User, Phone, Session, Pair, Route, PoolNumber, Message)
+TABLE_MODELS = (User, Phone, Session, Pair, Route, PoolNumber, Message, RateCounter)

@@ -21,7 +21,7 @@ from chalicelib.store.conditional import delete_if, get_or_none, save_if, update
 from chalicelib.store.models import Pair, Route, Session, User
 from chalicelib.usecases import chat_events, messages, pool_growth, pool_numbers
 from chalicelib.usecases.context import Context
-from chalicelib.usecases.reachability import require_reachable
+from chalicelib.usecases.reachability import owns, phone_state, require_reachable
 
 OPEN, CLOSED = "open", "closed"
 MAX_NAME = 64
@@ -221,8 +221,10 @@ def close(ctx: Context, session: Session, reason: str = "closed") -> bool:
     return True
 
 
-def close_all_for_user(ctx: Context, user_id: str, reason: str) -> int:
-    return sum(close(ctx, s, reason) for s in Session.open_sessions_by_user.query(user_id))
+def close_all_for_user(ctx: Context, user_id: str, reason: str, phone: str | None = None) -> int:
+    """Close the user's open sessions (only those on `phone`, when given)."""
+    found = Session.open_sessions_by_user.query(user_id)
+    return sum(close(ctx, s, reason) for s in found if phone is None or s.user_phone == phone)
 
 
 def close_pair(ctx: Context, user_id: str, partner_id: str) -> bool:
@@ -235,7 +237,12 @@ def open_on_route(phone: str, pool_number: str, now: float) -> Session | None:
     """The open session an SMS from `phone` to `pool_number` belongs to, if any."""
     route = get_or_none(Route, phone, pool_number)
     session = get_or_none(Session, route.session_id) if route and route.expires_at > now else None
-    return session if session is not None and is_open(session, now) else None
+    if session is None or not is_open(session, now):
+        return None
+    # Only the phone's verified owner's sessions route: once the phone left the user
+    # (taken over, claimed again, removed) nothing reaches their partners, even before
+    # the request that moved it has closed every session.
+    return session if owns(phone_state(phone), session.user_id) else None
 
 
 def sweep_expired(ctx: Context, now: float) -> tuple[int, Counter, Counter]:
