@@ -2,36 +2,16 @@
 phone, per user and for the whole bridge, tries counted per phone across codes,
 only textable numbers in allowed countries; over a limit 429 with Retry-After
 and nothing sent."""
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
-from moto.core.botocore_stubber import BotocoreStubber
 
 from chalicelib.adapters import metrics
 from conftest import POOL
 
 ALICE = "+14155550100"
-
-
-@pytest.fixture
-def codes(aws_backend):
-    """Every verification code put on the outbound queue, in order (the SMS that would go out)."""
-    from chalicelib.adapters import aws
-
-    seen = []
-
-    def record(params, **_):
-        body = json.loads(params["MessageBody"])
-        if params["QueueUrl"].endswith("outbound.fifo") and "secret_text" in body:
-            seen.append(body["secret_text"].split("code is ")[1][:6])
-
-    hooks = aws.client("sqs").meta.events
-    hooks.register("provide-client-params.sqs.SendMessage", record)
-    yield seen
-    hooks.unregister("provide-client-params.sqs.SendMessage", record)
 
 
 @pytest.fixture
@@ -118,18 +98,6 @@ def test_tries_count_per_phone_across_codes_and_a_locked_phone_stays_locked(pool
     clock.advance(wait - 31)
     assert _put(pool, "alice", ALICE).status_code == 202
     assert pool.api.post("/users/alice/phone/verify", {"code": codes[-1]}).json == {"status": "verified"}
-
-
-@pytest.fixture
-def atomic_moto(monkeypatch):
-    lock = threading.Lock()
-    process = BotocoreStubber.process_request
-
-    def one_at_a_time(self, request):
-        with lock:
-            return process(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)
 
 
 def test_racing_guesses_get_at_most_5_tries(pool, codes, atomic_moto):
