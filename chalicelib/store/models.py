@@ -17,6 +17,7 @@ from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -111,7 +112,9 @@ class Session(Model):
     close_reason = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     expires_at = NumberAttribute()  # moves forward with every message
-    open_user_id = UnicodeAttribute(null=True)
+    open_user_id = UnicodeAttribute(null=True)  # kept while `closing`: the close's retry finds it
+    # Closed, but its event (and the route's release) not yet done: usecases/sessions.py finishes it.
+    closing = BooleanAttribute(null=True)
     open_sessions_by_user = OpenSessionsByUser()
     ttl = NumberAttribute(null=True)
 
@@ -260,7 +263,10 @@ class Message(Model):
     claimed_at = NumberAttribute(null=True)  # when a sender last took it (reconciliation looks from here)
     attempts = NumberAttribute(default=0)
     order_key = UnicodeAttribute()
-    queued_user_id = UnicodeAttribute(null=True)
+    queued_user_id = UnicodeAttribute(null=True)  # kept after a cancel until its event is queued
+    # Statuses whose message.status event is owed to the chat backend: added in the write that
+    # makes the move, removed once the event is queued (usecases/messages.py: an outbox on the item).
+    events_owed = UnicodeSetAttribute(null=True)
     by_session = MessagesBySession()
     queued_by_user = QueuedByUser()
     ttl = NumberAttribute(null=True)

@@ -37,7 +37,7 @@ from chalicelib.core.message_rules import (
     validate_text,
 )
 from chalicelib.core.phone_numbers import ParsedNumber
-from chalicelib.store.conditional import save_if, update_if
+from chalicelib.store.conditional import get_or_none, save_if, update_if
 from chalicelib.store.models import Message, Session
 from chalicelib.usecases import chat_events
 from chalicelib.usecases.context import Context
@@ -176,41 +176,47 @@ def record_sent(ctx: Context, message: Message, twilio_sid: str, now: float) -> 
     """Twilio took it: sending -> sent with its sid. False when Twilio's status
     callback got here first and moved the status on (the sid is kept; nothing told)."""
     recorded = [Message.twilio_sid.set(twilio_sid), Message.sent_at.set(now)]
-    if not update_if(message, [Message.status.set(SENT), *recorded], Message.status == SENDING):
+    moved = [Message.status.set(SENT), Message.events_owed.add({SENT}), *recorded]
+    if not update_if(message, moved, Message.status == SENDING):
         message.update(actions=recorded)
         return False
     logger.info("sms sent", extra={"message_id": message.message_id, "to": mask(message.to_number)})
-    notify_status(ctx, message)
+    notify_owed(ctx, message)
     return True
 
 
 def finish(ctx: Context, message: Message, status: str, error_code: str) -> None:
     """The sender gives up on a claimed message (expired, refused by Twilio)."""
     message.update(
-        actions=[Message.status.set(status), Message.error_code.set(error_code)],
+        actions=[Message.status.set(status), Message.error_code.set(error_code), Message.events_owed.add({status})],
         condition=Message.status == SENDING,
     )
     logger.info("sms not sent", extra={"message_id": message.message_id, "error_code": error_code})
-    notify_status(ctx, message)
+    notify_owed(ctx, message)
 
 
 # --- later moves ------------------------------------------------------------------
 
 
 def cancel_queued_for_user(ctx: Context, user_id: str, status: str = CANCELLED, error_code: str | None = None) -> int:
-    """Stop every message still waiting to be sent to this user; tell the chat backend."""
+    """Stop every message still waiting to be sent to this user; tell the chat backend.
+
+    A stopped message stays in the user's queued index until its event is queued, so a
+    retry of whatever stopped it (a presence change, a STOP, a removal) tells it then."""
     cancelled = 0
     for key in Message.queued_by_user.query(user_id):
         message = Message(message_id=key.message_id)
         stopped = update_if(
             message,
-            [Message.status.set(status), Message.error_code.set(error_code), Message.queued_user_id.remove()],
+            [Message.status.set(status), Message.error_code.set(error_code), Message.events_owed.add({status})],
             Message.status == QUEUED,
         )
         if not stopped:
-            continue  # already being sent, or final
-        cancelled += 1
-        notify_status(ctx, message)
+            message = get_or_none(Message, key.message_id)  # being sent, or stopped and still owed
+            if message is None or message.status == QUEUED:
+                continue
+        cancelled += stopped
+        notify_owed(ctx, message)
     if cancelled:
         logger.info("queued messages stopped", extra={"user_id": user_id, "count": cancelled, "status": status})
     return cancelled
@@ -222,25 +228,41 @@ def apply_status(message_id: str, status: str, error_code: str | None = None) ->
     if earlier is None:
         return None
     message = Message(message_id=message_id)
-    actions = [Message.status.set(status), Message.queued_user_id.remove()]
+    actions = [Message.status.set(status), Message.queued_user_id.remove(), Message.events_owed.add({status})]
     if error_code:
         actions.append(Message.error_code.set(str(error_code)))
     moved = update_if(message, actions, Message.message_id.exists() & Message.status.is_in(*earlier))
     return message if moved else None
 
 
-def notify_status(ctx: Context, message: Message) -> None:
-    if message.kind == VERIFICATION:
+def notify_owed(ctx: Context, message: Message) -> None:
+    """Queue the message.status events the message owes, then strike them off (and take a
+    stopped message out of the queued index). Event ids come from (message, status), so an
+    event queued again after a fault is the same event to the chat backend."""
+    owed = sorted(message.events_owed or ())
+    if not owed:
         return
-    chat_events.emit(
-        ctx,
-        events.MESSAGE_STATUS,
-        f"{message.message_id}:{message.status}",
-        message_id=message.message_id,
-        session_id=message.session_id,
-        status=message.status,
-        error_code=message.error_code,
-    )
+    if message.kind != VERIFICATION:
+        for status in owed:
+            chat_events.emit(
+                ctx,
+                events.MESSAGE_STATUS,
+                f"{message.message_id}:{status}",
+                message_id=message.message_id,
+                session_id=message.session_id,
+                status=status,
+                error_code=message.error_code,
+            )
+    done = [Message.events_owed.delete(set(owed))]
+    if message.status != QUEUED and message.queued_user_id:
+        done.append(Message.queued_user_id.remove())
+    update_if(message, done, Message.message_id.exists())
+
+
+def owed_by(message_id: str) -> Message | None:
+    """The message, when it still owes the chat backend events (a retried trigger tells them)."""
+    message = get_or_none(Message, message_id)
+    return message if message is not None and message.events_owed else None
 
 
 def retention(now: float) -> int:

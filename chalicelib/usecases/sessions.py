@@ -147,8 +147,8 @@ def get(ctx: Context, session_id: str) -> Session:
     session = get_or_none(Session, session_id)
     if session is None:
         raise not_found("session", session_id)
-    if session.status == OPEN and not is_open(session, ctx.now()):
-        close(ctx, session, reason="expired")
+    if (session.status == OPEN and not is_open(session, ctx.now())) or session.closing:
+        close(ctx, session, reason="expired")  # or finish a close a fault interrupted
     return session
 
 
@@ -197,17 +197,30 @@ def list_open(ctx: Context, user_id: str) -> dict:
 
 
 def close(ctx: Context, session: Session, reason: str = "closed") -> bool:
-    """Close the session and free its route at once. False if it was already closed."""
+    """Close the session and free its route at once. False if it was already closed.
+
+    The close is one write that also marks it `closing` (and keeps it in the open-by-user
+    index); the route's release and the session.closed event follow, and the mark goes
+    last. A fault in between leaves it marked, and whatever retries the close (the API
+    call, the sweep, closing the user's sessions) finishes it: the event is never lost."""
     closed = update_if(
         session,
-        [Session.status.set(CLOSED), Session.close_reason.set(reason), Session.open_user_id.remove()],
+        [Session.status.set(CLOSED), Session.close_reason.set(reason), Session.closing.set(True)],
         Session.status == OPEN,
     )
     if not closed:
+        current = get_or_none(Session, session.session_id)
+        if current is not None and current.closing:
+            _finish_close(ctx, current)
         return False
+    _finish_close(ctx, session)
+    logger.info("session closed", extra={"session_id": session.session_id, "reason": reason})
+    return True
+
+
+def _finish_close(ctx: Context, session: Session) -> None:
     delete_if(Route(session.user_phone, session.pool_number), Route.session_id == session.session_id)
     _release_pair(session.user_id, session.partner_id, session.session_id)
-    pool_numbers.adjust_open_sessions(session.pool_number, -1, ctx.now())
     chat_events.emit(
         ctx,
         events.SESSION_CLOSED,
@@ -215,10 +228,11 @@ def close(ctx: Context, session: Session, reason: str = "closed") -> bool:
         session_id=session.session_id,
         user_id=session.user_id,
         partner_id=session.partner_id,
-        reason=reason,
+        reason=session.close_reason,
     )
-    logger.info("session closed", extra={"session_id": session.session_id, "reason": reason})
-    return True
+    finished = update_if(session, [Session.closing.remove(), Session.open_user_id.remove()], Session.closing.exists())
+    if finished:
+        pool_numbers.adjust_open_sessions(session.pool_number, -1, ctx.now())
 
 
 def close_all_for_user(ctx: Context, user_id: str, reason: str, phone: str | None = None) -> int:
@@ -255,6 +269,8 @@ def sweep_expired(ctx: Context, now: float) -> tuple[int, Counter, Counter]:
     closed, per_user, per_number = 0, Counter(), Counter()
     for session in Session.open_sessions_by_user.scan():
         if session.status != OPEN:
+            if session.closing:
+                _finish_close(ctx, session)  # a close a fault interrupted
             continue
         if is_open(session, now):
             per_user[session.user_id] += 1
