@@ -12,6 +12,7 @@ from chalice.app import Request
 from chalicelib import config
 from chalicelib.adapters import aws, twilio_signature
 from chalicelib.adapters.logs import correlated, logger
+from chalicelib.core import identifiers, request_body
 from chalicelib.core.errors import BridgeError, bad_request, unavailable
 from chalicelib.usecases import (
     api_auth,
@@ -100,9 +101,10 @@ def authenticate_and_shape_errors(event, get_response):
 
 
 def _require_user_id(user_id: str | None) -> None:
-    """A user_id in the path is what POST /sessions takes in a body: 1 to 128 characters."""
-    if user_id is not None and not 0 < len(user_id) <= sessions.MAX_ID:
-        raise bad_request("invalid_user_id", f"user_id must be 1 to {sessions.MAX_ID} characters")
+    """A user_id in the path follows the rule of one in a body (core/identifiers.py),
+    checked on the segment as the handler got it: encoded or decoded, an odd one is refused."""
+    if user_id is not None:
+        identifiers.require_id(user_id, "user_id")
 
 
 def _error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
@@ -119,6 +121,7 @@ def _request() -> Request:
 
 def _json() -> dict:
     raw = _request().raw_body
+    request_body.check(raw)  # 413 or 400 before json.loads sees it
     try:
         # Strict JSON: NaN and Infinity are not JSON; a lone surrogate (\ud800) is no text.
         body = json.loads(raw or b"", parse_constant=_not_json)

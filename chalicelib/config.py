@@ -183,3 +183,31 @@ def secret_source(name: str) -> tuple[str | None, str | None]:
     """(the secret's value from the environment, or the SSM parameter that
     `<name>_PARAM` names); adapters/secrets.py reads the parameter."""
     return os.environ.get(name) or None, os.environ.get(f"{name}_PARAM") or None
+
+
+@dataclass(frozen=True)
+class VerificationSettings:
+    """Limits on verification codes (README "Security and limits"; core/verification_limits.py)."""
+
+    phone_min_interval_seconds: int  # at most one code per phone this often
+    phone_max_per_hour: int  # codes per phone in any hour
+    user_max_per_hour: int  # codes per user id in any hour
+    global_max_per_hour: int  # verification SMS of the whole bridge per clock hour
+    global_alarm_fraction: float  # VerificationBudgetNear is published from this share of it
+    max_tries: int  # code tries per phone (across codes) in any tries_window_seconds
+    tries_window_seconds: int
+    allowed_countries: frozenset[str]
+
+
+def verification_settings() -> VerificationSettings:
+    countries = os.environ.get("ALLOWED_COUNTRIES", "US,CA")
+    return VerificationSettings(
+        phone_min_interval_seconds=_int("VERIFY_PHONE_MIN_INTERVAL_SECONDS", 30),
+        phone_max_per_hour=_int("VERIFY_PHONE_MAX_PER_HOUR", 5),
+        user_max_per_hour=_int("VERIFY_USER_MAX_PER_HOUR", 10),
+        global_max_per_hour=_int("VERIFY_GLOBAL_MAX_PER_HOUR", 1000),
+        global_alarm_fraction=_float("VERIFY_GLOBAL_ALARM_FRACTION", 0.8),
+        max_tries=_int("VERIFICATION_CODE_MAX_TRIES", 5),
+        tries_window_seconds=_int("VERIFY_TRIES_WINDOW_SECONDS", 3600),
+        allowed_countries=frozenset(c.strip().upper() for c in countries.split(",") if c.strip()),
+    )

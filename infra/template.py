@@ -403,6 +403,20 @@ def alarm_resources(stage: str, sam: dict, data: dict) -> dict:
         Threshold=settings.twilio_error_rate,
         ComparisonOperator="GreaterThanThreshold",
     )
+    out["VerificationBudgetAlarm"] = _alarm(
+        stage,
+        "verification-budget-near",
+        "Verification code SMS reached VERIFY_GLOBAL_ALARM_FRACTION (default 80%) of the hour's global budget "
+        "(VERIFY_GLOBAL_MAX_PER_HOUR): a busy hour or SMS pumping. Past the budget, codes answer 429 too_many_codes.",
+        Namespace=metrics.DEFAULT_NAMESPACE,
+        MetricName=metrics.VERIFICATION_BUDGET_NEAR,
+        Dimensions=_app_metric(metrics.VERIFICATION_BUDGET_NEAR, stage)["Dimensions"],
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     return out
 
 

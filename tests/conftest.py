@@ -84,6 +84,44 @@ def queued_events(aws_backend):
 
 
 @pytest.fixture
+def codes(aws_backend):
+    """Every verification code put on the outbound queue, in order (the SMS that would go out)."""
+    import json
+
+    from chalicelib.adapters import aws
+
+    seen = []
+
+    def record(params, **_):
+        body = json.loads(params["MessageBody"])
+        if params["QueueUrl"].endswith("outbound.fifo") and "secret_text" in body:
+            seen.append(body["secret_text"].split("code is ")[1][:6])
+
+    hooks = aws.client("sqs").meta.events
+    hooks.register("provide-client-params.sqs.SendMessage", record)
+    yield seen
+    hooks.unregister("provide-client-params.sqs.SendMessage", record)
+
+
+@pytest.fixture
+def atomic_moto(monkeypatch):
+    """DynamoDB applies each request atomically; moto's in-process backend is
+    not thread-safe, so serialise its requests (not the app's logic) to match."""
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    process = BotocoreStubber.process_request
+
+    def one_at_a_time(self, request):
+        with lock:
+            return process(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)
+
+
+@pytest.fixture
 def chat():
     receiver = ChatReceiver([WEBHOOK_SECRET]).start()
     previous = os.environ.get("CHAT_WEBHOOK_URL")

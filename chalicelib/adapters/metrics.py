@@ -21,6 +21,9 @@ The names below are the contract with infra/template.py (alarms, dashboard):
     MessageFailed      Count         ErrorCode    outbound SMS that ended failed/undelivered
     DeliveryLatency    Milliseconds  -            queued (submitted) -> 'delivered' status callback
     SendLatency        Milliseconds  -            queued -> accepted by Twilio (the sender reports it)
+    VerificationSms    Count         -            verification code SMS admitted by the limits
+    VerificationBudgetNear Count     -            one per code admitted or refused once the hour's global
+                                                  budget is used up to VERIFY_GLOBAL_ALARM_FRACTION (alarm)
 """
 from __future__ import annotations
 
@@ -47,6 +50,8 @@ TWILIO_ERRORS_BY_CODE = "TwilioErrorsByCode"
 MESSAGE_FAILED = "MessageFailed"
 DELIVERY_LATENCY = "DeliveryLatency"
 SEND_LATENCY = "SendLatency"
+VERIFICATION_SMS = "VerificationSms"
+VERIFICATION_BUDGET_NEAR = "VerificationBudgetNear"
 
 Count = MetricUnit.Count
 Milliseconds = MetricUnit.Milliseconds
@@ -190,3 +195,14 @@ def message_final(status: str, error_code: object, queued_seconds: float | None,
     else:
         points = []
     state_change(f"sms {status}", points, **fields)
+
+
+def verification_sms() -> None:
+    """A verification code SMS the limits let through."""
+    count(VERIFICATION_SMS)
+
+
+def verification_budget(near: bool) -> None:
+    """The global budget of verification SMS is near (or at) its end: the alarm's input."""
+    if near:
+        count(VERIFICATION_BUDGET_NEAR)

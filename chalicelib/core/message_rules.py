@@ -4,6 +4,7 @@ order they move in, its ids, the SMS text a chat message becomes."""
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 
 from chalicelib.core import segments
@@ -51,12 +52,47 @@ def compose_body(prefix_template: str, partner_name: str, text: str) -> str:
     return segments.smart_encode(prefix_template.format(name=partner_name) + text)
 
 
+# Control characters a text may carry: line breaks and tabs; any other (C0, DEL, C1) is refused.
+ALLOWED_CONTROLS = frozenset("\n\r\t")
+
+
+def first_control(text: str, allowed: frozenset = ALLOWED_CONTROLS) -> int | None:
+    """Index of the first control character (Unicode category Cc) not in `allowed`."""
+    for index, char in enumerate(text):
+        if char not in allowed and unicodedata.category(char) == "Cc":
+            return index
+    return None
+
+
 def validate_text(text: object) -> str:
     if not isinstance(text, str) or not text.strip():
         raise bad_request("invalid_text", "text must be a non-empty string")
     if len(text) > MAX_TEXT:
         raise bad_request("text_too_long", f"text has {len(text)} characters; the most an SMS can carry is {MAX_TEXT}")
+    bad = first_control(text)
+    if bad is not None:
+        raise bad_request(
+            "invalid_text",
+            f"text has the control character U+{ord(text[bad]):04X} at position {bad}; "
+            "only line feed, carriage return and tab are allowed",
+        )
     return text
+
+
+def text_room(prefix_template: str, partner_name: str) -> int:
+    """How many characters a text may have in this session: the SMS holds MAX_TEXT,
+    and the sender's name prefix ("Bob: ") comes first."""
+    return MAX_TEXT - len(compose_body(prefix_template, partner_name, ""))
+
+
+def validate_name(name: object, max_length: int) -> str | None:
+    if name is not None and (
+        not isinstance(name, str) or not 0 < len(name) <= max_length or first_control(name, frozenset()) is not None
+    ):
+        raise bad_request(
+            "invalid_partner_name", f"partner_name must be 1 to {max_length} characters without control characters"
+        )
+    return name
 
 
 def validate_client_message_id(client_message_id: object) -> str | None:

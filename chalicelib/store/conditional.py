@@ -2,11 +2,14 @@
 did not hold (a lost race), any other failure raised."""
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 
 # DynamoDB refuses (ValidationException) keys longer than these, in UTF-8 bytes.
 MAX_HASH_KEY_BYTES, MAX_RANGE_KEY_BYTES = 2048, 1024
+# Why a transaction was cancelled when another writer got there first.
+LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 
 def get_or_none(model, hash_key, range_key=None):
@@ -52,24 +55,33 @@ def _conditionally(write, failure: type[Exception]) -> bool:
         raise
 
 
-def update_together(updates: list[tuple]) -> bool:
-    """Several updates, all or none (one TransactWriteItems): each (item, actions, condition
-    or None). False when a condition did not hold (or another write raced it); any other
-    failure raises."""
-    from pynamodb.connection import Connection
-    from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
+def transact_if(*writes: tuple) -> list[bool] | None:
+    """All of `writes` in one DynamoDB transaction, or none of them.
 
-    region = updates[0][0].Meta.region
+    Each write is ("update", item, actions, condition) or ("save", item, None, condition).
+    Returns None when committed; when a condition did not hold, a list saying, write by
+    write, whose condition failed. Any other failure raises."""
+    connection = writes[0][1]._get_connection().connection
     try:
-        with TransactWrite(connection=Connection(region=region)) as transaction:
-            for item, actions, condition in updates:
-                transaction.update(item, actions=actions, condition=condition)
-        return True
+        with TransactWrite(connection=connection) as transaction:
+            for kind, item, actions, condition in writes:
+                if kind == "update":
+                    transaction.update(item, actions=actions, condition=condition)
+                else:
+                    transaction.save(item, condition=condition)
     except TransactWriteError as error:
-        if error.cause_response_code == "TransactionCanceledException":
-            return False
-        raise
+        reasons = error.cancellation_reasons if error.cause_response_code == "TransactionCanceledException" else []
+        failed = [reason is not None and reason.code in LOST_RACE for reason in reasons]
+        if not any(failed):
+            raise
+        return failed
+    return None
+
+
+def update_together(updates: list[tuple]) -> bool:
+    """Several updates, all or none: each (item, actions, condition or None). False when
+    a condition did not hold (or another write raced it); any other failure raises."""
+    return transact_if(*(("update", item, actions, condition) for item, actions, condition in updates)) is None
 
 
 def get_together(keys: list[tuple]) -> list:

@@ -16,8 +16,10 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -83,6 +85,9 @@ class Phone(Model):
     user_id = UnicodeAttribute(null=True)
     verified = BooleanAttribute(default=False)
     opted_out = BooleanAttribute(default=False)
+    # The claim the owner holds: the salt of the code sent with it. A verify commits only
+    # while the phone still holds the claim its code came with (usecases/phones.py).
+    claim = UnicodeAttribute(null=True)
     updated_at = NumberAttribute()
 
 
@@ -109,7 +114,9 @@ class Session(Model):
     close_reason = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     expires_at = NumberAttribute()  # moves forward with every message
-    open_user_id = UnicodeAttribute(null=True)
+    open_user_id = UnicodeAttribute(null=True)  # kept while `closing`: the close's retry finds it
+    # Closed, but its event (and the route's release) not yet done: usecases/sessions.py finishes it.
+    closing = BooleanAttribute(null=True)
     open_sessions_by_user = OpenSessionsByUser()
     ttl = NumberAttribute(null=True)
 
@@ -265,11 +272,28 @@ class Message(Model):
     claimed_at = NumberAttribute(null=True)  # when a sender last took it (reconciliation looks from here)
     attempts = NumberAttribute(default=0)
     order_key = UnicodeAttribute()
-    queued_user_id = UnicodeAttribute(null=True)
+    queued_user_id = UnicodeAttribute(null=True)  # kept after a cancel until its event is queued
+    # Statuses whose message.status event is owed to the chat backend: added in the write that
+    # makes the move, removed once the event is queued (usecases/messages.py: an outbox on the item).
+    events_owed = UnicodeSetAttribute(null=True)
     by_session = MessagesBySession()
     queued_by_user = QueuedByUser()
     ttl = NumberAttribute(null=True)
 
 
+class RateCounter(Model):
+    """What a verification limit remembers for one key (usecases/verification_limits.py):
+    the times of recent events (a phone's or a user's code SMS, a phone's code tries),
+    or one fixed window's count (the global budget). Written conditionally on
+    `version` (or the count); DynamoDB's TTL deletes it once its window has passed."""
+
+    Meta = _meta("counters")
+    key = UnicodeAttribute(hash_key=True)  # "<kind>#<phone, user id or window start>"
+    times = ListAttribute(of=NumberAttribute, null=True)
+    count = NumberAttribute(null=True)
+    version = NumberAttribute(default=0)
+    ttl = NumberAttribute(null=True)
+
+
 # One model per table: what infra/resources.py creates the tables from.
-TABLE_MODELS = (User, Phone, Session, Pair, Route, PoolNumber, Message)
+TABLE_MODELS = (User, Phone, Session, Pair, Route, PoolNumber, Message, RateCounter)

@@ -129,6 +129,11 @@ def delivery_status(ctx: Context, message_id: str | None, params: dict) -> None:
         # Final outcomes feed the dashboard: delivery latency, failures by Twilio error code.
         metrics.message_final(moved.status, error_code, ctx.now() - moved.created_at if moved.created_at else None,
                               message_id=moved.message_id)
-        if error_code == opt_out.OPTED_OUT_ERROR:
-            opt_out.set_opted_out(ctx, moved.to_number, True)
-        messages.notify_status(ctx, moved)
+    # The move and the events it owes are one write (Message.events_owed); a fault before they
+    # are queued answers 5xx, and Twilio's retry finds them still owed here.
+    owing = moved or messages.owed_by(message_id)
+    if owing is None:
+        return
+    if error_code == opt_out.OPTED_OUT_ERROR:
+        opt_out.set_opted_out(ctx, owing.to_number, True)
+    messages.notify_owed(ctx, owing)

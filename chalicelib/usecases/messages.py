@@ -32,6 +32,7 @@ from chalicelib.core.message_rules import (
     message_id_for,
     order_key,
     states_before,
+    text_room,
     validate_client_message_id,
     validate_text,
 )
@@ -50,11 +51,14 @@ def submit(ctx: Context, session: Session, text: object, client_message_id: obje
     write failed: the FIFO dedupe and the sender's claim make that harmless)."""
     text = validate_text(text)
     client_message_id = validate_client_message_id(client_message_id)
-    body = compose_body(settings().sender_prefix_template, session.partner_name or session.partner_id, text)
+    template, name = settings().sender_prefix_template, session.partner_name or session.partner_id
+    body = compose_body(template, name, text)
     if len(body) > MAX_TEXT:
+        room = text_room(template, name)
         raise bad_request(
             "text_too_long",
-            f"with the sender's name the SMS has {len(body)} characters; the most is {MAX_TEXT}: shorten the text",
+            f"for this session the text may be {room} characters ({MAX_TEXT} less the {MAX_TEXT - room} of the "
+            f"sender's name that starts the SMS); it has {len(body) - (MAX_TEXT - room)} as sent: shorten it",
         )
     counted = segments.segment(body)
     now = ctx.now()
@@ -174,40 +178,46 @@ def record_sent(ctx: Context, message: Message, twilio_sid: str, now: float) -> 
     """Twilio took it: sending -> sent with its sid. False when Twilio's status
     callback got here first and moved the status on (the sid is kept; nothing told)."""
     recorded = [Message.twilio_sid.set(twilio_sid), Message.sent_at.set(now)]
-    if not update_if(message, [Message.status.set(SENT), *recorded], Message.status == SENDING):
+    moved = [Message.status.set(SENT), Message.events_owed.add({SENT}), *recorded]
+    if not update_if(message, moved, Message.status == SENDING):
         message.update(actions=recorded)
         return False
-    notify_status(ctx, message)  # the sender logs the change, with its metrics, in one line
+    notify_owed(ctx, message)  # the sender logs the change, with its metrics, in one line
     return True
 
 
 def finish(ctx: Context, message: Message, status: str, error_code: str) -> None:
     """The sender gives up on a claimed message (expired, refused by Twilio)."""
     message.update(
-        actions=[Message.status.set(status), Message.error_code.set(error_code)],
+        actions=[Message.status.set(status), Message.error_code.set(error_code), Message.events_owed.add({status})],
         condition=Message.status == SENDING,
     )
     logger.info("sms not sent", extra={"message_id": message.message_id, "error_code": error_code})
-    notify_status(ctx, message)
+    notify_owed(ctx, message)
 
 
 # --- later moves ------------------------------------------------------------------
 
 
 def cancel_queued_for_user(ctx: Context, user_id: str, status: str = CANCELLED, error_code: str | None = None) -> int:
-    """Stop every message still waiting to be sent to this user; tell the chat backend."""
+    """Stop every message still waiting to be sent to this user; tell the chat backend.
+
+    A stopped message stays in the user's queued index until its event is queued, so a
+    retry of whatever stopped it (a presence change, a STOP, a removal) tells it then."""
     cancelled = 0
     for key in Message.queued_by_user.query(user_id):
         message = Message(message_id=key.message_id)
         stopped = update_if(
             message,
-            [Message.status.set(status), Message.error_code.set(error_code), Message.queued_user_id.remove()],
+            [Message.status.set(status), Message.error_code.set(error_code), Message.events_owed.add({status})],
             Message.status == QUEUED,
         )
         if not stopped:
-            continue  # already being sent, or final
-        cancelled += 1
-        notify_status(ctx, message)
+            message = get_or_none(Message, key.message_id)  # being sent, or stopped and still owed
+            if message is None or message.status == QUEUED:
+                continue
+        cancelled += stopped
+        notify_owed(ctx, message)
     if cancelled:
         logger.info("queued messages stopped", extra={"user_id": user_id, "count": cancelled, "status": status})
     return cancelled
@@ -226,27 +236,41 @@ def apply_status(message_id: str, status: str, error_code: str | None = None) ->
         if stored is None or stored.status not in earlier:
             return None
     message = Message(message_id=message_id)
-    actions = [Message.status.set(status), Message.queued_user_id.remove()]
+    actions = [Message.status.set(status), Message.queued_user_id.remove(), Message.events_owed.add({status})]
     if error_code:
         actions.append(Message.error_code.set(str(error_code)))
     moved = update_if(message, actions, Message.message_id.exists() & Message.status.is_in(*earlier))
-    if moved:
-        logger.info("sms status", extra={"status": status, "error_code": error_code})
     return message if moved else None
 
 
-def notify_status(ctx: Context, message: Message) -> None:
-    if message.kind == VERIFICATION:
+def notify_owed(ctx: Context, message: Message) -> None:
+    """Queue the message.status events the message owes, then strike them off (and take a
+    stopped message out of the queued index). Event ids come from (message, status), so an
+    event queued again after a fault is the same event to the chat backend."""
+    owed = sorted(message.events_owed or ())
+    if not owed:
         return
-    chat_events.emit(
-        ctx,
-        events.MESSAGE_STATUS,
-        f"{message.message_id}:{message.status}",
-        message_id=message.message_id,
-        session_id=message.session_id,
-        status=message.status,
-        error_code=message.error_code,
-    )
+    if message.kind != VERIFICATION:
+        for status in owed:
+            chat_events.emit(
+                ctx,
+                events.MESSAGE_STATUS,
+                f"{message.message_id}:{status}",
+                message_id=message.message_id,
+                session_id=message.session_id,
+                status=status,
+                error_code=message.error_code,
+            )
+    done = [Message.events_owed.delete(set(owed))]
+    if message.status != QUEUED and message.queued_user_id:
+        done.append(Message.queued_user_id.remove())
+    update_if(message, done, Message.message_id.exists())
+
+
+def owed_by(message_id: str) -> Message | None:
+    """The message, when it still owes the chat backend events (a retried trigger tells them)."""
+    message = get_or_none(Message, message_id)
+    return message if message is not None and message.events_owed else None
 
 
 def retention(now: float) -> int:

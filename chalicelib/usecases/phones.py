@@ -1,4 +1,16 @@
-"""A chat user's phone: hook-up, verification by a one-time code, presence, removal."""
+"""A chat user's phone: hook-up, verification by a one-time code, presence, removal.
+
+One phone, one owner (README "Security and limits"). The Phone item is the
+authority: it names the one user holding a claim on the phone, whether that
+claim is verified, and the claim's nonce (the salt of the code sent with it).
+Every move is conditional and a hook-up or a verify writes the Phone and the
+User in one transaction, so under any interleaving a phone has at most one
+verified owner and a lost race answers 409 with what happened. A phone that
+leaves a user (taken over while pending, changed, claimed again or removed)
+closes that user's sessions and stops their queued SMS in the same request;
+until then the routing and the reachability checks already refuse the old
+owner (sessions.open_on_route, reachability.require_reachable).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +19,14 @@ import hmac
 import secrets as random
 
 from chalicelib.adapters.logs import logger, mask
-from chalicelib.config import settings
+from chalicelib.config import settings, verification_settings
 from chalicelib.core import phone_numbers
 from chalicelib.core.errors import BridgeError, bad_request, conflict
-from chalicelib.store.conditional import get_or_none, save_if, update_if
+from chalicelib.store.conditional import delete_if, get_or_none, transact_if, update_if
 from chalicelib.store.models import Phone, User
-from chalicelib.usecases import messages, pool_growth, sessions
+from chalicelib.usecases import messages, pool_growth, sessions, verification_limits
 from chalicelib.usecases.context import Context
-from chalicelib.usecases.reachability import OPTED_OUT, PENDING, VERIFIED, get_user, phone_state
+from chalicelib.usecases.reachability import OPTED_OUT, PENDING, VERIFIED, get_user, owns, phone_state
 
 
 def _hash_code(code: str, salt: str) -> str:
@@ -22,88 +34,126 @@ def _hash_code(code: str, salt: str) -> str:
 
 
 def describe(user: User) -> dict:
-    owner = phone_state(user.phone)
-    status = OPTED_OUT if owner and owner.opted_out else user.phone_status
+    phone = phone_state(user.phone)
+    status = OPTED_OUT if phone and phone.opted_out else user.phone_status
+    if status == VERIFIED and not owns(phone, user.user_id):
+        status = PENDING
     return {"user_id": user.user_id, "phone": user.phone, "status": status, "away": user.away}
 
 
 def hook_up(ctx: Context, user_id: str, raw_phone: object) -> dict:
     """PUT /users/{id}/phone: claim the phone for this user and text it a code."""
-    number = phone_numbers.parse(raw_phone, settings().default_country)
+    number = phone_numbers.parse_textable(raw_phone, settings().default_country, verification_settings().allowed_countries)
     state = phone_state(number.e164)
-    if state is not None and state.opted_out:
-        raise conflict("opted_out", "this phone has opted out of SMS; text START to any pool number to opt back in")
-    now = ctx.now()
-    # A phone belongs to one user; an unverified claim of someone else's may be taken over.
-    claimed = save_if(
-        Phone(phone=number.e164, user_id=user_id, verified=False, updated_at=int(now)),
-        Phone.phone.does_not_exist() | (Phone.user_id == user_id) | (Phone.verified == False),  # noqa: E712
-    )
-    if not claimed:
-        raise conflict("phone_in_use", "this phone is verified by another user; they must remove it first")
-    previous = get_or_none(User, user_id)
-    if previous and previous.phone != number.e164:
-        _release_phone(ctx, previous.phone, user_id)
-        sessions.close_all_for_user(ctx, user_id, reason="phone_changed")
-    code = f"{random.randbelow(10**6):06d}"
-    salt = random.token_hex(16)
-    User(
-        user_id=user_id,
-        phone=number.e164,
-        phone_status=PENDING,
-        code_salt=salt,
-        code_hash=_hash_code(code, salt),
-        code_expires_at=int(now) + settings().code_ttl_seconds,
-        code_tries=0,
-        away=previous.away if previous else True,
-        updated_at=int(now),
-    ).save()
+    _require_claimable(state, user_id)
+    verification_limits.admit_code(ctx, user_id, number.e164)  # 429 before anything changes or is sent
+    code, salt = f"{random.randbelow(10**6):06d}", random.token_hex(16)
+    for _ in range(3):
+        previous = get_or_none(User, user_id)
+        owner_before = state.user_id if state else None
+        if _claim(ctx, user_id, number.e164, owner_before, previous, code, salt):
+            break
+        state = phone_state(number.e164)
+        _require_claimable(state, user_id)
+    else:
+        raise conflict("phone_claim_raced", "other requests are claiming this phone right now; retry")
+    # The phone left these users: close their sessions and stop their SMS now.
+    if previous is not None:
+        _leave(ctx, user_id, previous.phone, "phone_changed" if previous.phone != number.e164 else "phone_reclaimed")
+        if previous.phone != number.e164:
+            _release_phone(ctx, previous.phone, user_id)
+    if owner_before not in (None, user_id):
+        _leave(ctx, owner_before, number.e164, "phone_taken_over")
     messages.queue_verification_code(ctx, user_id, number, pool_growth.pick_for_notice(ctx, number), code)
     logger.info("phone hooked up", extra={"user_id": user_id, "phone": mask(number.e164)})
     return {"user_id": user_id, "phone": number.e164, "status": PENDING}
 
 
+def _require_claimable(state: Phone | None, user_id: str) -> None:
+    if state is not None and state.opted_out:
+        raise conflict("opted_out", "this phone has opted out of SMS; text START to any pool number to opt back in")
+    if state is not None and state.user_id not in (None, user_id) and state.verified:
+        raise conflict("phone_in_use", "this phone is verified by another user; they must remove it first")
+
+
+def _claim(ctx: Context, user_id: str, phone: str, owner_before: str | None, previous: User | None, code: str, salt: str) -> bool:
+    """The phone's claim and the user's pending code in one transaction; False when
+    the phone changed hands (or opted out) since it was read."""
+    now = int(ctx.now())
+    if owner_before in (None, user_id):
+        held = Phone.user_id.does_not_exist() | (Phone.user_id == user_id)
+    else:  # take over exactly the pending claim that was read
+        held = (Phone.user_id == owner_before) & (Phone.verified == False)  # noqa: E712
+    not_opted_out = Phone.opted_out.does_not_exist() | (Phone.opted_out == False)  # noqa: E712
+    user = User(
+        user_id=user_id,
+        phone=phone,
+        phone_status=PENDING,
+        code_salt=salt,
+        code_hash=_hash_code(code, salt),
+        code_expires_at=now + settings().code_ttl_seconds,
+        code_tries=0,
+        away=previous.away if previous else True,
+        updated_at=now,
+    )
+    claim = [Phone.user_id.set(user_id), Phone.verified.set(False), Phone.claim.set(salt), Phone.updated_at.set(now)]
+    return transact_if(("update", Phone(phone), claim, held & not_opted_out), ("save", user, None, None)) is None
+
+
+def _leave(ctx: Context, user_id: str, phone: str, reason: str) -> None:
+    """`phone` no longer belongs (verified) to `user_id`: close their sessions on it, stop their SMS."""
+    sessions.close_all_for_user(ctx, user_id, reason=reason, phone=phone)
+    messages.cancel_queued_for_user(ctx, user_id)
+
+
 def verify(ctx: Context, user_id: str, code: object) -> dict:
     user = get_user(user_id)
-    if user.phone_status == VERIFIED:
+    if user.phone_status == VERIFIED and owns(phone_state(user.phone), user_id):
         return {"status": VERIFIED}
     if not isinstance(code, str) or not code.isdigit() or len(code) != 6:
         raise bad_request("invalid_code", "code must be the 6 digits sent by SMS, as a string")
     now = ctx.now()
     if user.code_hash is None or now >= (user.code_expires_at or 0):
         raise BridgeError("code_expired", "the code has expired; PUT the phone again to get a new one", 410)
-    max_tries = settings().code_max_tries
-    # Count the try first, conditionally, so parallel guesses cannot exceed the limit.
-    counted = user.code_tries < max_tries and update_if(user, [User.code_tries.add(1)], User.code_tries < max_tries)
-    if not counted:
-        raise BridgeError("too_many_tries", "too many wrong codes; PUT the phone again to get a new one", 429)
+    # Counted before the comparison, per phone across codes: racing guesses cannot pass the limit,
+    # and a locked phone stays locked for its window even with the right code.
+    left = verification_limits.count_try(ctx, user.phone)
     if not hmac.compare_digest(_hash_code(code, user.code_salt), user.code_hash):
-        left = max_tries - user.code_tries
         raise bad_request("wrong_code", f"the code is not the one sent; {left} tries left")
-    user.update(
-        actions=[
-            User.phone_status.set(VERIFIED),
-            User.code_hash.remove(),
-            User.code_salt.remove(),
-            User.code_expires_at.remove(),
-            User.updated_at.set(int(now)),
-        ]
+    mine = (Phone.user_id == user_id) & (Phone.claim == user.code_salt)
+    done = [User.phone_status.set(VERIFIED), User.code_hash.remove(), User.code_salt.remove(),
+            User.code_expires_at.remove(), User.updated_at.set(int(now))]
+    lost = transact_if(
+        ("update", Phone(user.phone), [Phone.verified.set(True), Phone.updated_at.set(int(now))], mine),
+        ("update", user, done, (User.code_salt == user.code_salt) & (User.phone == user.phone)),
     )
-    Phone(user.phone).update(
-        actions=[Phone.verified.set(True), Phone.updated_at.set(int(now))], condition=Phone.user_id == user_id
-    )
+    if lost is not None:
+        raise _lost_verify(user_id, user)
     logger.info("phone verified", extra={"user_id": user_id, "phone": mask(user.phone)})
     return {"status": VERIFIED}
 
 
+def _lost_verify(user_id: str, user: User) -> BridgeError:
+    """What happened to the claim this code came with, as a 409."""
+    now_user, phone = get_or_none(User, user_id), phone_state(user.phone)
+    if now_user is None:
+        return conflict("phone_removed", "the phone was removed while this code was checked; PUT it again")
+    if now_user.phone != user.phone:
+        return conflict("phone_changed", "another phone was hooked up since this code was sent; use that one's code")
+    if phone is None or phone.user_id != user_id:
+        return conflict("phone_taken_over", "another user claimed this phone after the code was sent; PUT it again")
+    return conflict("code_superseded", "a newer code was sent since this one; use the newest code")
+
+
 def remove(ctx: Context, user_id: str) -> None:
-    """DELETE /users/{id}/phone: close the user's sessions, forget the phone
-    (an opt-out stays recorded on the phone)."""
+    """DELETE /users/{id}/phone: forget the phone (first, so nothing routes to this user
+    from then on), close the user's sessions, stop their SMS (an opt-out stays recorded)."""
     user = get_user(user_id)
+    _release_phone(ctx, user.phone, user_id)
     sessions.close_all_for_user(ctx, user_id, reason="phone_removed")
     messages.cancel_queued_for_user(ctx, user_id)
-    _release_phone(ctx, user.phone, user_id)
-    user.delete()
+    if not delete_if(user, User.phone == user.phone):
+        raise conflict("phone_changed", "another phone was hooked up meanwhile; DELETE again to remove it")
 
 
 def set_presence(ctx: Context, user_id: str, away: object) -> dict:
@@ -118,6 +168,6 @@ def set_presence(ctx: Context, user_id: str, away: object) -> dict:
 def _release_phone(ctx: Context, phone: str, user_id: str) -> None:
     update_if(
         Phone(phone),
-        [Phone.user_id.remove(), Phone.verified.set(False), Phone.updated_at.set(int(ctx.now()))],
+        [Phone.user_id.remove(), Phone.verified.set(False), Phone.claim.remove(), Phone.updated_at.set(int(ctx.now()))],
         Phone.user_id == user_id,
     )

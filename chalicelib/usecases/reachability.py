@@ -21,6 +21,11 @@ def phone_state(phone: str) -> Phone | None:
     return get_or_none(Phone, phone)
 
 
+def owns(phone: Phone | None, user_id: str) -> bool:
+    """True when `user_id` is the phone's one verified owner."""
+    return phone is not None and phone.user_id == user_id and bool(phone.verified)
+
+
 def require_reachable(user_id: str) -> tuple[User, Phone]:
     """The user's verified, not opted-out phone, or the error that says why not."""
     user = get_or_none(User, user_id)
@@ -31,6 +36,6 @@ def require_reachable(user_id: str) -> tuple[User, Phone]:
         raise conflict(
             "opted_out", "the user's phone has opted out of SMS (texted STOP); it must text START to opt back in"
         )
-    if user.phone_status != VERIFIED or phone is None:
+    if user.phone_status != VERIFIED or not owns(phone, user_id):
         raise conflict("phone_not_verified", "the user's phone is not verified yet; POST the code to /phone/verify")
     return user, phone

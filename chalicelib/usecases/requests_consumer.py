@@ -8,13 +8,14 @@ import json
 
 from chalicelib.adapters import queues
 from chalicelib.adapters.logs import logger
-from chalicelib.core import events
+from chalicelib.core import events, request_body
 from chalicelib.core.errors import BridgeError, bad_request
 from chalicelib.core.message_rules import validate_text
 from chalicelib.usecases import chat_events, sessions
 from chalicelib.usecases.context import Context
 
 MAX_RECEIVES = 5  # matches the queue's redrive policy
+MAX_REQUEST_BYTES = request_body.MAX_BODY_BYTES  # as the API: larger requests are dead-lettered
 
 
 def carry_out(ctx: Context, request: object, sqs_message_id: str) -> dict:
@@ -38,6 +39,7 @@ def process_batch(ctx: Context, records: list[dict]) -> list[str]:
     failures = []
     for record in records:
         try:
+            request_body.check(record["body"], max_bytes=MAX_REQUEST_BYTES)
             try:
                 request = json.loads(record["body"])
             except ValueError:

@@ -227,6 +227,8 @@ class Batch:
         if message is None:
             message = get_or_none(Message, job.message_id)
             if message is None or message.status != SENDING:
+                if message is not None and message.events_owed:
+                    messages.notify_owed(self.ctx, message)  # a fault came between the record and its event
                 return Outcome(DONE)  # a duplicate delivery, a cancelled or a final message
             reconciling = True
             found = reconcile(self.ctx.twilio, message, job.secret_text or message.body)

@@ -14,26 +14,24 @@ from collections import Counter
 
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import settings
-from chalicelib.core import events, phone_numbers
-from chalicelib.core.errors import BridgeError, bad_request, not_found
+from chalicelib.core import events, identifiers, phone_numbers
+from chalicelib.core.errors import BridgeError, not_found
+from chalicelib.core.message_rules import validate_name
 from chalicelib.store.conditional import delete_if, get_or_none, save_if, update_if
 from chalicelib.store.models import Pair, Route, Session, User
 from chalicelib.usecases import chat_events, messages, pool_growth, pool_numbers
 from chalicelib.usecases.context import Context
-from chalicelib.usecases.reachability import require_reachable
+from chalicelib.usecases.reachability import owns, phone_state, require_reachable
 
 OPEN, CLOSED = "open", "closed"
-MAX_ID = 128
 MAX_NAME = 64
 # Closed sessions stay readable this long before DynamoDB's TTL removes them.
 KEEP_CLOSED_SECONDS = 30 * 86400
 
 
 def require_id(body: dict, field: str) -> str:
-    value = body.get(field)
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID:
-        raise bad_request(f"invalid_{field}", f"{field} must be a string of 1 to {MAX_ID} characters")
-    return value
+    """user_id and partner_id follow core/identifiers.py's rule, or 400 invalid_id."""
+    return identifiers.require_id(body.get(field), field)
 
 
 def open_session(ctx: Context, body: dict) -> tuple[dict, bool]:
@@ -41,9 +39,7 @@ def open_session(ctx: Context, body: dict) -> tuple[dict, bool]:
     is returned as it is."""
     user_id = require_id(body, "user_id")
     partner_id = require_id(body, "partner_id")
-    partner_name = body.get("partner_name")
-    if partner_name is not None and (not isinstance(partner_name, str) or not 0 < len(partner_name) <= MAX_NAME):
-        raise bad_request("invalid_partner_name", f"partner_name must be a string of 1 to {MAX_NAME} characters")
+    partner_name = validate_name(body.get("partner_name"), MAX_NAME)
     user, _ = require_reachable(user_id)
     return _open(ctx, user, partner_id, partner_name)
 
@@ -151,8 +147,8 @@ def get(ctx: Context, session_id: str) -> Session:
     session = get_or_none(Session, session_id)
     if session is None:
         raise not_found("session", session_id)
-    if session.status == OPEN and not is_open(session, ctx.now()):
-        close(ctx, session, reason="expired")
+    if (session.status == OPEN and not is_open(session, ctx.now())) or session.closing:
+        close(ctx, session, reason="expired")  # or finish a close a fault interrupted
     return session
 
 
@@ -201,17 +197,30 @@ def list_open(ctx: Context, user_id: str) -> dict:
 
 
 def close(ctx: Context, session: Session, reason: str = "closed") -> bool:
-    """Close the session and free its route at once. False if it was already closed."""
+    """Close the session and free its route at once. False if it was already closed.
+
+    The close is one write that also marks it `closing` (and keeps it in the open-by-user
+    index); the route's release and the session.closed event follow, and the mark goes
+    last. A fault in between leaves it marked, and whatever retries the close (the API
+    call, the sweep, closing the user's sessions) finishes it: the event is never lost."""
     closed = update_if(
         session,
-        [Session.status.set(CLOSED), Session.close_reason.set(reason), Session.open_user_id.remove()],
+        [Session.status.set(CLOSED), Session.close_reason.set(reason), Session.closing.set(True)],
         Session.status == OPEN,
     )
     if not closed:
+        current = get_or_none(Session, session.session_id)
+        if current is not None and current.closing:
+            _finish_close(ctx, current)
         return False
+    _finish_close(ctx, session)
+    logger.info("session closed", extra={"session_id": session.session_id, "reason": reason})
+    return True
+
+
+def _finish_close(ctx: Context, session: Session) -> None:
     delete_if(Route(session.user_phone, session.pool_number), Route.session_id == session.session_id)
     _release_pair(session.user_id, session.partner_id, session.session_id)
-    pool_numbers.adjust_open_sessions(session.pool_number, -1, ctx.now())
     chat_events.emit(
         ctx,
         events.SESSION_CLOSED,
@@ -219,14 +228,17 @@ def close(ctx: Context, session: Session, reason: str = "closed") -> bool:
         session_id=session.session_id,
         user_id=session.user_id,
         partner_id=session.partner_id,
-        reason=reason,
+        reason=session.close_reason,
     )
-    logger.info("session closed", extra={"session_id": session.session_id, "reason": reason})
-    return True
+    finished = update_if(session, [Session.closing.remove(), Session.open_user_id.remove()], Session.closing.exists())
+    if finished:
+        pool_numbers.adjust_open_sessions(session.pool_number, -1, ctx.now())
 
 
-def close_all_for_user(ctx: Context, user_id: str, reason: str) -> int:
-    return sum(close(ctx, s, reason) for s in Session.open_sessions_by_user.query(user_id))
+def close_all_for_user(ctx: Context, user_id: str, reason: str, phone: str | None = None) -> int:
+    """Close the user's open sessions (only those on `phone`, when given)."""
+    found = Session.open_sessions_by_user.query(user_id)
+    return sum(close(ctx, s, reason) for s in found if phone is None or s.user_phone == phone)
 
 
 def close_pair(ctx: Context, user_id: str, partner_id: str) -> bool:
@@ -240,7 +252,12 @@ def open_on_route(phone: str, pool_number: str, now: float, route: Route | None 
     the Route item of that pair when the caller read it already)."""
     route = route if route is not None else get_or_none(Route, phone, pool_number)
     session = get_or_none(Session, route.session_id) if route and route.expires_at > now else None
-    return session if session is not None and is_open(session, now) else None
+    if session is None or not is_open(session, now):
+        return None
+    # Only the phone's verified owner's sessions route: once the phone left the user
+    # (taken over, claimed again, removed) nothing reaches their partners, even before
+    # the request that moved it has closed every session.
+    return session if owns(phone_state(phone), session.user_id) else None
 
 
 def sweep_expired(ctx: Context, now: float) -> tuple[int, Counter, Counter]:
@@ -253,6 +270,8 @@ def sweep_expired(ctx: Context, now: float) -> tuple[int, Counter, Counter]:
     closed, per_user, per_number = 0, Counter[str](), Counter[str]()
     for session in Session.open_sessions_by_user.scan():
         if session.status != OPEN:
+            if session.closing:
+                _finish_close(ctx, session)  # a close a fault interrupted
             continue
         if is_open(session, now):
             per_user[session.user_id] += 1

@@ -180,6 +180,9 @@ def test_alarms(stage):
     assert {"Errors", f"{prefix}send_outbound"} == _alarm_metric_names(sender)
     rate = alarms[prefix + "twilio-error-rate"]
     assert _alarm_metric_names(rate) == {metrics.TWILIO_ERRORS, metrics.TWILIO_REQUESTS}
+    budget = alarms[prefix + "verification-budget-near"]
+    assert _alarm_metric_names(budget) == {metrics.VERIFICATION_BUDGET_NEAR}
+    assert (budget["Threshold"], budget["ComparisonOperator"]) == (0, "GreaterThanThreshold")
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
         assert alarm["AlarmName"].startswith(prefix)

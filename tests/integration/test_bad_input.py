@@ -27,7 +27,7 @@ CASES = [
     ("malformed JSON", "POST", "/sessions", None, "{not json", None, API_TOKEN, 400, "invalid_json"),
     ("JSON not an object", "POST", "/sessions", None, "[1, 2]", None, API_TOKEN, 400, "invalid_json"),
     ("wrong content type", "POST", "/sessions", None, "user_id=alice", {"Content-Type": "text/plain"}, API_TOKEN, 415, "unsupported_media_type"),
-    ("missing user_id", "POST", "/sessions", {"partner_id": "bob"}, None, None, API_TOKEN, 400, "invalid_user_id"),
+    ("missing user_id", "POST", "/sessions", {"partner_id": "bob"}, None, None, API_TOKEN, 400, "invalid_id"),
     ("unknown user", "POST", "/sessions", {"user_id": "nobody", "partner_id": "bob"}, None, None, API_TOKEN, 409, "phone_not_verified"),
     ("unknown session", "GET", "/sessions/ses_missing", None, None, None, API_TOKEN, 404, "session_not_found"),
     ("unknown session send", "POST", "/sessions/ses_missing/messages", {"text": "hi"}, None, None, API_TOKEN, 404, "session_not_found"),

@@ -1,0 +1,50 @@
+"""Limits a JSON body is held to BEFORE it is parsed (pure), so no body can make
+the parser do unbounded work or recurse past Python's stack (a body nested a
+few thousand levels deep used to answer 500 RecursionError).
+
+- MAX_BODY_BYTES: larger bodies are refused with 413 `payload_too_large`
+  (the largest real body, a 1,600-character text written entirely as
+  surrogate-pair escapes, is about 19 KB).
+- MAX_JSON_DEPTH: objects and arrays nested deeper are refused with 400
+  `invalid_json` (every body the bridge takes is one flat object: depth 1).
+"""
+
+from __future__ import annotations
+
+from chalicelib.core.errors import BridgeError, bad_request
+
+MAX_BODY_BYTES = 32 * 1024
+MAX_JSON_DEPTH = 8
+
+
+def check(raw: bytes | str | None, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Raise the documented error when `raw` is too large or nested too deep."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else (raw or b"")
+    if len(data) > max_bytes:
+        raise BridgeError(
+            "payload_too_large", f"the body has {len(data)} bytes; the most the bridge takes is {max_bytes}", 413
+        )
+    if nesting_depth(data) > max_depth:
+        raise bad_request("invalid_json", f"the body nests objects or arrays deeper than {max_depth} levels")
+
+
+def nesting_depth(data: bytes) -> int:
+    """The deepest nesting of [ and { outside JSON strings (a scan, no parse)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest

@@ -1,0 +1,42 @@
+"""core/request_body.py: the size and depth a body is held to before parsing."""
+import json
+
+import pytest
+from hypothesis import given, strategies as st
+
+from chalicelib.core import request_body
+from chalicelib.core.errors import BridgeError
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab', max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"\\x', max_size=3), inner, max_size=3),
+    max_leaves=20,
+)
+
+
+def _depth(value) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@given(JSON)
+def test_the_scan_finds_the_depth_the_parser_would(value):
+    assert request_body.nesting_depth(json.dumps(value).encode()) == _depth(value)
+
+
+def test_limits():
+    request_body.check(b"[" * 8 + b"]" * 8)
+    request_body.check(b"x" * request_body.MAX_BODY_BYTES)
+    with pytest.raises(BridgeError) as deep:
+        request_body.check(b"[" * 9 + b"]" * 9)
+    assert (deep.value.status, deep.value.code) == (400, "invalid_json")
+    with pytest.raises(BridgeError) as big:
+        request_body.check(b"x" * (request_body.MAX_BODY_BYTES + 1))
+    assert (big.value.status, big.value.code) == (413, "payload_too_large")
+
+
+def test_brackets_inside_strings_do_not_count():
+    assert request_body.nesting_depth(b'{"text": "[[[[[[[[[[{{{{{{ \\" [[[["}') == 1
