@@ -66,6 +66,12 @@ _TRANSIENT_AWS_CODES = frozenset(
         "RequestLimitExceeded",
         "InternalServerError",
         "ServiceUnavailable",
+        # A transaction cancelled for throttling or a conflict with another transaction (the
+        # lost conditions are answered by store/conditional.transact_if), and a plain write
+        # that met a transaction in progress: a retry succeeds or answers the lost race.
+        "TransactionCanceledException",
+        "TransactionConflictException",
+        "TransactionInProgressException",
     }
 )
 _NETWORK_FAULTS = (ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError)

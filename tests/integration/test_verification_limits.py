@@ -112,9 +112,12 @@ def test_racing_guesses_get_at_most_5_tries(pool, codes, atomic_moto):
     with ThreadPoolExecutor(len(guesses)) as workers:
         answers = list(workers.map(guess, guesses))
     statuses = sorted(a.status_code for a in answers)
-    assert all(s in (200, 400, 429) for s in statuses), statuses
-    assert sum(1 for s in statuses if s in (200, 400)) <= 5
+    assert all(s in (200, 400, 409, 429) for s in statuses), statuses
+    # A right guess that loses to another right guess answers 409 code_superseded (its claim is spent).
+    assert all(a.json["error"]["code"] == "code_superseded" for a in answers if a.status_code == 409)
+    assert sum(1 for s in statuses if s in (200, 400, 409)) <= 5, "at most 5 tries were counted"
     assert sum(1 for s in statuses if s == 429) >= 15
+    assert statuses.count(200) <= 1
 
 
 def test_racing_code_requests_send_one(pool, codes, atomic_moto):
