@@ -177,3 +177,30 @@ def secret_source(name: str) -> tuple[str | None, str | None]:
     """(the secret's value from the environment, or the SSM parameter that
     `<name>_PARAM` names); adapters/secrets.py reads the parameter."""
     return os.environ.get(name) or None, os.environ.get(f"{name}_PARAM") or None
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    """Pictures: where they are kept and how long the links to them last (README: Media)."""
+
+    bucket: str
+    retention_days: int  # the bucket's lifecycle rule expires objects after this many days
+    upload_ttl_seconds: int  # a presigned PUT of POST /media
+    url_ttl_seconds: int  # presigned GETs in message.received (at most 7 days: SigV4's limit)
+    send_ttl_seconds: int  # presigned GETs given to Twilio as MediaUrl
+    link_ttl_seconds: int  # links in an SMS where MMS cannot go
+
+
+MEDIA_RETENTION_DAYS_DEFAULT = 30
+_SIGV4_MAX_SECONDS = 7 * 86400
+
+
+def media_settings() -> MediaSettings:
+    return MediaSettings(
+        bucket=os.environ.get("MEDIA_BUCKET") or f"{resource_prefix()}media",
+        retention_days=_int("MEDIA_RETENTION_DAYS", MEDIA_RETENTION_DAYS_DEFAULT),
+        upload_ttl_seconds=_int("MEDIA_UPLOAD_TTL_SECONDS", 900),
+        url_ttl_seconds=min(_int("MEDIA_URL_TTL_SECONDS", _SIGV4_MAX_SECONDS), _SIGV4_MAX_SECONDS),
+        send_ttl_seconds=_int("MEDIA_SEND_TTL_SECONDS", 3600),
+        link_ttl_seconds=min(_int("MEDIA_LINK_TTL_SECONDS", 86400), _SIGV4_MAX_SECONDS),
+    )

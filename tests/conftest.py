@@ -60,7 +60,7 @@ def aws_backend():
     with mock_aws():
         # Clients made under an earlier mock stay mocked (moto's stubber is
         # process-wide); keeping them saves creating them again every test.
-        create_all(PREFIX, boto3.client("dynamodb"), boto3.client("sqs"))
+        create_all(PREFIX, boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("s3"))
         yield
 
 
