@@ -18,6 +18,7 @@ from chalicelib.usecases import (
     autoscale,
     delivery,
     inbound,
+    media,
     message_views,
     phones,
     pool_numbers,
@@ -196,9 +197,17 @@ def list_sessions(user_id):
 def send_message(session_id):
     body = _json()
     return Response(
-        body=sessions.send_message(context, session_id, body.get("text"), body.get("client_message_id")),
+        body=sessions.send_message(
+            context, session_id, body.get("text"), body.get("client_message_id"), body.get("media_ids")
+        ),
         status_code=202,
     )
+
+
+@app.route("/media", methods=["POST"], content_types=JSON_TYPES)
+def create_media():
+    body = _json()
+    return Response(body=media.create_upload(context, body.get("content_type"), body.get("size")), status_code=201)
 
 
 @app.route("/sessions/{session_id}/messages", methods=["GET"])

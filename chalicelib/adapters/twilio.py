@@ -70,9 +70,13 @@ class TwilioGateway:
             client = _client(config.twilio_account_sid, token, config.twilio_api_base_url)
         return _call(client, action)
 
-    def send_sms(self, *, from_: str, to: str, body: str, status_callback: str) -> SentMessage:
+    def send_sms(
+        self, *, from_: str, to: str, body: str, status_callback: str, media_urls: list[str] | None = None
+    ) -> SentMessage:
+        """An SMS, or an MMS when `media_urls` are given (Twilio fetches each)."""
+        extra = {"media_url": media_urls} if media_urls else {}
         message = self._call(
-            lambda c: c.messages.create(to=to, from_=from_, body=body, status_callback=status_callback)
+            lambda c: c.messages.create(to=to, from_=from_, body=body, status_callback=status_callback, **extra)
         )
         return _sent(message)
 

@@ -42,13 +42,16 @@ from chalicelib.usecases import chat_events
 from chalicelib.usecases.context import Context
 
 
-def submit(ctx: Context, session: Session, text: object, client_message_id: object = None) -> dict:
+def submit(ctx: Context, session: Session, text: object, client_message_id: object = None,
+           media: str | None = None) -> dict:
     """Store an outbound chat message 'queued' and put it on the outbound queue.
 
     The same client_message_id returns the stored message and queues nothing
     new (it re-queues a message still 'queued', in case the first call's queue
-    write failed: the FIFO dedupe and the sender's claim make that harmless)."""
-    text = validate_text(text)
+    write failed: the FIFO dedupe and the sender's claim make that harmless).
+    `media` (usecases/media.encode) makes it an MMS: text is optional and it
+    counts as one message, not segments."""
+    text = "" if media and text in (None, "") else validate_text(text)
     client_message_id = validate_client_message_id(client_message_id)
     body = compose_body(settings().sender_prefix_template, session.partner_name or session.partner_id, text)
     if len(body) > MAX_TEXT:
@@ -68,10 +71,11 @@ def submit(ctx: Context, session: Session, text: object, client_message_id: obje
         text=text,
         body=body,
         status=QUEUED,
-        segments=counted.segments,
+        segments=1 if media else counted.segments,
         encoding=counted.encoding,
         from_number=session.pool_number,
         to_number=session.user_phone,
+        media=media,
         created_at=now,
         order_key=order_key(now, message_id),
         queued_user_id=session.user_id,

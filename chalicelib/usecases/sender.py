@@ -54,7 +54,7 @@ from chalicelib.core.gcra import EPSILON
 from chalicelib.core.message_rules import FAILED, SENDING
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
-from chalicelib.usecases import messages, opt_out, pool_usage
+from chalicelib.usecases import media, messages, opt_out, pool_usage
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.rate_limits import Limiter
 from chalicelib.usecases.send_reconciliation import reconcile
@@ -264,6 +264,7 @@ class Batch:
                 to=message.to_number,
                 body=body,
                 status_callback=settings().webhook_url(f"/twilio/status?message_id={message.message_id}"),
+                **media.send_arguments(message.media, message.to_number),
             )
         except TwilioError as error:
             metrics.twilio_call(error.code or error.status or "unreachable")

@@ -1,0 +1,92 @@
+"""Pictures both ways, through the API, the queues and the Twilio stand-in over loopback:
+an upload through its presigned PUT reaches the phone as an MMS of the same bytes;
+what Twilio cannot send is refused with invalid_media and nothing goes out."""
+from __future__ import annotations
+
+import boto3
+import pytest
+import requests
+
+from chalicelib.core import media_rules
+from conftest import POOL, PREFIX
+
+ALICE = "+14155550100"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+GIF = b"GIF89a" + b"\x01" * 2048
+
+
+def upload(bridge, content: bytes, content_type: str) -> str:
+    created = bridge.api.post("/media", {"content_type": content_type, "size": len(content)})
+    assert created.status_code == 201, created.body
+    answer = created.json
+    assert answer["max_bytes"] == media_rules.MAX_TOTAL_BYTES and answer["expires_at"] > 0
+    put = requests.put(answer["upload_url"], data=content, headers=answer["upload_headers"], timeout=10)
+    assert put.status_code == 200, put.text
+    return answer["media_id"]
+
+
+@pytest.fixture
+def session(bridge):
+    bridge.add_pool(POOL[0])
+    bridge.verified_user("alice", ALICE)
+    return bridge.open_session("alice", "bob", "Bob")
+
+
+def test_an_attachment_reaches_the_phone_as_an_mms_of_the_same_bytes(bridge, session):
+    png, gif = upload(bridge, PNG, "image/png"), upload(bridge, GIF, "image/gif")
+    accepted = bridge.send(session["session_id"], "", media_ids=[png, gif])
+    bridge.queues.drain()
+
+    (mms,) = [m for m in bridge.twilio.sms_to(ALICE) if m.media_urls]
+    assert [(m.content_type, m.content) for m in mms.media] == [("image/png", PNG), ("image/gif", GIF)]
+    assert mms.body == "Bob: " and mms.status != "failed"
+    message = bridge.api.get(f"/messages/{accepted['message_id']}").json
+    assert message["status"] == "sent" and message["segments"] == 1  # an MMS is one message
+
+
+def test_text_with_a_picture(bridge, session):
+    media_id = upload(bridge, PNG, "image/png")
+    bridge.send(session["session_id"], "Look at this", media_ids=[media_id])
+    bridge.queues.drain()
+    (mms,) = [m for m in bridge.twilio.sms_to(ALICE) if m.media_urls]
+    assert mms.body == "Bob: Look at this" and mms.media[0].content == PNG
+
+
+def _refused(bridge, session, body: dict, words: str) -> None:
+    before = len(bridge.twilio.sms_to(ALICE))
+    answer = bridge.api.post(f"/sessions/{session['session_id']}/messages", body)
+    assert answer.status_code == 400, answer.body
+    assert answer.json["error"]["code"] == "invalid_media"
+    assert words in answer.json["error"]["message"]
+    bridge.queues.drain()
+    assert len(bridge.twilio.sms_to(ALICE)) == before
+
+
+def test_what_twilio_cannot_send_is_refused_and_nothing_is_sent(bridge, session):
+    refused = bridge.api.post("/media", {"content_type": "text/html", "size": 10})
+    assert refused.status_code == 400 and refused.json["error"]["code"] == "invalid_media"
+    too_big = bridge.api.post("/media", {"content_type": "image/png", "size": media_rules.MAX_TOTAL_BYTES + 1})
+    assert too_big.status_code == 400 and too_big.json["error"]["code"] == "invalid_media"
+
+    never_uploaded = media_rules.new_media_id()
+    _refused(bridge, session, {"media_ids": [never_uploaded]}, never_uploaded)
+    _refused(bridge, session, {"media_ids": ["../etc/passwd"]}, "not a media id")
+    _refused(bridge, session, {"media_ids": [media_rules.new_media_id() for _ in range(11)]}, "at most 10")
+
+    # An object whose stored type is not one Twilio sends (a PUT that lied about it).
+    s3 = boto3.client("s3")
+    html = media_rules.new_media_id()
+    s3.put_object(Bucket=f"{PREFIX}media", Key=media_rules.outbound_key(html), Body=b"<p>", ContentType="text/html")
+    _refused(bridge, session, {"text": "hi", "media_ids": [html]}, "text/html")
+
+    # Two pictures that are each allowed but together over Twilio's 5 MB.
+    half = media_rules.MAX_TOTAL_BYTES // 2 + 1
+    big = [upload(bridge, b"\xff" * half, "image/jpeg") for _ in range(2)]
+    _refused(bridge, session, {"media_ids": big}, "add up to")
+
+
+def test_an_mms_whose_media_twilio_cannot_fetch_fails_by_status(bridge):
+    from devstack import standin_media
+
+    media, error = standin_media.fetch_all(["http://127.0.0.1:9/nothing.png"])
+    assert media == [] and error[0] == standin_media.ERR_MEDIA_FETCH
