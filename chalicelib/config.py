@@ -189,6 +189,7 @@ class MediaSettings:
     url_ttl_seconds: int  # presigned GETs in message.received (at most 7 days: SigV4's limit)
     send_ttl_seconds: int  # presigned GETs given to Twilio as MediaUrl
     link_ttl_seconds: int  # links in an SMS where MMS cannot go
+    copy_seconds: float  # the longest an inbound medium's fetch from Twilio may take
 
 
 MEDIA_RETENTION_DAYS_DEFAULT = 30
@@ -203,4 +204,5 @@ def media_settings() -> MediaSettings:
         url_ttl_seconds=min(_int("MEDIA_URL_TTL_SECONDS", _SIGV4_MAX_SECONDS), _SIGV4_MAX_SECONDS),
         send_ttl_seconds=_int("MEDIA_SEND_TTL_SECONDS", 3600),
         link_ttl_seconds=min(_int("MEDIA_LINK_TTL_SECONDS", 86400), _SIGV4_MAX_SECONDS),
+        copy_seconds=_float("MEDIA_COPY_SECONDS", 8.0),
     )

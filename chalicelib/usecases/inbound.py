@@ -7,7 +7,6 @@ one is not handled again), and events carry ids derived from their cause.
 
 from __future__ import annotations
 
-import json
 from xml.sax.saxutils import escape
 
 from chalicelib.adapters import metrics
@@ -17,7 +16,7 @@ from chalicelib.core import events, segments
 from chalicelib.core.message_rules import SENT, inbound_message_id
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
-from chalicelib.usecases import chat_events, messages, opt_out, pool_usage, sessions
+from chalicelib.usecases import chat_events, media, messages, opt_out, pool_usage, sessions
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.reachability import phone_state
 
@@ -84,7 +83,8 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
         logger.info("inbound sms unrouted", extra={"from": mask(sender), "pool_number": mask(pool_number)})
         return twiml(ENDED_TEXT)
 
-    media = [params[f"MediaUrl{i}"] for i in range(MAX_MEDIA) if params.get(f"MediaUrl{i}")]
+    copied = media.copy_inbound(ctx, sid, params)  # into the bucket, and gone at Twilio
+    described = media.described(media.encode(copied))
     # The event goes first and the store last: a failure in between answers 5xx and the retry
     # finds nothing stored, so it reports again under the same event id (receivers dedupe on
     # it); once stored, a retry or replay does nothing.
@@ -97,10 +97,11 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
         partner_id=session.partner_id,
         message_id=message_id,
         text=text,
-        media_urls=media,
+        media=described,
+        media_urls=[item["url"] for item in described],
         received_at=int(now),
     )
-    messages.store_inbound(message_id, sid, session, text, json.dumps(media) if media else None, now)
+    messages.store_inbound(message_id, sid, session, text, None, now, media=media.encode(copied))
     sessions.touch(session, now)
     logger.info("inbound sms routed", extra={"session_id": session.session_id, "message_id": message_id})
     return twiml()

@@ -5,10 +5,14 @@ the URLs Twilio and the chat backend are given. The bytes live in the media buck
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib.adapters import media_store
+from chalicelib.adapters.logs import logger
+from chalicelib.adapters.twilio import TwilioError
 from chalicelib.config import media_settings
 from chalicelib.core import media_rules
+from chalicelib.core.errors import unavailable
 from chalicelib.core.media_rules import Media
 from chalicelib.usecases.context import Context
 
@@ -68,3 +72,54 @@ def described(stored: str | None, ttl_seconds: int | None = None) -> list[dict]:
 def send_arguments(stored: str | None, to_number: str) -> dict:
     """What TwilioGateway.send_sms takes beyond the text: the MediaUrls of an MMS."""
     return {"media_urls": urls_for_twilio(stored)} if stored else {}
+
+
+def inbound_urls(params: dict) -> list[tuple[int, str]]:
+    """(index, MediaUrl{index}) of an inbound webhook, in order."""
+    return [(i, params[f"MediaUrl{i}"]) for i in range(media_rules.MAX_MEDIA) if params.get(f"MediaUrl{i}")]
+
+
+def copy_inbound(ctx: Context, message_sid: str, params: dict) -> list[Media]:
+    """Each MediaUrl of an inbound MMS copied into the bucket, all at once, then deleted
+    at Twilio. A medium copied before (a retried webhook) is not fetched again. A copy
+    that fails answers 503, so Twilio's retry of the webhook copies what is missing and
+    the message is reported once, after its media; each fetch waits at most
+    MEDIA_COPY_SECONDS, which bounds how long a slow picture holds the text back."""
+    urls = inbound_urls(params)
+    if not urls:
+        return []
+    with ThreadPoolExecutor(max_workers=len(urls), thread_name_prefix="media-copy") as pool:
+        copied = list(pool.map(lambda item: _copy_one(ctx, message_sid, *item), urls))
+    if any(media is _RETRY for media in copied):
+        raise unavailable()
+    for (_, url), media in zip(urls, copied):
+        if media is not None:
+            _delete_at_twilio(ctx, message_sid, url)
+    return [media for media in copied if isinstance(media, Media)]
+
+
+_RETRY = object()  # a copy that may succeed when Twilio retries the webhook
+
+
+def _copy_one(ctx: Context, message_sid: str, index: int, url: str) -> Media | object | None:
+    """The medium in the bucket; None when it can never be fetched (not Twilio's, gone);
+    _RETRY when Twilio was slow or failing."""
+    key = media_rules.inbound_key(message_sid, index)
+    stored = media_store.head(key)
+    if stored is None:
+        try:
+            content_type, content = ctx.twilio.fetch_media(url, media_settings().copy_seconds)
+        except TwilioError as error:
+            logger.warning("inbound media not copied", extra={"status": error.status, "retryable": error.retryable})
+            return _RETRY if error.retryable else None
+        stored = media_store.put(key, content, content_type)
+    return Media(stored.key, stored.content_type, stored.size)
+
+
+def _delete_at_twilio(ctx: Context, message_sid: str, url: str) -> None:
+    media_sid = url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".json")
+    try:
+        ctx.twilio.delete_media(message_sid, media_sid)
+    except TwilioError as error:
+        # The copy is ours; the one at Twilio stays until deleted by hand (logged to find).
+        logger.warning("inbound media not deleted at Twilio", extra={"media_sid": media_sid, "status": error.status})

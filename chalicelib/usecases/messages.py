@@ -121,7 +121,8 @@ def queue_verification_code(ctx: Context, user_id: str, number: ParsedNumber, po
     queues.send_outbound(message_id, pool_number, secret_text=text)
 
 
-def store_inbound(message_id: str, sid: str, session: Session, text: str, media_urls: str | None, now: float) -> None:
+def store_inbound(message_id: str, sid: str, session: Session, text: str, media_urls: str | None, now: float,
+                  media: str | None = None) -> None:
     """An SMS a phone sent on a session's pair. Stored once: when the same SMS
     races itself here, the first store wins."""
     message = Message(
@@ -135,6 +136,7 @@ def store_inbound(message_id: str, sid: str, session: Session, text: str, media_
         to_number=session.pool_number,
         twilio_sid=sid,
         media_urls=media_urls,
+        media=media,
         created_at=now,
         order_key=order_key(now, message_id),
         ttl=retention(now),

@@ -7,7 +7,9 @@ import boto3
 import pytest
 import requests
 
+from chalicelib.adapters.twilio import TwilioError, TwilioGateway
 from chalicelib.core import media_rules
+from chalicelib.usecases.context import Context
 from conftest import POOL, PREFIX
 
 ALICE = "+14155550100"
@@ -90,3 +92,88 @@ def test_an_mms_whose_media_twilio_cannot_fetch_fails_by_status(bridge):
 
     media, error = standin_media.fetch_all(["http://127.0.0.1:9/nothing.png"])
     assert media == [] and error[0] == standin_media.ERR_MEDIA_FETCH
+
+
+# --- inbound: an MMS from a phone -------------------------------------------------------
+
+
+def phone_sends_mms(bridge, pool_number: str, text: str, media: list[tuple[str, bytes]]):
+    """The phone's MMS as the stand-in keeps it, and Twilio's signed webhook for it."""
+    from conftest import post_webhook
+    from devstack import standin_media
+
+    state = bridge.twilio.state
+    inbound = state.add_message(direction="inbound", from_=ALICE, to=pool_number, body=text, status="received",
+                                media=[standin_media.new_media(kind, content) for kind, content in media])
+    params = state._inbound_params(inbound, "")
+    return params, inbound, lambda: post_webhook(bridge.api, "/twilio/sms", params)
+
+
+def test_an_mms_from_a_phone_reaches_chat_as_our_own_urls_and_leaves_twilio(bridge, session):
+    params, inbound, post = phone_sends_mms(bridge, session["pool_number"], "Here", [("image/png", PNG), ("image/gif", GIF)])
+    assert params["MediaUrl0"].startswith("https://api.twilio.com/")
+    assert post().status_code == 200
+    bridge.queues.drain()
+
+    (event,) = bridge.chat.of_type("message.received")
+    media = event["data"]["media"] if "data" in event else event["media"]
+    assert [(m["content_type"], m["size"]) for m in media] == [("image/png", len(PNG)), ("image/gif", len(GIF))]
+    assert [requests.get(m["url"], timeout=10).content for m in media] == [PNG, GIF]
+    urls = event["data"]["media_urls"] if "data" in event else event["media_urls"]
+    assert urls == [m["url"] for m in media] and not any("twilio.com" in u for u in urls)
+    assert inbound.media == []  # deleted at Twilio
+
+    # Twilio retries the webhook: nothing is copied again, nothing reported twice.
+    assert post().status_code == 200
+    bridge.queues.drain()
+    assert len(bridge.chat.of_type("message.received")) == 1
+    shown = bridge.api.get(f"/sessions/{session['session_id']}/messages").json["messages"][-1]
+    assert [requests.get(m["url"], timeout=10).content for m in shown["media"]] == [PNG, GIF]
+
+
+class FlakyTwilio(TwilioGateway):
+    """Twilio answering 503 for the media named in `failing`."""
+
+    def __init__(self):
+        super().__init__()
+        self.failing: set[str] = set()
+        self.fetched: list[str] = []
+
+    def fetch_media(self, url, timeout=10):
+        self.fetched.append(url)
+        if url.rsplit("/", 1)[-1] in self.failing:
+            raise TwilioError("media answered 503", status=503, code=None, retryable=True)
+        return super().fetch_media(url, timeout)
+
+
+def test_a_retry_after_a_partial_copy_fetches_only_what_is_missing(bridge, session):
+    import app as app_module
+
+    flaky = FlakyTwilio()
+    app_module.configure(Context(twilio=flaky))
+    params, inbound, post = phone_sends_mms(bridge, session["pool_number"], "", [("image/png", PNG), ("image/gif", GIF)])
+    flaky.failing = {inbound.media[1].sid}
+    assert post().status_code == 503  # Twilio retries; the text is not reported without its pictures
+    bridge.queues.drain()
+    assert bridge.chat.of_type("message.received") == []
+    assert len(inbound.media) == 2, "nothing is deleted at Twilio while a copy is missing"
+
+    flaky.failing, flaky.fetched = set(), []
+    assert post().status_code == 200
+    assert flaky.fetched == [params["MediaUrl1"]]  # the first came from the bucket
+    bridge.queues.drain()
+    (event,) = bridge.chat.of_type("message.received")
+    media = event["data"]["media"] if "data" in event else event["media"]
+    assert [requests.get(m["url"], timeout=10).content for m in media] == [PNG, GIF]
+    assert inbound.media == []
+
+
+def test_media_urls_that_are_not_twilios_are_not_fetched(bridge, session):
+    from conftest import post_webhook
+
+    params = {"From": ALICE, "To": session["pool_number"], "Body": "hi", "MessageSid": "SM" + "a" * 32,
+              "NumMedia": "1", "MediaUrl0": "https://media.example/1"}
+    assert post_webhook(bridge.api, "/twilio/sms", params).status_code == 200
+    bridge.queues.drain()
+    (event,) = bridge.chat.of_type("message.received")
+    assert (event.get("data") or event)["media_urls"] == []
