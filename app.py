@@ -78,9 +78,9 @@ def correlate_logs(event, get_response):
 
 @app.middleware("http")
 def authenticate_and_shape_errors(event, get_response):
-    """Bearer token on every route but Twilio's; every error as {"error": {...}}."""
+    """Bearer token on every route but Twilio's and picture links; every error as {"error": {...}}."""
     try:
-        if not event.path.startswith("/twilio/"):
+        if not event.path.startswith(("/twilio/", "/l/")):
             api_auth.require_bearer(event.headers.get("authorization"))
             _require_user_id((event.uri_params or {}).get("user_id"))
         response = get_response(event)
@@ -208,6 +208,12 @@ def send_message(session_id):
 def create_media():
     body = _json()
     return Response(body=media.create_upload(context, body.get("content_type"), body.get("size")), status_code=201)
+
+
+@app.route("/l/{token}", methods=["GET"])
+def open_media_link(token):
+    """A picture's link in an SMS (where MMS cannot go): signed, short-lived, no token."""
+    return Response(body="", status_code=302, headers={"Location": media.open_link(context, token)})
 
 
 @app.route("/sessions/{session_id}/messages", methods=["GET"])

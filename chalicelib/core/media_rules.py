@@ -9,6 +9,9 @@ beside them.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 import uuid
 from dataclasses import dataclass
@@ -120,3 +123,45 @@ def mms_reaches(phone_e164: str) -> bool:
 
 def extension(content_type: str) -> str:
     return _EXTENSIONS.get(normalized_type(content_type), "bin")
+
+
+# --- links where MMS cannot go ------------------------------------------------------
+# A link is short enough for an SMS: /l/<media id>.<expiry>.<signature>, signed with a
+# key derived from the bridge's secret; the bridge answers it with a redirect to a
+# presigned GET of a few minutes.
+
+MMS, LINKS = "mms", "links"
+_LINK = re.compile(r"^(med_[0-9a-f]{32})\.([0-9]{1,12})\.([A-Za-z0-9_-]{22})$")
+
+
+def delivery(phone_e164: str, number_has_mms: bool = True) -> str:
+    """How pictures reach this phone: as an MMS, or as links in an SMS."""
+    return MMS if number_has_mms and mms_reaches(phone_e164) else LINKS
+
+
+def _link_signature(key: bytes, media_id: str, expires_at: int) -> str:
+    digest = hmac.new(hmac.new(key, b"sms-bridge media link", hashlib.sha256).digest(),
+                      f"{media_id}.{expires_at}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+def link_token(key: bytes, media_id: str, expires_at: int) -> str:
+    return f"{media_id}.{expires_at}.{_link_signature(key, media_id, expires_at)}"
+
+
+def media_id_of_link(token: str, keys: list[bytes], now: float) -> str | None:
+    """The media id a link names, if one of `keys` signed it and it has not expired."""
+    match = _LINK.match(token or "")
+    if not match or int(match.group(2)) < now:
+        return None
+    media_id, expires_at, signature = match.group(1), int(match.group(2)), match.group(3)
+    if any(hmac.compare_digest(_link_signature(key, media_id, expires_at), signature) for key in keys):
+        return media_id
+    return None
+
+
+def links_text(links: list[str]) -> str:
+    """What the SMS carries instead of the pictures."""
+    if len(links) == 1:
+        return f"\nPicture: {links[0]}"
+    return "".join(f"\nPicture {i}: {link}" for i, link in enumerate(links, 1))

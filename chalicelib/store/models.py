@@ -254,6 +254,7 @@ class Message(Model):
     twilio_sid = UnicodeAttribute(null=True)
     media_urls = UnicodeAttribute(null=True)  # JSON list, inbound only
     media = UnicodeAttribute(null=True)  # JSON [{"key", "content_type", "size"}] in the media bucket
+    media_delivery = UnicodeAttribute(null=True)  # outbound with media: mms | links (where MMS cannot go)
     created_at = NumberAttribute()
     sent_at = NumberAttribute(null=True)
     claimed_at = NumberAttribute(null=True)  # when a sender last took it (reconciliation looks from here)

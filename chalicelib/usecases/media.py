@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from chalicelib.adapters import media_store
 from chalicelib.adapters.logs import logger
+from chalicelib.adapters.secrets import secret_list
 from chalicelib.adapters.twilio import TwilioError
-from chalicelib.config import media_settings
+from chalicelib.config import media_settings, settings
 from chalicelib.core import media_rules
-from chalicelib.core.errors import unavailable
+from chalicelib.core.errors import BridgeError, unavailable
 from chalicelib.core.media_rules import Media
 from chalicelib.usecases.context import Context
 
@@ -42,6 +44,48 @@ def resolve(media_ids: object) -> list[Media]:
     return media_rules.check_set(found)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """The media of an outbound message and how they reach the phone."""
+
+    stored: str  # encode()
+    delivery: str  # media_rules.MMS | media_rules.LINKS
+    link_text: str  # what the SMS carries instead of the pictures ("" for an MMS)
+
+
+def attach(ctx: Context, media_ids: object, to_number: str) -> Attachment | None:
+    """resolve(), and where MMS cannot go (outside the US and Canada) the short links
+    that go in the SMS instead, valid for MEDIA_LINK_TTL_SECONDS."""
+    found = resolve(media_ids)
+    if not found:
+        return None
+    delivery = media_rules.delivery(to_number)
+    text = ""
+    if delivery == media_rules.LINKS:
+        expires_at = int(ctx.now()) + media_settings().link_ttl_seconds
+        key = _link_keys()[0]
+        text = media_rules.links_text(
+            [settings().webhook_url("/l/" + media_rules.link_token(key, _media_id(m), expires_at)) for m in found]
+        )
+    return Attachment(encode(found) or "", delivery, text)
+
+
+def open_link(ctx: Context, token: str) -> str:
+    """GET /l/{token}: a presigned GET of a few minutes for a valid link."""
+    media_id = media_rules.media_id_of_link(token, _link_keys(), ctx.now())
+    if media_id is None:
+        raise BridgeError("link_expired", "this link is not valid or has expired", 404)
+    return media_store.presign_get(media_rules.outbound_key(media_id), 300)
+
+
+def _link_keys() -> list[bytes]:
+    return [secret.encode() for secret in secret_list("CHAT_WEBHOOK_SECRET")]
+
+
+def _media_id(media: Media) -> str:
+    return media.key.rsplit("/", 1)[-1]
+
+
 def encode(media: list[Media]) -> str | None:
     """How a Message item keeps its media (None when it has none)."""
     if not media:
@@ -69,9 +113,10 @@ def described(stored: str | None, ttl_seconds: int | None = None) -> list[dict]:
     ]
 
 
-def send_arguments(stored: str | None, to_number: str) -> dict:
-    """What TwilioGateway.send_sms takes beyond the text: the MediaUrls of an MMS."""
-    return {"media_urls": urls_for_twilio(stored)} if stored else {}
+def send_arguments(stored: str | None, delivery: str | None) -> dict:
+    """What TwilioGateway.send_sms takes beyond the text: the MediaUrls of an MMS
+    (none where the SMS carries links instead)."""
+    return {"media_urls": urls_for_twilio(stored)} if stored and delivery != media_rules.LINKS else {}
 
 
 def inbound_urls(params: dict) -> list[tuple[int, str]]:

@@ -34,6 +34,7 @@ def describe(message: Message) -> dict:
         "sent_at": _iso(message.sent_at),
         **({"media_urls": json.loads(message.media_urls)} if message.media_urls else {}),
         **_media(message.media),
+        **({"media_delivery": message.media_delivery} if message.media_delivery else {}),
     }
 
 

@@ -35,25 +35,28 @@ from chalicelib.core.message_rules import (
     validate_client_message_id,
     validate_text,
 )
+from chalicelib.core.media_rules import MMS
 from chalicelib.core.phone_numbers import ParsedNumber
 from chalicelib.store.conditional import save_if, update_if
 from chalicelib.store.models import Message, Session
 from chalicelib.usecases import chat_events
 from chalicelib.usecases.context import Context
+from chalicelib.usecases.media import Attachment
 
 
 def submit(ctx: Context, session: Session, text: object, client_message_id: object = None,
-           media: str | None = None) -> dict:
+           media: Attachment | None = None) -> dict:
     """Store an outbound chat message 'queued' and put it on the outbound queue.
 
     The same client_message_id returns the stored message and queues nothing
     new (it re-queues a message still 'queued', in case the first call's queue
     write failed: the FIFO dedupe and the sender's claim make that harmless).
-    `media` (usecases/media.encode) makes it an MMS: text is optional and it
-    counts as one message, not segments."""
+    `media` (usecases/media.attach) makes it an MMS, text optional, counted as one
+    message, not segments; where MMS cannot go, an SMS whose text carries links."""
     text = "" if media and text in (None, "") else validate_text(text)
     client_message_id = validate_client_message_id(client_message_id)
-    body = compose_body(settings().sender_prefix_template, session.partner_name or session.partner_id, text)
+    name = session.partner_name or session.partner_id
+    body = compose_body(settings().sender_prefix_template, name, text + (media.link_text if media else ""))
     if len(body) > MAX_TEXT:
         raise bad_request(
             "text_too_long",
@@ -71,11 +74,12 @@ def submit(ctx: Context, session: Session, text: object, client_message_id: obje
         text=text,
         body=body,
         status=QUEUED,
-        segments=1 if media else counted.segments,
+        segments=1 if media and media.delivery == MMS else counted.segments,
         encoding=counted.encoding,
         from_number=session.pool_number,
         to_number=session.user_phone,
-        media=media,
+        media=media.stored if media else None,
+        media_delivery=media.delivery if media else None,
         created_at=now,
         order_key=order_key(now, message_id),
         queued_user_id=session.user_id,
@@ -150,6 +154,7 @@ def summary(message: Message) -> dict:
         "status": message.status,
         "segments": message.segments,
         "encoding": message.encoding,
+        **({"media_delivery": message.media_delivery} if message.media_delivery else {}),
     }
 
 
@@ -246,6 +251,7 @@ def notify_status(ctx: Context, message: Message) -> None:
         session_id=message.session_id,
         status=message.status,
         error_code=message.error_code,
+        **({"media_delivery": message.media_delivery} if message.media_delivery else {}),
     )
 
 

@@ -177,3 +177,28 @@ def test_media_urls_that_are_not_twilios_are_not_fetched(bridge, session):
     bridge.queues.drain()
     (event,) = bridge.chat.of_type("message.received")
     assert (event.get("data") or event)["media_urls"] == []
+
+
+def test_a_phone_outside_the_us_and_canada_gets_links_instead(bridge):
+    abroad = "+447911123456"
+    bridge.add_pool(POOL[0])
+    bridge.verified_user("alice", abroad)
+    session = bridge.open_session("alice", "bob", "Bob")
+    media_id = upload(bridge, PNG, "image/png")
+    accepted = bridge.send(session["session_id"], "Look", media_ids=[media_id])
+    assert accepted["media_delivery"] == "links"
+    bridge.queues.drain()
+
+    (sms,) = [m for m in bridge.twilio.sms_to(abroad) if "Look" in m.body]
+    assert sms.media_urls == () and sms.body.startswith("Bob: Look\nPicture: https://bridge.example.test/api/l/med_")
+    link = sms.body.rsplit(" ", 1)[-1]
+    opened = bridge.api.get(link.removeprefix("https://bridge.example.test/api"), token=None)
+    assert opened.status_code == 302
+    assert requests.get(opened.headers["Location"], timeout=10).content == PNG
+    shown = bridge.api.get(f"/messages/{accepted['message_id']}").json
+    assert shown["media_delivery"] == "links" and shown["status"] == "sent"
+    (status,) = [e for e in bridge.chat.of_type("message.status") if (e.get("data") or e)["message_id"] == accepted["message_id"]]
+    assert (status.get("data") or status)["media_delivery"] == "links"
+
+    forged = link.rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAAAAAAAA"
+    assert bridge.api.get(forged.removeprefix("https://bridge.example.test/api"), token=None).status_code == 404

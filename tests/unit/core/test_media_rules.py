@@ -35,6 +35,20 @@ def test_media_ids():
 
 
 @pytest.mark.parametrize("phone, reaches", [("+14155550100", True), ("+16045550100", True),
-                                            ("+447700900123", False), ("+33612345678", False)])
+                                            ("+447911123456", False), ("+33612345678", False)])
 def test_mms_goes_to_the_us_and_canada_only(phone, reaches):
     assert media_rules.mms_reaches(phone) is reaches
+
+
+def test_links_are_signed_and_expire():
+    key, other = b"secret", b"other"
+    media_id = media_rules.new_media_id()
+    token = media_rules.link_token(key, media_id, 2000)
+    assert len(token) < 80
+    assert media_rules.media_id_of_link(token, [other, key], now=1999) == media_id  # during a rotation
+    assert media_rules.media_id_of_link(token, [key], now=2001) is None
+    assert media_rules.media_id_of_link(token, [other], now=1999) is None
+    assert media_rules.media_id_of_link(token.replace(".2000.", ".3000."), [key], now=1999) is None
+    assert media_rules.delivery("+447911123456") == media_rules.LINKS
+    assert media_rules.delivery("+14155550100") == media_rules.MMS
+    assert media_rules.delivery("+14155550100", number_has_mms=False) == media_rules.LINKS
