@@ -30,7 +30,9 @@ Control API (JSON in and out; errors as {"error": {"code", "message"}}):
     GET    /_standin/faults, DELETE /_standin/faults
     GET    /_standin/phones                   {"phones": [{"phone", "opted_out", "thread"}]}
     PUT    /_standin/phones/<phone>           {"opted_out"?: bool, "unreachable"?: bool}
-    POST   /_standin/phones/<phone>/send      {"to": pool_number, "body": "..."}
+    POST   /_standin/phones/<phone>/send      {"to": pool_number, "body": "...",
+                                               "media"?: [{"content_type", "data_base64"}]}
+    GET    /_standin/media/<message>/<media>  a message's picture, for the phone page
     GET    /_standin/messages                 {"messages": [Message JSON]} (all, oldest first)
     GET    /_standin/requests, DELETE ...     Twilio API requests received
     GET    /_standin/callbacks                status callbacks and webhooks sent
@@ -235,6 +237,10 @@ class Message:
     num_segments: int = 1
     media_urls: tuple = ()
     media: list = dataclasses.field(default_factory=list)  # standin_media.StoredMedia
+    phone_media: list = dataclasses.field(default_factory=list)  # the phone's own copy: never deleted
+
+    def __post_init__(self) -> None:
+        self.phone_media = list(self.media)
     error_code: Optional[int] = None
     error_message: Optional[str] = None
     price: Optional[str] = None
@@ -962,6 +968,9 @@ class StandinState:
                         "status": m.status,
                         "error_code": m.error_code,
                         "auto_reply": m.auto_reply,
+                        "media": [{"sid": medium.sid, "content_type": medium.content_type,
+                                   "url": f"/_standin/media/{m.sid}/{medium.sid}"}
+                                  for medium in m.phone_media],
                         "date_created": m.date_created.isoformat(),
                     })
             return {"phone": phone, "opted_out": phone in self.opted_out,
@@ -1890,6 +1899,15 @@ def register_control_api(app: Flask, state: StandinState) -> None:
             return jsonify(state.send_from_phone(e164, to, body, media))
         except LookupError as error:
             return control_error(404, "unknown_pool_number", str(error))
+
+    @app.get("/_standin/media/<message_sid>/<media_sid>")
+    def media_for_page(message_sid, media_sid):
+        """A medium's bytes for the phone page (a local control, like the page itself)."""
+        message = state.messages.get(message_sid)
+        found = next((m for m in message.phone_media if m.sid == media_sid), None) if message else None
+        if found is None:
+            return control_error(404, "not_found", "no such media")
+        return Response(found.content, mimetype=found.content_type)
 
     @app.get("/_standin/messages")
     def all_messages():
