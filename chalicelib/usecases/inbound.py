@@ -71,6 +71,7 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
         if taken_before.result() is not None:
             return twiml()  # Twilio retried, or someone replays it: it was stored and reported once
     if session is None:
+        media.discard_inbound(ctx, sid, params)  # no copy stays with Twilio
         owner = phone_state(sender)
         chat_events.emit(
             ctx,

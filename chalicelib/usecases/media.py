@@ -161,6 +161,12 @@ def _copy_one(ctx: Context, message_sid: str, index: int, url: str) -> Media | o
     return Media(stored.key, stored.content_type, stored.size)
 
 
+def discard_inbound(ctx: Context, message_sid: str, params: dict) -> None:
+    """The media of an MMS nobody receives (unrouted): deleted at Twilio, not kept."""
+    for _, url in inbound_urls(params):
+        _delete_at_twilio(ctx, message_sid, url)
+
+
 def _delete_at_twilio(ctx: Context, message_sid: str, url: str) -> None:
     media_sid = url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".json")
     try:

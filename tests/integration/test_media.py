@@ -202,3 +202,12 @@ def test_a_phone_outside_the_us_and_canada_gets_links_instead(bridge):
 
     forged = link.rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAAAAAAAA"
     assert bridge.api.get(forged.removeprefix("https://bridge.example.test/api"), token=None).status_code == 404
+
+
+def test_an_unrouted_mms_leaves_nothing_at_twilio(bridge, session):
+    other = POOL[1]
+    bridge.twilio.own(other)
+    _, inbound, post = phone_sends_mms(bridge, other, "hello?", [("image/png", PNG)])
+    assert post().status_code == 200
+    bridge.queues.drain()
+    assert bridge.chat.of_type("sms.unrouted") and inbound.media == []
