@@ -6,11 +6,11 @@ Twilio GETs each MediaUrl when it accepts an outbound message; a URL it cannot f
 message, told by its status callback. Inbound media stay at Twilio until the Media
 resource is deleted; their content is served to the account's credentials only.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Optional
 
 import requests
 
@@ -22,12 +22,35 @@ MAX_MEDIA = 10
 MAX_BYTES = 5 * 1000 * 1000
 FETCH_TIMEOUT = 10
 # Twilio's accepted content types for MMS (docs: accepted-mime-types), images first.
-ACCEPTED_TYPES = frozenset({
-    "image/jpeg", "image/jpg", "image/png", "image/gif", "image/bmp", "image/tiff", "image/webp",
-    "audio/mpeg", "audio/mp4", "audio/ogg", "audio/amr", "audio/3gpp", "audio/webm",
-    "video/mp4", "video/mpeg", "video/quicktime", "video/3gpp", "video/webm", "video/h264",
-    "text/vcard", "text/x-vcard", "text/csv", "text/rtf", "text/calendar", "application/pdf",
-})
+ACCEPTED_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/jpg",
+        "image/png",
+        "image/gif",
+        "image/bmp",
+        "image/tiff",
+        "image/webp",
+        "audio/mpeg",
+        "audio/mp4",
+        "audio/ogg",
+        "audio/amr",
+        "audio/3gpp",
+        "audio/webm",
+        "video/mp4",
+        "video/mpeg",
+        "video/quicktime",
+        "video/3gpp",
+        "video/webm",
+        "video/h264",
+        "text/vcard",
+        "text/x-vcard",
+        "text/csv",
+        "text/rtf",
+        "text/calendar",
+        "application/pdf",
+    }
+)
 
 
 @dataclasses.dataclass
@@ -36,7 +59,7 @@ class StoredMedia:
     content_type: str
     content: bytes
 
-    def to_twilio(self, account_sid: str, message_sid: str, date: Optional[str]) -> dict:
+    def to_twilio(self, account_sid: str, message_sid: str, date: str | None) -> dict:
         uri = f"/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{self.sid}.json"
         return {
             "account_sid": account_sid,
@@ -53,7 +76,7 @@ def new_media(content_type: str, content: bytes) -> StoredMedia:
     return StoredMedia("ME" + uuid.uuid4().hex, content_type, content)
 
 
-def fetch_all(urls: list[str]) -> tuple[list[StoredMedia], Optional[tuple[int, str]]]:
+def fetch_all(urls: list[str]) -> tuple[list[StoredMedia], tuple[int, str] | None]:
     """Each URL fetched as Twilio does; the first failure as (error code, message)."""
     fetched: list[StoredMedia] = []
     total = 0
@@ -63,8 +86,10 @@ def fetch_all(urls: list[str]) -> tuple[list[StoredMedia], Optional[tuple[int, s
         except requests.RequestException as error:
             return fetched, (ERR_MEDIA_FETCH, f"HTTP retrieval failure: {type(error).__name__}")
         if response.status_code != 200:
-            return fetched, (ERR_MEDIA_FETCH, f"HTTP retrieval failure: {url.split('?')[0]} answered "
-                                              f"{response.status_code}")
+            return fetched, (
+                ERR_MEDIA_FETCH,
+                f"HTTP retrieval failure: {url.split('?')[0]} answered {response.status_code}",
+            )
         kind = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if kind not in ACCEPTED_TYPES:
             return fetched, (ERR_MEDIA_TYPE, f"Invalid Content-Type: {kind or '(none)'}")

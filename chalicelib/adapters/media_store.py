@@ -4,6 +4,7 @@ Objects are private; nobody reaches them but through a presigned URL, which is
 signed with the function's own credentials and names one object, one method and
 how long it lasts. The bucket is MEDIA_BUCKET (infra/resources.py makes it).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -7,6 +7,7 @@ through as they are. An MMS carries up to 10 media and at most 5 MB in all (the 
 included); the bridge keeps the media to MAX_TOTAL_BYTES so a 1600-character text fits
 beside them.
 """
+
 from __future__ import annotations
 
 import base64
@@ -27,13 +28,43 @@ IMAGE_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/gif"})
 # Accepted by Twilio and passed through unchanged (the handset may or may not show them).
 OTHER_MMS_TYPES = frozenset(
     {
-        "image/bmp", "image/tiff", "image/webp",
-        "audio/basic", "audio/l24", "audio/mp4", "audio/mpeg", "audio/ogg", "audio/vnd.rn-realaudio",
-        "audio/vnd.wave", "audio/3gpp", "audio/3gpp2", "audio/ac3", "audio/webm", "audio/amr-nb", "audio/amr",
-        "video/mpeg", "video/mp4", "video/quicktime", "video/webm", "video/3gpp", "video/3gpp2",
-        "video/3gpp-tt", "video/h261", "video/h263", "video/h263-1998", "video/h263-2000", "video/h264",
-        "text/vcard", "text/x-vcard", "text/csv", "text/rtf", "text/richtext", "text/calendar",
-        "text/directory", "application/pdf", "application/vcard",
+        "image/bmp",
+        "image/tiff",
+        "image/webp",
+        "audio/basic",
+        "audio/l24",
+        "audio/mp4",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/vnd.rn-realaudio",
+        "audio/vnd.wave",
+        "audio/3gpp",
+        "audio/3gpp2",
+        "audio/ac3",
+        "audio/webm",
+        "audio/amr-nb",
+        "audio/amr",
+        "video/mpeg",
+        "video/mp4",
+        "video/quicktime",
+        "video/webm",
+        "video/3gpp",
+        "video/3gpp2",
+        "video/3gpp-tt",
+        "video/h261",
+        "video/h263",
+        "video/h263-1998",
+        "video/h263-2000",
+        "video/h264",
+        "text/vcard",
+        "text/x-vcard",
+        "text/csv",
+        "text/rtf",
+        "text/richtext",
+        "text/calendar",
+        "text/directory",
+        "application/pdf",
+        "application/vcard",
     }
 )
 MMS_TYPES = IMAGE_TYPES | OTHER_MMS_TYPES
@@ -74,8 +105,10 @@ def validate_upload(content_type: object, size: object) -> tuple[str, int]:
     """POST /media's body: a type Twilio sends as MMS and a size within the message's limit."""
     kind = normalized_type(content_type)
     if kind not in MMS_TYPES:
-        raise bad_request("invalid_media", f"content_type {content_type!r} is not a type Twilio sends by MMS; "
-                                           "send image/jpeg, image/png or image/gif")
+        raise bad_request(
+            "invalid_media",
+            f"content_type {content_type!r} is not a type Twilio sends by MMS; send image/jpeg, image/png or image/gif",
+        )
     if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_TOTAL_BYTES:
         raise bad_request("invalid_media", f"size must be a whole number of bytes from 1 to {MAX_TOTAL_BYTES}")
     return kind, size
@@ -101,14 +134,20 @@ def check_set(found: dict[str, Media | None]) -> list[Media]:
     all together within the limit; else `invalid_media` naming what is wrong."""
     missing = [media_id for media_id, media in found.items() if media is None]
     if missing:
-        raise bad_request("invalid_media", f"media {', '.join(missing)} not uploaded (or expired): PUT it to its upload_url first")
+        raise bad_request(
+            "invalid_media", f"media {', '.join(missing)} not uploaded (or expired): PUT it to its upload_url first"
+        )
     media = [m for m in found.values() if m is not None]
-    for media_id, item in zip(found, media):
+    for media_id, item in zip(found, media, strict=True):
         if normalized_type(item.content_type) not in MMS_TYPES:
-            raise bad_request("invalid_media", f"media {media_id} is {item.content_type}, not a type Twilio sends by MMS")
+            raise bad_request(
+                "invalid_media", f"media {media_id} is {item.content_type}, not a type Twilio sends by MMS"
+            )
     total = sum(m.size for m in media)
     if total > MAX_TOTAL_BYTES:
-        raise bad_request("invalid_media", f"the media add up to {total} bytes; an MMS carries at most {MAX_TOTAL_BYTES}")
+        raise bad_request(
+            "invalid_media", f"the media add up to {total} bytes; an MMS carries at most {MAX_TOTAL_BYTES}"
+        )
     return media
 
 
@@ -140,8 +179,11 @@ def delivery(phone_e164: str, number_has_mms: bool = True) -> str:
 
 
 def _link_signature(key: bytes, media_id: str, expires_at: int) -> str:
-    digest = hmac.new(hmac.new(key, b"sms-bridge media link", hashlib.sha256).digest(),
-                      f"{media_id}.{expires_at}".encode(), hashlib.sha256).digest()
+    digest = hmac.new(
+        hmac.new(key, b"sms-bridge media link", hashlib.sha256).digest(),
+        f"{media_id}.{expires_at}".encode(),
+        hashlib.sha256,
+    ).digest()
     return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
 
 

@@ -2,6 +2,7 @@
 the URLs Twilio and the chat backend are given. The bytes live in the media bucket
 (adapters/media_store.py); a Message keeps only their keys, types and sizes (`media`).
 """
+
 from __future__ import annotations
 
 import json
@@ -137,7 +138,7 @@ def copy_inbound(ctx: Context, message_sid: str, params: dict) -> list[Media]:
         copied = list(pool.map(lambda item: _copy_one(ctx, message_sid, *item), urls))
     if any(media is _RETRY for media in copied):
         raise unavailable()
-    for (_, url), media in zip(urls, copied):
+    for (_, url), media in zip(urls, copied, strict=True):
         if media is not None:
             _delete_at_twilio(ctx, message_sid, url)
     return [media for media in copied if isinstance(media, Media)]

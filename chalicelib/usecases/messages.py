@@ -17,6 +17,7 @@ from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import settings
 from chalicelib.core import events, segments
 from chalicelib.core.errors import BridgeError, bad_request
+from chalicelib.core.media_rules import MMS
 from chalicelib.core.message_rules import (
     CANCELLED,
     CHAT,
@@ -35,7 +36,6 @@ from chalicelib.core.message_rules import (
     validate_client_message_id,
     validate_text,
 )
-from chalicelib.core.media_rules import MMS
 from chalicelib.core.phone_numbers import ParsedNumber
 from chalicelib.store.conditional import save_if, update_if
 from chalicelib.store.models import Message, Session

@@ -1,13 +1,14 @@
 """The media bucket: private, encrypted, expiring, in the packaged template and
 as the local stack and the tests' moto make it (infra/resources.create_bucket)."""
+
 from __future__ import annotations
 
 import boto3
 import pytest
-
-from chalicelib.config import MEDIA_RETENTION_DAYS_DEFAULT
 from conftest import PREFIX
 from packaged import STAGES, of_type, template
+
+from chalicelib.config import MEDIA_RETENTION_DAYS_DEFAULT
 
 
 @pytest.mark.parametrize("stage", STAGES)

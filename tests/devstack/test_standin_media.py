@@ -1,16 +1,17 @@
 """MMS in the Twilio stand-in: MediaUrl fetched as Twilio does (a failure fails the
 message by its status callback), inbound media behind basic auth, the Media resource
 listed, fetched and deleted, every request checked against the 2010 spec."""
+
 import base64
 
 import pytest
 import requests
+from standin_receiver import receiver_fixture  # noqa: F401  (the `receiver` fixture)
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from devstack import standin_media
 from devstack.twilio_standin import StandinHttpClient, serve
-from standin_receiver import receiver_fixture  # noqa: F401  (the `receiver` fixture)
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "standin-test-token"
@@ -22,8 +23,9 @@ WAIT = 5
 
 @pytest.fixture
 def standin():
-    server = serve(port=0, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, callback_delay=0,
-                   seed_numbers=(POOL_NUMBER,))
+    server = serve(
+        port=0, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, callback_delay=0, seed_numbers=(POOL_NUMBER,)
+    )
     yield server
     server.shutdown()
 
@@ -35,8 +37,9 @@ def client(standin):
 
 def test_media_urls_are_fetched_and_kept_with_the_message(standin, client, receiver):
     receiver.replies["/pic.png"] = (200, PNG, "image/png")
-    created = client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="look",
-                                     media_url=[f"{receiver.url}/pic.png"])
+    created = client.messages.create(
+        to=USER_PHONE, from_=POOL_NUMBER, body="look", media_url=[f"{receiver.url}/pic.png"]
+    )
     assert created.num_media == "1"
     message = standin.state.messages[created.sid]
     assert [(m.content_type, m.content) for m in message.media] == [("image/png", PNG)]
@@ -44,15 +47,22 @@ def test_media_urls_are_fetched_and_kept_with_the_message(standin, client, recei
     assert listed.content_type == "image/png"
 
 
-@pytest.mark.parametrize("reply, code", [
-    ((404, "gone", "text/plain"), standin_media.ERR_MEDIA_FETCH),
-    ((200, "<html>", "text/html"), standin_media.ERR_MEDIA_TYPE),
-])
+@pytest.mark.parametrize(
+    "reply, code",
+    [
+        ((404, "gone", "text/plain"), standin_media.ERR_MEDIA_FETCH),
+        ((200, "<html>", "text/html"), standin_media.ERR_MEDIA_TYPE),
+    ],
+)
 def test_media_twilio_cannot_take_fail_the_message_by_callback(standin, client, receiver, reply, code):
     receiver.replies["/pic"] = reply
-    created = client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="look",
-                                     media_url=[f"{receiver.url}/pic"],
-                                     status_callback=f"{receiver.url}/twilio/status")
+    created = client.messages.create(
+        to=USER_PHONE,
+        from_=POOL_NUMBER,
+        body="look",
+        media_url=[f"{receiver.url}/pic"],
+        status_callback=f"{receiver.url}/twilio/status",
+    )
     (call,) = receiver.wait_for_calls(1, "/twilio/status")
     assert call["form"]["MessageStatus"] == "failed" and call["form"]["ErrorCode"] == str(code)
     assert standin.state.messages[created.sid].status == "failed"
@@ -60,16 +70,23 @@ def test_media_twilio_cannot_take_fail_the_message_by_callback(standin, client, 
 
 def test_more_than_ten_media_are_refused(standin, client, receiver):
     with pytest.raises(TwilioRestException) as refused:
-        client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="x",
-                               media_url=[f"{receiver.url}/{i}" for i in range(11)])
+        client.messages.create(
+            to=USER_PHONE, from_=POOL_NUMBER, body="x", media_url=[f"{receiver.url}/{i}" for i in range(11)]
+        )
     assert refused.value.code == standin_media.ERR_TOO_MANY_MEDIA
 
 
 def test_inbound_media_are_served_to_the_account_only_and_can_be_deleted(standin, client, receiver):
     standin.state.number_by_phone(POOL_NUMBER).sms_url = f"{receiver.url}/twilio/sms"
-    sent = requests.post(f"{standin.url}/_standin/phones/{USER_PHONE}/send", json={
-        "to": POOL_NUMBER, "body": "",
-        "media": [{"content_type": "image/png", "data_base64": base64.b64encode(PNG).decode()}]}, timeout=WAIT)
+    sent = requests.post(
+        f"{standin.url}/_standin/phones/{USER_PHONE}/send",
+        json={
+            "to": POOL_NUMBER,
+            "body": "",
+            "media": [{"content_type": "image/png", "data_base64": base64.b64encode(PNG).decode()}],
+        },
+        timeout=WAIT,
+    )
     assert sent.status_code == 200, sent.text
     (call,) = receiver.wait_for_calls(1, "/twilio/sms")
     form = call["form"]

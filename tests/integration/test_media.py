@@ -1,16 +1,17 @@
 """Pictures both ways, through the API, the queues and the Twilio stand-in over loopback:
 an upload through its presigned PUT reaches the phone as an MMS of the same bytes;
 what Twilio cannot send is refused with invalid_media and nothing goes out."""
+
 from __future__ import annotations
 
 import boto3
 import pytest
 import requests
+from conftest import POOL, PREFIX
 
 from chalicelib.adapters.twilio import TwilioError, TwilioGateway
 from chalicelib.core import media_rules
 from chalicelib.usecases.context import Context
-from conftest import POOL, PREFIX
 
 ALICE = "+14155550100"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
@@ -100,17 +101,26 @@ def test_an_mms_whose_media_twilio_cannot_fetch_fails_by_status(bridge):
 def phone_sends_mms(bridge, pool_number: str, text: str, media: list[tuple[str, bytes]]):
     """The phone's MMS as the stand-in keeps it, and Twilio's signed webhook for it."""
     from conftest import post_webhook
+
     from devstack import standin_media
 
     state = bridge.twilio.state
-    inbound = state.add_message(direction="inbound", from_=ALICE, to=pool_number, body=text, status="received",
-                                media=[standin_media.new_media(kind, content) for kind, content in media])
+    inbound = state.add_message(
+        direction="inbound",
+        from_=ALICE,
+        to=pool_number,
+        body=text,
+        status="received",
+        media=[standin_media.new_media(kind, content) for kind, content in media],
+    )
     params = state._inbound_params(inbound, "")
     return params, inbound, lambda: post_webhook(bridge.api, "/twilio/sms", params)
 
 
 def test_an_mms_from_a_phone_reaches_chat_as_our_own_urls_and_leaves_twilio(bridge, session):
-    params, inbound, post = phone_sends_mms(bridge, session["pool_number"], "Here", [("image/png", PNG), ("image/gif", GIF)])
+    params, inbound, post = phone_sends_mms(
+        bridge, session["pool_number"], "Here", [("image/png", PNG), ("image/gif", GIF)]
+    )
     assert params["MediaUrl0"].startswith("https://api.twilio.com/")
     assert post().status_code == 200
     bridge.queues.drain()
@@ -151,7 +161,9 @@ def test_a_retry_after_a_partial_copy_fetches_only_what_is_missing(bridge, sessi
 
     flaky = FlakyTwilio()
     app_module.configure(Context(twilio=flaky))
-    params, inbound, post = phone_sends_mms(bridge, session["pool_number"], "", [("image/png", PNG), ("image/gif", GIF)])
+    params, inbound, post = phone_sends_mms(
+        bridge, session["pool_number"], "", [("image/png", PNG), ("image/gif", GIF)]
+    )
     flaky.failing = {inbound.media[1].sid}
     assert post().status_code == 503  # Twilio retries; the text is not reported without its pictures
     bridge.queues.drain()
@@ -171,8 +183,14 @@ def test_a_retry_after_a_partial_copy_fetches_only_what_is_missing(bridge, sessi
 def test_media_urls_that_are_not_twilios_are_not_fetched(bridge, session):
     from conftest import post_webhook
 
-    params = {"From": ALICE, "To": session["pool_number"], "Body": "hi", "MessageSid": "SM" + "a" * 32,
-              "NumMedia": "1", "MediaUrl0": "https://media.example/1"}
+    params = {
+        "From": ALICE,
+        "To": session["pool_number"],
+        "Body": "hi",
+        "MessageSid": "SM" + "a" * 32,
+        "NumMedia": "1",
+        "MediaUrl0": "https://media.example/1",
+    }
     assert post_webhook(bridge.api, "/twilio/sms", params).status_code == 200
     bridge.queues.drain()
     (event,) = bridge.chat.of_type("message.received")
@@ -197,7 +215,9 @@ def test_a_phone_outside_the_us_and_canada_gets_links_instead(bridge):
     assert requests.get(opened.headers["Location"], timeout=10).content == PNG
     shown = bridge.api.get(f"/messages/{accepted['message_id']}").json
     assert shown["media_delivery"] == "links" and shown["status"] == "sent"
-    (status,) = [e for e in bridge.chat.of_type("message.status") if (e.get("data") or e)["message_id"] == accepted["message_id"]]
+    (status,) = [
+        e for e in bridge.chat.of_type("message.status") if (e.get("data") or e)["message_id"] == accepted["message_id"]
+    ]
     assert (status.get("data") or status)["media_delivery"] == "links"
 
     forged = link.rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAAAAAAAA"

@@ -7,8 +7,14 @@ from chalicelib.core.media_rules import MAX_TOTAL_BYTES, Media
 
 def test_uploads_of_types_twilio_sends_within_the_limit():
     assert media_rules.validate_upload("Image/JPEG; charset=binary", 10) == ("image/jpeg", 10)
-    for content_type, size in (("text/html", 10), ("image/png", 0), ("image/png", MAX_TOTAL_BYTES + 1),
-                               ("image/png", True), ("image/png", "10"), (None, 10)):
+    for content_type, size in (
+        ("text/html", 10),
+        ("image/png", 0),
+        ("image/png", MAX_TOTAL_BYTES + 1),
+        ("image/png", True),
+        ("image/png", "10"),
+        (None, 10),
+    ):
         with pytest.raises(BridgeError) as refused:
             media_rules.validate_upload(content_type, size)
         assert refused.value.code == "invalid_media"
@@ -34,8 +40,10 @@ def test_media_ids():
             media_rules.validate_media_ids(bad)
 
 
-@pytest.mark.parametrize("phone, reaches", [("+14155550100", True), ("+16045550100", True),
-                                            ("+447911123456", False), ("+33612345678", False)])
+@pytest.mark.parametrize(
+    "phone, reaches",
+    [("+14155550100", True), ("+16045550100", True), ("+447911123456", False), ("+33612345678", False)],
+)
 def test_mms_goes_to_the_us_and_canada_only(phone, reaches):
     assert media_rules.mms_reaches(phone) is reaches
 
