@@ -210,10 +210,11 @@ def create_media():
     return Response(body=media.create_upload(context, body.get("content_type"), body.get("size")), status_code=201)
 
 
-@app.route("/l/{token}", methods=["GET"])
+@app.route("/l/{token}", methods=["GET", "HEAD"])
 def open_media_link(token):
-    """A picture's link in an SMS (where MMS cannot go): signed, short-lived, no token."""
-    return Response(body="", status_code=302, headers={"Location": media.open_link(context, token)})
+    """A picture's link (Twilio's MediaUrl; in an SMS where MMS cannot go): signed, short-lived, no token."""
+    location = media.open_link(context, token, _request().method)
+    return Response(body="", status_code=302, headers={"Location": location})
 
 
 @app.route("/sessions/{session_id}/messages", methods=["GET"])

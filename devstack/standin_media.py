@@ -82,7 +82,11 @@ def fetch_all(urls: list[str]) -> tuple[list[StoredMedia], tuple[int, str] | Non
     total = 0
     for url in urls:
         try:
-            response = requests.get(url, timeout=FETCH_TIMEOUT)
+            # Twilio checks the Content-Type with a HEAD, then GETs (following redirects).
+            # A HEAD has no body to read (stream: moto's in-process S3 announces one anyway).
+            head = requests.head(url, timeout=FETCH_TIMEOUT, allow_redirects=True, stream=True)
+            head.close()
+            response = requests.get(url, timeout=FETCH_TIMEOUT) if head.status_code == 200 else head
         except requests.RequestException as error:
             return fetched, (ERR_MEDIA_FETCH, f"HTTP retrieval failure: {type(error).__name__}")
         if response.status_code != 200:

@@ -36,9 +36,11 @@ def presign_put(key: str, content_type: str, size: int, ttl_seconds: int) -> str
     )
 
 
-def presign_get(key: str, ttl_seconds: int) -> str:
+def presign_get(key: str, ttl_seconds: int, method: str = "GET") -> str:
+    """A URL for one GET (or, method="HEAD", one HEAD: S3 signs the method too)."""
+    operation = "head_object" if method == "HEAD" else "get_object"
     return aws.client("s3").generate_presigned_url(
-        "get_object", Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=ttl_seconds
+        operation, Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=ttl_seconds
     )
 
 

@@ -65,18 +65,20 @@ def attach(ctx: Context, media_ids: object, to_number: str) -> Attachment | None
     if delivery == media_rules.LINKS:
         expires_at = int(ctx.now()) + media_settings().link_ttl_seconds
         key = _link_keys()[0]
-        text = media_rules.links_text(
-            [settings().webhook_url("/l/" + media_rules.link_token(key, _media_id(m), expires_at)) for m in found]
-        )
+        text = media_rules.links_text([_link(key, m, expires_at) for m in found])
     return Attachment(encode(found) or "", delivery, text)
 
 
-def open_link(ctx: Context, token: str) -> str:
-    """GET /l/{token}: a presigned GET of a few minutes for a valid link."""
+def open_link(ctx: Context, token: str, method: str = "GET") -> str:
+    """GET or HEAD /l/{token}: a presigned GET (or HEAD) of a few minutes for a valid link."""
     media_id = media_rules.media_id_of_link(token, _link_keys(), ctx.now())
     if media_id is None:
         raise BridgeError("link_expired", "this link is not valid or has expired", 404)
-    return media_store.presign_get(media_rules.outbound_key(media_id), 300)
+    return media_store.presign_get(media_rules.outbound_key(media_id), 300, method)
+
+
+def _link(key: bytes, media: Media, expires_at: int) -> str:
+    return settings().webhook_url("/l/" + media_rules.link_token(key, _media_id(media), expires_at))
 
 
 def _link_keys() -> list[bytes]:
@@ -98,11 +100,14 @@ def decode(stored: str | None) -> list[Media]:
     return [Media(**item) for item in json.loads(stored)] if stored else []
 
 
-def urls_for_twilio(stored: str | None) -> list[str]:
-    """Presigned GETs Twilio fetches the media from, valid for MEDIA_SEND_TTL_SECONDS
-    (Twilio fetches them as it accepts the message)."""
-    ttl = media_settings().send_ttl_seconds
-    return [media_store.presign_get(m.key, ttl) for m in decode(stored)]
+def urls_for_twilio(ctx: Context, stored: str | None) -> list[str]:
+    """The bridge's signed links, valid for MEDIA_SEND_TTL_SECONDS, that Twilio fetches the
+    media from (it does as it accepts the message). Not presigned S3 URLs themselves:
+    Twilio sends a HEAD before its GET, and a presigned GET answers a HEAD 403 (S3 signs
+    the method); a link redirects each to a presigned URL of its own method."""
+    expires_at = int(ctx.now()) + media_settings().send_ttl_seconds
+    key = _link_keys()[0]
+    return [_link(key, m, expires_at) for m in decode(stored)]
 
 
 def described(stored: str | None, ttl_seconds: int | None = None) -> list[dict]:
@@ -114,10 +119,10 @@ def described(stored: str | None, ttl_seconds: int | None = None) -> list[dict]:
     ]
 
 
-def send_arguments(stored: str | None, delivery: str | None) -> dict:
+def send_arguments(ctx: Context, stored: str | None, delivery: str | None) -> dict:
     """What TwilioGateway.send_sms takes beyond the text: the MediaUrls of an MMS
     (none where the SMS carries links instead)."""
-    return {"media_urls": urls_for_twilio(stored)} if stored and delivery != media_rules.LINKS else {}
+    return {"media_urls": urls_for_twilio(ctx, stored)} if stored and delivery != media_rules.LINKS else {}
 
 
 def inbound_urls(params: dict) -> list[tuple[int, str]]:

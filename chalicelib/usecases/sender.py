@@ -264,7 +264,7 @@ class Batch:
                 to=message.to_number,
                 body=body,
                 status_callback=settings().webhook_url(f"/twilio/status?message_id={message.message_id}"),
-                **media.send_arguments(message.media, message.media_delivery),
+                **media.send_arguments(self.ctx, message.media, message.media_delivery),
             )
         except TwilioError as error:
             metrics.twilio_call(error.code or error.status or "unreachable")

@@ -41,6 +41,9 @@ def test_an_attachment_reaches_the_phone_as_an_mms_of_the_same_bytes(bridge, ses
     bridge.queues.drain()
 
     (mms,) = [m for m in bridge.twilio.sms_to(ALICE) if m.media_urls]
+    assert mms.error_code is None, (mms.error_code, mms.error_message)
+    # Twilio is given the bridge's links, which answer its HEAD as well as its GET.
+    assert all(url.startswith("https://bridge.example.test/api/l/med_") for url in mms.media_urls)
     assert [(m.content_type, m.content) for m in mms.media] == [("image/png", PNG), ("image/gif", GIF)]
     assert mms.body == "Bob: " and mms.status != "failed"
     message = bridge.api.get(f"/messages/{accepted['message_id']}").json
