@@ -150,6 +150,8 @@ def pool_settings() -> PoolSettings:
         segment_defaults,
         segment_out_usd=_float("PRICE_SEGMENT_OUT_USD", segment_defaults.segment_out_usd),
         segment_in_usd=_float("PRICE_SEGMENT_IN_USD", segment_defaults.segment_in_usd),
+        mms_out_usd=_float("PRICE_MMS_OUT_USD", segment_defaults.mms_out_usd),
+        mms_in_usd=_float("PRICE_MMS_IN_USD", segment_defaults.mms_in_usd),
     )
     dry_run = env.get("POOL_DRY_RUN", "false").strip().lower() in ("1", "true", "yes", "on")
     return PoolSettings(policy=policy, prices=prices, dry_run=dry_run)

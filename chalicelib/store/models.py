@@ -185,6 +185,8 @@ class DailyUsage(Model):
     messages_out = NumberAttribute(null=True)
     segments_in = NumberAttribute(null=True)
     messages_in = NumberAttribute(null=True)
+    mms_out = NumberAttribute(null=True)  # MMS among the messages (each also one segment above)
+    mms_in = NumberAttribute(null=True)
 
 
 class GrowthLease(Model):

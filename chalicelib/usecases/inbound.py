@@ -47,7 +47,8 @@ def receive_sms(ctx: Context, params: dict) -> str:
         return twiml()
     text = params.get("Body", "")
     # Twilio bills every SMS in, routed or not: counted while the message is handled.
-    counting = running_alongside(pool_usage.count_received, pool_number, _segments(params, text), ctx.now())
+    mms = params.get("NumMedia", "0") not in ("", "0")
+    counting = running_alongside(pool_usage.count_received, pool_number, _segments(params, text), ctx.now(), mms)
     with counting, correlated(message_id=inbound_message_id(sid)):
         return _handle(ctx, params, sender, pool_number, sid, text)
 

@@ -32,9 +32,15 @@ def count_sent(phone_number: str, segments: int, messages: int, now: float) -> N
     _count(phone_number, added, now)
 
 
-def count_received(phone_number: str, segments: int, now: float) -> None:
-    """One SMS Twilio delivered to `phone_number` (the inbound webhook calls this)."""
-    _count(phone_number, [DailyUsage.segments_in.add(max(1, int(segments or 1))), DailyUsage.messages_in.add(1)], now)
+def count_received(phone_number: str, segments: int, now: float, mms: bool = False) -> None:
+    """One SMS (or MMS) Twilio delivered to `phone_number` (the inbound webhook calls this)."""
+    added = [DailyUsage.segments_in.add(1 if mms else max(1, int(segments or 1))), DailyUsage.messages_in.add(1)]
+    _count(phone_number, [*added, DailyUsage.mms_in.add(1)] if mms else added, now)
+
+
+def count_mms_sent(phone_number: str, now: float) -> None:
+    """One of the messages count_sent counts was an MMS (billed per message, not segment)."""
+    _count(phone_number, [DailyUsage.mms_out.add(1)], now)
 
 
 def _count(phone_number: str, actions: list, now: float) -> None:
@@ -58,7 +64,9 @@ def stats(ctx: Context, query: dict) -> dict:
     usage: dict[str, dict[str, float]] = {}
     for day in billing.days(first, last):
         for phone, item in usage_for_day(day).items():
-            totals = usage.setdefault(phone, {"segments_out": 0, "segments_in": 0, "messages_out": 0, "messages_in": 0})
+            totals = usage.setdefault(
+                phone, {"segments_out": 0, "segments_in": 0, "messages_out": 0, "messages_in": 0, "mms_out": 0, "mms_in": 0}
+            )
             for field in totals:
                 totals[field] += int(getattr(item, field) or 0)
     start = datetime(first.year, first.month, first.day, tzinfo=timezone.utc).timestamp()

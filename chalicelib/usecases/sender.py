@@ -51,6 +51,7 @@ from chalicelib.adapters.logs import correlated, logger
 from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, OPTED_OUT, TwilioError
 from chalicelib.config import settings
 from chalicelib.core.gcra import EPSILON
+from chalicelib.core.media_rules import MMS
 from chalicelib.core.message_rules import FAILED, SENDING
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
@@ -294,6 +295,8 @@ class Batch:
         usage = self.sent_usage.setdefault(message.from_number, [0, 0])
         usage[0] += max(1, int(message.segments or 1))
         usage[1] += 1
+        if message.media_delivery == MMS:
+            pool_usage.count_mms_sent(message.from_number, now)
         if messages.record_sent(self.ctx, message, twilio_sid, now):
             metrics.sms_sent(message.from_number, message.segments)
             metrics.send_latency(now - message.created_at)

@@ -234,3 +234,19 @@ def test_an_unrouted_mms_leaves_nothing_at_twilio(bridge, session):
     assert post().status_code == 200
     bridge.queues.drain()
     assert bridge.chat.of_type("sms.unrouted") and inbound.media == []
+
+
+def test_mms_are_counted_and_priced_apart_from_segments(bridge, session):
+    bridge.send(session["session_id"], "Plain text")
+    bridge.send(session["session_id"], "With a picture", media_ids=[upload(bridge, PNG, "image/png")])
+    bridge.queues.drain()
+    _, _, post = phone_sends_mms(bridge, session["pool_number"], "back", [("image/png", PNG)])
+    assert post().status_code == 200
+    report = bridge.api.get("/numbers/stats").json
+    (row,) = [r for r in report["numbers"] if r["phone_number"] == session["pool_number"]]
+    # Alice's verification code and "Plain text" are SMS; the MMS each way are counted apart.
+    assert (row["mms_sent"], row["mms_received"], row["segments_sent"], row["segments_received"]) == (1, 1, 2, 0)
+    assert row["messages_sent"] == 3 and row["messages_received"] == 1
+    prices = report["prices"]
+    assert report["estimated_cost_usd"]["mms_sent"] == prices["mms_out_usd"]
+    assert report["estimated_cost_usd"]["mms_received"] == prices["mms_in_usd"]
