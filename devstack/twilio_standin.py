@@ -287,6 +287,7 @@ class IncomingNumber:
     status_callback_method: str = "POST"
     voice_url: Optional[str] = None
     sms_capable: bool = True  # False: a voice-only number (cannot send, cannot join a service)
+    mms_capable: Optional[bool] = None  # None: as sms_capable (False: an SMS-only number)
 
     def to_twilio(self, account_sid: str) -> dict:
         return {
@@ -296,7 +297,8 @@ class IncomingNumber:
             "api_version": API_VERSION,
             "beta": False,
             "bundle_sid": None,
-            "capabilities": {"voice": True, "sms": self.sms_capable, "mms": self.sms_capable,
+            "capabilities": {"voice": True, "sms": self.sms_capable,
+                             "mms": self.sms_capable if self.mms_capable is None else self.mms_capable,
                              "fax": False},
             "date_created": rfc2822(self.date_created),
             "date_updated": rfc2822(self.date_updated),
@@ -704,14 +706,15 @@ class StandinState:
 
     def add_number(self, phone_number: str, *, sms_url=None, sms_method="POST",
                    status_callback=None, status_callback_method="POST",
-                   friendly_name=None, voice_url=None, sms_capable=True) -> IncomingNumber:
+                   friendly_name=None, voice_url=None, sms_capable=True,
+                   mms_capable=None) -> IncomingNumber:
         now = self.clock()
         number = IncomingNumber(
             sid=new_sid("PN"), phone_number=phone_number,
             friendly_name=friendly_name or national_format(phone_number),
             date_created=now, date_updated=now, sms_url=sms_url, sms_method=sms_method,
             status_callback=status_callback, status_callback_method=status_callback_method,
-            voice_url=voice_url, sms_capable=sms_capable)
+            voice_url=voice_url, sms_capable=sms_capable, mms_capable=mms_capable)
         with self.lock:
             self.numbers[number.sid] = number
             self.ever_owned.add(phone_number)

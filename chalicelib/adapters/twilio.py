@@ -50,6 +50,12 @@ class OwnedNumber:
     sid: str
     phone_number: str
     sms_url: str | None
+    mms: bool | None = None  # Twilio's capabilities.mms; None when not told
+
+
+def _mms(number) -> bool | None:
+    capabilities = getattr(number, "capabilities", None)
+    return bool(capabilities.get("mms")) if isinstance(capabilities, dict) and "mms" in capabilities else None
 
 
 class TwilioGateway:
@@ -97,7 +103,7 @@ class TwilioGateway:
     def find_owned_number(self, phone_number: str) -> OwnedNumber | None:
         numbers = self._call(lambda c: c.incoming_phone_numbers.list(phone_number=phone_number, limit=1))
         for number in numbers:
-            return OwnedNumber(number.sid, number.phone_number, number.sms_url)
+            return OwnedNumber(number.sid, number.phone_number, number.sms_url, _mms(number))
         return None
 
     def point_number_at(self, sid: str, *, sms_url: str, status_callback: str) -> None:
@@ -128,7 +134,7 @@ class TwilioGateway:
                 status_callback_method="POST",
             )
         )
-        return OwnedNumber(number.sid, number.phone_number, number.sms_url)
+        return OwnedNumber(number.sid, number.phone_number, number.sms_url, _mms(number))
 
     def release(self, sid: str) -> None:
         self._call(lambda c: c.incoming_phone_numbers(sid).delete())

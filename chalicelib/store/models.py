@@ -163,6 +163,7 @@ class PoolNumber(Model):
     country = UnicodeAttribute(null=True)
     area_code = UnicodeAttribute(null=True)
     segments_per_second = NumberAttribute()
+    mms = BooleanAttribute(null=True)  # Twilio's capabilities.mms; None: not known (taken as capable)
     open_sessions = NumberAttribute(default=0)
     # The limiter's theoretical arrival time (epoch seconds) for this number.
     limiter_tat = NumberAttribute(default=0)

@@ -17,6 +17,8 @@ from chalicelib.config import media_settings, settings
 from chalicelib.core import media_rules
 from chalicelib.core.errors import BridgeError, unavailable
 from chalicelib.core.media_rules import Media
+from chalicelib.store.conditional import get_or_none
+from chalicelib.store.models import POOL, PoolNumber
 from chalicelib.usecases.context import Context
 
 
@@ -54,13 +56,14 @@ class Attachment:
     link_text: str  # what the SMS carries instead of the pictures ("" for an MMS)
 
 
-def attach(ctx: Context, media_ids: object, to_number: str) -> Attachment | None:
-    """resolve(), and where MMS cannot go (outside the US and Canada) the short links
-    that go in the SMS instead, valid for MEDIA_LINK_TTL_SECONDS."""
+def attach(ctx: Context, media_ids: object, to_number: str, pool_number: str) -> Attachment | None:
+    """resolve(), and where MMS cannot go (outside the US and Canada, or from a number
+    without MMS) the short links that go in the SMS instead, valid for MEDIA_LINK_TTL_SECONDS."""
     found = resolve(media_ids)
     if not found:
         return None
-    delivery = media_rules.delivery(to_number)
+    number = get_or_none(PoolNumber, POOL, pool_number)
+    delivery = media_rules.delivery(to_number, number is None or number.mms is not False)
     text = ""
     if delivery == media_rules.LINKS:
         expires_at = int(ctx.now()) + media_settings().link_ttl_seconds

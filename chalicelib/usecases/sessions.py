@@ -177,7 +177,7 @@ def send_message(ctx: Context, session_id: str, text: object, client_message_id:
             "the user is in chat, so nothing goes out by SMS; PUT /users/{id}/presence {\"away\": true} when they leave",
             409,
         )
-    attached = media.attach(ctx, media_ids, session.user_phone) if media_ids is not None else None
+    attached = media.attach(ctx, media_ids, session.user_phone, session.pool_number) if media_ids is not None else None
     accepted = messages.submit(ctx, session, text, client_message_id, attached)
     touch(session, ctx.now())
     return accepted

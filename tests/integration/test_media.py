@@ -250,3 +250,16 @@ def test_mms_are_counted_and_priced_apart_from_segments(bridge, session):
     prices = report["prices"]
     assert report["estimated_cost_usd"]["mms_sent"] == prices["mms_out_usd"]
     assert report["estimated_cost_usd"]["mms_received"] == prices["mms_in_usd"]
+
+
+def test_a_number_without_mms_sends_links_instead(bridge):
+    bridge.twilio.state.add_number(POOL[2], mms_capable=False)  # an SMS-only number
+    assert bridge.api.post("/numbers", {"phone_number": POOL[2]}).status_code == 201
+    bridge.verified_user("alice", ALICE)
+    session = bridge.open_session("alice", "bob", "Bob")
+    assert session["pool_number"] == POOL[2]
+    accepted = bridge.send(session["session_id"], "Look", media_ids=[upload(bridge, PNG, "image/png")])
+    assert accepted["media_delivery"] == "links"
+    bridge.queues.drain()
+    (sms,) = [m for m in bridge.twilio.sms_to(ALICE) if "Look" in m.body]
+    assert sms.media_urls == () and "\nPicture: https://bridge.example.test/api/l/med_" in sms.body
