@@ -19,6 +19,7 @@ from chalicelib.usecases import (
     autoscale,
     delivery,
     inbound,
+    media,
     message_views,
     phones,
     pool_numbers,
@@ -78,9 +79,9 @@ def correlate_logs(event, get_response):
 
 @app.middleware("http")
 def authenticate_and_shape_errors(event, get_response):
-    """Bearer token on every route but Twilio's; every error as {"error": {...}}."""
+    """Bearer token on every route but Twilio's and picture links; every error as {"error": {...}}."""
     try:
-        if not event.path.startswith("/twilio/"):
+        if not event.path.startswith(("/twilio/", "/l/")):
             api_auth.require_bearer(event.headers.get("authorization"))
             _require_user_id((event.uri_params or {}).get("user_id"))
         response = get_response(event)
@@ -199,9 +200,24 @@ def list_sessions(user_id):
 def send_message(session_id):
     body = _json()
     return Response(
-        body=sessions.send_message(context, session_id, body.get("text"), body.get("client_message_id")),
+        body=sessions.send_message(
+            context, session_id, body.get("text"), body.get("client_message_id"), body.get("media_ids")
+        ),
         status_code=202,
     )
+
+
+@app.route("/media", methods=["POST"], content_types=JSON_TYPES)
+def create_media():
+    body = _json()
+    return Response(body=media.create_upload(context, body.get("content_type"), body.get("size")), status_code=201)
+
+
+@app.route("/l/{token}", methods=["GET", "HEAD"])
+def open_media_link(token):
+    """A picture's link (Twilio's MediaUrl; in an SMS where MMS cannot go): signed, short-lived, no token."""
+    location = media.open_link(context, token, _request().method)
+    return Response(body="", status_code=302, headers={"Location": location})
 
 
 @app.route("/sessions/{session_id}/messages", methods=["GET"])

@@ -156,6 +156,8 @@ def pool_settings() -> PoolSettings:
         segment_defaults,
         segment_out_usd=_float("PRICE_SEGMENT_OUT_USD", segment_defaults.segment_out_usd),
         segment_in_usd=_float("PRICE_SEGMENT_IN_USD", segment_defaults.segment_in_usd),
+        mms_out_usd=_float("PRICE_MMS_OUT_USD", segment_defaults.mms_out_usd),
+        mms_in_usd=_float("PRICE_MMS_IN_USD", segment_defaults.mms_in_usd),
     )
     dry_run = env.get("POOL_DRY_RUN", "false").strip().lower() in ("1", "true", "yes", "on")
     return PoolSettings(policy=policy, prices=prices, dry_run=dry_run)
@@ -210,4 +212,33 @@ def verification_settings() -> VerificationSettings:
         max_tries=_int("VERIFICATION_CODE_MAX_TRIES", 5),
         tries_window_seconds=_int("VERIFY_TRIES_WINDOW_SECONDS", 3600),
         allowed_countries=frozenset(c.strip().upper() for c in countries.split(",") if c.strip()),
+    )
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    """Pictures: where they are kept and how long the links to them last (README: Media)."""
+
+    bucket: str
+    retention_days: int  # the bucket's lifecycle rule expires objects after this many days
+    upload_ttl_seconds: int  # a presigned PUT of POST /media
+    url_ttl_seconds: int  # presigned GETs in message.received (at most 7 days: SigV4's limit)
+    send_ttl_seconds: int  # presigned GETs given to Twilio as MediaUrl
+    link_ttl_seconds: int  # links in an SMS where MMS cannot go
+    copy_seconds: float  # the longest an inbound medium's fetch from Twilio may take
+
+
+MEDIA_RETENTION_DAYS_DEFAULT = 30
+_SIGV4_MAX_SECONDS = 7 * 86400
+
+
+def media_settings() -> MediaSettings:
+    return MediaSettings(
+        bucket=os.environ.get("MEDIA_BUCKET") or f"{resource_prefix()}media",
+        retention_days=_int("MEDIA_RETENTION_DAYS", MEDIA_RETENTION_DAYS_DEFAULT),
+        upload_ttl_seconds=_int("MEDIA_UPLOAD_TTL_SECONDS", 900),
+        url_ttl_seconds=min(_int("MEDIA_URL_TTL_SECONDS", _SIGV4_MAX_SECONDS), _SIGV4_MAX_SECONDS),
+        send_ttl_seconds=_int("MEDIA_SEND_TTL_SECONDS", 3600),
+        link_ttl_seconds=min(_int("MEDIA_LINK_TTL_SECONDS", 86400), _SIGV4_MAX_SECONDS),
+        copy_seconds=_float("MEDIA_COPY_SECONDS", 8.0),
     )

@@ -14,6 +14,7 @@ Run it again as often as you like: it reuses the same users and sessions.
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import re
 import sys
@@ -35,6 +36,11 @@ REPLIES = {
     "carol": "Sure, I'll look at it this afternoon.",
 }
 TIMEOUT = 20.0
+# Two 1x1 PNGs (a red and a blue pixel): a picture each way.
+BOB_PICTURE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+ALICE_PICTURE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPj/HwADBwIAMCbHYQAAAABJRU5ErkJggg==")
 
 
 class DemoError(RuntimeError):
@@ -117,7 +123,40 @@ class Demo:
                                     and e["type"] == "message.received"]) >= len(PARTNERS),
                        "the replies at the chat receiver")
 
+        self._pictures(sessions["bob"], known_sms)
         self._report(sessions, known_sms, known_events)
+
+    def _pictures(self, session: dict, known_sms: set) -> None:
+        """A picture each way: Bob's upload reaches Alice's phone by MMS, and the one
+        she sends back reaches Bob's chat as the bridge's own URL, gone from Twilio."""
+        self._step("Bob sends a picture; Alice answers with one")
+        upload = self._api("POST", "/media", {"content_type": "image/png", "size": len(BOB_PICTURE)}, expect=201)
+        _expect(requests.put(upload["upload_url"], data=BOB_PICTURE, headers=upload["upload_headers"], timeout=15), 200)
+        self._api("POST", f"/sessions/{session['session_id']}/messages",
+                  {"text": "The menu:", "media_ids": [upload["media_id"]]}, expect=202)
+        mms = self._wait(lambda: self._new_sms(known_sms, lambda m: m["pool_number"] == session["pool_number"]
+                                               and m.get("media")), "Bob's picture on Alice's phone")
+        got = self.http.get(self.standin_url + mms["media"][0]["url"], timeout=15).content
+        if got != BOB_PICTURE:
+            raise DemoError("the picture on Alice's phone is not the one Bob uploaded")
+        self.out(f"  Alice's phone got an MMS: {mms['body']!r} with a {mms['media'][0]['content_type']} "
+                 f"of {len(got)} bytes, the same bytes Bob uploaded")
+        answer = self.http.post(f"{self.standin_url}/_standin/phones/{quote(ALICE_PHONE)}/send", json={
+            "to": session["pool_number"], "body": "Mine:",
+            "media": [{"content_type": "image/png", "data_base64": base64.b64encode(ALICE_PICTURE).decode()}]},
+            timeout=15)
+        _expect(answer, 200)
+        twilio_message = answer.json()["message"]["sid"]
+        reply = self._wait(lambda: next((m for m in self._new_messages(session["session_id"])
+                                         if m["direction"] == "inbound" and m.get("media")), None),
+                           "Alice's picture in Bob's chat")
+        url = reply["media"][0]["url"]
+        if requests.get(url, timeout=15).content != ALICE_PICTURE:
+            raise DemoError("the picture in Bob's chat is not the one Alice sent")
+        left = self.http.get(f"{self.standin_url}/_standin/messages", timeout=15).json()["messages"]
+        at_twilio = next((m["num_media"] for m in left if m["sid"] == twilio_message), "?")
+        self.out(f"  Bob's chat got {reply['text']!r} with {url.split('?')[0]} (the bridge's bucket, a presigned GET); "
+                 f"the same bytes; Twilio's copy deleted ({at_twilio} of its media listed there now)")
 
     def _report(self, sessions: dict, known_sms: set, known_events: set) -> None:
         self._step("What each side saw")
@@ -125,18 +164,20 @@ class Demo:
         for m in self._thread(ALICE_PHONE):
             if m["sid"] in known_sms:
                 continue
+            pictures = f" + {len(m['media'])} picture(s)" if m.get("media") else ""
             if m["direction"] == "received":
-                self.out(f"    <- from {m['pool_number']}  {m['body']!r}  ({m['status']})")
+                self.out(f"    <- from {m['pool_number']}  {m['body']!r}{pictures}  ({m['status']})")
             else:
-                self.out(f"    -> to   {m['pool_number']}  {m['body']!r}")
+                self.out(f"    -> to   {m['pool_number']}  {m['body']!r}{pictures}")
         for partner_id, name, _ in PARTNERS:
             session = sessions[partner_id]
             self.out(f"  {name}'s chat with Alice (session {session['session_id']}):")
             for m in self._new_messages(session["session_id"]):
+                pictures = f" + {len(m['media'])} picture(s)" if m.get("media") else ""
                 if m["direction"] == "outbound":
-                    self.out(f"    {name}: {m['text']}  [{m['status']}]")
+                    self.out(f"    {name}: {m['text']}{pictures}  [{m['status']}]")
                 else:
-                    self.out(f"    Alice (by SMS): {m['text']}")
+                    self.out(f"    Alice (by SMS): {m['text']}{pictures}")
         events = self._events()
         if events is None:
             self.out("  (the chat backend is your CHAT_WEBHOOK_URL: its events are there)")

@@ -239,7 +239,7 @@ class Stack:
 
         from infra.resources import create_all
 
-        create_all(self.settings.resource_prefix, boto3.client("dynamodb"), boto3.client("sqs"))
+        create_all(self.settings.resource_prefix, boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("s3"))
 
     def _bind_api(self):
         # After the environment: app.py names its queues at import.

@@ -30,7 +30,9 @@ Control API (JSON in and out; errors as {"error": {"code", "message"}}):
     GET    /_standin/faults, DELETE /_standin/faults
     GET    /_standin/phones                   {"phones": [{"phone", "opted_out", "thread"}]}
     PUT    /_standin/phones/<phone>           {"opted_out"?: bool, "unreachable"?: bool}
-    POST   /_standin/phones/<phone>/send      {"to": pool_number, "body": "..."}
+    POST   /_standin/phones/<phone>/send      {"to": pool_number, "body": "...",
+                                               "media"?: [{"content_type", "data_base64"}]}
+    GET    /_standin/media/<message>/<media>  a message's picture, for the phone page
     GET    /_standin/messages                 {"messages": [Message JSON]} (all, oldest first)
     GET    /_standin/requests, DELETE ...     Twilio API requests received
     GET    /_standin/callbacks                status callbacks and webhooks sent
@@ -61,6 +63,7 @@ Options (create_app/serve keyword, or environment for a stand-in run alone):
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hmac
 import heapq
@@ -90,6 +93,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from devstack import standin_media
 from devstack.twilio_spec import TwilioSpecError, match_operation, validate_request
 
 log = logging.getLogger("devstack.twilio_standin")
@@ -232,6 +236,11 @@ class Message:
     date_sent: Optional[datetime] = None
     num_segments: int = 1
     media_urls: tuple = ()
+    media: list = dataclasses.field(default_factory=list)  # standin_media.StoredMedia
+    phone_media: list = dataclasses.field(default_factory=list)  # the phone's own copy: never deleted
+
+    def __post_init__(self) -> None:
+        self.phone_media = list(self.media)
     error_code: Optional[int] = None
     error_message: Optional[str] = None
     price: Optional[str] = None
@@ -253,7 +262,7 @@ class Message:
             "error_message": self.error_message,
             "from": self.from_,
             "messaging_service_sid": self.messaging_service_sid,
-            "num_media": str(len(self.media_urls)),
+            "num_media": str(len(self.media_urls) or len(self.media)),
             "num_segments": str(self.num_segments),
             "price": self.price,
             "price_unit": "USD",
@@ -278,6 +287,7 @@ class IncomingNumber:
     status_callback_method: str = "POST"
     voice_url: Optional[str] = None
     sms_capable: bool = True  # False: a voice-only number (cannot send, cannot join a service)
+    mms_capable: Optional[bool] = None  # None: as sms_capable (False: an SMS-only number)
 
     def to_twilio(self, account_sid: str) -> dict:
         return {
@@ -287,7 +297,8 @@ class IncomingNumber:
             "api_version": API_VERSION,
             "beta": False,
             "bundle_sid": None,
-            "capabilities": {"voice": True, "sms": self.sms_capable, "mms": self.sms_capable,
+            "capabilities": {"voice": True, "sms": self.sms_capable,
+                             "mms": self.sms_capable if self.mms_capable is None else self.mms_capable,
                              "fax": False},
             "date_created": rfc2822(self.date_created),
             "date_updated": rfc2822(self.date_updated),
@@ -695,14 +706,15 @@ class StandinState:
 
     def add_number(self, phone_number: str, *, sms_url=None, sms_method="POST",
                    status_callback=None, status_callback_method="POST",
-                   friendly_name=None, voice_url=None, sms_capable=True) -> IncomingNumber:
+                   friendly_name=None, voice_url=None, sms_capable=True,
+                   mms_capable=None) -> IncomingNumber:
         now = self.clock()
         number = IncomingNumber(
             sid=new_sid("PN"), phone_number=phone_number,
             friendly_name=friendly_name or national_format(phone_number),
             date_created=now, date_updated=now, sms_url=sms_url, sms_method=sms_method,
             status_callback=status_callback, status_callback_method=status_callback_method,
-            voice_url=voice_url, sms_capable=sms_capable)
+            voice_url=voice_url, sms_capable=sms_capable, mms_capable=mms_capable)
         with self.lock:
             self.numbers[number.sid] = number
             self.ever_owned.add(phone_number)
@@ -875,6 +887,19 @@ class StandinState:
         else:
             self.scheduler.call_later(self.callback_delay, lambda: step("sent"))
 
+    def fail_media(self, message: Message, error: tuple[int, str]) -> None:
+        """Twilio could not fetch the message's media: queued -> failed, told by callback."""
+        def fail() -> None:
+            with self.lock:
+                message.status = "failed"
+                message.date_updated = self.clock()
+                message.error_code, message.error_message = error
+                self._changed()
+            if message.status_callback:
+                self.send_status_callback(message)
+
+        self.scheduler.call_later(self.callback_delay, fail)
+
     def send_status_callback(self, message: Message) -> None:
         params = {
             "AccountSid": self.account_sid,
@@ -946,6 +971,9 @@ class StandinState:
                         "status": m.status,
                         "error_code": m.error_code,
                         "auto_reply": m.auto_reply,
+                        "media": [{"sid": medium.sid, "content_type": medium.content_type,
+                                   "url": f"/_standin/media/{m.sid}/{medium.sid}"}
+                                  for medium in m.phone_media],
                         "date_created": m.date_created.isoformat(),
                     })
             return {"phone": phone, "opted_out": phone in self.opted_out,
@@ -963,7 +991,8 @@ class StandinState:
                 return service.inbound_request_url, service.inbound_method
             return (number.sms_url, number.sms_method) if number else (None, "POST")
 
-    def send_from_phone(self, phone: str, pool_number: str, body: str) -> dict:
+    def send_from_phone(self, phone: str, pool_number: str, body: str,
+                        media: Optional[list] = None) -> dict:
         """A simulated phone texts a pool number: store the inbound SMS, post the signed
         webhook (to the number's SmsUrl or its Messaging Service's inbound_request_url, see
         inbound_webhook), and deliver any TwiML <Message> reply. STOP/START/HELP keywords are
@@ -975,6 +1004,8 @@ class StandinState:
         service = self.service_of(pool_number)
         inbound = self.add_message(direction="inbound", from_=phone, to=pool_number,
                                    body=body, status="received", date_sent=self.clock(),
+                                   media=[standin_media.new_media(kind, content)
+                                          for kind, content in media or []],
                                    messaging_service_sid=service.sid if service else None)
         with self.lock:
             if keyword in OPT_OUT_KEYWORDS:
@@ -1026,7 +1057,7 @@ class StandinState:
             "From": inbound.from_,
             "FromCountry": _country(inbound.from_),
             "MessageSid": inbound.sid,
-            "NumMedia": "0",
+            "NumMedia": str(len(inbound.media)),
             "NumSegments": str(inbound.num_segments),
             "SmsMessageSid": inbound.sid,
             "SmsSid": inbound.sid,
@@ -1034,6 +1065,9 @@ class StandinState:
             "To": inbound.to,
             "ToCountry": _country(inbound.to),
         }
+        for index, medium in enumerate(inbound.media):
+            params[f"MediaUrl{index}"] = standin_media.media_url(self.account_sid, inbound.sid, medium)
+            params[f"MediaContentType{index}"] = medium.content_type
         if service is not None:
             params["MessagingServiceSid"] = service.sid
         if self.opt_out_type == "advanced" and not (service and service.advanced_opt_out):
@@ -1211,12 +1245,54 @@ def create_message(state: StandinState, params: dict, args: MultiDict, form: Mul
     if form.get("SmartEncoded", "").lower() == "true":
         body = body.translate(SMART_ENCODING)
     status_callback = form.get("StatusCallback") or (service.status_callback if service else None)
+    media_urls = form.getlist("MediaUrl")
+    if len(media_urls) > standin_media.MAX_MEDIA:
+        return twilio_error(400, standin_media.ERR_TOO_MANY_MEDIA,
+                            "Number of media files exceeds allowed limit")
+    media, media_error = standin_media.fetch_all(media_urls)
     message = state.add_message(direction="outbound-api", from_=from_, to=to, body=body,
-                                status="queued", media_urls=tuple(form.getlist("MediaUrl")),
+                                status="queued", media_urls=tuple(media_urls), media=media,
                                 status_callback=status_callback,
                                 messaging_service_sid=service.sid if service else None)
-    state.start_delivery(message)
+    if media_error is not None:
+        state.fail_media(message, media_error)
+    else:
+        state.start_delivery(message)
     return _created(message.to_twilio(state.account_sid))
+
+
+def _message_media(state, params):
+    message = state.messages.get(params["MessageSid"])
+    if message is None:
+        return None, None
+    found = next((m for m in message.media if m.sid == params.get("Sid")), None)
+    return message, found
+
+
+def list_media(state, params, args, form):
+    message, _ = _message_media(state, params)
+    if message is None:
+        return _not_found(request.path)
+    items = [m.to_twilio(state.account_sid, message.sid, rfc2822(message.date_created))
+             for m in message.media]
+    return jsonify(_page("media_list", items, args, request.path, []))
+
+
+def fetch_media(state, params, args, form):
+    message, found = _message_media(state, params)
+    if found is None:
+        return _not_found(request.path)
+    return jsonify(found.to_twilio(state.account_sid, message.sid, rfc2822(message.date_created)))
+
+
+def delete_media(state, params, args, form):
+    message, found = _message_media(state, params)
+    if found is None:
+        return _not_found(request.path)
+    with state.lock:
+        message.media.remove(found)
+        state._changed()
+    return Response(status=204)
 
 
 def fetch_message(state, params, args, form):
@@ -1509,6 +1585,9 @@ def fetch_us_app_to_person(state, params, args, form):
 TWILIO_OPERATIONS = {
     "CreateMessage": create_message,
     "FetchMessage": fetch_message,
+    "ListMedia": list_media,
+    "FetchMedia": fetch_media,
+    "DeleteMedia": delete_media,
     "ListMessage": list_messages,
     "ListIncomingPhoneNumber": list_incoming_numbers,
     "CreateIncomingPhoneNumber": create_incoming_number,
@@ -1809,14 +1888,29 @@ def register_control_api(app: Flask, state: StandinState) -> None:
         if e164 is None:
             return control_error(400, "invalid_phone", f"{phone!r} is not a valid phone number")
         to = parse_e164(str(payload.get("to", "")), "US")
-        body = payload.get("body")
-        if to is None or not isinstance(body, str) or not body:
-            return control_error(400, "invalid_request",
-                                 'send {"to": "<pool number>", "body": "<text>"}')
+        body = payload.get("body", "")
         try:
-            return jsonify(state.send_from_phone(e164, to, body))
+            media = [(m["content_type"], base64.b64decode(m["data_base64"]))
+                     for m in payload.get("media") or []]
+        except (KeyError, TypeError, ValueError):
+            media = None
+        if to is None or not isinstance(body, str) or media is None or not (body or media):
+            return control_error(400, "invalid_request",
+                                 'send {"to": "<pool number>", "body": "<text>", '
+                                 '"media": [{"content_type", "data_base64"}]}')
+        try:
+            return jsonify(state.send_from_phone(e164, to, body, media))
         except LookupError as error:
             return control_error(404, "unknown_pool_number", str(error))
+
+    @app.get("/_standin/media/<message_sid>/<media_sid>")
+    def media_for_page(message_sid, media_sid):
+        """A medium's bytes for the phone page (a local control, like the page itself)."""
+        message = state.messages.get(message_sid)
+        found = next((m for m in message.phone_media if m.sid == media_sid), None) if message else None
+        if found is None:
+            return control_error(404, "not_found", "no such media")
+        return Response(found.content, mimetype=found.content_type)
 
     @app.get("/_standin/messages")
     def all_messages():
@@ -1881,6 +1975,19 @@ def create_app(account_sid: str, auth_token: str, *, callback_delay: float = 0.2
     @app.route(f"/{API_VERSION}/<path:rest>", methods=["GET", "POST", "DELETE", "PUT"])
     def twilio_api(rest):
         return handle_twilio_api(state)
+
+    @app.get(f"{ACCOUNT_PREFIX}/<account>/Messages/<message_sid>/Media/<media_sid>")
+    def media_content(account, message_sid, media_sid):
+        """A medium's bytes, as Twilio serves MediaUrl{i}: to the account's credentials only."""
+        if not _authorized(state) or account != state.account_sid:
+            response = twilio_error(401, ERR_AUTHENTICATE, "Authenticate")
+            response.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
+            return response
+        message = state.messages.get(message_sid)
+        found = next((m for m in message.media if m.sid == media_sid), None) if message else None
+        if found is None:
+            return _not_found(request.path)
+        return Response(found.content, mimetype=found.content_type)
 
     # messaging.twilio.com, rebased onto the stand-in like api.twilio.com
     @app.route("/v1/<path:rest>", methods=["GET", "POST", "DELETE", "PUT"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+from chalicelib.config import MEDIA_RETENTION_DAYS_DEFAULT
 from chalicelib.store.models import TABLE_MODELS, TTL_ATTRIBUTE
 
 # Seconds a Lambda consuming each queue may run (lambda_timeout of its function in
@@ -88,17 +89,56 @@ def queue_resources(prefix: str) -> dict:
     }
 
 
-def template(prefix: str) -> dict:
+def media_bucket_resources(prefix: str, retention_days: int = MEDIA_RETENTION_DAYS_DEFAULT) -> dict:
+    """Pictures of MMS both ways: private (every public access blocked, ACLs off),
+    encrypted at rest (SSE-S3), and expired after `retention_days`."""
     return {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "sms-bridge tables and queues",
-        "Resources": {**table_resources(prefix), **queue_resources(prefix)},
+        "MediaBucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                "BucketName": f"{prefix}media",
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+                    ]
+                },
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {"Id": "expire-media", "Status": "Enabled", "ExpirationInDays": retention_days},
+                        {"Id": "abort-uploads", "Status": "Enabled",
+                         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+                    ]
+                },
+            },
+        }
     }
 
 
-def create_all(prefix: str, dynamodb, sqs) -> None:
-    """Create every table and queue of `template(prefix)` through boto3 clients."""
+def template(prefix: str, media_retention_days: int = MEDIA_RETENTION_DAYS_DEFAULT) -> dict:
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "sms-bridge tables, queues and media bucket",
+        "Resources": {
+            **table_resources(prefix),
+            **queue_resources(prefix),
+            **media_bucket_resources(prefix, media_retention_days),
+        },
+    }
+
+
+def create_all(prefix: str, dynamodb, sqs, s3=None) -> None:
+    """Create every table and queue of `template(prefix)` through boto3 clients
+    (and the media bucket, given an S3 client)."""
     resources = template(prefix)["Resources"]
+    if s3 is not None:
+        create_bucket(resources["MediaBucket"]["Properties"], s3)
     arns: dict[str, str] = {}
     for resource in resources.values():
         properties = dict(resource["Properties"])
@@ -129,3 +169,31 @@ def _attribute(value) -> str:
         return "true" if value else "false"
     return str(value)
 
+
+
+def create_bucket(properties: Mapping, s3) -> None:
+    """The bucket of `media_bucket_resources`, made through the S3 API (CloudFormation's
+    property names differ from the API's here, so each is mapped)."""
+    name = properties["BucketName"]
+    s3.create_bucket(Bucket=name)
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"])
+    encryption = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                 "BucketKeyEnabled": rule["BucketKeyEnabled"]}
+                for rule in encryption
+            ]
+        },
+    )
+    rules = []
+    for rule in properties["LifecycleConfiguration"]["Rules"]:
+        api_rule: dict = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": ""}}
+        if "ExpirationInDays" in rule:
+            api_rule["Expiration"] = {"Days": rule["ExpirationInDays"]}
+        if "AbortIncompleteMultipartUpload" in rule:
+            api_rule["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+        rules.append(api_rule)
+    s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})

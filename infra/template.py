@@ -29,6 +29,7 @@ import json
 from dataclasses import dataclass, field
 
 from chalicelib.adapters import metrics
+from chalicelib.config import media_settings
 from infra import resources
 
 APP = "sms-bridge"
@@ -162,6 +163,7 @@ def deploy_time_environment() -> dict:
         },
         "TWILIO_ACCOUNT_SID": {"Ref": "TwilioAccountSid"},
         "CHAT_WEBHOOK_URL": {"Ref": "ChatWebhookUrl"},
+        "MEDIA_BUCKET": {"Ref": "MediaBucket"},
     }
 
 
@@ -241,7 +243,7 @@ def role_patches(sam: dict) -> dict:
 
 
 def data_resources(stage: str) -> dict:
-    defined = resources.template(prefix(stage))["Resources"]
+    defined = resources.template(prefix(stage), media_settings().retention_days)["Resources"]
     out = {}
     for logical_id, resource in defined.items():
         resource = json.loads(json.dumps(resource))
@@ -251,6 +253,10 @@ def data_resources(stage: str) -> dict:
             resource["UpdateReplacePolicy"] = "Retain"
             if STAGES[stage].table_deletion_protection:
                 resource["Properties"]["DeletionProtectionEnabled"] = True
+        if resource["Type"] == "AWS::S3::Bucket":
+            # A stack deleted with pictures in the bucket keeps it; its lifecycle rule empties it.
+            resource["DeletionPolicy"] = "Retain"
+            resource["UpdateReplacePolicy"] = "Retain"
         out[logical_id] = resource
     return out
 

@@ -26,6 +26,9 @@ ACCOUNT = "/2010-04-01/Accounts/{AccountSid}"
 USED_OPERATIONS = {
     f"{ACCOUNT}/Messages.json": ("get", "post"),
     f"{ACCOUNT}/Messages/{{Sid}}.json": ("get",),
+    # MMS: a message's media, listed, fetched and deleted (inbound media leave Twilio)
+    f"{ACCOUNT}/Messages/{{MessageSid}}/Media.json": ("get",),
+    f"{ACCOUNT}/Messages/{{MessageSid}}/Media/{{Sid}}.json": ("get", "delete"),
     f"{ACCOUNT}/IncomingPhoneNumbers.json": ("get", "post"),
     f"{ACCOUNT}/IncomingPhoneNumbers/{{Sid}}.json": ("get", "post", "delete"),
     f"{ACCOUNT}/AvailablePhoneNumbers/{{CountryCode}}/Local.json": ("get",),

@@ -55,10 +55,13 @@ def render(report: dict) -> str:
         f"  {'total':<16} {'':<9} {'':<5} {'':>4} {totals['segments_sent']:>9} {totals['segments_received']:>9} "
         f"{cost['total']:>10.2f}",
         "",
+        f"MMS: {totals.get('mms_sent', 0)} sent, {totals.get('mms_received', 0)} received (not in the segments)",
         f"estimated Twilio cost: ${cost['total']:.2f} = rentals ${cost['rentals']:.2f} + segments out "
-        f"${cost['segments_sent']:.2f} + segments in ${cost['segments_received']:.2f}",
+        f"${cost['segments_sent']:.2f} + segments in ${cost['segments_received']:.2f} + MMS out "
+        f"${cost.get('mms_sent', 0):.2f} + MMS in ${cost.get('mms_received', 0):.2f}",
         f"prices: ${prices['number_month_usd']}/number-month, ${prices['segment_out_usd']}/segment out, "
-        f"${prices['segment_in_usd']}/segment in (carrier fees not included)",
+        f"${prices['segment_in_usd']}/segment in, ${prices.get('mms_out_usd')}/MMS out, "
+        f"${prices.get('mms_in_usd')}/MMS in (carrier fees not included)",
     ]
     month = report["this_month"]
     budget = month["monthly_budget_usd"]

@@ -60,7 +60,7 @@ def aws_backend():
     with mock_aws():
         # Clients made under an earlier mock stay mocked (moto's stubber is
         # process-wide); keeping them saves creating them again every test.
-        create_all(PREFIX, boto3.client("dynamodb"), boto3.client("sqs"))
+        create_all(PREFIX, boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("s3"))
         yield
 
 
@@ -338,6 +338,24 @@ class Bridge:
         return post_webhook(self.api, "/twilio/sms", params)
 
 
+def _serve_public_links(api: Api) -> None:
+    """PUBLIC_BASE_URL's /l/ links (the MediaUrls Twilio fetches) answered by the app
+    in-process, for the stand-in's HEAD and GET (moto's `responses` mock sees them)."""
+    import re
+
+    from moto.core.models import responses_mock
+
+    def answer(request):
+        path = request.url.removeprefix(PUBLIC_BASE_URL)
+        response = api.client.http.request(request.method, path, headers={})
+        return response.status_code, dict(response.headers), response.body or b""
+
+    pattern = re.compile(re.escape(PUBLIC_BASE_URL + "/l/") + ".*")
+    for method in ("GET", "HEAD"):
+        responses_mock.add_callback(method, pattern, callback=answer)
+
+
 @pytest.fixture
 def bridge(api, queues, twilio, chat):
+    _serve_public_links(api)
     return Bridge(api, queues, twilio, chat)

@@ -30,7 +30,8 @@ def client(service: str):
 
 @functools.lru_cache(maxsize=None)
 def _client(service: str):
-    return boto3.session.Session().client(service, config=_CONFIG)
+    config = _CONFIG.merge(Config(signature_version="s3v4")) if service == "s3" else _CONFIG
+    return boto3.session.Session().client(service, config=config)
 
 
 @contextlib.contextmanager

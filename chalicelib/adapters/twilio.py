@@ -50,6 +50,12 @@ class OwnedNumber:
     sid: str
     phone_number: str
     sms_url: str | None
+    mms: bool | None = None  # Twilio's capabilities.mms; None when not told
+
+
+def _mms(number) -> bool | None:
+    capabilities = getattr(number, "capabilities", None)
+    return bool(capabilities.get("mms")) if isinstance(capabilities, dict) and "mms" in capabilities else None
 
 
 class TwilioGateway:
@@ -70,9 +76,13 @@ class TwilioGateway:
             client = _client(config.twilio_account_sid, token, config.twilio_api_base_url)
         return _call(client, action)
 
-    def send_sms(self, *, from_: str, to: str, body: str, status_callback: str) -> SentMessage:
+    def send_sms(
+        self, *, from_: str, to: str, body: str, status_callback: str, media_urls: list[str] | None = None
+    ) -> SentMessage:
+        """An SMS, or an MMS when `media_urls` are given (Twilio fetches each)."""
+        extra = {"media_url": media_urls} if media_urls else {}
         message = self._call(
-            lambda c: c.messages.create(to=to, from_=from_, body=body, status_callback=status_callback)
+            lambda c: c.messages.create(to=to, from_=from_, body=body, status_callback=status_callback, **extra)
         )
         return _sent(message)
 
@@ -93,7 +103,7 @@ class TwilioGateway:
     def find_owned_number(self, phone_number: str) -> OwnedNumber | None:
         numbers = self._call(lambda c: c.incoming_phone_numbers.list(phone_number=phone_number, limit=1))
         for number in numbers:
-            return OwnedNumber(number.sid, number.phone_number, number.sms_url)
+            return OwnedNumber(number.sid, number.phone_number, number.sms_url, _mms(number))
         return None
 
     def point_number_at(self, sid: str, *, sms_url: str, status_callback: str) -> None:
@@ -124,10 +134,45 @@ class TwilioGateway:
                 status_callback_method="POST",
             )
         )
-        return OwnedNumber(number.sid, number.phone_number, number.sms_url)
+        return OwnedNumber(number.sid, number.phone_number, number.sms_url, _mms(number))
 
     def release(self, sid: str) -> None:
         self._call(lambda c: c.incoming_phone_numbers(sid).delete())
+
+    def fetch_media(self, url: str, timeout: float = HTTP_TIMEOUT_SECONDS) -> tuple[str, bytes]:
+        """The content type and bytes behind an inbound MediaUrl, fetched with the
+        account's credentials (Twilio requires them when media auth is on; they go
+        to Twilio's own hosts only, and a redirect to its storage drops them)."""
+        import requests
+
+        config = settings()
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.scheme != "https" or not (host == "twilio.com" or host.endswith(".twilio.com")):
+            # Only Twilio's own media are fetched (nothing else is sent our credentials).
+            raise TwilioError("not a Twilio media URL", status=None, code=None, retryable=False)
+        auth = (config.twilio_account_sid, secret_list("TWILIO_AUTH_TOKEN")[0])
+        if config.twilio_api_base_url:
+            target = urlsplit(config.twilio_api_base_url)
+            url = urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
+        try:
+            response = requests.get(url, auth=auth, timeout=timeout)
+        except requests.RequestException as error:
+            raise TwilioError(f"media unreachable: {type(error).__name__}", status=None, code=None, retryable=True) from None
+        if response.status_code != 200:
+            retryable = response.status_code == 429 or response.status_code >= 500
+            raise TwilioError(f"media answered {response.status_code}", status=response.status_code, code=None,
+                              retryable=retryable)
+        kind = (response.headers.get("Content-Type") or "application/octet-stream").split(";")[0].strip().lower()
+        return kind, response.content
+
+    def delete_media(self, message_sid: str, media_sid: str) -> None:
+        """Delete a message's medium at Twilio (its Media resource); gone already is fine."""
+        try:
+            self._call(lambda c: c.messages(message_sid).media(media_sid).delete())
+        except TwilioError as error:
+            if error.status != 404:
+                raise
 
 
 def _sent(message) -> SentMessage:

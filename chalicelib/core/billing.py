@@ -25,6 +25,9 @@ class Prices:
     number_month_usd: float  # a local number, per month (the pool policy's own figure)
     segment_out_usd: float = 0.0083
     segment_in_usd: float = 0.0083
+    # An MMS is billed per message, not per segment (Twilio's US list price).
+    mms_out_usd: float = 0.0200
+    mms_in_usd: float = 0.0200
 
 
 @dataclass(frozen=True)
@@ -126,10 +129,13 @@ def report(*, numbers: list[dict[str, Any]], usage: dict[str, dict[str, Any]], r
     rented = sum(monthly.values())
     segments_out = sum(row["segments_sent"] for row in rows)
     segments_in = sum(row["segments_received"] for row in rows)
+    mms_out, mms_in = sum(row["mms_sent"] for row in rows), sum(row["mms_received"] for row in rows)
     cost = {
         "rentals": _usd(rented * prices.number_month_usd),
         "segments_sent": _usd(segments_out * prices.segment_out_usd),
         "segments_received": _usd(segments_in * prices.segment_in_usd),
+        "mms_sent": _usd(mms_out * prices.mms_out_usd),
+        "mms_received": _usd(mms_in * prices.mms_in_usd),
     }
     cost["total"] = _usd(sum(cost.values()))
     return {
@@ -144,12 +150,16 @@ def report(*, numbers: list[dict[str, Any]], usage: dict[str, dict[str, Any]], r
             "segments_received": segments_in,
             "messages_sent": sum(row["messages_sent"] for row in rows),
             "messages_received": sum(row["messages_received"] for row in rows),
+            "mms_sent": mms_out,
+            "mms_received": mms_in,
         },
         "estimated_cost_usd": cost,
         "prices": {
             "number_month_usd": prices.number_month_usd,
             "segment_out_usd": prices.segment_out_usd,
             "segment_in_usd": prices.segment_in_usd,
+            "mms_out_usd": prices.mms_out_usd,
+            "mms_in_usd": prices.mms_in_usd,
         },
         "this_month": {
             "rentals": this_month_rentals,
@@ -172,7 +182,10 @@ def _number_rows(
         months = sum(rentals_by_month([rental], start, end).values()) if rental else 0
         if not used and not months and number["status"] == "released" and (number["released_at"] or 0) < start:
             continue  # gone before the period
-        segments_out, segments_in = int(used.get("segments_out", 0)), int(used.get("segments_in", 0))
+        mms_out, mms_in = int(used.get("mms_out", 0)), int(used.get("mms_in", 0))
+        # Each MMS was also counted as one message of one segment: the segments are the SMS'.
+        segments_out = max(0, int(used.get("segments_out", 0)) - mms_out)
+        segments_in = max(0, int(used.get("segments_in", 0)) - mms_in)
         rows.append({
             "phone_number": phone,
             "status": number["status"],
@@ -182,8 +195,11 @@ def _number_rows(
             "segments_received": segments_in,
             "messages_sent": int(used.get("messages_out", 0)),
             "messages_received": int(used.get("messages_in", 0)),
+            "mms_sent": mms_out,
+            "mms_received": mms_in,
             "estimated_cost_usd": _usd(months * prices.number_month_usd + segments_out * prices.segment_out_usd
-                                       + segments_in * prices.segment_in_usd),
+                                       + segments_in * prices.segment_in_usd
+                                       + mms_out * prices.mms_out_usd + mms_in * prices.mms_in_usd),
         })
     return rows
 

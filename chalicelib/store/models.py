@@ -171,6 +171,7 @@ class PoolNumber(Model):
     country = UnicodeAttribute(null=True)
     area_code = UnicodeAttribute(null=True)
     segments_per_second = NumberAttribute()
+    mms = BooleanAttribute(null=True)  # Twilio's capabilities.mms; None: not known (taken as capable)
     open_sessions = NumberAttribute(default=0)
     # The limiter's theoretical arrival time (epoch seconds) for this number.
     limiter_tat = NumberAttribute(default=0)
@@ -199,6 +200,8 @@ class DailyUsage(Model):
     messages_out = NumberAttribute(null=True)
     segments_in = NumberAttribute(null=True)
     messages_in = NumberAttribute(null=True)
+    mms_out = NumberAttribute(null=True)  # MMS among the messages (each also one segment above)
+    mms_in = NumberAttribute(null=True)
 
 
 class GrowthLease(Model):
@@ -267,6 +270,8 @@ class Message(Model):
     to_number = UnicodeAttribute()
     twilio_sid = UnicodeAttribute(null=True)
     media_urls = UnicodeAttribute(null=True)  # JSON list, inbound only
+    media = UnicodeAttribute(null=True)  # JSON [{"key", "content_type", "size"}] in the media bucket
+    media_delivery = UnicodeAttribute(null=True)  # outbound with media: mms | links (where MMS cannot go)
     created_at = NumberAttribute()
     sent_at = NumberAttribute(null=True)
     claimed_at = NumberAttribute(null=True)  # when a sender last took it (reconciliation looks from here)

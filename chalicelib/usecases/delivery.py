@@ -98,11 +98,12 @@ def count_received(ctx: Context, records: list[dict]) -> None:
         usage = queues.usage_in(record)
         if usage is None or record.get("attributes", {}).get("ApproximateReceiveCount", "1") != "1":
             continue
-        totals = received.setdefault(usage[0], [0, 0])
-        totals[0] += max(1, usage[1])
+        totals = received.setdefault(usage[0], [0, 0, 0])
+        totals[0] += usage[1]  # an MMS carries 0: one message, no segment
         totals[1] += 1
-    for number, (segments, messages) in received.items():
-        pool_usage.count_received(number, segments, ctx.now(), messages)
+        totals[2] += usage[1] == 0
+    for number, (segments, messages, mms) in received.items():
+        pool_usage.count_received(number, segments, ctx.now(), messages, mms)
 
 
 def _delay(record: dict, seconds: int) -> None:

@@ -7,7 +7,6 @@ one is not handled again), and events carry ids derived from their cause.
 
 from __future__ import annotations
 
-import json
 from xml.sax.saxutils import escape
 
 from chalicelib.adapters import metrics
@@ -16,7 +15,7 @@ from chalicelib.core import events, segments
 from chalicelib.core.message_rules import SENT, inbound_message_id
 from chalicelib.store.conditional import get_together
 from chalicelib.store.models import Message, Route
-from chalicelib.usecases import chat_events, messages, opt_out, pool_usage, sessions
+from chalicelib.usecases import chat_events, media, messages, opt_out, pool_usage, sessions
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.reachability import phone_state
 
@@ -54,7 +53,8 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
     # Twilio bills every SMS in, routed or not. The event it causes carries it to the delivery
     # consumer, which counts it (one write per number and batch, none on this path); a HELP,
     # which causes no event, is counted here (rare).
-    usage_in = (pool_number, _segments(params, text))
+    mms = params.get("NumMedia", "0") not in ("", "0")
+    usage_in = (pool_number, 0 if mms else _segments(params, text))  # an MMS: one message, no segment
     choice = opt_out.keyword_choice(text)
     if choice is not None:
         user_id = opt_out.set_opted_out(ctx, sender, choice)
@@ -74,6 +74,7 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
         return twiml()  # Twilio retried, or someone replays it: it was stored and reported once
     session = sessions.open_on_route(sender, pool_number, now, route) if route is not None else None
     if session is None:
+        media.discard_inbound(ctx, sid, params)  # no copy stays with Twilio
         owner = phone_state(sender)
         chat_events.emit(
             ctx,
@@ -87,7 +88,8 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
         logger.info("inbound sms unrouted", extra={"from": mask(sender), "pool_number": mask(pool_number)})
         return twiml(ENDED_TEXT)
 
-    media = [params[f"MediaUrl{i}"] for i in range(MAX_MEDIA) if params.get(f"MediaUrl{i}")]
+    copied = media.copy_inbound(ctx, sid, params)  # into the bucket, and gone at Twilio
+    described = media.described(media.encode(copied))
     # The event goes first and the store last: a failure in between answers 5xx and the retry
     # finds nothing stored, so it reports again under the same event id (receivers dedupe on
     # it); once stored, a retry or replay does nothing.
@@ -101,10 +103,11 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
         partner_id=session.partner_id,
         message_id=message_id,
         text=text,
-        media_urls=media,
+        media=described,
+        media_urls=[item["url"] for item in described],
         received_at=int(now),
     )
-    messages.store_inbound(message_id, sid, session, text, json.dumps(media) if media else None, now)
+    messages.store_inbound(message_id, sid, session, text, None, now, media=media.encode(copied))
     sessions.touch(session, now)
     logger.info("inbound sms routed", extra={"session_id": session.session_id, "message_id": message_id})
     return twiml()

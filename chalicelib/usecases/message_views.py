@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from chalicelib.core.errors import bad_request, not_found
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
+from chalicelib.usecases import media
 
 PAGE_LIMIT_MAX = 100
 
@@ -32,7 +33,17 @@ def describe(message: Message) -> dict:
         "created_at": _iso(message.created_at),
         "sent_at": _iso(message.sent_at),
         **({"media_urls": json.loads(message.media_urls)} if message.media_urls else {}),
+        **_media(message.media),
+        **({"media_delivery": message.media_delivery} if message.media_delivery else {}),
     }
+
+
+def _media(stored: str | None) -> dict:
+    """The message's pictures, each as a fresh presigned GET (and media_urls, the same URLs)."""
+    if not stored:
+        return {}
+    described = media.described(stored)
+    return {"media": described, "media_urls": [item["url"] for item in described]}
 
 
 def list_for_session(session_id: str, limit: str | int | None = None, cursor: str | None = None) -> dict:

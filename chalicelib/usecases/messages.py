@@ -17,6 +17,7 @@ from chalicelib.adapters.logs import logger
 from chalicelib.config import settings
 from chalicelib.core import events, segments
 from chalicelib.core.errors import BridgeError, bad_request
+from chalicelib.core.media_rules import MMS
 from chalicelib.core.message_rules import (
     CANCELLED,
     CHAT,
@@ -41,18 +42,22 @@ from chalicelib.store.conditional import get_or_none, save_if, update_if
 from chalicelib.store.models import Message, Session
 from chalicelib.usecases import chat_events
 from chalicelib.usecases.context import Context
+from chalicelib.usecases.media import Attachment
 
 
-def submit(ctx: Context, session: Session, text: object, client_message_id: object = None) -> dict:
+def submit(ctx: Context, session: Session, text: object, client_message_id: object = None,
+           media: Attachment | None = None) -> dict:
     """Store an outbound chat message 'queued' and put it on the outbound queue.
 
     The same client_message_id returns the stored message and queues nothing
     new (it re-queues a message still 'queued', in case the first call's queue
-    write failed: the FIFO dedupe and the sender's claim make that harmless)."""
-    text = validate_text(text)
+    write failed: the FIFO dedupe and the sender's claim make that harmless).
+    `media` (usecases/media.attach) makes it an MMS, text optional, counted as one
+    message, not segments; where MMS cannot go, an SMS whose text carries links."""
+    text = "" if media and text in (None, "") else validate_text(text)
     client_message_id = validate_client_message_id(client_message_id)
     template, name = settings().sender_prefix_template, session.partner_name or session.partner_id
-    body = compose_body(template, name, text)
+    body = compose_body(template, name, text + (media.link_text if media else ""))
     if len(body) > MAX_TEXT:
         room = text_room(template, name)
         raise bad_request(
@@ -72,10 +77,12 @@ def submit(ctx: Context, session: Session, text: object, client_message_id: obje
         text=text,
         body=body,
         status=QUEUED,
-        segments=counted.segments,
+        segments=1 if media and media.delivery == MMS else counted.segments,
         encoding=counted.encoding,
         from_number=session.pool_number,
         to_number=session.user_phone,
+        media=media.stored if media else None,
+        media_delivery=media.delivery if media else None,
         created_at=now,
         order_key=order_key(now, message_id),
         queued_user_id=session.user_id,
@@ -121,7 +128,8 @@ def queue_verification_code(ctx: Context, user_id: str, number: ParsedNumber, po
     queues.send_outbound(message_id, pool_number, secret_text=text)
 
 
-def store_inbound(message_id: str, sid: str, session: Session, text: str, media_urls: str | None, now: float) -> None:
+def store_inbound(message_id: str, sid: str, session: Session, text: str, media_urls: str | None, now: float,
+                  media: str | None = None) -> None:
     """An SMS a phone sent on a session's pair. Stored once: when the same SMS
     races itself here, the first store wins."""
     message = Message(
@@ -135,6 +143,7 @@ def store_inbound(message_id: str, sid: str, session: Session, text: str, media_
         to_number=session.pool_number,
         twilio_sid=sid,
         media_urls=media_urls,
+        media=media,
         created_at=now,
         order_key=order_key(now, message_id),
         ttl=retention(now),
@@ -148,6 +157,7 @@ def summary(message: Message) -> dict:
         "status": message.status,
         "segments": message.segments,
         "encoding": message.encoding,
+        **({"media_delivery": message.media_delivery} if message.media_delivery else {}),
     }
 
 
@@ -260,6 +270,7 @@ def notify_owed(ctx: Context, message: Message) -> None:
                 session_id=message.session_id,
                 status=status,
                 error_code=message.error_code,
+                **({"media_delivery": message.media_delivery} if message.media_delivery else {}),
             )
     done = [Message.events_owed.delete(set(owed))]
     if message.status != QUEUED and message.queued_user_id:

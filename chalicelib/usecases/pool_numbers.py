@@ -92,7 +92,7 @@ def adopt(ctx: Context, raw_phone: object, rate: float) -> PoolNumber:
             f"the Twilio account does not own {number.e164}; buy it in Twilio first, or POST {{\"area_code\"}} to buy one",
         )
     ctx.twilio.point_number_at(owned.sid, **_webhook_urls())
-    return record(ctx, number, owned.sid, rate)
+    return record(ctx, number, owned.sid, rate, owned.mms)
 
 
 def buy(
@@ -135,7 +135,7 @@ def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float
                 if error.status == 400:
                     continue  # bought by someone else since the search: try the next offer
                 raise pool_exhausted(f"could not buy a number at Twilio ({error}); retry later") from None
-            number = record(ctx, phone_numbers.parse(owned.phone_number, default_country), owned.sid, rate)
+            number = record(ctx, phone_numbers.parse(owned.phone_number, default_country), owned.sid, rate, owned.mms)
             logger.info(
                 "pool number bought",
                 extra={
@@ -153,7 +153,9 @@ def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float
     raise pool_exhausted(f"Twilio offers no local number in {where}; try another country or area code")
 
 
-def record(ctx: Context, number: phone_numbers.ParsedNumber, sid: str, rate: float) -> PoolNumber:
+def record(
+    ctx: Context, number: phone_numbers.ParsedNumber, sid: str, rate: float, mms: bool | None = None
+) -> PoolNumber:
     now = int(ctx.now())
     existing = get_or_none(PoolNumber, POOL, number.e164)
     item = existing or PoolNumber(POOL, number.e164, created_at=now, open_sessions=0, limiter_tat=0)
@@ -167,6 +169,7 @@ def record(ctx: Context, number: phone_numbers.ParsedNumber, sid: str, rate: flo
     item.country = number.country
     item.area_code = number.area_code
     item.segments_per_second = rate
+    item.mms = mms
     item.save()
     logger.info("pool number added", extra={"pool_number": mask(number.e164)})
     return item

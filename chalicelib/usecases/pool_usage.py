@@ -92,11 +92,21 @@ def fold_sent(numbers: list[PoolNumber], now: float) -> int:
     return folded
 
 
-def count_received(phone_number: str, segments: int, now: float, messages: int = 1) -> None:
-    """SMS Twilio delivered to `phone_number` (the delivery consumer counts a batch's at
-    once, from its events; the inbound webhook counts a HELP)."""
-    added = [DailyUsage.segments_in.add(max(1, int(segments or 1))), DailyUsage.messages_in.add(messages)]
+def count_received(phone_number: str, segments: int, now: float, messages: int = 1, mms: int = 0) -> None:
+    """SMS (and MMS) Twilio delivered to `phone_number` (the delivery consumer counts a
+    batch's at once, from its events; the inbound webhook counts a HELP). An MMS is one
+    message and no segment."""
+    added = [DailyUsage.messages_in.add(messages)]
+    if segments:
+        added.append(DailyUsage.segments_in.add(int(segments)))
+    if mms:
+        added.append(DailyUsage.mms_in.add(mms))
     _count(phone_number, added, now)
+
+
+def count_mms_sent(phone_number: str, now: float) -> None:
+    """One of the messages the sender counted was an MMS (billed per message, not segment)."""
+    _count(phone_number, [DailyUsage.mms_out.add(1)], now)
 
 
 def _count(phone_number: str, actions: list, now: float) -> None:
@@ -120,7 +130,8 @@ def stats(ctx: Context, query: dict) -> dict:
     usage: dict[str, dict[str, float]] = {}
 
     def totals_of(phone: str) -> dict[str, float]:
-        return usage.setdefault(phone, {"segments_out": 0, "segments_in": 0, "messages_out": 0, "messages_in": 0})
+        fields = ("segments_out", "segments_in", "messages_out", "messages_in", "mms_out", "mms_in")
+        return usage.setdefault(phone, dict.fromkeys(fields, 0))
 
     for day in billing.days(first, last):
         for phone, item in usage_for_day(day).items():

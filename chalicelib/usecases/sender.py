@@ -54,10 +54,11 @@ from chalicelib.adapters.logs import correlated, logger, mask
 from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, OPTED_OUT, TwilioError
 from chalicelib.config import settings
 from chalicelib.core.gcra import EPSILON
+from chalicelib.core.media_rules import MMS
 from chalicelib.core.message_rules import FAILED, SENDING
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
-from chalicelib.usecases import messages, opt_out, pool_usage
+from chalicelib.usecases import media, messages, opt_out, pool_usage
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.rate_limits import Limiter
 from chalicelib.usecases.send_reconciliation import reconcile
@@ -271,6 +272,7 @@ class Batch:
                 to=message.to_number,
                 body=body,
                 status_callback=settings().webhook_url(f"/twilio/status?message_id={message.message_id}"),
+                **media.send_arguments(self.ctx, message.media, message.media_delivery),
             )
         except TwilioError as error:
             metrics.twilio_call(error.code or error.status or "unreachable")
@@ -298,6 +300,8 @@ class Batch:
         return Outcome(DONE)
 
     def _record_sent(self, message: Message, twilio_sid: str, now: float, twilio_requests: int = 0) -> None:
+        if message.media_delivery == MMS:
+            pool_usage.count_mms_sent(message.from_number, now)
         if messages.record_sent(self.ctx, message, twilio_sid, now):
             # One log line for the change; its figures go out with the batch's (run()).
             metrics.sms_sent(message.message_id, mask(message.to_number))

@@ -19,7 +19,7 @@ from chalicelib.core.errors import BridgeError, not_found
 from chalicelib.core.message_rules import validate_name
 from chalicelib.store.conditional import delete_if, get_or_none, save_if, update_if
 from chalicelib.store.models import Pair, Route, Session, User
-from chalicelib.usecases import chat_events, messages, pool_growth, pool_numbers
+from chalicelib.usecases import chat_events, media, messages, pool_growth, pool_numbers
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.reachability import owns, phone_state, require_reachable
 
@@ -161,7 +161,8 @@ def get_open(ctx: Context, session_id: str) -> Session:
     return session
 
 
-def send_message(ctx: Context, session_id: str, text: object, client_message_id: object = None) -> dict:
+def send_message(ctx: Context, session_id: str, text: object, client_message_id: object = None,
+                 media_ids: object = None) -> dict:
     """POST /sessions/{id}/messages: only while the session is open, the phone
     reachable and the user away from chat."""
     session = get_open(ctx, session_id)
@@ -172,7 +173,8 @@ def send_message(ctx: Context, session_id: str, text: object, client_message_id:
             "the user is in chat, so nothing goes out by SMS; PUT /users/{id}/presence {\"away\": true} when they leave",
             409,
         )
-    accepted = messages.submit(ctx, session, text, client_message_id)
+    attached = media.attach(ctx, media_ids, session.user_phone, session.pool_number) if media_ids is not None else None
+    accepted = messages.submit(ctx, session, text, client_message_id, attached)
     touch(session, ctx.now())
     return accepted
 

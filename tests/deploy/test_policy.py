@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import boto3
 import botocore.handlers
 import pytest
+import requests
 
 from conftest import API_TOKEN, AUTH_TOKEN, POOL, WEBHOOK_SECRET, post_webhook
 from packaged import ROOT, of_type, policy, stage_environment, template
@@ -106,6 +107,9 @@ def _run_representative_flow(bridge, monkeypatch) -> None:
     bob = bridge.open_session("alice", "bob", "Bob")
     carol = bridge.open_session("alice", "carol", "Carol")
     sent = bridge.send(bob["session_id"], "Lunch at noon?")
+    upload = bridge.api.post("/media", {"content_type": "image/png", "size": 4}).json
+    assert requests.put(upload["upload_url"], data=b"\x89PNG", headers=upload["upload_headers"]).status_code == 200
+    bridge.send(bob["session_id"], "A picture", media_ids=[upload["media_id"]])
     bridge.queues.drain()
     assert bridge.api.get(f"/messages/{sent['message_id']}").json["status"] == "sent"
 
@@ -148,6 +152,7 @@ def _run_representative_flow(bridge, monkeypatch) -> None:
 # Batch operations IAM authorizes as their single counterparts.
 _SQS_BATCH = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
               "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}
+_S3_OBJECT_ACTIONS = {"HeadObject": "GetObject", "GetObject": "GetObject", "PutObject": "PutObject"}
 _TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                      "ConditionCheck": "ConditionCheckItem"}
 
@@ -179,6 +184,10 @@ def authorizations(service: str, operation: str, params: dict) -> list[tuple[str
     if service == "ssm" and operation in ("GetParameter", "GetParameters"):
         names = params.get("Names") or [params["Name"]]
         return [(f"ssm:{operation}", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}") for name in names]
+    if service == "s3" and operation in _S3_OBJECT_ACTIONS:
+        # A presigned URL is signed by the code (the call recorded) and used by another
+        # (an upload, Twilio): IAM authorizes it as the signer's own call.
+        return [(f"s3:{_S3_OBJECT_ACTIONS[operation]}", f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
     raise AssertionError(f"no IAM mapping for {service}.{operation}: extend authorizations() in this test")
 
 
@@ -233,7 +242,7 @@ def needed(recorder, lambda_environment, bridge, monkeypatch):
     _run_representative_flow(bridge, monkeypatch)
     recorder.recording = False
     services = {service for service, _, _ in recorder.calls}
-    assert {"dynamodb", "sqs", "ssm"} <= services, f"the hook saw too little: {services}"
+    assert {"dynamodb", "sqs", "ssm", "s3"} <= services, f"the hook saw too little: {services}"
     needs = {pair for call in recorder.calls for pair in authorizations(*call)}
     return needs | set(lambda_service_needs("dev"))
 
@@ -255,6 +264,7 @@ def _own_resource_prefixes(stage: str) -> tuple[str, ...]:
         f"arn:aws:sqs:*:*:{name}",
         f"arn:aws:ssm:*:*:parameter/sms-bridge/{stage}/",
         f"arn:aws:logs:*:*:log-group:/aws/lambda/{name}",
+        f"arn:aws:s3:::{name}media/",
     )
 
 
@@ -273,7 +283,8 @@ def test_the_policy_names_only_the_stages_own_resources(stage):
         (deployed,) = role["Properties"]["Policies"]
         for statement in deployed["PolicyDocument"]["Statement"]:
             for resource in statement["Resource"]:
-                assert "${AWS::Region}:${AWS::AccountId}" in resource["Fn::Sub"]
+                # S3 ARNs name neither region nor account (bucket names are global).
+                assert "${AWS::Region}:${AWS::AccountId}" in resource["Fn::Sub"] or ":s3:::" in resource["Fn::Sub"]
 
 
 def test_prod_policy_is_the_dev_policy_for_prod():

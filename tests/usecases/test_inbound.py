@@ -45,13 +45,13 @@ def sms(frm: str, to: str, body: str, sid: str | None = None, **extra) -> dict:
 
 
 def test_a_routed_reply_is_told_once_and_stored_once(ctx, session, queued_events):
-    params = sms(ALICE, session.pool_number, "hi Bob", MediaUrl0="https://media.example/1")
+    params = sms(ALICE, session.pool_number, "hi Bob")  # with pictures: tests/integration/test_media.py
     assert inbound.receive_sms(ctx, params) == EMPTY
     assert inbound.receive_sms(ctx, params) == EMPTY  # Twilio retries the webhook
     [told] = of_type(queued_events, "message.received")
     message_id = inbound_message_id(params["MessageSid"])
     assert (told["session_id"], told["user_id"], told["partner_id"]) == (session.session_id, "alice", "bob")
-    assert (told["message_id"], told["text"], told["media_urls"]) == (message_id, "hi Bob", ["https://media.example/1"])
+    assert (told["message_id"], told["text"], told["media_urls"], told["media"]) == (message_id, "hi Bob", [], [])
     assert told["received_at"] == int(ctx.now())
     stored = Message.get(message_id)
     assert (stored.status, stored.text, stored.session_id) == ("received", "hi Bob", session.session_id)
