@@ -1,6 +1,10 @@
-"""Check a request against Twilio's own OpenAPI description of its 2010 REST API.
+"""Check a request against Twilio's own OpenAPI descriptions of its 2010 REST API and its
+Messaging API v1.
 
-The description is the cut committed in twilio_oai/ (see twilio_oai/README.md). Tests and the
+The descriptions are the cuts committed in twilio_oai/ (see twilio_oai/README.md). A path under
+/2010-04-01/ is checked against the 2010 API (host api.twilio.com), a path under /v1/ against
+the Messaging API (host messaging.twilio.com); only the path matters, so a request rebased onto
+a local stand-in validates the same as one to Twilio. Tests and the
 local Twilio stand-in call `validate_request` so that a request Twilio would reject fails here
 first, with an explanation a person can act on.
 
@@ -32,7 +36,14 @@ from openapi_core.templating.paths.exceptions import OperationNotFound, PathErro
 from openapi_core.validation.request import exceptions as request_errors
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SPEC_PATH = Path(__file__).resolve().parent.parent / "twilio_oai" / "twilio_api_v2010.json"
+SPEC_DIR = Path(__file__).resolve().parent.parent / "twilio_oai"
+SPEC_PATH = SPEC_DIR / "twilio_api_v2010.json"
+MESSAGING_SPEC_PATH = SPEC_DIR / "twilio_messaging_v1.json"
+# which spec a path belongs to: (path prefix, spec name, what to call it in errors)
+API = "api_v2010"
+MESSAGING = "messaging_v1"
+SPECS = {API: (SPEC_PATH, "/2010-04-01/", "Twilio's 2010 API"),
+         MESSAGING: (MESSAGING_SPEC_PATH, "/v1/", "Twilio's Messaging API v1")}
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MAX_BODY_CHARS = 1600  # Twilio error 21617 beyond this
 MESSAGES_CREATE_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
@@ -46,6 +57,8 @@ CODE_BODY_REQUIRED = 21602
 CODE_FROM_REQUIRED = 21603
 CODE_TO_REQUIRED = 21604
 CODE_BODY_TOO_LONG = 21617
+CODE_PHONE_NUMBER_INVALID = 21421      # also: an invalid PhoneNumberSid added to a service
+CODE_MESSAGING_SERVICE_INVALID = 21705  # a MessagingServiceSid that is not MG + 32 hex
 
 
 class TwilioSpecError(ValueError):
@@ -64,37 +77,47 @@ class TwilioSpecError(ValueError):
 
 _spec_lock = threading.Lock()
 _validation_lock = threading.Lock()
-_spec: Optional[OpenAPI] = None
-_raw_spec: Optional[dict] = None
+_specs: dict[str, OpenAPI] = {}
+_raw_specs: dict[str, dict] = {}
 
 
-def load_spec() -> OpenAPI:
-    """The parsed spec, loaded once per process."""
-    global _spec, _raw_spec
+def spec_name_for(path: str) -> str:
+    """Which spec describes a path: MESSAGING for /v1/..., API (the 2010 API) otherwise."""
+    return MESSAGING if path.startswith(SPECS[MESSAGING][1]) else API
+
+
+def load_spec(name: str = API) -> OpenAPI:
+    """A parsed spec (API or MESSAGING), loaded once per process."""
     with _spec_lock:
-        if _spec is None:
+        if name not in _specs:
             # json.load + from_dict: openapi-core's file loader chokes on the spec's escaped emoji.
-            with SPEC_PATH.open(encoding="utf-8") as f:
-                _raw_spec = json.load(f)
-            _spec = OpenAPI.from_dict(_raw_spec)
-        return _spec
+            with SPECS[name][0].open(encoding="utf-8") as f:
+                raw = json.load(f)
+            _specs[name] = OpenAPI.from_dict(raw)
+            _raw_specs[name] = raw
+        return _specs[name]
 
 
-def _server_url() -> str:
-    load_spec()
-    return _raw_spec["servers"][0]["url"]
+def _raw_spec(name: str) -> dict:
+    load_spec(name)
+    return _raw_specs[name]
+
+
+def _server_url(name: str = API) -> str:
+    return _raw_spec(name)["servers"][0]["url"]
 
 
 class _SpecRequest:
     """openapi-core's Request protocol for any host: the spec's server stands in for the real
     scheme+host, so a request to the stand-in on http://127.0.0.1:8010 validates the same as
-    one to https://api.twilio.com."""
+    one to https://api.twilio.com (or https://messaging.twilio.com for a /v1/ path)."""
 
     def __init__(self, method: str, url: str, headers: Mapping[str, str], body: Optional[bytes]):
         parts = urlsplit(url)
         self.method = method.lower()
-        self.host_url = _server_url()
         self.path = parts.path
+        self.spec_name = spec_name_for(self.path)
+        self.host_url = _server_url(self.spec_name)
         self.body = body
         header_map = Headers(list(headers.items()))
         self.content_type = (header_map.get("Content-Type") or "").lower()
@@ -123,9 +146,9 @@ def validate_request(method: str, url: str, headers: Mapping[str, str],
     `url` may point at any host; only its path and query are checked. `body` is the raw form
     body (application/x-www-form-urlencoded) or None.
     """
-    spec = load_spec()
     raw_body = _as_bytes(body)
     request = _SpecRequest(method, url, headers, raw_body)
+    spec = load_spec(request.spec_name)
     where = f"{method.upper()} {request.path}"
 
     # Validate only (no unmarshalling): openapi-core has no unmarshaller for Twilio's custom
@@ -137,8 +160,8 @@ def validate_request(method: str, url: str, headers: Mapping[str, str],
             raise TwilioSpecError(f"{where}: Twilio's API has no {method.upper()} on this path",
                                   status=405, code=CODE_METHOD_NOT_ALLOWED)
         if isinstance(error, PathError):
-            raise TwilioSpecError(f"{where}: not a path of Twilio's 2010 API that this project "
-                                  f"uses (see twilio_oai/README.md)",
+            raise TwilioSpecError(f"{where}: not a path of {SPECS[request.spec_name][2]} that "
+                                  f"this project uses (see twilio_oai/README.md)",
                                   status=404, code=CODE_NOT_FOUND)
         if isinstance(error, request_errors.SecurityValidationError):
             raise TwilioSpecError(f"{where}: {_explain(error)}",
@@ -175,8 +198,8 @@ def validate_response(method: str, url: str, status_code: int, headers: Mapping[
     """Raise TwilioSpecError unless the answer matches what the spec says Twilio answers to
     this request (status, content type, JSON schema): how the stand-in's answers are checked
     to be shaped like Twilio's. Error answers (4xx/5xx) are not described by the spec."""
-    spec = load_spec()
     request = _SpecRequest(method, url, {"Authorization": "Basic eDp5"}, None)
+    spec = load_spec(request.spec_name)
     response = _SpecResponse(status_code, headers, _as_bytes(body))
     with _validation_lock:
         errors = list(spec.iter_response_errors(request, response))
@@ -224,6 +247,10 @@ def _code_for(errors: Iterable[Exception]) -> int:
     text = " ".join(_explain(e) for e in errors)
     if "'To' is a required property" in text:
         return CODE_TO_REQUIRED
+    if "PhoneNumberSid:" in text:
+        return CODE_PHONE_NUMBER_INVALID
+    if "MessagingServiceSid:" in text:
+        return CODE_MESSAGING_SERVICE_INVALID
     return CODE_INVALID_PARAMETER
 
 
@@ -234,9 +261,8 @@ class OperationMatch(NamedTuple):
 
 
 def match_operation(method: str, path: str) -> Optional[OperationMatch]:
-    """Which of the spec's operations a method and concrete path name, or None."""
-    load_spec()
-    for template, item in _raw_spec["paths"].items():
+    """Which of the specs' operations a method and concrete path name, or None."""
+    for template, item in _raw_spec(spec_name_for(path))["paths"].items():
         pattern = re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
         found = re.fullmatch(pattern, path)
         if found and method.lower() in item:
@@ -247,8 +273,7 @@ def match_operation(method: str, path: str) -> Optional[OperationMatch]:
 
 def _operation_path(path: str) -> Optional[str]:
     """The spec's path template (e.g. .../Messages/{Sid}.json) that a concrete path matches."""
-    load_spec()
-    for template in _raw_spec["paths"]:
+    for template in _raw_spec(spec_name_for(path))["paths"]:
         pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
         if re.fullmatch(pattern, path):
             return template
@@ -256,8 +281,18 @@ def _operation_path(path: str) -> Optional[str]:
 
 
 def _operation(operation_path: str, method: str) -> dict:
-    load_spec()
-    return _raw_spec["paths"][operation_path][method]
+    return _raw_spec(spec_name_for(operation_path))["paths"][operation_path][method]
+
+
+def _resolve(operation_path: str, node: dict) -> dict:
+    """node, or what its local $ref (e.g. #/components/parameters/X) points at."""
+    ref = node.get("$ref")
+    if not ref:
+        return node
+    target = _raw_spec(spec_name_for(operation_path))
+    for part in ref.removeprefix("#/").split("/"):
+        target = target[part]
+    return target
 
 
 def _reject_undeclared_parameters(where: str, operation_path: Optional[str], method: str,
@@ -265,7 +300,8 @@ def _reject_undeclared_parameters(where: str, operation_path: Optional[str], met
     if operation_path is None:
         return
     operation = _operation(operation_path, method)
-    declared_query = {p["name"] for p in operation.get("parameters", ()) if p["in"] == "query"}
+    parameters = [_resolve(operation_path, p) for p in operation.get("parameters", ())]
+    declared_query = {p["name"] for p in parameters if p["in"] == "query"}
     unknown_query = sorted(set(request.parameters.query) - declared_query)
     if unknown_query:
         raise TwilioSpecError(f"{where}: query parameter(s) {', '.join(unknown_query)} not in "
@@ -297,12 +333,15 @@ def _check_message_create(where: str, form: Mapping[str, str]) -> None:
 def _list_key(path: str) -> Optional[str]:
     """The key twilio-python reads records from in a list page (None for a single resource):
     .../IncomingPhoneNumbers.json -> incoming_phone_numbers, .../Local.json ->
-    available_phone_numbers, .../Messages/SM<32 hex>.json -> None."""
+    available_phone_numbers, /v1/Services/MG.../PhoneNumbers -> phone_numbers,
+    .../Compliance/Usa2p -> compliance, .../Messages/SM<32 hex>.json -> None."""
     name = path.rsplit("/", 1)[-1].removesuffix(".json")
     if re.fullmatch(r"[A-Z]{2}[0-9a-fA-F]{32}", name):
         return None
     if name == "Local":
         return "available_phone_numbers"
+    if name == "Usa2p":
+        return "compliance"
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
@@ -310,8 +349,12 @@ def _default_twilio_answer(prepared) -> tuple[int, str]:
     """A minimal answer twilio-python can parse, so calls return instead of raising."""
     if prepared.method == "DELETE":
         return 204, ""
-    list_key = _list_key(urlsplit(prepared.url).path)
+    path = urlsplit(prepared.url).path
+    list_key = _list_key(path)
     if prepared.method == "GET" and list_key:
+        if spec_name_for(path) == MESSAGING:  # v1 pages: records under meta.key
+            return 200, json.dumps({list_key: [], "meta": {"key": list_key,
+                                                           "next_page_url": None}})
         return 200, json.dumps({list_key: [], "next_page_uri": None})
     return 200, "{}"
 

@@ -1,6 +1,7 @@
 """A local stand-in for Twilio's 2010 REST API, with a phone simulator page.
 
-It speaks the operations sms-bridge uses (see twilio_oai/README.md) for one account, checks
+It speaks the operations sms-bridge uses of the 2010 API and of the Messaging API v1 (see
+twilio_oai/README.md) for one account, checks
 HTTP basic auth, validates every request against Twilio's OpenAPI description
 (devstack.twilio_spec), builds Twilio-shaped answers from what it was asked, sends signed
 status callbacks (sent, then delivered) and signed inbound-SMS webhooks, and can be told to
@@ -34,6 +35,29 @@ Control API (JSON in and out; errors as {"error": {"code", "message"}}):
     GET    /_standin/requests, DELETE ...     Twilio API requests received
     GET    /_standin/callbacks                status callbacks and webhooks sent
     POST   /_standin/reset                    forget everything (config stays)
+    GET    /_standin/services                 {"services": [Service JSON + "phone_numbers",
+                                               "campaign", "advanced_opt_out"]}
+    POST   /_standin/services                 {"friendly_name"?, "inbound_request_url"?,
+                                               "use_inbound_webhook_on_number"?,
+                                               "advanced_opt_out"?, "numbers"?: [E.164],
+                                               "campaign_status"?, "rate_limits"?} -> 201
+    PUT    /_standin/services/<MG sid>        {"add_numbers"?, "advanced_opt_out"?,
+                                               "campaign_status"? (null removes it),
+                                               "rate_limits"?}
+    PUT    /_standin/a2p                      {"required": bool}  (A2P 10DLC enforcement)
+
+Messaging API v1 (host messaging.twilio.com, rebased like api.twilio.com: paths under /v1/):
+Services create/list/fetch/update, a service's PhoneNumbers (its sender pool) add/list/fetch/
+remove, and its Compliance/Usa2p campaign list/fetch (read only: tests set it with
+state.set_campaign). Test helpers on StandinState: add_service, add_to_service,
+remove_from_service, service_of, set_campaign, clear_campaign, inbound_webhook.
+
+Options (create_app/serve keyword, or environment for a stand-in run alone):
+    require_a2p / STANDIN_REQUIRE_A2P=1   a US long code outside the sender pool of a service
+        with a VERIFIED campaign has its US-bound messages accepted (201 queued), then
+        undelivered with ErrorCode 30034 through the status callback, as Twilio does.
+    opt_out_type / STANDIN_OPT_OUT_TYPE   "always" (default: OptOutType on every keyword
+        webhook) or "advanced" (only for numbers in a service with advanced_opt_out).
 """
 from __future__ import annotations
 
@@ -84,6 +108,18 @@ STOP_AUTO_REPLY = ("You have successfully been unsubscribed. You will not receiv
                    "messages from this number. Reply START to resubscribe.")
 START_AUTO_REPLY = ("You have successfully been re-subscribed to messages from this number. "
                     "Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.")
+HELP_AUTO_REPLY = "Reply STOP to unsubscribe. Msg&Data Rates May Apply."
+# When the inbound webhook carries OptOutType: "always" (every keyword, the stand-in's
+# historical behaviour) or "advanced" (as Twilio: only for a number in a Messaging Service
+# with Advanced Opt-Out on). STANDIN_OPT_OUT_TYPE sets it for a stand-in run alone.
+OPT_OUT_TYPE_MODES = ("always", "advanced")
+
+MESSAGING_BASE_URL = "https://messaging.twilio.com"
+# US A2P 10DLC: traffic to these regions from a US long code must come from a number in the
+# sender pool of a Messaging Service whose campaign is VERIFIED (Twilio's FAQ on unregistered
+# 10DLC messaging: US, PR, VI, Guam, American Samoa).
+US_BOUND_REGIONS = {"US", "PR", "VI", "GU", "AS"}
+CAMPAIGN_STATUSES = ("VERIFIED", "PENDING", "IN_PROGRESS", "FAILED")
 
 # Twilio error codes the stand-in answers with (https://www.twilio.com/docs/api/errors).
 ERR_AUTHENTICATE = 20003
@@ -97,8 +133,15 @@ ERR_PHONE_NUMBER_UNAVAILABLE = 21422
 ERR_NO_NUMBERS_IN_AREA_CODE = 21452
 ERR_FROM_NOT_OWNED = 21606
 ERR_UNSUBSCRIBED = 21610
-ERR_MESSAGING_SERVICE = 21701
+ERR_MESSAGING_SERVICE = 21701            # the Messaging Service does not exist
+ERR_NOT_IN_SERVICE = 21711               # the sender is not in the named Messaging Service
+ERR_IN_ANOTHER_SERVICE = 21712           # number already in another Messaging Service
+ERR_NOT_MESSAGING_CAPABLE = 21715        # number without SMS/MMS cannot join a service
 ERR_UNREACHABLE = 30003
+ERR_A2P_UNREGISTERED = 30034             # US A2P 10DLC - message from an unregistered number
+# Not found in Twilio's error pages searched for this stand-in (see the commit message of the
+# Messaging Services change): the code for a Messaging Service with no sender to send from.
+ERR_SERVICE_HAS_NO_SENDER = 21704
 FAULT_CODES = {429: ERR_TOO_MANY_REQUESTS, 500: ERR_INTERNAL, 503: ERR_UNAVAILABLE}
 FAULT_MESSAGES = {429: "Too Many Requests", 500: "Internal Server Error",
                   503: "Service Unavailable"}
@@ -112,6 +155,13 @@ DEFAULT_AREA_CODES = {"US": ("415", "510", "650", "212", "312", "617"), "CA": ("
 
 def new_sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
+
+
+def iso8601(moment: Optional[datetime]) -> Optional[str]:
+    """The Messaging API v1's date format: '2015-07-30T20:12:31Z'."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def rfc2822(moment: Optional[datetime]) -> Optional[str]:
@@ -182,7 +232,8 @@ class Message:
     error_message: Optional[str] = None
     price: Optional[str] = None
     status_callback: Optional[str] = None
-    auto_reply: bool = False  # Twilio's own STOP/START confirmation
+    auto_reply: bool = False  # Twilio's own STOP/START/HELP confirmation
+    messaging_service_sid: Optional[str] = None
 
     def to_twilio(self, account_sid: str) -> dict:
         uri = f"{ACCOUNT_PREFIX}/{account_sid}/Messages/{self.sid}"
@@ -197,7 +248,7 @@ class Message:
             "error_code": self.error_code,
             "error_message": self.error_message,
             "from": self.from_,
-            "messaging_service_sid": None,
+            "messaging_service_sid": self.messaging_service_sid,
             "num_media": str(len(self.media_urls)),
             "num_segments": str(self.num_segments),
             "price": self.price,
@@ -222,6 +273,7 @@ class IncomingNumber:
     status_callback: Optional[str] = None
     status_callback_method: str = "POST"
     voice_url: Optional[str] = None
+    sms_capable: bool = True  # False: a voice-only number (cannot send, cannot join a service)
 
     def to_twilio(self, account_sid: str) -> dict:
         return {
@@ -231,7 +283,8 @@ class IncomingNumber:
             "api_version": API_VERSION,
             "beta": False,
             "bundle_sid": None,
-            "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
+            "capabilities": {"voice": True, "sms": self.sms_capable, "mms": self.sms_capable,
+                             "fax": False},
             "date_created": rfc2822(self.date_created),
             "date_updated": rfc2822(self.date_updated),
             "emergency_address_sid": None,
@@ -261,6 +314,163 @@ class IncomingNumber:
             "voice_receive_mode": "voice",
             "voice_url": self.voice_url,
         }
+
+
+@dataclasses.dataclass
+class Campaign:
+    """A Messaging Service's US A2P 10DLC campaign (Twilio's UsAppToPerson resource), as the
+    bridge reads it: set by tests through StandinState.set_campaign, never created by the API."""
+    sid: str
+    brand_registration_sid: str
+    campaign_status: str  # VERIFIED | PENDING | IN_PROGRESS | FAILED
+    rate_limits: Optional[dict]
+    date_created: datetime
+    date_updated: datetime
+    us_app_to_person_usecase: str = "MIXED"
+    description: str = "Relays a chat product's conversations to the SMS of its participants."
+    campaign_id: str = "CSTANDIN"
+    errors: list = dataclasses.field(default_factory=list)
+
+    def to_twilio(self, account_sid: str, service_sid: str) -> dict:
+        return {
+            "sid": self.sid,
+            "account_sid": account_sid,
+            "brand_registration_sid": self.brand_registration_sid,
+            "messaging_service_sid": service_sid,
+            "description": self.description,
+            "message_samples": ["Alice: are we still on for 6pm? Reply to answer Alice.",
+                                "Bob: the keys are under the mat. Reply STOP to opt out."],
+            "us_app_to_person_usecase": self.us_app_to_person_usecase,
+            "has_embedded_links": False,
+            "has_embedded_phone": False,
+            "subscriber_opt_in": True,
+            "age_gated": False,
+            "direct_lending": False,
+            "campaign_status": self.campaign_status,
+            "campaign_id": self.campaign_id,
+            "is_externally_registered": False,
+            "rate_limits": self.rate_limits,
+            "message_flow": "Participants give their number in the chat product and confirm.",
+            "opt_in_message": None,
+            "opt_out_message": None,
+            "help_message": None,
+            "opt_in_keywords": None,
+            "opt_out_keywords": None,
+            "help_keywords": None,
+            "date_created": iso8601(self.date_created),
+            "date_updated": iso8601(self.date_updated),
+            "url": f"{MESSAGING_BASE_URL}/v1/Services/{service_sid}/Compliance/Usa2p/{self.sid}",
+            "mock": False,
+            "errors": list(self.errors),
+        }
+
+
+# The AT&T / T-Mobile shape Twilio documents for rate_limits (the spec leaves it open).
+DEFAULT_RATE_LIMITS = {"att": {"mps": 600, "msg_class": "A"}, "tmobile": {"brand_tier": "TOP"}}
+
+
+@dataclasses.dataclass
+class MessagingService:
+    sid: str
+    friendly_name: str
+    date_created: datetime
+    date_updated: datetime
+    inbound_request_url: Optional[str] = None
+    inbound_method: str = "POST"
+    fallback_url: Optional[str] = None
+    fallback_method: str = "POST"
+    status_callback: Optional[str] = None
+    sticky_sender: bool = True
+    mms_converter: bool = True
+    smart_encoding: bool = True
+    scan_message_content: str = "inherit"
+    fallback_to_long_code: bool = True
+    area_code_geomatch: bool = True
+    synchronous_validation: bool = False
+    validity_period: int = 36000  # Twilio's default, per the spec's ValidityPeriod
+    usecase: str = "undeclared"
+    use_inbound_webhook_on_number: bool = False
+    # Not in Twilio's API (set in the Console): Advanced Opt-Out on this service.
+    advanced_opt_out: bool = False
+    # the sender pool: IncomingPhoneNumber sid -> when it joined
+    senders: dict = dataclasses.field(default_factory=dict)
+    campaign: Optional[Campaign] = None
+
+    @property
+    def a2p_verified(self) -> bool:
+        return self.campaign is not None and self.campaign.campaign_status == "VERIFIED"
+
+    def to_twilio(self, account_sid: str) -> dict:
+        url = f"{MESSAGING_BASE_URL}/v1/Services/{self.sid}"
+        return {
+            "sid": self.sid,
+            "account_sid": account_sid,
+            "friendly_name": self.friendly_name,
+            "date_created": iso8601(self.date_created),
+            "date_updated": iso8601(self.date_updated),
+            "inbound_request_url": self.inbound_request_url,
+            "inbound_method": self.inbound_method,
+            "fallback_url": self.fallback_url,
+            "fallback_method": self.fallback_method,
+            "status_callback": self.status_callback,
+            "sticky_sender": self.sticky_sender,
+            "mms_converter": self.mms_converter,
+            "smart_encoding": self.smart_encoding,
+            "scan_message_content": self.scan_message_content,
+            "fallback_to_long_code": self.fallback_to_long_code,
+            "area_code_geomatch": self.area_code_geomatch,
+            "synchronous_validation": self.synchronous_validation,
+            "validity_period": self.validity_period,
+            "url": url,
+            "links": {
+                "phone_numbers": f"{url}/PhoneNumbers",
+                "short_codes": f"{url}/ShortCodes",
+                "alpha_senders": f"{url}/AlphaSenders",
+                "messages": f"{url}/Messages",
+                "us_app_to_person": f"{url}/Compliance/Usa2p",
+                "us_app_to_person_usecases": f"{url}/Compliance/Usa2p/Usecases",
+                "channel_senders": f"{url}/ChannelSenders",
+            },
+            "usecase": self.usecase,
+            "us_app_to_person_registered": self.a2p_verified,
+            "use_inbound_webhook_on_number": self.use_inbound_webhook_on_number,
+        }
+
+
+def service_phone_number(account_sid: str, service: MessagingService,
+                         number: IncomingNumber) -> dict:
+    """A sender-pool member as the Messaging API answers it."""
+    joined = service.senders[number.sid]
+    return {
+        "sid": number.sid,
+        "account_sid": account_sid,
+        "service_sid": service.sid,
+        "date_created": iso8601(joined),
+        "date_updated": iso8601(joined),
+        "phone_number": number.phone_number,
+        "country_code": _country(number.phone_number),
+        "capabilities": ["MMS", "SMS", "Voice"] if number.sms_capable else ["Voice"],
+        "url": f"{MESSAGING_BASE_URL}/v1/Services/{service.sid}/PhoneNumbers/{number.sid}",
+    }
+
+
+class StandinError(Exception):
+    """A Twilio error answer (HTTP status, Twilio code, message), raised by state methods that
+    both the API and the test helpers use."""
+
+    def __init__(self, status: int, code: int, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def is_us_long_code(e164: str) -> bool:
+    """A US 10-digit long code (A2P 10DLC applies): +1, US, not toll-free."""
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return False
+    return (parsed.country_code == 1 and phonenumbers.region_code_for_number(parsed) == "US"
+            and phonenumbers.number_type(parsed) != phonenumbers.PhoneNumberType.TOLL_FREE)
 
 
 def national_format(e164: str) -> str:
@@ -406,8 +616,15 @@ class StandinState:
     def __init__(self, account_sid: str, auth_token: str, *, callback_delay: float = 0.2,
                  queue_depth: Optional[Callable[[], Optional[int]]] = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 keyword_auto_replies: bool = True, seed: int = 0):
+                 keyword_auto_replies: bool = True, seed: int = 0,
+                 require_a2p: bool = False, opt_out_type: str = "always"):
+        if opt_out_type not in OPT_OUT_TYPE_MODES:
+            raise ValueError(f"opt_out_type must be one of {OPT_OUT_TYPE_MODES}")
         self.account_sid = account_sid
+        # A2P 10DLC enforcement: a US long code outside a VERIFIED campaign's sender pool gets
+        # its US-bound messages accepted, then failed with 30034.
+        self.require_a2p = require_a2p
+        self.opt_out_type = opt_out_type
         self.auth_token = auth_token
         self.callback_delay = callback_delay
         self.queue_depth = queue_depth
@@ -423,6 +640,7 @@ class StandinState:
     def reset(self) -> None:
         with self.lock:
             self.numbers: dict[str, IncomingNumber] = {}        # by sid
+            self.services: dict[str, MessagingService] = {}     # by sid, oldest first
             self.messages: dict[str, Message] = {}              # by sid, oldest first
             self.ever_owned: set[str] = set()                   # pool numbers, for the page
             self.extra_phones: list[str] = []                   # phones added on the page
@@ -467,19 +685,135 @@ class StandinState:
 
     def add_number(self, phone_number: str, *, sms_url=None, sms_method="POST",
                    status_callback=None, status_callback_method="POST",
-                   friendly_name=None, voice_url=None) -> IncomingNumber:
+                   friendly_name=None, voice_url=None, sms_capable=True) -> IncomingNumber:
         now = self.clock()
         number = IncomingNumber(
             sid=new_sid("PN"), phone_number=phone_number,
             friendly_name=friendly_name or national_format(phone_number),
             date_created=now, date_updated=now, sms_url=sms_url, sms_method=sms_method,
             status_callback=status_callback, status_callback_method=status_callback_method,
-            voice_url=voice_url)
+            voice_url=voice_url, sms_capable=sms_capable)
         with self.lock:
             self.numbers[number.sid] = number
             self.ever_owned.add(phone_number)
             self._changed()
         return number
+
+    def remove_number(self, sid: str) -> Optional[IncomingNumber]:
+        """Release a number: it also leaves its Messaging Service's sender pool, as on Twilio."""
+        with self.lock:
+            number = self.numbers.pop(sid, None)
+            if number is not None:
+                for service in self.services.values():
+                    service.senders.pop(sid, None)
+                self._changed()
+            return number
+
+    # -- Messaging Services ---------------------------------------------------------------
+
+    def add_service(self, friendly_name: str = "sms-bridge", **fields) -> MessagingService:
+        """A new Messaging Service (fields: MessagingService attributes, e.g.
+        inbound_request_url, use_inbound_webhook_on_number, advanced_opt_out)."""
+        now = self.clock()
+        service = MessagingService(sid=new_sid("MG"), friendly_name=friendly_name,
+                                   date_created=now, date_updated=now, **fields)
+        with self.lock:
+            self.services[service.sid] = service
+            self._changed()
+        return service
+
+    def service(self, sid: str) -> MessagingService:
+        with self.lock:
+            service = self.services.get(sid)
+        if service is None:
+            raise StandinError(404, ERR_NOT_FOUND, f"The requested resource "
+                                                   f"/v1/Services/{sid} was not found")
+        return service
+
+    def _number(self, phone_or_sid: str) -> Optional[IncomingNumber]:
+        with self.lock:
+            return self.numbers.get(phone_or_sid) or self.number_by_phone(phone_or_sid)
+
+    def add_to_service(self, service_sid: str, phone_or_sid: str) -> IncomingNumber:
+        """Put an owned number (E.164 or PN sid) in a service's sender pool, with Twilio's
+        errors: 404/20404 unknown service or a number the account does not own, 400/21712
+        already in another service, 400/21715 not SMS/MMS-capable. Adding it to the service it
+        is already in changes nothing."""
+        with self.lock:
+            service = self.service(service_sid)
+            number = self._number(phone_or_sid)
+            if number is None:
+                raise StandinError(404, ERR_NOT_FOUND, f"The requested resource "
+                                                       f"{phone_or_sid} was not found")
+            other = self.service_of(number.phone_number)
+            if other is not None and other.sid != service.sid:
+                raise StandinError(400, ERR_IN_ANOTHER_SERVICE,
+                                   "Phone Number or Short Code is associated with another "
+                                   f"Messaging Service ({other.sid}).")
+            if not number.sms_capable:
+                raise StandinError(400, ERR_NOT_MESSAGING_CAPABLE,
+                                   "Phone Number Does Not Have Correct Messaging Service "
+                                   "Capabilities (SMS or MMS).")
+            service.senders.setdefault(number.sid, self.clock())
+            self._changed()
+            return number
+
+    def remove_from_service(self, service_sid: str, number_sid: str) -> None:
+        with self.lock:
+            service = self.service(service_sid)
+            if service.senders.pop(number_sid, None) is None:
+                raise StandinError(404, ERR_NOT_FOUND, f"The requested resource /v1/Services/"
+                                                       f"{service_sid}/PhoneNumbers/{number_sid}"
+                                                       f" was not found")
+            self._changed()
+
+    def service_of(self, phone_number: str) -> Optional[MessagingService]:
+        """The Messaging Service whose sender pool holds this number, if any."""
+        with self.lock:
+            number = self.number_by_phone(phone_number)
+            if number is None:
+                return None
+            return next((s for s in self.services.values() if number.sid in s.senders), None)
+
+    def set_campaign(self, service_sid: str, campaign_status: str = "VERIFIED",
+                     rate_limits: Optional[dict] = None, **fields) -> Campaign:
+        """Give a service its US A2P 10DLC campaign, or change its status (VERIFIED, PENDING,
+        IN_PROGRESS, FAILED) and rate_limits (default: Twilio's AT&T/T-Mobile shape)."""
+        if campaign_status not in CAMPAIGN_STATUSES:
+            raise ValueError(f"campaign_status must be one of {CAMPAIGN_STATUSES}")
+        now = self.clock()
+        with self.lock:
+            service = self.service(service_sid)
+            if service.campaign is None:
+                service.campaign = Campaign(
+                    sid=new_sid("QE"), brand_registration_sid=new_sid("BN"),
+                    campaign_status=campaign_status,
+                    rate_limits=DEFAULT_RATE_LIMITS if rate_limits is None else rate_limits,
+                    date_created=now, date_updated=now, **fields)
+            else:
+                service.campaign.campaign_status = campaign_status
+                if rate_limits is not None:
+                    service.campaign.rate_limits = rate_limits
+                for key, value in fields.items():
+                    setattr(service.campaign, key, value)
+                service.campaign.date_updated = now
+            self._changed()
+            return service.campaign
+
+    def clear_campaign(self, service_sid: str) -> None:
+        with self.lock:
+            self.service(service_sid).campaign = None
+            self._changed()
+
+    def a2p_blocks(self, message: "Message") -> bool:
+        """Would Twilio fail this message with 30034 (enforcement on, a US long code sending to
+        the US, not in the sender pool of a service with a VERIFIED campaign)?"""
+        if not self.require_a2p or message.auto_reply:
+            return False
+        if not is_us_long_code(message.from_) or _country(message.to) not in US_BOUND_REGIONS:
+            return False
+        service = self.service_of(message.from_)
+        return service is None or not service.a2p_verified
 
     # -- messages -------------------------------------------------------------------------
 
@@ -514,7 +848,22 @@ class StandinState:
                 final = "undelivered" if message.to in self.unreachable else "delivered"
                 self.scheduler.call_later(self.callback_delay, lambda: step(final))
 
-        self.scheduler.call_later(self.callback_delay, lambda: step("sent"))
+        def blocked() -> None:
+            # Twilio accepted it, then the unregistered 10DLC traffic is blocked before any
+            # carrier: straight from queued to undelivered with 30034, no "sent" step.
+            with self.lock:
+                message.status = "undelivered"
+                message.date_updated = self.clock()
+                message.error_code = ERR_A2P_UNREGISTERED
+                message.error_message = "US A2P 10DLC - Message from an Unregistered Number"
+                self._changed()
+            if message.status_callback:
+                self.send_status_callback(message)
+
+        if self.a2p_blocks(message):
+            self.scheduler.call_later(self.callback_delay, blocked)
+        else:
+            self.scheduler.call_later(self.callback_delay, lambda: step("sent"))
 
     def send_status_callback(self, message: Message) -> None:
         params = {
@@ -527,6 +876,8 @@ class StandinState:
             "SmsStatus": message.status,
             "To": message.to,
         }
+        if message.messaging_service_sid:
+            params["MessagingServiceSid"] = message.messaging_service_sid
         if message.error_code:
             params["ErrorCode"] = str(message.error_code)
         self.post_signed("status", message.status_callback, params)
@@ -588,15 +939,31 @@ class StandinState:
             return {"phone": phone, "opted_out": phone in self.opted_out,
                     "unreachable": phone in self.unreachable, "thread": thread}
 
+    def inbound_webhook(self, pool_number: str) -> tuple[Optional[str], str]:
+        """(url, method) Twilio posts an inbound SMS to: the Messaging Service's
+        inbound_request_url when the number is in a service that has one and does not defer to
+        the number (use_inbound_webhook_on_number false); otherwise the number's SmsUrl."""
+        with self.lock:
+            number = self.number_by_phone(pool_number)
+            service = self.service_of(pool_number)
+            if (service is not None and service.inbound_request_url
+                    and not service.use_inbound_webhook_on_number):
+                return service.inbound_request_url, service.inbound_method
+            return (number.sms_url, number.sms_method) if number else (None, "POST")
+
     def send_from_phone(self, phone: str, pool_number: str, body: str) -> dict:
         """A simulated phone texts a pool number: store the inbound SMS, post the signed
-        webhook to the number's SmsUrl, and deliver any TwiML <Message> reply."""
+        webhook (to the number's SmsUrl or its Messaging Service's inbound_request_url, see
+        inbound_webhook), and deliver any TwiML <Message> reply. STOP/START/HELP keywords are
+        also answered by Twilio itself (keyword_auto_replies)."""
         number = self.number_by_phone(pool_number)
         if number is None:
             raise LookupError(f"{pool_number} is not a number of this account")
         keyword = body.strip().upper()
+        service = self.service_of(pool_number)
         inbound = self.add_message(direction="inbound", from_=phone, to=pool_number,
-                                   body=body, status="received", date_sent=self.clock())
+                                   body=body, status="received", date_sent=self.clock(),
+                                   messaging_service_sid=service.sid if service else None)
         with self.lock:
             if keyword in OPT_OUT_KEYWORDS:
                 self.opted_out.add(phone)
@@ -605,9 +972,10 @@ class StandinState:
             self._changed()
 
         webhook = None
-        if number.sms_url:
-            webhook = self.post_signed("sms", number.sms_url,
-                                       self._inbound_params(inbound, keyword), number.sms_method)
+        url, method = self.inbound_webhook(pool_number)
+        if url:
+            webhook = self.post_signed("sms", url, self._inbound_params(inbound, keyword, service),
+                                       method)
         replies, blocked = [], []
         if webhook and webhook["status"] and 200 <= webhook["status"] < 300:
             for text in twiml_message_bodies(webhook["body"] or ""):
@@ -619,6 +987,9 @@ class StandinState:
             replies.append(self._reply(pool_number, phone, STOP_AUTO_REPLY, auto=True))
         elif self.keyword_auto_replies and keyword in OPT_IN_KEYWORDS:
             replies.append(self._reply(pool_number, phone, START_AUTO_REPLY, auto=True))
+        elif (self.keyword_auto_replies and keyword in HELP_KEYWORDS
+              and phone not in self.opted_out):  # an opted-out phone gets no HELP reply
+            replies.append(self._reply(pool_number, phone, HELP_AUTO_REPLY, auto=True))
         return {
             "message": inbound.to_twilio(self.account_sid),
             "webhook": None if webhook is None else {
@@ -634,7 +1005,8 @@ class StandinState:
         self.start_delivery(reply)
         return reply
 
-    def _inbound_params(self, inbound: Message, keyword: str) -> dict:
+    def _inbound_params(self, inbound: Message, keyword: str,
+                        service: Optional[MessagingService] = None) -> dict:
         params = {
             "AccountSid": self.account_sid,
             "ApiVersion": API_VERSION,
@@ -650,6 +1022,10 @@ class StandinState:
             "To": inbound.to,
             "ToCountry": _country(inbound.to),
         }
+        if service is not None:
+            params["MessagingServiceSid"] = service.sid
+        if self.opt_out_type == "advanced" and not (service and service.advanced_opt_out):
+            return params
         for keywords, opt_out_type in ((OPT_OUT_KEYWORDS, "STOP"), (OPT_IN_KEYWORDS, "START"),
                                        (HELP_KEYWORDS, "HELP")):
             if keyword in keywords:
@@ -770,27 +1146,63 @@ def _page(key: str, items: list[dict], args: MultiDict, path: str,
     }
 
 
+def _pick_sender(state: StandinState, service: MessagingService, to: str) -> Optional[str]:
+    """The sender Twilio would pick from a service's pool: the one that last texted `to`
+    (Sticky Sender), else one with the same area code (Area Code Geomatch), else the first."""
+    with state.lock:
+        pool = [state.numbers[sid].phone_number for sid in service.senders
+                if sid in state.numbers and state.numbers[sid].sms_capable]
+        if not pool:
+            return None
+        if service.sticky_sender:
+            for message in reversed(list(state.messages.values())):
+                if message.to == to and message.from_ in pool:
+                    return message.from_
+        if service.area_code_geomatch:
+            same = [n for n in pool if _area_code(n) and _area_code(n) == _area_code(to)]
+            if same:
+                return same[0]
+        return pool[0]
+
+
 def create_message(state: StandinState, params: dict, args: MultiDict, form: MultiDict):
     to, from_ = form.get("To", ""), form.get("From")
-    if form.get("MessagingServiceSid") and not from_:
-        return twilio_error(400, ERR_MESSAGING_SERVICE,
-                            "Messaging Services are not simulated by the stand-in; send From.")
     to_e164 = parse_e164(to)
     if to_e164 is None or to_e164 != to:
         return twilio_error(400, ERR_INVALID_TO, f"The 'To' number {to} is not a valid phone "
                                                  f"number.")
-    if state.number_by_phone(from_) is None:
+    service = None
+    if form.get("MessagingServiceSid"):
+        service = state.services.get(form["MessagingServiceSid"])
+        if service is None:
+            return twilio_error(400, ERR_MESSAGING_SERVICE,
+                                f"The Messaging Service {form['MessagingServiceSid']} does not "
+                                f"exist or does not belong to this account.")
+        if not from_:
+            from_ = _pick_sender(state, service, to)
+            if from_ is None:
+                return twilio_error(400, ERR_SERVICE_HAS_NO_SENDER,
+                                    f"The Messaging Service {service.sid} has no phone number "
+                                    f"in its sender pool to send from.")
+    number = state.number_by_phone(from_)
+    if number is None or not number.sms_capable:
         return twilio_error(400, ERR_FROM_NOT_OWNED,
                             f"The From phone number {from_} is not a valid, SMS-capable inbound "
                             f"phone number or short code for your account.")
+    if service is not None and number.sid not in service.senders:
+        return twilio_error(400, ERR_NOT_IN_SERVICE,
+                            f"The From phone number {from_} is not associated with the Messaging "
+                            f"Service {service.sid}.")
     if to in state.opted_out:
         return twilio_error(400, ERR_UNSUBSCRIBED, "Attempt to send to unsubscribed recipient")
     body = form.get("Body", "")
     if form.get("SmartEncoded", "").lower() == "true":
         body = body.translate(SMART_ENCODING)
+    status_callback = form.get("StatusCallback") or (service.status_callback if service else None)
     message = state.add_message(direction="outbound-api", from_=from_, to=to, body=body,
                                 status="queued", media_urls=tuple(form.getlist("MediaUrl")),
-                                status_callback=form.get("StatusCallback"))
+                                status_callback=status_callback,
+                                messaging_service_sid=service.sid if service else None)
     state.start_delivery(message)
     return _created(message.to_twilio(state.account_sid))
 
@@ -901,10 +1313,8 @@ def update_incoming_number(state, params, args, form):
 
 
 def delete_incoming_number(state, params, args, form):
-    with state.lock:
-        if state.numbers.pop(params["Sid"], None) is None:
-            return _not_found(request.path)
-        state._changed()
+    if state.remove_number(params["Sid"]) is None:
+        return _not_found(request.path)
     return Response(status=204)
 
 
@@ -924,6 +1334,166 @@ def list_available_local(state, params, args, form):
     })
 
 
+# --- Messaging API v1 (messaging.twilio.com) ---------------------------------------------------
+
+def _v1_page(key: str, items: list[dict], args: MultiDict, path: str) -> dict:
+    """The Messaging API's paging envelope (records under `key`, links under meta)."""
+    page_size = int(args.get("PageSize", 50))
+    page = int(args.get("Page", 0))
+    start = page * page_size
+    chunk = items[start:start + page_size]
+
+    def url(page_number: int) -> str:
+        query = urlencode([("PageSize", page_size), ("Page", page_number)])
+        return f"{MESSAGING_BASE_URL}{path}?{query}"
+
+    return {key: chunk, "meta": {
+        "first_page_url": url(0),
+        "key": key,
+        "next_page_url": url(page + 1) if start + page_size < len(items) else None,
+        "page": page,
+        "page_size": page_size,
+        "previous_page_url": url(page - 1) if page > 0 else None,
+        "url": url(page),
+    }}
+
+
+def _form_bool(value: str) -> bool:
+    return value.strip().lower() == "true"
+
+
+# form parameter -> (attribute, conversion); an empty URL clears it, as on Twilio
+_SERVICE_FIELDS = {
+    "FriendlyName": ("friendly_name", str),
+    "InboundRequestUrl": ("inbound_request_url", lambda v: v or None),
+    "InboundMethod": ("inbound_method", str),
+    "FallbackUrl": ("fallback_url", lambda v: v or None),
+    "FallbackMethod": ("fallback_method", str),
+    "StatusCallback": ("status_callback", lambda v: v or None),
+    "StickySender": ("sticky_sender", _form_bool),
+    "MmsConverter": ("mms_converter", _form_bool),
+    "SmartEncoding": ("smart_encoding", _form_bool),
+    "ScanMessageContent": ("scan_message_content", str),
+    "FallbackToLongCode": ("fallback_to_long_code", _form_bool),
+    "AreaCodeGeomatch": ("area_code_geomatch", _form_bool),
+    "ValidityPeriod": ("validity_period", int),
+    "SynchronousValidation": ("synchronous_validation", _form_bool),
+    "Usecase": ("usecase", str),
+    "UseInboundWebhookOnNumber": ("use_inbound_webhook_on_number", _form_bool),
+}
+
+
+def _service_fields(form: MultiDict) -> dict:
+    return {attr: convert(form[key]) for key, (attr, convert) in _SERVICE_FIELDS.items()
+            if key in form}
+
+
+def _standin_error(error: StandinError) -> Response:
+    return twilio_error(error.status, error.code, error.message)
+
+
+def create_service(state, params, args, form):
+    fields = _service_fields(form)
+    service = state.add_service(fields.pop("friendly_name"), **fields)
+    return _created(service.to_twilio(state.account_sid))
+
+
+def list_services(state, params, args, form):
+    with state.lock:
+        items = [s.to_twilio(state.account_sid) for s in state.services.values()]
+    return jsonify(_v1_page("services", items, args, request.path))
+
+
+def fetch_service(state, params, args, form):
+    try:
+        return jsonify(state.service(params["Sid"]).to_twilio(state.account_sid))
+    except StandinError as error:
+        return _standin_error(error)
+
+
+def update_service(state, params, args, form):
+    with state.lock:
+        try:
+            service = state.service(params["Sid"])
+        except StandinError as error:
+            return _standin_error(error)
+        for attr, value in _service_fields(form).items():
+            setattr(service, attr, value)
+        service.date_updated = state.clock()
+        state._changed()
+        return jsonify(service.to_twilio(state.account_sid))
+
+
+def create_service_phone_number(state, params, args, form):
+    sid = form.get("PhoneNumberSid", "")
+    if not re.fullmatch(r"PN[0-9a-fA-F]{32}", sid):
+        return twilio_error(400, ERR_PHONE_NUMBER_INVALID,
+                            f"Phone Number Sid {sid} is invalid.")
+    if sid not in state.numbers:  # a PN sid the account does not own
+        return _not_found(f"/2010-04-01/Accounts/{state.account_sid}/IncomingPhoneNumbers/"
+                          f"{sid}.json")
+    try:
+        with state.lock:
+            number = state.add_to_service(params["ServiceSid"], sid)
+            service = state.services[params["ServiceSid"]]
+            return _created(service_phone_number(state.account_sid, service, number))
+    except StandinError as error:
+        return _standin_error(error)
+
+
+def list_service_phone_numbers(state, params, args, form):
+    with state.lock:
+        try:
+            service = state.service(params["ServiceSid"])
+        except StandinError as error:
+            return _standin_error(error)
+        items = [service_phone_number(state.account_sid, service, state.numbers[sid])
+                 for sid in service.senders if sid in state.numbers]
+    return jsonify(_v1_page("phone_numbers", items, args, request.path))
+
+
+def fetch_service_phone_number(state, params, args, form):
+    with state.lock:
+        try:
+            service = state.service(params["ServiceSid"])
+        except StandinError as error:
+            return _standin_error(error)
+        number = state.numbers.get(params["Sid"])
+        if number is None or number.sid not in service.senders:
+            return _not_found(request.path)
+        return jsonify(service_phone_number(state.account_sid, service, number))
+
+
+def delete_service_phone_number(state, params, args, form):
+    try:
+        state.remove_from_service(params["ServiceSid"], params["Sid"])
+    except StandinError as error:
+        return _standin_error(error)
+    return Response(status=204)
+
+
+def list_us_app_to_person(state, params, args, form):
+    with state.lock:
+        try:
+            service = state.service(params["MessagingServiceSid"])
+        except StandinError as error:
+            return _standin_error(error)
+        items = ([service.campaign.to_twilio(state.account_sid, service.sid)]
+                 if service.campaign else [])
+    return jsonify(_v1_page("compliance", items, args, request.path))
+
+
+def fetch_us_app_to_person(state, params, args, form):
+    with state.lock:
+        try:
+            service = state.service(params["MessagingServiceSid"])
+        except StandinError as error:
+            return _standin_error(error)
+        if service.campaign is None or service.campaign.sid != params["Sid"]:
+            return _not_found(request.path)
+        return jsonify(service.campaign.to_twilio(state.account_sid, service.sid))
+
+
 TWILIO_OPERATIONS = {
     "CreateMessage": create_message,
     "FetchMessage": fetch_message,
@@ -934,6 +1504,17 @@ TWILIO_OPERATIONS = {
     "UpdateIncomingPhoneNumber": update_incoming_number,
     "DeleteIncomingPhoneNumber": delete_incoming_number,
     "ListAvailablePhoneNumberLocal": list_available_local,
+    # Messaging API v1
+    "CreateService": create_service,
+    "ListService": list_services,
+    "FetchService": fetch_service,
+    "UpdateService": update_service,
+    "CreatePhoneNumber": create_service_phone_number,
+    "ListPhoneNumber": list_service_phone_numbers,
+    "FetchPhoneNumber": fetch_service_phone_number,
+    "DeletePhoneNumber": delete_service_phone_number,
+    "ListUsAppToPerson": list_us_app_to_person,
+    "FetchUsAppToPerson": fetch_us_app_to_person,
 }
 
 
@@ -973,7 +1554,8 @@ def _answer_twilio_api(state, raw_body, query, args, form, entry) -> Response:
         return twilio_error(error.status, error.code, error.message)
     operation = match_operation(request.method, request.path)
     entry["operation"] = operation.operation_id
-    if operation.path_params["AccountSid"] != state.account_sid:
+    # 2010 API paths name the account; Messaging API paths do not (auth alone decides)
+    if operation.path_params.get("AccountSid", state.account_sid) != state.account_sid:
         return _not_found(request.path)
 
     fault = state.take_fault(operation.operation_id)
@@ -1012,6 +1594,18 @@ def _json_body() -> dict:
     return payload if isinstance(payload, dict) else {}
 
 
+def _service_view(state: StandinState, service: MessagingService) -> dict:
+    """A service for the control API: Twilio's JSON plus its pool, campaign and the stand-in's
+    own advanced_opt_out flag."""
+    view = service.to_twilio(state.account_sid)
+    view["phone_numbers"] = [state.numbers[sid].phone_number for sid in service.senders
+                             if sid in state.numbers]
+    view["campaign"] = (service.campaign.to_twilio(state.account_sid, service.sid)
+                        if service.campaign else None)
+    view["advanced_opt_out"] = service.advanced_opt_out
+    return view
+
+
 def register_control_api(app: Flask, state: StandinState) -> None:
     @app.get("/_standin/overview")
     def overview():
@@ -1021,13 +1615,21 @@ def register_control_api(app: Flask, state: StandinState) -> None:
                 sent = sum(1 for m in state.messages.values() if m.from_ == number.phone_number)
                 received = sum(1 for m in state.messages.values()
                                if m.to == number.phone_number)
+                service = state.service_of(number.phone_number)
+                webhook_url, _ = state.inbound_webhook(number.phone_number)
                 pool.append({"phone_number": number.phone_number, "sid": number.sid,
                              "friendly_name": number.friendly_name, "sms_url": number.sms_url,
-                             "sent": sent, "received": received})
+                             "sent": sent, "received": received,
+                             "messaging_service": None if service is None else {
+                                 "sid": service.sid, "friendly_name": service.friendly_name,
+                                 "campaign_status": (service.campaign.campaign_status
+                                                     if service.campaign else None)},
+                             "inbound_webhook_url": webhook_url})
             phones = [state.phone_view(p) for p in state.phone_numbers_seen()]
             version = state.version
         return jsonify({"account_sid": state.account_sid, "version": version, "pool": pool,
-                        "phones": phones, "queue_depth": state.read_queue_depth()})
+                        "phones": phones, "queue_depth": state.read_queue_depth(),
+                        "require_a2p": state.require_a2p})
 
     @app.get("/_standin/numbers")
     def list_numbers():
@@ -1059,6 +1661,63 @@ def register_control_api(app: Flask, state: StandinState) -> None:
             status_callback=payload.get("status_callback"),
             friendly_name=payload.get("friendly_name"))
         return _created(number.to_twilio(state.account_sid))
+
+    @app.get("/_standin/services")
+    def list_services_control():
+        with state.lock:
+            return jsonify({"services": [_service_view(state, s)
+                                         for s in state.services.values()]})
+
+    @app.post("/_standin/services")
+    def add_service_control():
+        payload = _json_body()
+        fields = {key: payload[key] for key in (
+            "inbound_request_url", "inbound_method", "status_callback",
+            "use_inbound_webhook_on_number", "advanced_opt_out", "sticky_sender")
+            if key in payload}
+        service = state.add_service(str(payload.get("friendly_name", "sms-bridge")), **fields)
+        try:
+            for phone in payload.get("numbers", ()):
+                state.add_to_service(service.sid, parse_e164(phone, "US") or phone)
+            if payload.get("campaign_status"):
+                state.set_campaign(service.sid, payload["campaign_status"],
+                                   payload.get("rate_limits"))
+        except StandinError as error:
+            return control_error(error.status, str(error.code), error.message)
+        except ValueError as error:
+            return control_error(400, "invalid_campaign", str(error))
+        with state.lock:
+            return _created(_service_view(state, service))
+
+    @app.put("/_standin/services/<sid>")
+    def update_service_control(sid):
+        payload = _json_body()
+        try:
+            with state.lock:
+                service = state.service(sid)
+                for phone in payload.get("add_numbers", ()):
+                    state.add_to_service(sid, parse_e164(phone, "US") or phone)
+                if "advanced_opt_out" in payload:
+                    service.advanced_opt_out = bool(payload["advanced_opt_out"])
+                if "campaign_status" in payload:
+                    if payload["campaign_status"] is None:
+                        state.clear_campaign(sid)
+                    else:
+                        state.set_campaign(sid, payload["campaign_status"],
+                                           payload.get("rate_limits"))
+                state._changed()
+                return jsonify(_service_view(state, service))
+        except StandinError as error:
+            return control_error(error.status, str(error.code), error.message)
+        except ValueError as error:
+            return control_error(400, "invalid_campaign", str(error))
+
+    @app.put("/_standin/a2p")
+    def set_a2p():
+        with state.lock:
+            state.require_a2p = bool(_json_body().get("required", True))
+            state._changed()
+            return jsonify({"required": state.require_a2p})
 
     @app.put("/_standin/area_codes/<area_code>")
     def set_area_code(area_code):
@@ -1177,22 +1836,37 @@ def register_control_api(app: Flask, state: StandinState) -> None:
 def create_app(account_sid: str, auth_token: str, *, callback_delay: float = 0.2,
                queue_depth: Optional[Callable[[], Optional[int]]] = None,
                clock: Optional[Callable[[], datetime]] = None,
-               keyword_auto_replies: bool = True) -> tuple[Flask, StandinState]:
+               keyword_auto_replies: bool = True, require_a2p: Optional[bool] = None,
+               opt_out_type: Optional[str] = None) -> tuple[Flask, StandinState]:
     """The stand-in as a Flask app, and the state it serves (for tests to inspect and wait on).
 
     callback_delay: seconds between queued -> sent -> delivered (0 in tests).
     queue_depth: returns how many SMS wait in the bridge's outbound queue (None if unknown),
         shown on the page.
-    keyword_auto_replies: send Twilio's own STOP/START confirmations, as Twilio does.
+    keyword_auto_replies: send Twilio's own STOP/START/HELP replies, as Twilio does.
+    require_a2p: enforce US A2P 10DLC registration (30034); None = env STANDIN_REQUIRE_A2P=1.
+    opt_out_type: "always" | "advanced" (see OPT_OUT_TYPE_MODES); None = env
+        STANDIN_OPT_OUT_TYPE, default "always".
     """
+    if require_a2p is None:
+        require_a2p = os.environ.get("STANDIN_REQUIRE_A2P", "").strip().lower() in (
+            "1", "true", "yes", "on")
+    if opt_out_type is None:
+        opt_out_type = os.environ.get("STANDIN_OPT_OUT_TYPE", "").strip() or "always"
     state = StandinState(account_sid, auth_token, callback_delay=callback_delay,
                          queue_depth=queue_depth, keyword_auto_replies=keyword_auto_replies,
+                         require_a2p=require_a2p, opt_out_type=opt_out_type,
                          **({"clock": clock} if clock else {}))
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/_standin/static")
     app.json.sort_keys = False
 
     @app.route(f"/{API_VERSION}/<path:rest>", methods=["GET", "POST", "DELETE", "PUT"])
     def twilio_api(rest):
+        return handle_twilio_api(state)
+
+    # messaging.twilio.com, rebased onto the stand-in like api.twilio.com
+    @app.route("/v1/<path:rest>", methods=["GET", "POST", "DELETE", "PUT"])
+    def twilio_messaging_api(rest):
         return handle_twilio_api(state)
 
     @app.get("/")
@@ -1211,7 +1885,7 @@ class _QuietRequestHandler(WSGIRequestHandler):
             failed = int(code) >= 400
         except (TypeError, ValueError):
             failed = True
-        if failed or self.path.startswith(f"/{API_VERSION}/"):
+        if failed or self.path.startswith((f"/{API_VERSION}/", "/v1/")):
             super().log_request(code, size)
 
 

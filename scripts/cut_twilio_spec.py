@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Cut Twilio's OpenAPI description of its 2010 REST API down to what sms-bridge uses.
+"""Cut Twilio's OpenAPI descriptions down to what sms-bridge uses.
 
-Reads Twilio's full spec (default: ../shared/twilio-oai/twilio_api_v2010.json relative to
-the repository root) and writes twilio_oai/twilio_api_v2010.json with only the operations
-listed in USED_OPERATIONS, every component they reference (transitively), and the
-document-level servers, info, security and security schemes. The output is deterministic
-so a regenerated file diffs cleanly against the committed one.
+Two of Twilio's specs are cut, each by its file name: twilio_api_v2010.json (the 2010 REST
+API, host api.twilio.com) and twilio_messaging_v1.json (the Messaging API v1, host
+messaging.twilio.com). For each source spec given (default: both, from
+../shared/twilio-oai/ relative to the repository root) this writes twilio_oai/<same name>
+with only the operations listed for it in CUTS, every component they reference
+(transitively), and the document-level servers, info, security and security schemes. The
+output is deterministic so a regenerated file diffs cleanly against the committed one.
 
-    python scripts/cut_twilio_spec.py [SOURCE_SPEC] [--out twilio_oai/twilio_api_v2010.json]
+    python scripts/cut_twilio_spec.py [SOURCE_SPEC ...] [--out-dir twilio_oai]
 """
 import argparse
 import json
@@ -16,8 +18,8 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "twilio-oai" / "twilio_api_v2010.json"
-DEFAULT_OUT = REPO_ROOT / "twilio_oai" / "twilio_api_v2010.json"
+DEFAULT_SOURCE_DIR = REPO_ROOT.parent / "shared" / "twilio-oai"
+DEFAULT_OUT_DIR = REPO_ROOT / "twilio_oai"
 
 ACCOUNT = "/2010-04-01/Accounts/{AccountSid}"
 # path -> HTTP methods the project calls (lowercase, as OpenAPI spells them)
@@ -27,6 +29,21 @@ USED_OPERATIONS = {
     f"{ACCOUNT}/IncomingPhoneNumbers.json": ("get", "post"),
     f"{ACCOUNT}/IncomingPhoneNumbers/{{Sid}}.json": ("get", "post", "delete"),
     f"{ACCOUNT}/AvailablePhoneNumbers/{{CountryCode}}/Local.json": ("get",),
+}
+SERVICE = "/v1/Services/{ServiceSid}"
+# Messaging Services, their sender pools and their US A2P 10DLC campaigns (read only)
+USED_MESSAGING_OPERATIONS = {
+    "/v1/Services": ("get", "post"),
+    "/v1/Services/{Sid}": ("get", "post"),
+    f"{SERVICE}/PhoneNumbers": ("get", "post"),
+    f"{SERVICE}/PhoneNumbers/{{Sid}}": ("get", "delete"),
+    "/v1/Services/{MessagingServiceSid}/Compliance/Usa2p": ("get",),
+    "/v1/Services/{MessagingServiceSid}/Compliance/Usa2p/{Sid}": ("get",),
+}
+# source/output file name -> the operations kept from it
+CUTS = {
+    "twilio_api_v2010.json": USED_OPERATIONS,
+    "twilio_messaging_v1.json": USED_MESSAGING_OPERATIONS,
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -106,26 +123,33 @@ def cut_spec(spec, used_operations=USED_OPERATIONS):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", nargs="?", default=str(DEFAULT_SOURCE),
-                        help="Twilio's full twilio_api_v2010.json (default: %(default)s)")
-    parser.add_argument("--out", default=str(DEFAULT_OUT), help="where to write the cut spec")
+    parser.add_argument("sources", nargs="*",
+                        default=[str(DEFAULT_SOURCE_DIR / name) for name in CUTS],
+                        help=f"Twilio's full specs, named as in twilio-oai: {', '.join(CUTS)} "
+                             f"(default: both, from {DEFAULT_SOURCE_DIR})")
+    parser.add_argument("--out-dir", default=str(DEFAULT_OUT_DIR),
+                        help="where to write the cut specs (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    source = Path(args.source)
-    with source.open(encoding="utf-8") as f:
-        spec = json.load(f)
-    cut = cut_spec(spec)
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in args.sources:
+        source = Path(name)
+        if source.name not in CUTS:
+            parser.error(f"{source.name}: not one of the cut specs ({', '.join(CUTS)})")
+        with source.open(encoding="utf-8") as f:
+            spec = json.load(f)
+        cut = cut_spec(spec, CUTS[source.name])
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as f:
-        json.dump(cut, f, indent=1, ensure_ascii=True, sort_keys=False)
-        f.write("\n")
-    licence = source.parent / "LICENSE"
-    if licence.exists():
-        shutil.copyfile(licence, out.parent / "LICENSE")
-    print(f"wrote {out} ({len(cut['paths'])} paths, "
-          f"{sum(len(v) for v in cut['components'].values())} components)", file=sys.stderr)
+        out = out_dir / source.name
+        with out.open("w", encoding="utf-8") as f:
+            json.dump(cut, f, indent=1, ensure_ascii=True, sort_keys=False)
+            f.write("\n")
+        licence = source.parent / "LICENSE"
+        if licence.exists():
+            shutil.copyfile(licence, out_dir / "LICENSE")
+        print(f"wrote {out} ({len(cut['paths'])} paths, "
+              f"{sum(len(v) for v in cut['components'].values())} components)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -180,3 +180,66 @@ def test_requests_captured_from_the_real_http_client_validate():
     message = client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="Hi")
     assert message.sid.startswith("SM")
     assert_valid_prepared(responses.calls[0].request)
+
+
+# --- the Messaging API v1 cut (messaging.twilio.com, paths under /v1/) ---------------------------
+
+SERVICE_SID = "MG" + "a" * 32
+
+
+def test_messaging_requests_from_the_client_pass(recorded):
+    client, sent = recorded
+    services = client.messaging.v1.services
+    services.create(friendly_name="sms-bridge", inbound_request_url="https://e.x/twilio/sms",
+                    use_inbound_webhook_on_number=False, usecase="discussion")
+    services.list()
+    services(SERVICE_SID).update(status_callback="https://e.x/twilio/status", sticky_sender=True)
+    services(SERVICE_SID).fetch()
+    services(SERVICE_SID).phone_numbers.create(phone_number_sid=NUMBER_SID)
+    services(SERVICE_SID).phone_numbers.list()
+    services(SERVICE_SID).phone_numbers(NUMBER_SID).fetch()
+    services(SERVICE_SID).phone_numbers(NUMBER_SID).delete()
+    services(SERVICE_SID).us_app_to_person.list()
+    services(SERVICE_SID).us_app_to_person("QE" + "c" * 32).fetch()
+    client.messages.create(to=USER_PHONE, messaging_service_sid=SERVICE_SID, body="via a service")
+    client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, messaging_service_sid=SERVICE_SID,
+                           body="both")
+    assert {p.url.split("/")[2] for p in sent} == {"messaging.twilio.com", "api.twilio.com"}
+    for prepared in sent:
+        assert_valid_prepared(prepared)
+
+
+def _v1(method, path, form=None):
+    headers = {"Authorization": "Basic eDp5"}
+    if form is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    validate_request(method, f"https://messaging.twilio.com{path}", headers,
+                     urlencode(form) if form is not None else None)
+
+
+@pytest.mark.parametrize("method, path, form, status, code, words", [
+    ("POST", "/v1/Services", {"InboundRequestUrl": "https://e.x/sms"}, 400, 20001,
+     "'FriendlyName' is a required property"),
+    ("POST", "/v1/Services", {"FriendlyName": "x", "InboundRequestURL": "https://e.x/sms"},
+     400, 20001, "InboundRequestURL"),  # a typo Twilio would silently ignore
+    ("POST", f"/v1/Services/{SERVICE_SID}", {"UseInboundWebhookOnNumber": "maybe"}, 400, 20001,
+     "boolean"),
+    ("GET", "/v1/Services/MG123", None, 400, 20001, "Sid"),
+    ("POST", f"/v1/Services/{SERVICE_SID}/PhoneNumbers", {"PhoneNumberSid": "+14155550100"},
+     400, 21421, "PhoneNumberSid"),
+    ("DELETE", f"/v1/Services/{SERVICE_SID}", None, 405, 20004, "no DELETE"),
+    ("GET", f"/v1/Services/{SERVICE_SID}/ShortCodes", None, 404, 20404, "Messaging API v1"),
+])
+def test_messaging_requests_twilio_refuses_fail(method, path, form, status, code, words):
+    with pytest.raises(TwilioSpecError, match=None) as error:
+        _v1(method, path, form)
+    assert (error.value.status, error.value.code) == (status, code)
+    assert words in error.value.message
+
+
+def test_a_malformed_messaging_service_sid_is_21705(recorded):
+    client, sent = recorded
+    client.messages.create(to=USER_PHONE, messaging_service_sid="MG123", body="x")
+    with pytest.raises(TwilioSpecError) as error:
+        assert_valid_prepared(sent[-1])
+    assert error.value.code == 21705

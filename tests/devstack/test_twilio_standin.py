@@ -3,7 +3,6 @@
 Nothing here sleeps to let time pass: tests wait on the stand-in's state or on the webhook
 receiver's condition, with a timeout.
 """
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
@@ -14,11 +13,9 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request as WsgiRequest
-from werkzeug.wrappers import Response as WsgiResponse
 
 from devstack.twilio_spec import validate_response
+from standin_receiver import receiver  # noqa: F401  (the fixture)
 from devstack.twilio_standin import (
     StandinHttpClient,
     count_segments,
@@ -60,50 +57,6 @@ def standin(clock):
 @pytest.fixture
 def client(standin):
     return Client(ACCOUNT_SID, AUTH_TOKEN, http_client=StandinHttpClient(standin.url))
-
-
-class Receiver:
-    """A tiny HTTP server on 127.0.0.1 recording what the stand-in posts to it."""
-
-    def __init__(self):
-        self.calls = []
-        self.replies = {}  # path -> (status, body, content type)
-        self._cond = threading.Condition()
-        self._http = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._http.server_port}"
-        threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def _app(self, environ, start_response):
-        incoming = WsgiRequest(environ)
-        call = {"path": incoming.path, "url": self.url + incoming.full_path.rstrip("?"),
-                "method": incoming.method, "form": incoming.form.to_dict(),
-                "signature": incoming.headers.get("X-Twilio-Signature")}
-        with self._cond:
-            self.calls.append(call)
-            self._cond.notify_all()
-        status, body, content_type = self.replies.get(incoming.path, (204, "", "text/plain"))
-        return WsgiResponse(body, status=status, content_type=content_type)(environ,
-                                                                             start_response)
-
-    def wait_for_calls(self, count, path=None):
-        def matching():
-            return [c for c in self.calls if path is None or c["path"] == path]
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(matching()) >= count, WAIT):
-                raise TimeoutError(f"{len(matching())} calls to {path}, wanted {count}")
-            return matching()
-
-    def close(self):
-        self._http.shutdown()
-        self._http.server_close()
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.close()
 
 
 def api_url(standin, path, account_sid=ACCOUNT_SID):
