@@ -21,6 +21,7 @@ from chalicelib.store import growth_lease
 from chalicelib.store.conditional import get_or_none, update_if
 from chalicelib.store.models import POOL, DailyUsage, PoolNumber
 from chalicelib.adapters.twilio import TwilioError
+from chalicelib.usecases import messaging_service
 from chalicelib.usecases.context import Context
 
 ACTIVE, DRAINING, RELEASING, RELEASED = "active", "draining", "releasing", "released"
@@ -92,6 +93,7 @@ def adopt(ctx: Context, raw_phone: object, rate: float) -> PoolNumber:
             f"the Twilio account does not own {number.e164}; buy it in Twilio first, or POST {{\"area_code\"}} to buy one",
         )
     ctx.twilio.point_number_at(owned.sid, **_webhook_urls())
+    messaging_service.join(ctx, owned.sid, number.e164)  # before the number is used
     return record(ctx, number, owned.sid, rate)
 
 
@@ -121,6 +123,7 @@ def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float
         searches.append((default_country, None))
     tried = set()
     for search_country, search_area in searches:
+        messaging_service.require_campaign_for(ctx, search_country)
         try:
             offered = ctx.twilio.search_local(search_country, search_area, limit=OFFERS_PER_SEARCH)
         except TwilioError as error:
@@ -135,6 +138,7 @@ def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float
                 if error.status == 400:
                     continue  # bought by someone else since the search: try the next offer
                 raise pool_exhausted(f"could not buy a number at Twilio ({error}); retry later") from None
+            _join_bought(ctx, owned)
             number = record(ctx, phone_numbers.parse(owned.phone_number, default_country), owned.sid, rate)
             logger.info(
                 "pool number bought",
@@ -151,6 +155,19 @@ def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float
                         extra={"country": search_country, "area_code": search_area})
     where = f"{country} area code {area_code} or any other" if area_code else country
     raise pool_exhausted(f"Twilio offers no local number in {where}; try another country or area code")
+
+
+def _join_bought(ctx: Context, owned) -> None:
+    """A bought number joins the service, or goes straight back to Twilio."""
+    try:
+        messaging_service.join(ctx, owned.sid, owned.phone_number)
+    except Exception:
+        try:
+            ctx.twilio.release(owned.sid)
+        except TwilioError:
+            logger.exception("a bought number that could not join the service was not released: release it "
+                             "in the Twilio Console", extra={"pool_number": mask(owned.phone_number)})
+        raise
 
 
 def record(ctx: Context, number: phone_numbers.ParsedNumber, sid: str, rate: float) -> PoolNumber:
@@ -229,6 +246,7 @@ def release(ctx: Context, phone: str, now: float) -> bool:
         return False  # taken back meanwhile
     if item.twilio_sid:
         try:
+            messaging_service.leave(ctx, item.twilio_sid, phone)
             ctx.twilio.release(item.twilio_sid)
         except TwilioError as error:
             if error.status != 404:

@@ -54,7 +54,7 @@ from chalicelib.core.gcra import EPSILON
 from chalicelib.core.message_rules import FAILED, SENDING
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
-from chalicelib.usecases import messages, opt_out, pool_usage
+from chalicelib.usecases import messages, messaging_service, opt_out, pool_usage
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.rate_limits import Limiter
 from chalicelib.usecases.send_reconciliation import reconcile
@@ -119,7 +119,7 @@ class Batch:
         self.max_wait_seconds = settings().sender_max_wait_seconds if max_wait_seconds is None else max_wait_seconds
         self.limiter = Limiter(
             ctx.limit_store,
-            config.limit_settings(),
+            messaging_service.limits_with_campaign(ctx, config.limit_settings()),
             settings().default_segments_per_second,
             lead=BOOKING_LEAD_SECONDS,
             margin=BOOKING_MARGIN_SECONDS,
@@ -260,6 +260,7 @@ class Batch:
                 to=message.to_number,
                 body=body,
                 status_callback=settings().webhook_url(f"/twilio/status?message_id={message.message_id}"),
+                messaging_service_sid=settings().twilio_messaging_service_sid,
             )
         except TwilioError as error:
             metrics.twilio_call(error.code or error.status or "unreachable")
