@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 from chalicelib.adapters import metrics
 from chalicelib.adapters.alongside import running_alongside
 from chalicelib.adapters.logs import logger, mask
+from chalicelib.config import settings
 from chalicelib.core import events, segments
 from chalicelib.core.message_rules import SENT, inbound_message_id
 from chalicelib.store.conditional import get_or_none
@@ -53,15 +54,17 @@ def receive_sms(ctx: Context, params: dict) -> str:
 
 
 def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str, text: str) -> str:
-    choice = opt_out.keyword_choice(text)
+    opt_out_type = params.get("OptOutType") or None
+    choice = opt_out.keyword_choice(text, opt_out_type)
     if choice is not None:
         user_id = opt_out.set_opted_out(ctx, sender, choice)
         event_type = events.PHONE_OPTED_OUT if choice else events.PHONE_OPTED_IN
         chat_events.emit(ctx, event_type, sid, user_id=user_id, pool_number=pool_number)
-        # Twilio's own opt-out handling answers STOP/START on long codes.
+        # Twilio's own opt-out handling answers STOP/START on long codes: never a second answer.
         return twiml()
-    if text.strip().upper() in HELP_WORDS:
-        return twiml(HELP_TEXT)
+    if (opt_out_type or "").upper() == "HELP" or text.strip().upper() in HELP_WORDS:
+        # Twilio answers HELP itself too, unless the operator turned it off (TWILIO_ANSWERS_HELP=false).
+        return twiml() if settings().twilio_answers_help else twiml(HELP_TEXT)
 
     now = ctx.now()
     message_id = inbound_message_id(sid)
