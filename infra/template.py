@@ -371,6 +371,20 @@ def alarm_resources(stage: str, sam: dict, data: dict) -> dict:
         Threshold=0,
         ComparisonOperator="GreaterThanThreshold",
     )
+    out["PoolNumberFaultsAlarm"] = _alarm(
+        stage,
+        "pool-number-faults",
+        "A pool number or the Twilio account is at fault (30007 carrier filtering, 30034 number not in an "
+        "approved A2P 10DLC campaign, 30032 toll-free not verified, 21408 region not enabled): the number "
+        "is held back from new sessions. Run `make doctor STAGE=...`, fix the cause, then "
+        "POST /numbers/{n}/reactivate (README 'Carrier outcomes').",
+        **_app_metric(metrics.POOL_NUMBER_FAULTS, stage),
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     out["TwilioErrorRateAlarm"] = _alarm(
         stage,
         "twilio-error-rate",

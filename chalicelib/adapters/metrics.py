@@ -18,6 +18,8 @@ The names below are the contract with infra/template.py (alarms, dashboard):
     MessageFailed      Count         ErrorCode    outbound SMS that ended failed/undelivered
     DeliveryLatency    Milliseconds  -            queued (submitted) -> 'delivered' status callback
     SendLatency        Milliseconds  -            queued -> accepted by Twilio (the sender reports it)
+    PoolNumberFaults   Count         -            a pool number or the account at fault (30007, 30034,
+                                                  30032, 21408): the number is held back (alarmed)
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ TWILIO_ERRORS_BY_CODE = "TwilioErrorsByCode"
 MESSAGE_FAILED = "MessageFailed"
 DELIVERY_LATENCY = "DeliveryLatency"
 SEND_LATENCY = "SendLatency"
+POOL_NUMBER_FAULTS = "PoolNumberFaults"
 
 Count = MetricUnit.Count
 Milliseconds = MetricUnit.Milliseconds

@@ -15,10 +15,10 @@ from chalicelib.adapters.alongside import running_alongside
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import settings
 from chalicelib.core import events, segments
-from chalicelib.core.message_rules import SENT, inbound_message_id
+from chalicelib.core.message_rules import DELIVERED, FAILED, SENT, UNDELIVERED, inbound_message_id
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
-from chalicelib.usecases import chat_events, messages, opt_out, pool_usage, sessions
+from chalicelib.usecases import carrier_outcomes, chat_events, messages, opt_out, pool_usage, sessions
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.reachability import phone_state
 
@@ -126,6 +126,9 @@ def delivery_status(ctx: Context, message_id: str | None, params: dict) -> None:
     if moved is not None:
         # Final outcomes feed the dashboard: delivery latency, failures by Twilio error code.
         metrics.message_final(moved.status, error_code, ctx.now() - moved.created_at if moved.created_at else None)
-        if error_code == opt_out.OPTED_OUT_ERROR:
-            opt_out.set_opted_out(ctx, moved.to_number, True)
+        if error_code and moved.status in (FAILED, UNDELIVERED):
+            carrier_outcomes.apply(ctx, error_code, to_number=moved.to_number, from_number=moved.from_number,
+                                   cause=message_id)
+        elif moved.status == DELIVERED and moved.to_number:
+            carrier_outcomes.delivered(moved.to_number, ctx.now())
         messages.notify_status(ctx, moved)

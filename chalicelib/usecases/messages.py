@@ -15,7 +15,7 @@ from __future__ import annotations
 from chalicelib.adapters import queues
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import settings
-from chalicelib.core import events, segments
+from chalicelib.core import carrier_errors, events, segments
 from chalicelib.core.errors import BridgeError, bad_request
 from chalicelib.core.message_rules import (
     CANCELLED,
@@ -236,6 +236,7 @@ def notify_status(ctx: Context, message: Message) -> None:
         session_id=message.session_id,
         status=message.status,
         error_code=message.error_code,
+        error_reason=carrier_errors.reason(message.error_code),
     )
 
 

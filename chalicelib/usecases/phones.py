@@ -90,7 +90,14 @@ def verify(ctx: Context, user_id: str, code: object) -> dict:
         ]
     )
     Phone(user.phone).update(
-        actions=[Phone.verified.set(True), Phone.updated_at.set(int(now))], condition=Phone.user_id == user_id
+        # Verified again: a phone marked unreachable (usecases/carrier_outcomes.py) gets SMS again.
+        actions=[
+            Phone.verified.set(True),
+            Phone.updated_at.set(int(now)),
+            Phone.unreachable.remove(),
+            Phone.delivery_failures.remove(),
+        ],
+        condition=Phone.user_id == user_id,
     )
     logger.info("phone verified", extra={"user_id": user_id, "phone": mask(user.phone)})
     return {"status": VERIFIED}

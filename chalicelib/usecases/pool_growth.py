@@ -34,7 +34,7 @@ def candidates(now: float, numbers: list[PoolNumber]) -> list[placement.Candidat
             backlog_seconds=max(0.0, (n.limiter_tat or 0) - now),
         )
         for n in numbers
-        if n.status == pool_numbers.ACTIVE
+        if n.status == pool_numbers.ACTIVE and not n.held_back  # held back: a pool/account fault
     ]
 
 
@@ -85,6 +85,7 @@ def grow_for_session(
                 return phone
             exclude.add(phone)
         held = [n for n in numbers if n.status in pool_numbers.HELD]
+        exclude |= {n.phone_number for n in held if n.held_back}  # no new sessions until reactivated
         choice = grow_choice(
             [pool_numbers.number_state(n, now) for n in held],
             exclude=exclude,

@@ -47,6 +47,7 @@ def describe(number: PoolNumber) -> dict:
         "status": DRAINING if number.status == RELEASING else number.status,
         "open_sessions": int(number.open_sessions or 0),
         "segments_per_second": number.segments_per_second,
+        **({"held_back": number.held_back} if number.held_back else {}),
     }
 
 
@@ -204,6 +205,17 @@ def reactivate(phone: str, now: float) -> bool:
     if taken_back:
         logger.info("pool number taken back", extra={"pool_number": mask(phone)})
     return taken_back
+
+
+def clear_hold(raw_phone: str) -> dict:
+    """POST /numbers/{n}/reactivate: an operator fixed what held the number back (a
+    pool/account fault, usecases/carrier_outcomes.py); it takes new sessions again."""
+    number = get(raw_phone)
+    if number.held_back and update_if(
+        number, [PoolNumber.held_back.remove(), PoolNumber.held_at.remove()], PoolNumber.held_back.exists()
+    ):
+        logger.info("pool number reactivated by an operator", extra={"pool_number": mask(number.phone_number)})
+    return describe(number)
 
 
 # --- draining and releasing ---------------------------------------------------------

@@ -31,6 +31,12 @@ def require_reachable(user_id: str) -> tuple[User, Phone]:
         raise conflict(
             "opted_out", "the user's phone has opted out of SMS (texted STOP); it must text START to opt back in"
         )
+    if phone is not None and phone.unreachable:
+        raise conflict(
+            "phone_unreachable",
+            "SMS to the user's phone failed repeatedly (the carrier says it cannot get SMS); "
+            f"hook it up and verify it again (PUT /users/{user_id}/phone) or use another phone",
+        )
     if user.phone_status != VERIFIED or phone is None:
         raise conflict("phone_not_verified", "the user's phone is not verified yet; POST the code to /phone/verify")
     return user, phone

@@ -48,13 +48,13 @@ from dataclasses import dataclass
 from chalicelib import config
 from chalicelib.adapters import metrics, queues
 from chalicelib.adapters.logs import logger
-from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, OPTED_OUT, TwilioError
+from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, TwilioError
 from chalicelib.config import settings
 from chalicelib.core.gcra import EPSILON
 from chalicelib.core.message_rules import FAILED, SENDING
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
-from chalicelib.usecases import messages, messaging_service, opt_out, pool_usage
+from chalicelib.usecases import carrier_outcomes, messages, messaging_service, pool_usage
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.rate_limits import Limiter
 from chalicelib.usecases.send_reconciliation import reconcile
@@ -279,8 +279,9 @@ class Batch:
                 )
                 return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
             self._finish(message, str(error.code or error.status))
-            if error.code == OPTED_OUT:
-                opt_out.set_opted_out(self.ctx, message.to_number, True)
+            if error.code:  # what the code means for the phone and the pool (core/carrier_errors.py)
+                carrier_outcomes.apply(self.ctx, error.code, to_number=message.to_number,
+                                       from_number=message.from_number, cause=message.message_id)
             return Outcome(DONE)
         metrics.twilio_call()
         self._record_sent(message, sent.sid, now)
