@@ -136,6 +136,13 @@ def parameters(stage: str) -> dict:
             "Description": "SSM String parameter holding the chat backend's webhook URL.",
             "Default": f"{SSM_ROOT}/{stage}/chat-webhook-url",
         },
+        "TwilioMessagingServiceSid": {
+            "Type": "String",
+            "Description": "The Twilio Messaging Service (MG...) whose approved A2P 10DLC campaign registers "
+            "the pool's numbers (docs/deploy.md, 'Twilio side'); empty: plain numbers.",
+            "Default": "",
+            "AllowedPattern": "^(MG[0-9a-fA-F]{32})?$",
+        },
         "AlarmEmail": {
             "Type": "String",
             "Description": "Optional address subscribed to the alarm topic (confirm the e-mail AWS sends).",
@@ -149,6 +156,7 @@ def deploy_time_environment() -> dict:
         "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
         "TWILIO_ACCOUNT_SID": {"Ref": "TwilioAccountSid"},
         "CHAT_WEBHOOK_URL": {"Ref": "ChatWebhookUrl"},
+        "TWILIO_MESSAGING_SERVICE_SID": {"Ref": "TwilioMessagingServiceSid"},
     }
 
 
