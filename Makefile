@@ -34,6 +34,12 @@ deploy: package
 run: $(STAMP)
 	$(BIN)/python -m devstack.run
 
+# What real traffic needs, as a checklist with the fix for each failure (scripts/doctor.py):
+# against a running `make run` by default, against a deployed stage with STAGE=dev|prod.
+.PHONY: doctor
+doctor: $(STAMP)
+	$(BIN)/python scripts/doctor.py $(if $(filter file,$(origin STAGE)),,--stage $(STAGE))
+
 # A short conversation through the API, against a running `make run`.
 demo: $(STAMP)
 	$(BIN)/python -m devstack.demo

@@ -118,6 +118,10 @@ class TwilioGateway:
             return _owned(number)
         return None
 
+    def owned_numbers(self, limit: int = 1000) -> list[OwnedNumber]:
+        """The account's phone numbers with their SMS and status webhooks (make doctor)."""
+        return [_owned(n) for n in self._call(lambda c: c.incoming_phone_numbers.list(limit=limit))]
+
     def point_number_at(self, sid: str, *, sms_url: str, status_callback: str) -> None:
         self._call(
             lambda c: c.incoming_phone_numbers(sid).update(
