@@ -134,13 +134,16 @@ ERR_NO_NUMBERS_IN_AREA_CODE = 21452
 ERR_FROM_NOT_OWNED = 21606
 ERR_UNSUBSCRIBED = 21610
 ERR_MESSAGING_SERVICE = 21701            # the Messaging Service does not exist
-ERR_NOT_IN_SERVICE = 21711               # the sender is not in the named Messaging Service
+# the sender is not in the named Messaging Service (Twilio's error page lists 21711 at WARNING
+# level; the stand-in refuses the message with it, a stricter reading)
+ERR_NOT_IN_SERVICE = 21711
 ERR_IN_ANOTHER_SERVICE = 21712           # number already in another Messaging Service
 ERR_NOT_MESSAGING_CAPABLE = 21715        # number without SMS/MMS cannot join a service
 ERR_UNREACHABLE = 30003
 ERR_A2P_UNREGISTERED = 30034             # US A2P 10DLC - message from an unregistered number
-# Not found in Twilio's error pages searched for this stand-in (see the commit message of the
-# Messaging Services change): the code for a Messaging Service with no sender to send from.
+# A Messaging Service with no sender in its pool to send from. UNVERIFIED: this code was not
+# found in Twilio's error pages when the stand-in learnt Messaging Services; check it before
+# the app relies on it.
 ERR_SERVICE_HAS_NO_SENDER = 21704
 FAULT_CODES = {429: ERR_TOO_MANY_REQUESTS, 500: ERR_INTERNAL, 503: ERR_UNAVAILABLE}
 FAULT_MESSAGES = {429: "Too Many Requests", 500: "Internal Server Error",
