@@ -120,6 +120,9 @@ def test_the_campaigns_rate_limits_the_sender_unless_one_is_configured(bridge, s
     limits = messaging_service.limits_with_campaign(ctx, config.limit_settings())
     assert limits.campaign_segments_per_second == 4.0
     assert limits.campaign_id == bridge.twilio.state.service(service.sid).campaign.sid
+    from chalicelib.usecases import sender
+
+    assert sender.Batch(ctx, []).limiter.limits == limits  # what the sender charges
 
     monkeypatch.setenv("CAMPAIGN_SEGMENTS_PER_SECOND", "2.5")
     limits = messaging_service.limits_with_campaign(ctx, config.limit_settings())
