@@ -14,7 +14,7 @@ from chalicelib.store.conditional import get_or_none, save_if, update_if
 from chalicelib.store.models import Phone, User
 from chalicelib.usecases import messages, pool_growth, sessions
 from chalicelib.usecases.context import Context
-from chalicelib.usecases.reachability import OPTED_OUT, PENDING, VERIFIED, get_user, phone_state
+from chalicelib.usecases.reachability import OPTED_OUT, PENDING, UNREACHABLE, VERIFIED, get_user, phone_state
 
 
 def _hash_code(code: str, salt: str) -> str:
@@ -24,6 +24,8 @@ def _hash_code(code: str, salt: str) -> str:
 def describe(user: User) -> dict:
     owner = phone_state(user.phone)
     status = OPTED_OUT if owner and owner.opted_out else user.phone_status
+    if status == VERIFIED and owner and owner.unreachable:
+        status = UNREACHABLE  # carriers said it cannot get SMS (usecases/carrier_outcomes.py)
     return {"user_id": user.user_id, "phone": user.phone, "status": status, "away": user.away}
 
 

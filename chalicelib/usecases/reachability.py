@@ -7,7 +7,7 @@ from chalicelib.core.errors import conflict, not_found
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Phone, User
 
-PENDING, VERIFIED, OPTED_OUT = "pending", "verified", "opted_out"
+PENDING, VERIFIED, OPTED_OUT, UNREACHABLE = "pending", "verified", "opted_out", "unreachable"
 
 
 def get_user(user_id: str) -> User:

@@ -87,6 +87,7 @@ def test_a_phone_that_cannot_get_sms_is_unreachable_after_the_threshold(alice, m
     told = alice.chat.of_type("phone.unreachable")
     assert [(e["user_id"], e["session_ids"], e["error_code"]) for e in told] == [
         ("alice", [session["session_id"]], "30003")]
+    assert alice.api.get("/users/alice/phone").json["status"] == "unreachable"
     refused = alice.api.post(f"/sessions/{session['session_id']}/messages", {"text": "three"})
     assert refused.status_code == 409 and refused.json["error"]["code"] == "phone_unreachable"
 
