@@ -129,14 +129,23 @@ def campaign(ctx: Context, sid: str) -> A2pCampaign | None:
     return found
 
 
-def require_campaign_for(ctx: Context, country: str) -> None:
+def require_campaign_for(ctx: Context, country: str, held_back: list[str] = ()) -> None:
     """Before buying a local number in `country`: 503 pool_exhausted unless the
-    service has an approved US A2P 10DLC campaign (US numbers only)."""
+    service has an approved US A2P 10DLC campaign (US numbers only). Without a
+    service, as before, unless carriers already block the pool's numbers as
+    unregistered (30034 in `held_back`, the pool's hold reasons): another plain
+    number would be blocked too, so none is bought."""
     config = settings()
     if country not in A2P_COUNTRIES or not config.require_a2p_campaign:
         return
     sid = service_sid()
     if sid is None:
+        if any(reason.startswith("30034") for reason in held_back):
+            raise pool_exhausted(
+                "carriers block the pool's numbers as unregistered A2P 10DLC traffic (30034) and another plain "
+                "number would be blocked too: set TWILIO_MESSAGING_SERVICE_SID to a Messaging Service with an "
+                f"approved campaign ({CONSOLE_A2P})"
+            )
         return  # plain numbers, as before (announced once)
     _campaign_cache.pop(sid, None)  # a buy reads the campaign afresh
     try:

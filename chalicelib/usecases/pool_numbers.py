@@ -123,8 +123,9 @@ def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float
     if country != default_country:
         searches.append((default_country, None))
     tried = set()
+    held_back = [n.held_back for n in all_numbers() if n.held_back and n.status in HELD]
     for search_country, search_area in searches:
-        messaging_service.require_campaign_for(ctx, search_country)
+        messaging_service.require_campaign_for(ctx, search_country, held_back)
         try:
             offered = ctx.twilio.search_local(search_country, search_area, limit=OFFERS_PER_SEARCH)
         except TwilioError as error:

@@ -137,6 +137,17 @@ def test_an_unregistered_number_is_held_back_with_a_metric_until_reactivated(ali
     assert placed == set(NUMBERS)
 
 
+def test_without_a_service_blocked_numbers_are_not_followed_by_more_plain_ones(alice):
+    alice.twilio.state.require_a2p = True
+    for partner in ("bob", "carol"):  # both numbers: 30034, held back
+        session = alice.open_session("alice", partner)
+        send_and_settle(alice, session["session_id"], "blocked", callbacks=1)
+    refused = alice.api.post("/sessions", {"user_id": "alice", "partner_id": "dave"})
+    assert refused.status_code == 503 and refused.json["error"]["code"] == "pool_exhausted"
+    assert "TWILIO_MESSAGING_SERVICE_SID" in refused.json["error"]["message"]
+    assert len(alice.api.get("/numbers").json["numbers"]) == 2
+
+
 def test_a_send_refused_for_the_region_holds_the_number_back(alice, monkeypatch):
     session = alice.open_session("alice", "bob", "Bob")
 
