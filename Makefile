@@ -80,6 +80,12 @@ deploy: package ## package, then deploy STAGE as one CloudFormation stack (safe 
 run: $(STAMP) ## the whole service offline on 127.0.0.1, in the foreground
 	$(BIN)/python -m devstack.run
 
+# What real traffic needs, as a checklist with the fix for each failure (scripts/doctor.py):
+# against a running `make run` by default, against a deployed stage with STAGE=dev|prod.
+.PHONY: doctor
+doctor: $(STAMP)
+	$(BIN)/python scripts/doctor.py $(if $(filter file,$(origin STAGE)),,--stage $(STAGE))
+
 # A short conversation through the API, against a running `make run`.
 demo: $(STAMP) ## a short conversation through a running `make run`
 	$(BIN)/python -m devstack.demo

@@ -245,6 +245,11 @@ def add_number():
     return Response(body=pool_numbers.add(context, _json()), status_code=201)
 
 
+@app.route("/numbers/{phone_number}/reactivate", methods=["POST"])
+def reactivate_number(phone_number):
+    return pool_numbers.clear_hold(phone_number)
+
+
 @app.route("/numbers/{phone_number}", methods=["DELETE"])
 def drain_number(phone_number):
     return Response(body=pool_numbers.drain(context, phone_number), status_code=202)

@@ -342,7 +342,7 @@ class Twilio:
         self.sim.on_accepted(record)
         return record
 
-    def send_sms(self, *, from_: str, to: str, body: str, status_callback: str):
+    def send_sms(self, *, from_: str, to: str, body: str, status_callback: str, messaging_service_sid: str | None = None):
         from chalicelib.adapters.twilio import SentMessage, TwilioError
 
         kernel = self.sim.kernel

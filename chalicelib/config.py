@@ -44,6 +44,16 @@ class Settings:
     default_country: str
     # Longest limiter wait the sender sleeps out inside an invocation; longer ones use SQS visibility.
     sender_max_wait_seconds: float
+    # The Messaging Service every pool number is a sender of (issue 13); None: plain numbers.
+    twilio_messaging_service_sid: str | None = None
+    # A service that sends inbound SMS to its own URL is set to defer to the numbers' (else refused).
+    configure_service_inbound: bool = True
+    # US local numbers are bought only while the service has an approved A2P 10DLC campaign.
+    require_a2p_campaign: bool = True
+    # Failures meaning "this phone cannot get SMS" (30003, 30005, 30006) before it is unreachable.
+    phone_failure_threshold: int = 3
+    # Twilio answers HELP itself on long codes; the bridge answers only when this says it does not.
+    twilio_answers_help: bool = True
 
     def webhook_url(self, path: str) -> str:
         """The URL Twilio calls (and signs) for a webhook path."""
@@ -56,6 +66,13 @@ def _int(name: str, default: int) -> int:
 
 def _float(name: str, default: float) -> float:
     return float(os.environ.get(name) or default)
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value in ("1", "true", "yes", "on")
 
 
 def settings() -> Settings:
@@ -78,6 +95,11 @@ def settings() -> Settings:
         message_retention_days=_int("MESSAGE_RETENTION_DAYS", 90),
         default_country=env.get("DEFAULT_COUNTRY", "US"),
         sender_max_wait_seconds=_float("SENDER_MAX_WAIT_SECONDS", 15.0),
+        twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID", "").strip() or None,
+        configure_service_inbound=_bool("TWILIO_SERVICE_CONFIGURE_INBOUND", True),
+        require_a2p_campaign=_bool("REQUIRE_A2P_CAMPAIGN", True),
+        phone_failure_threshold=max(1, _int("PHONE_FAILURE_THRESHOLD", 3)),
+        twilio_answers_help=_bool("TWILIO_ANSWERS_HELP", True),
     )
 
 

@@ -143,6 +143,13 @@ def parameters(stage: str) -> dict:
             "Description": "SSM String parameter holding the chat backend's webhook URL.",
             "Default": f"{SSM_ROOT}/{stage}/chat-webhook-url",
         },
+        "TwilioMessagingServiceSid": {
+            "Type": "String",
+            "Description": "The Twilio Messaging Service (MG...) whose approved A2P 10DLC campaign registers "
+            "the pool's numbers (docs/deploy.md, 'Twilio side'); empty: plain numbers.",
+            "Default": "",
+            "AllowedPattern": "^(MG[0-9a-fA-F]{32})?$",
+        },
         "AlarmEmail": {
             "Type": "String",
             "Description": "Optional address subscribed to the alarm topic (confirm the e-mail AWS sends).",
@@ -164,6 +171,7 @@ def deploy_time_environment() -> dict:
         "TWILIO_ACCOUNT_SID": {"Ref": "TwilioAccountSid"},
         "CHAT_WEBHOOK_URL": {"Ref": "ChatWebhookUrl"},
         "MEDIA_BUCKET": {"Ref": "MediaBucket"},
+        "TWILIO_MESSAGING_SERVICE_SID": {"Ref": "TwilioMessagingServiceSid"},
     }
 
 
@@ -386,6 +394,20 @@ def alarm_resources(stage: str, sam: dict, data: dict) -> dict:
             _metric_stat("logged", {"Namespace": LOG_METRICS_NAMESPACE, "MetricName": sender}),
             {"Id": "errors", "Expression": "FILL(crashed, 0) + FILL(logged, 0)", "Label": "sender errors", "ReturnData": True},
         ],
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    out["PoolNumberFaultsAlarm"] = _alarm(
+        stage,
+        "pool-number-faults",
+        "A pool number or the Twilio account is at fault (30007 carrier filtering, 30034 number not in an "
+        "approved A2P 10DLC campaign, 30032 toll-free not verified, 21408 region not enabled): the number "
+        "is held back from new sessions. Run `make doctor STAGE=...`, fix the cause, then "
+        "POST /numbers/{n}/reactivate (README 'Carrier outcomes').",
+        **_app_metric(metrics.POOL_NUMBER_FAULTS, stage),
+        Statistic="Sum",
+        Period=300,
         EvaluationPeriods=1,
         Threshold=0,
         ComparisonOperator="GreaterThanThreshold",

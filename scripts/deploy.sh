@@ -88,6 +88,8 @@ aws cloudformation package --template-file "$BUILD/template.json" --use-json \
 deploy() {
     local overrides=("PublicBaseUrl=$1")
     if [ -n "${ALARM_EMAIL:-}" ]; then overrides+=("AlarmEmail=$ALARM_EMAIL"); fi
+    # Given once, kept by later deploys (CloudFormation reuses a parameter's previous value).
+    if [ -n "${TWILIO_MESSAGING_SERVICE_SID:-}" ]; then overrides+=("TwilioMessagingServiceSid=$TWILIO_MESSAGING_SERVICE_SID"); fi
     local role=()
     if [ -n "$CFN_ROLE_ARN" ]; then role=(--role-arn "$CFN_ROLE_ARN"); fi
     say "deploying stack $STACK (PublicBaseUrl=$1)"

@@ -24,6 +24,8 @@ The names below are the contract with infra/template.py (alarms, dashboard):
     VerificationSms    Count         -            verification code SMS admitted by the limits
     VerificationBudgetNear Count     -            one per code admitted or refused once the hour's global
                                                   budget is used up to VERIFY_GLOBAL_ALARM_FRACTION (alarm)
+    PoolNumberFaults   Count         -            a pool number or the account at fault (30007, 30034,
+                                                  30032, 21408): the number is held back (alarmed)
 """
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ DELIVERY_LATENCY = "DeliveryLatency"
 SEND_LATENCY = "SendLatency"
 VERIFICATION_SMS = "VerificationSms"
 VERIFICATION_BUDGET_NEAR = "VerificationBudgetNear"
+POOL_NUMBER_FAULTS = "PoolNumberFaults"
 
 Count = MetricUnit.Count
 Milliseconds = MetricUnit.Milliseconds

@@ -20,6 +20,7 @@ from chalicelib.config import settings
 
 # Twilio error codes the service acts on.
 OPTED_OUT = 21610
+ALREADY_IN_SERVICE = 21710  # the number is already a sender of this Messaging Service
 
 HTTP_TIMEOUT_SECONDS = 10
 
@@ -51,6 +52,24 @@ class OwnedNumber:
     phone_number: str
     sms_url: str | None
     mms: bool | None = None  # Twilio's capabilities.mms; None when not told
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class MessagingServiceInfo:
+    sid: str
+    friendly_name: str
+    inbound_request_url: str | None
+    use_inbound_webhook_on_number: bool
+
+
+@dataclass(frozen=True)
+class A2pCampaign:
+    """A US A2P 10DLC campaign of a Messaging Service (Compliance/Usa2p)."""
+
+    sid: str
+    campaign_status: str  # VERIFIED (approved) | PENDING | IN_PROGRESS | FAILED
+    rate_limits: dict | None
 
 
 def _mms(number) -> bool | None:
@@ -77,10 +96,21 @@ class TwilioGateway:
         return _call(client, action)
 
     def send_sms(
-        self, *, from_: str, to: str, body: str, status_callback: str, media_urls: list[str] | None = None
+        self,
+        *,
+        from_: str,
+        to: str,
+        body: str,
+        status_callback: str,
+        media_urls: list[str] | None = None,
+        messaging_service_sid: str | None = None,
     ) -> SentMessage:
-        """An SMS, or an MMS when `media_urls` are given (Twilio fetches each)."""
-        extra = {"media_url": media_urls} if media_urls else {}
+        """An SMS, or an MMS when `media_urls` are given (Twilio fetches each). With a
+        Messaging Service, both it and From are named: the service's A2P registration and
+        opt-out handling apply, and the session's number still sends."""
+        extra: dict = {"media_url": media_urls} if media_urls else {}
+        if messaging_service_sid:
+            extra["messaging_service_sid"] = messaging_service_sid
         message = self._call(
             lambda c: c.messages.create(to=to, from_=from_, body=body, status_callback=status_callback, **extra)
         )
@@ -103,8 +133,12 @@ class TwilioGateway:
     def find_owned_number(self, phone_number: str) -> OwnedNumber | None:
         numbers = self._call(lambda c: c.incoming_phone_numbers.list(phone_number=phone_number, limit=1))
         for number in numbers:
-            return OwnedNumber(number.sid, number.phone_number, number.sms_url, _mms(number))
+            return _owned(number)
         return None
+
+    def owned_numbers(self, limit: int = 1000) -> list[OwnedNumber]:
+        """The account's phone numbers with their SMS and status webhooks (make doctor)."""
+        return [_owned(n) for n in self._call(lambda c: c.incoming_phone_numbers.list(limit=limit))]
 
     def point_number_at(self, sid: str, *, sms_url: str, status_callback: str) -> None:
         self._call(
@@ -134,7 +168,7 @@ class TwilioGateway:
                 status_callback_method="POST",
             )
         )
-        return OwnedNumber(number.sid, number.phone_number, number.sms_url, _mms(number))
+        return _owned(number)
 
     def release(self, sid: str) -> None:
         self._call(lambda c: c.incoming_phone_numbers(sid).delete())
@@ -173,6 +207,58 @@ class TwilioGateway:
         except TwilioError as error:
             if error.status != 404:
                 raise
+
+    # --- Messaging API v1 (messaging.twilio.com) ------------------------------
+
+    def fetch_service(self, service_sid: str) -> MessagingServiceInfo:
+        return _service(self._call(lambda c: c.messaging.v1.services(service_sid).fetch()))
+
+    def defer_inbound_to_numbers(self, service_sid: str) -> MessagingServiceInfo:
+        """Make the service hand incoming SMS to each number's own SmsUrl."""
+        return _service(
+            self._call(lambda c: c.messaging.v1.services(service_sid).update(use_inbound_webhook_on_number=True))
+        )
+
+    def join_service(self, service_sid: str, number_sid: str) -> None:
+        """Add a number (PN sid) to the service's sender pool; already a member is fine."""
+        try:
+            self._call(lambda c: c.messaging.v1.services(service_sid).phone_numbers.create(phone_number_sid=number_sid))
+        except TwilioError as error:
+            if error.code != ALREADY_IN_SERVICE:
+                raise
+
+    def leave_service(self, service_sid: str, number_sid: str) -> None:
+        """Take a number out of the service's sender pool; not a member (404) is fine."""
+        try:
+            self._call(lambda c: c.messaging.v1.services(service_sid).phone_numbers(number_sid).delete())
+        except TwilioError as error:
+            if error.status != 404:
+                raise
+
+    def service_number_sids(self, service_sid: str) -> set[str]:
+        """The PN sids in the service's sender pool."""
+        members = self._call(lambda c: c.messaging.v1.services(service_sid).phone_numbers.list())
+        return {member.sid for member in members}
+
+    def us_campaigns(self, service_sid: str) -> list[A2pCampaign]:
+        """The service's US A2P 10DLC campaign(s); Twilio allows one per service."""
+        campaigns = self._call(lambda c: c.messaging.v1.services(service_sid).us_app_to_person.list())
+        return [A2pCampaign(c.sid, (c.campaign_status or "").upper(), c.rate_limits) for c in campaigns]
+
+
+def _owned(number) -> OwnedNumber:
+    return OwnedNumber(
+        number.sid, number.phone_number, number.sms_url, mms=_mms(number), status_callback=getattr(number, "status_callback", None)
+    )
+
+
+def _service(service) -> MessagingServiceInfo:
+    return MessagingServiceInfo(
+        service.sid,
+        service.friendly_name or "",
+        service.inbound_request_url or None,
+        bool(service.use_inbound_webhook_on_number),
+    )
 
 
 def _sent(message) -> SentMessage:

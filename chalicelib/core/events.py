@@ -14,6 +14,7 @@ MESSAGE_STATUS = "message.status"
 SESSION_CLOSED = "session.closed"
 PHONE_OPTED_OUT = "phone.opted_out"
 PHONE_OPTED_IN = "phone.opted_in"
+PHONE_UNREACHABLE = "phone.unreachable"
 SMS_UNROUTED = "sms.unrouted"
 REQUEST_REJECTED = "request.rejected"
 

@@ -89,6 +89,10 @@ class Phone(Model):
     # while the phone still holds the claim its code came with (usecases/phones.py).
     claim = UnicodeAttribute(null=True)
     updated_at = NumberAttribute()
+    # Failures in a row meaning the phone cannot get SMS (core/carrier_errors.PHONE); at the
+    # threshold the phone is unreachable until verified again.
+    delivery_failures = NumberAttribute(null=True)
+    unreachable = BooleanAttribute(null=True)
 
 
 class OpenSessionsByUser(GlobalSecondaryIndex):
@@ -185,6 +189,10 @@ class PoolNumber(Model):
     bought_at = NumberAttribute(null=True)
     changed_at = NumberAttribute(null=True)  # bought, taken back, drained or released
     drain_reason = UnicodeAttribute(null=True)  # auto | requested
+    # Set by a pool/account fault (core/carrier_errors.POOL): "<code>: <reason>"; no new
+    # sessions until an operator reactivates the number.
+    held_back = UnicodeAttribute(null=True)
+    held_at = NumberAttribute(null=True)
     released_at = NumberAttribute(null=True)
 
 

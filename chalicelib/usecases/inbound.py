@@ -11,11 +11,12 @@ from xml.sax.saxutils import escape
 
 from chalicelib.adapters import metrics
 from chalicelib.adapters.logs import correlated, logger, mask
+from chalicelib.config import settings
 from chalicelib.core import events, segments
-from chalicelib.core.message_rules import SENT, inbound_message_id
+from chalicelib.core.message_rules import DELIVERED, FAILED, SENT, UNDELIVERED, inbound_message_id
 from chalicelib.store.conditional import get_together
 from chalicelib.store.models import Message, Route
-from chalicelib.usecases import chat_events, media, messages, opt_out, pool_usage, sessions
+from chalicelib.usecases import carrier_outcomes, chat_events, media, messages, opt_out, pool_usage, sessions
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.reachability import phone_state
 
@@ -55,16 +56,9 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
     # which causes no event, is counted here (rare).
     mms = params.get("NumMedia", "0") not in ("", "0")
     usage_in = (pool_number, 0 if mms else _segments(params, text))  # an MMS: one message, no segment
-    choice = opt_out.keyword_choice(text)
-    if choice is not None:
-        user_id = opt_out.set_opted_out(ctx, sender, choice)
-        event_type = events.PHONE_OPTED_OUT if choice else events.PHONE_OPTED_IN
-        chat_events.emit(ctx, event_type, sid, usage_in, user_id=user_id, pool_number=pool_number)
-        # Twilio's own opt-out handling answers STOP/START on long codes.
-        return twiml()
-    if text.strip().upper() in HELP_WORDS:
-        pool_usage.count_received(pool_number, usage_in[1], ctx.now())
-        return twiml(HELP_TEXT)
+    keyword_answer = _answer_keyword(ctx, params, sender, sid, text, usage_in)
+    if keyword_answer is not None:
+        return keyword_answer
 
     now = ctx.now()
     message_id = inbound_message_id(sid)
@@ -113,6 +107,24 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
     return twiml()
 
 
+def _answer_keyword(ctx: Context, params: dict, sender: str, sid: str, text: str, usage_in: tuple) -> str | None:
+    """STOP/START (and synonyms) change the phone's opt-out; HELP is answered; None: no keyword."""
+    pool_number = usage_in[0]
+    opt_out_type = params.get("OptOutType") or None
+    choice = opt_out.keyword_choice(text, opt_out_type)
+    if choice is not None:
+        user_id = opt_out.set_opted_out(ctx, sender, choice)
+        event_type = events.PHONE_OPTED_OUT if choice else events.PHONE_OPTED_IN
+        chat_events.emit(ctx, event_type, sid, usage_in, user_id=user_id, pool_number=pool_number)
+        # Twilio's own opt-out handling answers STOP/START on long codes: never a second answer.
+        return twiml()
+    if (opt_out_type or "").upper() == "HELP" or text.strip().upper() in HELP_WORDS:
+        pool_usage.count_received(pool_number, usage_in[1], ctx.now())
+        # Twilio answers HELP itself too, unless the operator turned it off (TWILIO_ANSWERS_HELP=false).
+        return twiml() if settings().twilio_answers_help else twiml(HELP_TEXT)
+    return None
+
+
 def _segments(params: dict, text: str) -> int:
     reported = params.get("NumSegments", "")
     return int(reported) if reported.isdigit() and int(reported) > 0 else segments.segment(text).segments
@@ -132,11 +144,14 @@ def delivery_status(ctx: Context, message_id: str | None, params: dict) -> None:
         # Final outcomes feed the dashboard: delivery latency, failures by Twilio error code.
         metrics.message_final(moved.status, error_code, ctx.now() - moved.created_at if moved.created_at else None,
                               message_id=moved.message_id)
+        if error_code and moved.status in (FAILED, UNDELIVERED):
+            # What the code means for the phone and the pool (core/carrier_errors.py); 21610 opts out.
+            carrier_outcomes.apply(ctx, error_code, to_number=moved.to_number, from_number=moved.from_number,
+                                   cause=message_id)
+        elif moved.status == DELIVERED and moved.to_number:
+            carrier_outcomes.delivered(moved.to_number, ctx.now())
     # The move and the events it owes are one write (Message.events_owed); a fault before they
     # are queued answers 5xx, and Twilio's retry finds them still owed here.
     owing = moved or messages.owed_by(message_id)
-    if owing is None:
-        return
-    if error_code == opt_out.OPTED_OUT_ERROR:
-        opt_out.set_opted_out(ctx, owing.to_number, True)
-    messages.notify_owed(ctx, owing)
+    if owing is not None:
+        messages.notify_owed(ctx, owing)

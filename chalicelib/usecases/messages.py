@@ -15,7 +15,7 @@ from __future__ import annotations
 from chalicelib.adapters import queues
 from chalicelib.adapters.logs import logger
 from chalicelib.config import settings
-from chalicelib.core import events, segments
+from chalicelib.core import carrier_errors, events, segments
 from chalicelib.core.errors import BridgeError, bad_request
 from chalicelib.core.media_rules import MMS
 from chalicelib.core.message_rules import (
@@ -270,6 +270,7 @@ def notify_owed(ctx: Context, message: Message) -> None:
                 session_id=message.session_id,
                 status=status,
                 error_code=message.error_code,
+                error_reason=carrier_errors.reason(message.error_code),
                 **({"media_delivery": message.media_delivery} if message.media_delivery else {}),
             )
     done = [Message.events_owed.delete(set(owed))]

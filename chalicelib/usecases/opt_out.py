@@ -22,8 +22,13 @@ OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
 OPTED_OUT_ERROR = "21610"  # Twilio's code for a send to a phone that texted STOP
 
 
-def keyword_choice(text: str) -> bool | None:
-    """True: the SMS opts out; False: it opts back in; None: neither."""
+def keyword_choice(text: str, opt_out_type: str | None = None) -> bool | None:
+    """True: the SMS opts out; False: it opts back in; None: neither. Twilio's
+    OptOutType (STOP, START, HELP), when the webhook carries it, decides: with
+    Advanced Opt-Out the service's own keywords (in any language) count too."""
+    kind = (opt_out_type or "").strip().upper()
+    if kind:
+        return True if kind == "STOP" else False if kind == "START" else None
     keyword = text.strip().upper()
     if keyword in OPT_OUT_WORDS:
         return True

@@ -26,7 +26,7 @@ from chalicelib.store.conditional import delete_if, get_or_none, transact_if, up
 from chalicelib.store.models import Phone, User
 from chalicelib.usecases import messages, pool_growth, sessions, verification_limits
 from chalicelib.usecases.context import Context
-from chalicelib.usecases.reachability import OPTED_OUT, PENDING, VERIFIED, get_user, owns, phone_state
+from chalicelib.usecases.reachability import OPTED_OUT, PENDING, UNREACHABLE, VERIFIED, get_user, owns, phone_state
 
 
 def _hash_code(code: str, salt: str) -> str:
@@ -38,6 +38,8 @@ def describe(user: User) -> dict:
     status = OPTED_OUT if phone and phone.opted_out else user.phone_status
     if status == VERIFIED and not owns(phone, user.user_id):
         status = PENDING
+    if status == VERIFIED and phone and phone.unreachable:
+        status = UNREACHABLE  # carriers said it cannot get SMS (usecases/carrier_outcomes.py)
     return {"user_id": user.user_id, "phone": user.phone, "status": status, "away": user.away}
 
 
@@ -124,7 +126,9 @@ def verify(ctx: Context, user_id: str, code: object) -> dict:
     done = [User.phone_status.set(VERIFIED), User.code_hash.remove(), User.code_salt.remove(),
             User.code_expires_at.remove(), User.updated_at.set(int(now))]
     lost = transact_if(
-        ("update", Phone(user.phone), [Phone.verified.set(True), Phone.updated_at.set(int(now))], mine),
+        # Verified again: a phone marked unreachable (usecases/carrier_outcomes.py) gets SMS again.
+        ("update", Phone(user.phone), [Phone.verified.set(True), Phone.updated_at.set(int(now)),
+                                       Phone.unreachable.remove(), Phone.delivery_failures.remove()], mine),
         ("update", user, done, (User.code_salt == user.code_salt) & (User.phone == user.phone)),
     )
     if lost is not None:

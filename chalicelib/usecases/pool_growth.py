@@ -34,7 +34,7 @@ def candidates(now: float, numbers: list[PoolNumber]) -> list[placement.Candidat
             backlog_seconds=max(0.0, (n.limiter_tat or 0) - now),
         )
         for n in numbers
-        if n.status == pool_numbers.ACTIVE
+        if n.status == pool_numbers.ACTIVE and not n.held_back  # held back: a pool/account fault
     ]
 
 
@@ -58,11 +58,14 @@ def rank_for_session(
 
 
 def pick_for_notice(ctx: Context, number: phone_numbers.ParsedNumber) -> str:
-    """A number to send a one-off notice (a verification code) from."""
+    """A number to send a one-off notice (a verification code) from. With none usable
+    (a fresh deployment's empty pool) the pool grows as it does for a session: same
+    path, limits and budget, within the call."""
     ranked = rank_for_session(ctx.now(), taken=set(), number=number, sticky=None)
-    if not ranked:
-        raise pool_exhausted("the pool has no active number to send from; add one with POST /numbers")
-    return ranked[0]
+    if ranked:
+        return ranked[0]
+    logger.info("no usable number for a notice; growing the pool", extra={"phone": mask(number.e164)})
+    return grow_for_session(ctx, number, exclude=set(), claim=lambda phone: True)
 
 
 def grow_for_session(
@@ -82,6 +85,7 @@ def grow_for_session(
                 return phone
             exclude.add(phone)
         held = [n for n in numbers if n.status in pool_numbers.HELD]
+        exclude |= {n.phone_number for n in held if n.held_back}  # no new sessions until reactivated
         choice = grow_choice(
             [pool_numbers.number_state(n, now) for n in held],
             exclude=exclude,

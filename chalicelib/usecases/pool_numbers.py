@@ -21,6 +21,7 @@ from chalicelib.store import growth_lease
 from chalicelib.store.conditional import get_or_none, update_if
 from chalicelib.store.models import POOL, DailyUsage, PoolNumber
 from chalicelib.adapters.twilio import TwilioError
+from chalicelib.usecases import messaging_service
 from chalicelib.usecases.context import Context
 
 ACTIVE, DRAINING, RELEASING, RELEASED = "active", "draining", "releasing", "released"
@@ -46,6 +47,7 @@ def describe(number: PoolNumber) -> dict:
         "status": DRAINING if number.status == RELEASING else number.status,
         "open_sessions": int(number.open_sessions or 0),
         "segments_per_second": number.segments_per_second,
+        **({"held_back": number.held_back} if number.held_back else {}),
     }
 
 
@@ -92,6 +94,7 @@ def adopt(ctx: Context, raw_phone: object, rate: float) -> PoolNumber:
             f"the Twilio account does not own {number.e164}; buy it in Twilio first, or POST {{\"area_code\"}} to buy one",
         )
     ctx.twilio.point_number_at(owned.sid, **_webhook_urls())
+    messaging_service.join(ctx, owned.sid, number.e164)  # before the number is used
     return record(ctx, number, owned.sid, rate, owned.mms)
 
 
@@ -120,7 +123,9 @@ def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float
     if country != default_country:
         searches.append((default_country, None))
     tried = set()
+    held_back = [n.held_back for n in all_numbers() if n.held_back and n.status in HELD]
     for search_country, search_area in searches:
+        messaging_service.require_campaign_for(ctx, search_country, held_back)
         try:
             offered = ctx.twilio.search_local(search_country, search_area, limit=OFFERS_PER_SEARCH)
         except TwilioError as error:
@@ -135,6 +140,7 @@ def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float
                 if error.status == 400:
                     continue  # bought by someone else since the search: try the next offer
                 raise pool_exhausted(f"could not buy a number at Twilio ({error}); retry later") from None
+            _join_bought(ctx, owned)
             number = record(ctx, phone_numbers.parse(owned.phone_number, default_country), owned.sid, rate, owned.mms)
             logger.info(
                 "pool number bought",
@@ -151,6 +157,19 @@ def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float
                         extra={"country": search_country, "area_code": search_area})
     where = f"{country} area code {area_code} or any other" if area_code else country
     raise pool_exhausted(f"Twilio offers no local number in {where}; try another country or area code")
+
+
+def _join_bought(ctx: Context, owned) -> None:
+    """A bought number joins the service, or goes straight back to Twilio."""
+    try:
+        messaging_service.join(ctx, owned.sid, owned.phone_number)
+    except Exception:
+        try:
+            ctx.twilio.release(owned.sid)
+        except TwilioError:
+            logger.exception("a bought number that could not join the service was not released: release it "
+                             "in the Twilio Console", extra={"pool_number": mask(owned.phone_number)})
+        raise
 
 
 def record(
@@ -190,6 +209,17 @@ def reactivate(phone: str, now: float) -> bool:
     if taken_back:
         logger.info("pool number taken back", extra={"pool_number": mask(phone)})
     return taken_back
+
+
+def clear_hold(raw_phone: str) -> dict:
+    """POST /numbers/{n}/reactivate: an operator fixed what held the number back (a
+    pool/account fault, usecases/carrier_outcomes.py); it takes new sessions again."""
+    number = get(raw_phone)
+    if number.held_back and update_if(
+        number, [PoolNumber.held_back.remove(), PoolNumber.held_at.remove()], PoolNumber.held_back.exists()
+    ):
+        logger.info("pool number reactivated by an operator", extra={"pool_number": mask(number.phone_number)})
+    return describe(number)
 
 
 # --- draining and releasing ---------------------------------------------------------
@@ -232,6 +262,7 @@ def release(ctx: Context, phone: str, now: float) -> bool:
         return False  # taken back meanwhile
     if item.twilio_sid:
         try:
+            messaging_service.leave(ctx, item.twilio_sid, phone)
             ctx.twilio.release(item.twilio_sid)
         except TwilioError as error:
             if error.status != 404:

@@ -7,7 +7,7 @@ from chalicelib.core.errors import conflict, not_found
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Phone, User
 
-PENDING, VERIFIED, OPTED_OUT = "pending", "verified", "opted_out"
+PENDING, VERIFIED, OPTED_OUT, UNREACHABLE = "pending", "verified", "opted_out", "unreachable"
 
 
 def get_user(user_id: str) -> User:
@@ -35,6 +35,12 @@ def require_reachable(user_id: str) -> tuple[User, Phone]:
     if phone is not None and phone.opted_out:
         raise conflict(
             "opted_out", "the user's phone has opted out of SMS (texted STOP); it must text START to opt back in"
+        )
+    if phone is not None and phone.unreachable:
+        raise conflict(
+            "phone_unreachable",
+            "SMS to the user's phone failed repeatedly (the carrier says it cannot get SMS); "
+            f"hook it up and verify it again (PUT /users/{user_id}/phone) or use another phone",
         )
     if user.phone_status != VERIFIED or not owns(phone, user_id):
         raise conflict("phone_not_verified", "the user's phone is not verified yet; POST the code to /phone/verify")

@@ -51,14 +51,14 @@ from dataclasses import dataclass
 from chalicelib import config
 from chalicelib.adapters import metrics, queues
 from chalicelib.adapters.logs import correlated, logger, mask
-from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, OPTED_OUT, TwilioError
+from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, TwilioError
 from chalicelib.config import settings
 from chalicelib.core.gcra import EPSILON
 from chalicelib.core.media_rules import MMS
 from chalicelib.core.message_rules import FAILED, SENDING
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
-from chalicelib.usecases import media, messages, opt_out, pool_usage
+from chalicelib.usecases import carrier_outcomes, media, messages, messaging_service, pool_usage
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.rate_limits import Limiter
 from chalicelib.usecases.send_reconciliation import reconcile
@@ -123,7 +123,7 @@ class Batch:
         self.max_wait_seconds = settings().sender_max_wait_seconds if max_wait_seconds is None else max_wait_seconds
         self.limiter = Limiter(
             ctx.limit_store,
-            config.limit_settings(),
+            messaging_service.limits_with_campaign(ctx, config.limit_settings()),
             settings().default_segments_per_second,
             lead=BOOKING_LEAD_SECONDS,
             margin=BOOKING_MARGIN_SECONDS,
@@ -273,6 +273,7 @@ class Batch:
                 body=body,
                 status_callback=settings().webhook_url(f"/twilio/status?message_id={message.message_id}"),
                 **media.send_arguments(self.ctx, message.media, message.media_delivery),
+                messaging_service_sid=settings().twilio_messaging_service_sid,
             )
         except TwilioError as error:
             metrics.twilio_call(error.code or error.status or "unreachable")
@@ -293,8 +294,9 @@ class Batch:
                 return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
             self._finish(message, str(error.code or error.status))
             pool_usage.uncount_sent(message.from_number, message.segments)
-            if error.code == OPTED_OUT:
-                opt_out.set_opted_out(self.ctx, message.to_number, True)
+            if error.code:  # what the code means for the phone and the pool (core/carrier_errors.py)
+                carrier_outcomes.apply(self.ctx, error.code, to_number=message.to_number,
+                                       from_number=message.from_number, cause=message.message_id)
             return Outcome(DONE)
         self._record_sent(message, sent.sid, now, twilio_requests=1)
         return Outcome(DONE)

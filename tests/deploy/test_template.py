@@ -178,6 +178,9 @@ def test_alarms(stage):
         assert [a["MetricName"] for a in oldest] == ["ApproximateAgeOfOldestMessage"], queue
     sender = alarms[prefix + "sender-errors"]
     assert {"Errors", f"{prefix}send_outbound"} == _alarm_metric_names(sender)
+    faults = alarms[prefix + "pool-number-faults"]
+    assert faults["MetricName"] == metrics.POOL_NUMBER_FAULTS and faults["Threshold"] == 0
+    assert {d["Name"]: d["Value"] for d in faults["Dimensions"]} == {"service": metrics.SERVICE, "stage": stage}
     rate = alarms[prefix + "twilio-error-rate"]
     assert _alarm_metric_names(rate) == {metrics.TWILIO_ERRORS, metrics.TWILIO_REQUESTS}
     budget = alarms[prefix + "verification-budget-near"]

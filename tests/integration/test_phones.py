@@ -81,7 +81,8 @@ def test_stop_opts_out_on_any_number_and_start_opts_back_in(pool):
     assert [e["user_id"] for e in pool.chat.of_type("phone.opted_in")] == ["alice"]
 
 
-def test_help_answers_with_help_text(pool):
+def test_help_answers_with_help_text_when_twilios_answer_is_off(pool, monkeypatch):
+    monkeypatch.setenv("TWILIO_ANSWERS_HELP", "false")  # by default Twilio answers (test_twilio_keywords.py)
     pool.verified_user("alice", ALICE)
     response = pool.sms_from_phone(ALICE, POOL[0], "help")
     assert "STOP" in response.text and "<Message>" in response.text

@@ -1,0 +1,214 @@
+"""The Twilio Messaging Service the pool's numbers send through (issue 13).
+
+US carriers deliver SMS from a 10-digit long code only when it is a sender of a
+Messaging Service whose A2P 10DLC campaign is approved (else error 30034). So,
+with TWILIO_MESSAGING_SERVICE_SID set:
+- every number the pool buys or adopts joins the service before its first send,
+  and leaves it before it is released;
+- the service must hand incoming SMS to the numbers' own SmsUrl (a service with
+  its own inbound_request_url and use_inbound_webhook_on_number false would take
+  them): it is configured so, or refused when TWILIO_SERVICE_CONFIGURE_INBOUND=false;
+- US local numbers are bought only while the service's campaign is approved, and
+  the campaign's rate (where Twilio reports one) limits the sender.
+Without the setting the bridge uses plain numbers, as before, and says so once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+from chalicelib.adapters.logs import logger, mask
+from chalicelib.adapters.twilio import A2pCampaign, TwilioError
+from chalicelib.config import LimitSettings, settings
+from chalicelib.core.errors import BridgeError, pool_exhausted
+from chalicelib.usecases.context import Context
+
+APPROVED = "VERIFIED"  # Twilio's campaign_status of an approved campaign
+A2P_COUNTRIES = ("US",)  # local numbers there need a campaign (toll-free numbers need verification instead)
+CAMPAIGN_CACHE_SECONDS = 300.0
+
+# Why a number cannot join, and what the operator does about it.
+JOIN_FIXES = {
+    21712: "it is a sender of another Messaging Service: remove it there (Console > Messaging > Services > "
+    "that service > Sender Pool) or adopt another number",
+    21715: "it cannot send SMS: adopt an SMS-capable number",
+    20404: "Twilio does not know the number or the service: check TWILIO_MESSAGING_SERVICE_SID and that the "
+    "account owns the number",
+}
+CONSOLE_A2P = "Twilio Console > Messaging > Regulatory Compliance > A2P 10DLC (docs/deploy.md, 'Twilio side')"
+
+_lock = threading.Lock()
+_checked_services: set[str] = set()
+_campaign_cache: dict[str, tuple[float, A2pCampaign | None]] = {}
+_announced = False
+
+
+def service_sid() -> str | None:
+    """The configured service, or None (logged once per process)."""
+    global _announced
+    sid = settings().twilio_messaging_service_sid
+    if sid is None and not _announced:
+        _announced = True
+        logger.warning(
+            "TWILIO_MESSAGING_SERVICE_SID is not set: pool numbers send as plain numbers, outside any "
+            "Messaging Service (US carriers block unregistered 10DLC traffic: error 30034)"
+        )
+    return sid
+
+
+def service_unusable(reason: str) -> BridgeError:
+    return BridgeError("messaging_service_unusable", reason, 503)
+
+
+def ensure_inbound_deferred(ctx: Context, sid: str) -> None:
+    """Check once per process that the service leaves inbound SMS to the numbers' webhooks."""
+    if sid in _checked_services:
+        return
+    try:
+        service = ctx.twilio.fetch_service(sid)
+        if service.inbound_request_url and not service.use_inbound_webhook_on_number:
+            if not settings().configure_service_inbound:
+                raise service_unusable(
+                    f"Messaging Service {sid} sends incoming SMS to its own URL ({service.inbound_request_url}), "
+                    "not to the numbers' /twilio/sms: set its Integration to 'Defer to sender's webhook' "
+                    "(use_inbound_webhook_on_number=true) or allow TWILIO_SERVICE_CONFIGURE_INBOUND"
+                )
+            ctx.twilio.defer_inbound_to_numbers(sid)
+            logger.warning(
+                "Messaging Service sent incoming SMS to its own URL; set it to defer to the numbers' webhooks",
+                extra={"service_sid": sid},
+            )
+    except TwilioError as error:
+        raise service_unusable(f"could not read Messaging Service {sid} at Twilio ({error}); check "
+                               "TWILIO_MESSAGING_SERVICE_SID and the credentials (make doctor)") from None
+    with _lock:
+        _checked_services.add(sid)
+
+
+def join(ctx: Context, number_sid: str, phone: str) -> None:
+    """Make a pool number a sender of the service (before its first send)."""
+    sid = service_sid()
+    if sid is None:
+        return
+    ensure_inbound_deferred(ctx, sid)
+    try:
+        ctx.twilio.join_service(sid, number_sid)
+    except TwilioError as error:
+        if error.retryable:
+            raise service_unusable(f"could not add {phone} to Messaging Service {sid} ({error}); retry later") from None
+        fix = JOIN_FIXES.get(error.code, "see https://www.twilio.com/docs/errors/" + str(error.code))
+        raise BridgeError(
+            "number_not_joinable",
+            f"{phone} cannot join Messaging Service {sid}: Twilio error {error.code}: {fix}",
+            400,
+        ) from None
+    logger.info("pool number joined the messaging service", extra={"pool_number": mask(phone), "service_sid": sid})
+
+
+def leave(ctx: Context, number_sid: str, phone: str) -> None:
+    """Take a number out of the service's sender pool (before it is released)."""
+    sid = service_sid()
+    if sid is None:
+        return
+    ctx.twilio.leave_service(sid, number_sid)
+    logger.info("pool number left the messaging service", extra={"pool_number": mask(phone), "service_sid": sid})
+
+
+def campaign(ctx: Context, sid: str) -> A2pCampaign | None:
+    """The service's US A2P campaign, read at most every CAMPAIGN_CACHE_SECONDS."""
+    now = ctx.now()
+    cached = _campaign_cache.get(sid)
+    if cached is not None and now - cached[0] < CAMPAIGN_CACHE_SECONDS:
+        return cached[1]
+    campaigns = ctx.twilio.us_campaigns(sid)
+    approved = [c for c in campaigns if c.campaign_status == APPROVED]
+    found = (approved or campaigns or [None])[0]
+    with _lock:
+        _campaign_cache[sid] = (now, found)
+    return found
+
+
+def require_campaign_for(ctx: Context, country: str, held_back: list[str] = ()) -> None:
+    """Before buying a local number in `country`: 503 pool_exhausted unless the
+    service has an approved US A2P 10DLC campaign (US numbers only). Without a
+    service, as before, unless carriers already block the pool's numbers as
+    unregistered (30034 in `held_back`, the pool's hold reasons): another plain
+    number would be blocked too, so none is bought."""
+    config = settings()
+    if country not in A2P_COUNTRIES or not config.require_a2p_campaign:
+        return
+    sid = service_sid()
+    if sid is None:
+        if any(reason.startswith("30034") for reason in held_back):
+            raise pool_exhausted(
+                "carriers block the pool's numbers as unregistered A2P 10DLC traffic (30034) and another plain "
+                "number would be blocked too: set TWILIO_MESSAGING_SERVICE_SID to a Messaging Service with an "
+                f"approved campaign ({CONSOLE_A2P})"
+            )
+        return  # plain numbers, as before (announced once)
+    _campaign_cache.pop(sid, None)  # a buy reads the campaign afresh
+    try:
+        found = campaign(ctx, sid)
+    except TwilioError as error:
+        raise pool_exhausted(f"could not read the A2P 10DLC campaign of {sid} ({error}); retry later") from None
+    if found is None:
+        raise pool_exhausted(
+            f"Messaging Service {sid} has no US A2P 10DLC campaign, so US carriers would block its numbers "
+            f"(30034): register a brand and a campaign for the service in {CONSOLE_A2P}"
+        )
+    if found.campaign_status != APPROVED:
+        raise pool_exhausted(
+            f"the A2P 10DLC campaign of Messaging Service {sid} is {found.campaign_status or 'not approved'}, "
+            f"not approved yet: US numbers are bought once it is VERIFIED ({CONSOLE_A2P})"
+        )
+
+
+def campaign_segments_per_second(rate_limits: dict | None) -> float | None:
+    """The campaign's rate Twilio reports: the smallest per-second figure of a
+    carrier (AT&T's 'mps'), or None when Twilio reports none (T-Mobile has a daily cap)."""
+    rates = []
+    for limits in (rate_limits or {}).values():
+        if isinstance(limits, dict):
+            mps = limits.get("mps")
+            if isinstance(mps, (int, float)) and not isinstance(mps, bool) and mps > 0:
+                rates.append(float(mps))
+    return min(rates) if rates else None
+
+
+def reported_campaign_rate(ctx: Context) -> tuple[str, float] | None:
+    """(campaign sid, segments per second) of the approved campaign, when Twilio reports a rate."""
+    sid = service_sid()
+    if sid is None:
+        return None
+    try:
+        found = campaign(ctx, sid)
+    except TwilioError as error:
+        logger.warning("could not read the campaign's rate; no campaign limit from Twilio",
+                       extra={"error": str(error)})
+        return None
+    if found is None or found.campaign_status != APPROVED:
+        return None
+    rate = campaign_segments_per_second(found.rate_limits)
+    return (found.sid, rate) if rate else None
+
+
+def limits_with_campaign(ctx: Context, limits: LimitSettings) -> LimitSettings:
+    """The sender's limits: a configured campaign rate (CAMPAIGN_SEGMENTS_PER_SECOND)
+    wins; else the rate Twilio reports for the service's approved campaign."""
+    if limits.campaign_segments_per_second is not None:
+        return limits
+    reported = reported_campaign_rate(ctx)
+    if reported is None:
+        return limits
+    campaign_id, rate = reported
+    return dataclasses.replace(limits, campaign_id=campaign_id, campaign_segments_per_second=rate)
+
+
+def forget() -> None:
+    """Forget what was checked and cached (tests; a process that changes its settings)."""
+    global _announced
+    with _lock:
+        _checked_services.clear()
+        _campaign_cache.clear()
+        _announced = False

@@ -1,0 +1,121 @@
+"""`make doctor` (scripts/doctor.py) against the Twilio stand-in, the app and moto:
+it passes on a good setup and fails, with the right fix, on each broken one."""
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from chalicelib.adapters.twilio import TwilioGateway
+from chalicelib.usecases import messaging_service
+from conftest import PREFIX, PUBLIC_BASE_URL
+from integration.test_pool import assert_twilio_spec_kept
+
+doctor = importlib.import_module("scripts.doctor")
+doctor_targets = importlib.import_module("scripts.doctor_targets")
+
+SF = "+14155550181"
+
+
+@pytest.fixture
+def setup(bridge, monkeypatch):
+    """A good setup: a service with an approved campaign, deferring inbound; one number in it."""
+    service = bridge.twilio.state.add_service("sms-bridge")
+    bridge.twilio.state.set_campaign(service.sid, "VERIFIED")
+    monkeypatch.setenv("TWILIO_MESSAGING_SERVICE_SID", service.sid)
+    messaging_service.forget()
+    bridge.add_pool(SF)
+    bridge.service = service
+    yield bridge
+    messaging_service.forget()
+
+
+def target(bridge, service_sid: str | None = "default", prefix: str = PREFIX):
+    return doctor.Target(
+        name="test",
+        twilio=TwilioGateway(),
+        service_sid=bridge.service.sid if service_sid == "default" else service_sid,
+        public_base_url=PUBLIC_BASE_URL,
+        list_numbers=lambda: bridge.api.get("/numbers").json["numbers"],
+        missing_aws_resources=doctor_targets.missing_resources(prefix),
+    )
+
+
+def failures(bridge, **kwargs) -> dict[str, doctor.Check]:
+    checks = doctor.examine(target(bridge, **kwargs))
+    print(doctor.render(target(bridge, **kwargs), checks))
+    return {c.title: c for c in checks if not c.ok}
+
+
+def test_a_good_setup_passes(setup):
+    checks = doctor.examine(target(setup))
+    assert all(c.ok for c in checks), doctor.render(target(setup), checks)
+    titles = [c.title for c in checks]
+    assert titles == [
+        "Twilio credentials", "Messaging Service exists", "PUBLIC_BASE_URL reaches this stage's API",
+        "service defers incoming SMS to the numbers' webhooks", "approved US A2P 10DLC campaign",
+        f"pool number {SF}", "AWS resources of the stage",
+    ]
+    assert "all 7 checks passed" in doctor.render(target(setup), checks)
+    assert_twilio_spec_kept(setup.twilio)
+
+
+def test_a_number_outside_the_service(setup):
+    number = setup.twilio.state.number_by_phone(SF)
+    setup.twilio.state.remove_from_service(setup.service.sid, number.sid)
+    failed = failures(setup)
+    assert list(failed) == [f"pool number {SF}"]
+    assert "not a sender of the Messaging Service" in failed[f"pool number {SF}"].detail
+    assert '"phone_number": "+14155550181"' in failed[f"pool number {SF}"].fix
+
+
+def test_a_service_sending_its_own_inbound_webhook(setup):
+    service = setup.twilio.state.service(setup.service.sid)
+    service.inbound_request_url, service.use_inbound_webhook_on_number = "https://elsewhere.example/in", False
+    failed = failures(setup)
+    check = failed["service defers incoming SMS to the numbers' webhooks"]
+    assert "elsewhere.example" in check.detail and "Defer to sender's webhook" in check.fix
+
+
+@pytest.mark.parametrize("status", [None, "PENDING"])
+def test_no_approved_campaign(setup, status):
+    if status is None:
+        setup.twilio.state.clear_campaign(setup.service.sid)
+    else:
+        setup.twilio.state.set_campaign(setup.service.sid, status)
+    check = failures(setup)["approved US A2P 10DLC campaign"]
+    assert (status or "no US A2P 10DLC campaign") in check.detail and "A2P 10DLC" in check.fix
+
+
+def test_a_wrong_sms_url(setup):
+    setup.twilio.state.number_by_phone(SF).sms_url = "https://old.example/twilio/sms"
+    check = failures(setup)[f"pool number {SF}"]
+    assert "SmsUrl is https://old.example/twilio/sms" in check.detail
+    assert "re-points its webhooks" in check.fix
+
+
+def test_no_service_configured(setup):
+    check = failures(setup, service_sid=None)["Messaging Service exists"]
+    assert "TWILIO_MESSAGING_SERVICE_SID" in check.fix
+
+
+def test_wrong_credentials_and_missing_resources(setup, monkeypatch):
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "not-the-token")
+    failed = failures(setup, prefix="sms-bridge-nowhere-")
+    assert "Twilio credentials" in failed and "auth token" in failed["Twilio credentials"].fix
+    assert "table sms-bridge-nowhere-" in failed["AWS resources of the stage"].detail
+
+
+def test_a_held_back_number_is_reported_with_the_reactivate_fix(setup):
+    from chalicelib.usecases import carrier_outcomes
+    import app as app_module
+
+    carrier_outcomes.hold_back(app_module.context, SF, "30007")
+    check = failures(setup)[f"pool number {SF}"]
+    assert "30007" in check.detail and f"POST /numbers/{SF}/reactivate" in check.fix
+
+
+def test_main_exits_non_zero_when_something_fails(setup, monkeypatch, capsys):
+    monkeypatch.setattr(doctor_targets, "local", lambda: target(setup, service_sid=None))
+    assert doctor.main([]) == 1
+    assert "[FAIL] Messaging Service exists" in capsys.readouterr().out
