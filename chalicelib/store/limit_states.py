@@ -35,11 +35,12 @@ class LimitStore(Protocol):
         """The key's state; None for a number that is not in the pool."""
 
     def write(
-        self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float, sent: int = 0
+        self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float, sent: int = 0,
+        messages: int = 1,
     ) -> bool:
         """Store `new_tat` if the key still holds `expected_tat`; False if it does not.
-        `sent` segments (a number's, one message) are added to its cumulative counters
-        in the same write."""
+        `sent` segments (a number's, of `messages` messages) are added to its cumulative
+        counters in the same write."""
 
 
 class DynamoLimitStore:
@@ -57,7 +58,8 @@ class DynamoLimitStore:
         return StoredLimit(float(item.limiter_tat or 0), item.segments_per_second)
 
     def write(
-        self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float, sent: int = 0
+        self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float, sent: int = 0,
+        messages: int = 1,
     ) -> bool:
         model = PoolNumber if key.kind == NUMBER else CampaignLimit
         condition = model.limiter_tat == expected_tat
@@ -70,7 +72,7 @@ class DynamoLimitStore:
             item = PoolNumber(POOL, key.name)
             condition = condition & PoolNumber.phone_number.exists()  # never create a number
             if sent:
-                actions += [PoolNumber.segments_out.add(sent), PoolNumber.messages_out.add(1)]
+                actions += [PoolNumber.segments_out.add(sent), PoolNumber.messages_out.add(messages)]
         else:
             item = CampaignLimit(LIMITS, key.name)
             actions.append(CampaignLimit.segments_per_second.set(segments_per_second))
@@ -93,7 +95,8 @@ class MemoryLimitStore:
         return StoredLimit(self.tats.get(key, 0.0), self.rates.get(key.name))
 
     def write(
-        self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float, sent: int = 0
+        self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float, sent: int = 0,
+        messages: int = 1,
     ) -> bool:
         with self._lock:
             if self.tats.get(key, 0.0) != expected_tat or (key.kind == NUMBER and key.name not in self.rates):
@@ -102,6 +105,6 @@ class MemoryLimitStore:
             if sent and key.kind == NUMBER:
                 totals = self.sent.setdefault(key.name, [0, 0])
                 totals[0] += sent
-                totals[1] += 1
+                totals[1] += messages
             self.writes += 1
             return True

@@ -98,7 +98,7 @@ def submit(ctx: Context, session: Session, text: object, client_message_id: obje
             ) from None
         if message.status != QUEUED:
             return summary(message)
-    queues.send_outbound(message.message_id, message.from_number)
+    queues.send_outbound(message.message_id, message.from_number, segments=message.segments)
     logger.debug("sms queued", extra={"session_id": session.session_id, "segments": message.segments})
     return summary(message)
 
@@ -125,7 +125,7 @@ def queue_verification_code(ctx: Context, user_id: str, number: ParsedNumber, po
         order_key=order_key(now, message_id),
         ttl=retention(now),
     ).save()
-    queues.send_outbound(message_id, pool_number, secret_text=text)
+    queues.send_outbound(message_id, pool_number, secret_text=text, segments=counted.segments)
 
 
 def store_inbound(message_id: str, sid: str, session: Session, text: str, media_urls: str | None, now: float,

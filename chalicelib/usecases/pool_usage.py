@@ -33,12 +33,13 @@ def today(now: float) -> date:
     return datetime.fromtimestamp(now, tz=timezone.utc).date()
 
 
-def uncount_sent(phone_number: str, segments: int) -> None:
-    """Take back a send the limiter counted that Twilio refused (429, or a final 4xx)."""
+def uncount_sent(phone_number: str, segments: int, messages: int = 1) -> None:
+    """Take back sends the limiter counted that did not go (Twilio refused them, 429 or a
+    final 4xx; or slots booked ahead that were not used)."""
     try:
         update_if(
             PoolNumber(POOL, phone_number),
-            [PoolNumber.segments_out.add(-max(1, int(segments or 1))), PoolNumber.messages_out.add(-1)],
+            [PoolNumber.segments_out.add(-max(1, int(segments or 1))), PoolNumber.messages_out.add(-messages)],
             PoolNumber.phone_number.exists(),
         )
     except Exception:

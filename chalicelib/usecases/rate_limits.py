@@ -36,6 +36,7 @@ SETTLE_WRITE_SECONDS = 0.02
 class Booking:
     at: float | None  # when the send may leave (now or within the lead); None: not booked
     wait_seconds: float  # when not booked: until it may be
+    then: tuple[float, ...] = ()  # the slots booked in the same write for the sends after it
 
 
 @dataclass
@@ -77,7 +78,14 @@ class Limiter:
         return max(0.0, self._earliest(number) - self.lead - now)
 
     def reserve(
-        self, number: str, segments: int, now: float, horizon: float | None = None, count: bool = True
+        self,
+        number: str,
+        segments: int,
+        now: float,
+        horizon: float | None = None,
+        count: bool = True,
+        then: tuple[int, ...] = (),
+        until: float = 0.0,
     ) -> Booking:
         """Book the slot of a send of `segments` from `number`: the earliest time
         every key allows, if it is within `horizon` (default: `lead`) of now. The caller sends at
@@ -88,15 +96,24 @@ class Limiter:
         a number refusing after it leaves a campaign slot unused, never an excess.
 
         With `count`, the number's write also adds the send to its cumulative sent
-        counters (the usage report's source), so counting costs no write of its own."""
+        counters (the usage report's source), so counting costs no write of its own.
+
+        `then`: the segments of the sends that follow on the number (its FIFO group's next
+        messages); each whose slot, back to back after this one, is no later than `until` is
+        booked (and counted) in the same write, its slot in `Booking.then`. A slot booked and
+        not used leaves the number idle that long, never sends closer. Only without a
+        campaign or burst (a campaign's slots are shared by every number)."""
         ahead = max(self.lead, horizon or 0.0)
+        if self.limits.campaign_id or self.limits.burst_seconds:
+            then = ()
         for _ in range(MAX_CHARGE_TRIES):
             keys = self._keys(number)
             at = max(now + self.margin, self._earliest(number))
             if at - now > ahead + EPSILON:
                 return Booking(None, at - now - self.lead)
-            if all(self._charge(state, segments, at, count) for state in reversed(keys)):
-                return Booking(at, 0.0)
+            slots = self._slots(keys[0], at, segments, then, until)
+            if all(self._charge(state, segments, at, count, slots) for state in reversed(keys)):
+                return Booking(at, 0.0, tuple(slot for slot, _ in slots))
         # Lost every race: come back shortly rather than spin here.
         return Booking(None, self.lead or EPSILON)
 
@@ -118,10 +135,24 @@ class Limiter:
     def _earliest(self, number: str) -> float:
         return max(state.tat - self.limits.burst_seconds for state in self._keys(number))
 
-    def _charge(self, state: _KeyState, segments: int, at: float, count: bool = False) -> bool:
-        decision = decide(state.tat, at, cost_seconds(segments, state.rate), self.limits.burst_seconds)
-        sent = max(1, int(segments or 1)) if count and state.key.kind == NUMBER else 0
-        if decision.allowed and self._write(state, decision.new_tat, sent):
+    @staticmethod
+    def _slots(state: _KeyState, at: float, segments: int, then: tuple[int, ...], until: float) -> list:
+        """(slot, segments) of the sends after the first, back to back, up to `until`."""
+        slots, slot = [], at + cost_seconds(segments, state.rate)
+        for following in then:
+            if slot > until + EPSILON:
+                break
+            slots.append((slot, max(1, int(following or 1))))
+            slot += cost_seconds(following, state.rate)
+        return slots
+
+    def _charge(self, state: _KeyState, segments: int, at: float, count: bool = False, slots: list = ()) -> bool:
+        cost = cost_seconds(segments, state.rate)
+        if state.key.kind == NUMBER:
+            cost += sum(cost_seconds(s, state.rate) for _, s in slots)
+        decision = decide(state.tat, at, cost, self.limits.burst_seconds)
+        sent = max(1, int(segments or 1)) + sum(s for _, s in slots) if count and state.key.kind == NUMBER else 0
+        if decision.allowed and self._write(state, decision.new_tat, sent, 1 + len(slots)):
             return True
         self.conflicts += 1
         self._state(state.key, refresh=True)
@@ -156,9 +187,18 @@ class Limiter:
         tat = stored.tat if stored else 0.0
         return _KeyState(key=key, rate=rate, tat=tat, exists=stored is not None, stored=tat)
 
-    def _write(self, state: _KeyState, new_tat: float, sent: int = 0) -> bool:
+    def flush_late(self) -> None:
+        """At the end of an invocation: write what small delays moved the TATs on since their
+        last write (settle), when no later charge carried it (a slot booked ahead is used
+        without a write) and it adds up to SETTLE_WRITE_SECONDS; less is left unwritten, so
+        the next invocation's first send may come that much early."""
+        for state in self._states.values():
+            if state.tat >= state.stored + SETTLE_WRITE_SECONDS and not self._write(state, state.tat):
+                logger.warning("a late send could not move its limit on", extra={"late_seconds": state.tat - state.stored})
+
+    def _write(self, state: _KeyState, new_tat: float, sent: int = 0, messages: int = 1) -> bool:
         """Store `new_tat` if the key still holds the TAT it held when we read or wrote it."""
-        if state.exists and not self.store.write(state.key, state.stored, new_tat, state.rate, sent):
+        if state.exists and not self.store.write(state.key, state.stored, new_tat, state.rate, sent, messages):
             return False
         state.tat = state.stored = new_tat
         return True

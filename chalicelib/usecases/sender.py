@@ -2,14 +2,12 @@
 
 For each message of a batch, in its group's order:
 
-1. wait for the limiter: a pool number (and the campaign, when configured)
-   allows a send once `now >= TAT - burst` (usecases/rate_limits.py). A short
-   wait is slept out inside the invocation while it has time left; a longer
-   one, or one the invocation cannot afford, defers the message with a
-   visibility timeout of that many (whole) seconds. The message stays
-   'queued' while it waits, so `PUT presence away=false` can still cancel it.
-   Waits end BOOKING_LEAD_SECONDS before the slot, so that steps 2-4 are done
-   by the time it comes.
+1. wait for the limiter: a pool number (and the campaign, when configured) allows
+   a send once `now >= TAT - burst` (usecases/rate_limits.py). A short wait is
+   slept out inside the invocation while it has time left; a longer one defers
+   the message with a visibility timeout of that many (whole) seconds. It stays
+   'queued' while it waits (`PUT presence away=false` can still cancel it).
+   Waits end BOOKING_LEAD_SECONDS before the slot, for steps 2-4.
 2. claim it (usecases/messages.py: every move of a message is made there):
    a conditional write queued -> sending that returns the item
    (segments, numbers, body), so no read is needed. A claim that fails means a
@@ -18,31 +16,29 @@ For each message of a batch, in its group's order:
    answer: that one is reconciled with what Twilio has before anything is sent
    again.
 3. expired? (older than MESSAGE_VALIDITY_SECONDS) -> failed, 'expired'.
-4. book the slot with the limiter (a conditional write on the TAT that was
-   read) and sleep until it, so the request leaves exactly when charged.
+4. book the slot (a conditional write on the TAT read), sleep until it: the request
+   leaves exactly when charged.
 5. send, and record the sid (a conditional write sending -> sent).
 
-Once a message of a group must wait outside the invocation or be retried, the
-rest of that group in the batch is given back with the same visibility
-timeout (one ChangeMessageVisibilityBatch) and reported in batchItemFailures,
-so a number's messages never overtake each other and the group is not held
-for the queue's whole visibility timeout.
+Once a message of a group must wait outside the invocation or be retried, the rest
+of its group in the batch is given back with the same visibility timeout (one
+ChangeMessageVisibilityBatch, and batchItemFailures): a number's messages never
+overtake each other, and the group is not held for the queue's visibility timeout.
 
-Twilio outcomes: 429 was not accepted -> back to 'queued', retried with
-backoff and jitter. 5xx, timeouts and unreachable may have been accepted ->
-left in 'sending', retried with backoff, and so reconciled first. Any other
-4xx is final with Twilio's code; 21610 also opts the phone out.
+Twilio outcomes: 429 was not accepted -> back to 'queued', retried with backoff and
+jitter. 5xx, timeouts and unreachable may have been accepted -> left in 'sending',
+retried with backoff, reconciled first. Other 4xx: final with Twilio's code (21610
+also opts the phone out).
 
-Per message, outside faults: one write to claim, one to charge the number's
-limit (two with a campaign), one to record; reads only for a group's limiter
-state once per invocation. The write that charges the number also adds the
-send to its cumulative sent counters (PoolNumber.segments_out/messages_out);
-a send refused by Twilio takes it back (a write, on that fault only), and the
-scheduled run turns the counters into per-day usage (usecases/pool_usage.py).
+Per message, outside faults: one write to claim, one to record; the limiter's
+write (two with a campaign) books a message and, without a campaign, the slots
+of its group's next messages the invocation can wait for (usecases/send_slots.py),
+adding them to the number's cumulative sent counters (the usage report's source;
+a send that did not go is taken back). Reads: a group's limiter state once per
+invocation.
 """
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections import deque
@@ -60,7 +56,8 @@ from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
 from chalicelib.usecases import carrier_outcomes, media, messages, messaging_service, pool_usage
 from chalicelib.usecases.context import Context
-from chalicelib.usecases.rate_limits import Limiter
+from chalicelib.usecases.rate_limits import Booking, Limiter
+from chalicelib.usecases.send_slots import Job, SlotsAhead
 from chalicelib.usecases.send_reconciliation import reconcile
 
 DONE, WAIT, RETRY = "done", "wait", "retry"
@@ -74,8 +71,8 @@ MAX_VISIBILITY_SECONDS = 43_200  # SQS's limit
 BACKOFF_BASE_RATE_LIMITED = 2.0
 BACKOFF_BASE_UNKNOWN = 5.0  # gives Twilio's list time to show a message it did accept
 BACKOFF_CAP_SECONDS = 120.0
-# A send is booked up to this long before its slot (room for the claim and the
-# limiter's writes), and at least BOOKING_MARGIN_SECONDS ahead (room for the writes).
+# A send is booked up to this long before its slot (room for the claim and the limiter's
+# writes), and at least BOOKING_MARGIN_SECONDS ahead (room for the writes).
 BOOKING_LEAD_SECONDS = 0.1
 BOOKING_MARGIN_SECONDS = 0.05
 # A claimed message may be booked (and wait, keeping its claim) this far ahead.
@@ -87,17 +84,6 @@ PICKUP_SECONDS = 0.5
 # Metric names (chalicelib/metrics.py publishes them as EMF lines).
 SEND_RETRIES = "SendRetries"  # dimension Reason: rate_limited | server_error | unreachable
 SEND_DEFERRALS = "SendDeferrals"  # messages given back to the queue to wait (dimension Reason)
-
-
-@dataclass(frozen=True)
-class Job:
-    message_id: str
-    secret_text: str | None = None
-
-    @classmethod
-    def parse(cls, body: str) -> "Job":
-        data = json.loads(body)
-        return cls(message_id=data["message_id"], secret_text=data.get("secret_text"))
 
 
 @dataclass(frozen=True)
@@ -138,11 +124,14 @@ class Batch:
         self.not_before: dict[str, float] = {}
         self.given_back: list[tuple[dict, float, bool]] = []
         self.figures = metrics.SentFigures()
+        self.slots = SlotsAhead()  # booked ahead for a group's next messages
 
     def run(self) -> list[str]:
         try:
             return self._run()
         finally:
+            self.slots.release()
+            self.limiter.flush_late()
             self.figures.publish()
 
     def _run(self) -> list[str]:
@@ -178,7 +167,11 @@ class Batch:
     def _ready_in(self, group: str, now: float) -> float:
         # The group is the pool number; a record without one (not from the FIFO queue)
         # is limited once its claim has told which number it goes from.
-        limit = self.limiter.ready_in(group, now) if group else 0.0
+        slot = self.slots.slot_of(Job.parse(self.pending[group][0]["body"]).message_id) if group else None
+        if slot is not None:
+            limit = max(0.0, slot - self.limiter.lead - now)
+        else:
+            limit = self.limiter.ready_in(group, now) if group else 0.0
         return max(limit, self.not_before.get(group, 0.0) - now)
 
     def _give_back(self, group: str, seconds: float, reason: str) -> None:
@@ -243,13 +236,8 @@ class Batch:
             if reconciling:  # the attempt that may have gone counted it; Twilio has nothing
                 pool_usage.uncount_sent(message.from_number, message.segments)
             return Outcome(DONE)
-        # If another writer moved a TAT since it was read (the campaign's, typically),
-        # a slot a little later is booked at once rather than raced for again.
         clock = self.clock
-        horizon = HOLD_CLAIM_SECONDS if clock.now() + HOLD_CLAIM_SECONDS + SEND_RESERVE_SECONDS <= self.deadline else 0
-        # The booking counts the send in the number's cumulative usage (the usage report's
-        # source) unless this is a retry of a send that may have gone: that one was counted.
-        booking = self.limiter.reserve(message.from_number, message.segments, clock.now(), horizon, not reconciling)
+        booking = self._book(record, message, reconciling)
         if booking.at is None:
             if not reconciling:
                 messages.unclaim(message)
@@ -260,7 +248,32 @@ class Batch:
         attempt = _receive_count(record) if reconciling else int(message.attempts or 1)
         outcome = self._send(message, body, attempt, sent_at)
         self.limiter.settle(message.from_number, booking.at, sent_at)
+        if sent_at > booking.at:
+            self.slots.shift(message.from_number, sent_at - booking.at)
         return outcome
+
+    def _book(self, record: dict, message: Message, reconciling: bool) -> Booking:
+        """The send's slot: booked ahead with the message before it, or now, with the slots
+        of the group's next messages the invocation can wait for."""
+        clock = self.clock
+        ahead = self.slots.take(message.message_id, message.segments, reconciling)
+        if ahead is not None:
+            return ahead
+        following = []
+        for later in list(self.pending.get(_group(record), ()))[1:]:
+            job = Job.parse(later["body"])
+            if job.segments is None or job.message_id in self.slots:
+                break
+            following.append(job)
+        # A TAT another writer moved (the campaign's): a slot a little later is booked at once.
+        horizon = HOLD_CLAIM_SECONDS if clock.now() + HOLD_CLAIM_SECONDS + SEND_RESERVE_SECONDS <= self.deadline else 0
+        until = min(clock.now() + self.max_wait_seconds, self.deadline - SEND_RESERVE_SECONDS)
+        # Counted in the number's usage, unless a retry of a send that may have gone (counted).
+        booking = self.limiter.reserve(message.from_number, message.segments, clock.now(), horizon, not reconciling,
+                                       tuple(job.segments for job in following), until)
+        for job, slot in zip(following, booking.then):
+            self.slots.keep(job.message_id, slot, message.from_number, job.segments)
+        return booking
 
 
     def _send(self, message: Message, body: str, attempt: int, now: float) -> Outcome:

@@ -206,3 +206,18 @@ def test_in_memory_the_campaign_limits_every_number():
     assert charge(one, NUMBER, 1, T0) == 0
     assert charge(two, OTHER, 1, T0) == approx(0.5)
     assert charge(two, OTHER, 1, T0 + 0.5) == 0
+
+
+def test_a_groups_next_sends_are_booked_and_counted_in_the_same_write(aws_backend):
+    _add_number(NUMBER)
+    limits = Limiter(NO_CAMPAIGN, lead=0.1, margin=0.05)
+    booking = limits.reserve(NUMBER, 1, T0, then=(2, 1, 3), until=T0 + 3.1)
+    assert booking.at == approx(T0 + 0.05)
+    assert booking.then == approx((T0 + 1.05, T0 + 3.05))  # back to back; the 4th would start after `until`
+    assert _stored_tat(NUMBER) == approx(T0 + 4.05)
+    stored = PoolNumber.get(POOL, NUMBER, consistent_read=True)
+    assert (stored.segments_out, stored.messages_out) == (4, 3)
+    # With a campaign the slots are shared by every number: nothing is booked ahead.
+    other = Limiter(rate_limits.LimitSettings(burst_seconds=0.0, campaign_id="acme", campaign_segments_per_second=10.0),
+                    store=MemoryLimitStore({OTHER: 1.0}))
+    assert other.reserve(OTHER, 1, T0, then=(1,), until=T0 + 10).then == ()

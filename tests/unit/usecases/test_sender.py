@@ -324,6 +324,38 @@ def test_messages_of_a_number_are_spaced_by_their_segments(world, now, sent_at):
     assert PoolNumber.get(POOL, NUMBER).limiter_tat == pytest.approx(sent_at[2] + 1.0)
 
 
+
+def test_a_numbers_backlog_in_a_batch_costs_one_limiter_write(world, now, sent_at):
+    from chalicelib.store.limit_states import DynamoLimitStore
+
+    writes = []
+    real_write = DynamoLimitStore.write
+    DynamoLimitStore.write = lambda self, *args: writes.append(args) or real_write(self, *args)
+    try:
+        ids = [submit(world, "x" * 300), submit(world, "short"), submit(world, "after")]
+        assert sender.process_batch(world.ctx, receive()) == []
+    finally:
+        DynamoLimitStore.write = real_write
+    assert [status(i)[0] for i in ids] == ["sent"] * 3
+    assert len(writes) == 1  # the first send's write booked the two after it
+    assert [b - a for a, b in zip(sent_at, sent_at[1:])] == [pytest.approx(2.0), pytest.approx(1.0)]
+    assert sent_counted() == (4, 3)
+
+
+def test_slots_booked_ahead_and_not_used_are_taken_back_from_the_counters(world, now):
+    class CancellingGateway(TwilioGateway):  # the user comes back while the first one goes out
+        def send_sms(self, **kwargs):
+            sent = super().send_sms(**kwargs)
+            messages.cancel_queued_for_user(world.ctx, "alice")
+            return sent
+
+    ids = [submit(world, "first"), submit(world, "second"), submit(world, "third")]
+    ctx = Context(clock=now, twilio=CancellingGateway(world.http))
+    assert sender.process_batch(ctx, receive()) == []
+    assert [status(i)[0] for i in ids] == ["sent", "cancelled", "cancelled"]
+    assert sent_counted() == (1, 1)  # booked and counted for three, two taken back
+
+
 def test_a_wait_the_invocation_cannot_afford_goes_back_to_the_queue_in_order(world, now, monkeypatch):
     monkeypatch.setenv("SENDER_MAX_WAIT_SECONDS", "0")  # every wait by visibility timeout
     ids = [submit(world, f"message {i}") for i in range(3)]
