@@ -11,7 +11,8 @@ Checks, in order (README "make doctor"):
  4. The service has an approved (VERIFIED) US A2P 10DLC campaign when the pool has US long codes.
  5. PUBLIC_BASE_URL reaches this stage's API (Twilio signs webhooks against it; numbers point at it).
  6. Every pool number is owned by the account, a sender of the service, not held back by a
-    carrier fault, and its SmsUrl and StatusCallback point at PUBLIC_BASE_URL.
+    carrier fault, and its SmsUrl and StatusCallback point at TWILIO_WEBHOOK_BASE_URL (the
+    stage's webhook endpoint; PUBLIC_BASE_URL unless set).
  7. The stage's AWS resources (tables, queues) exist.
 Exit status: 0 when every check passed, 1 when something would fail real traffic.
 
@@ -57,6 +58,8 @@ class Target:
     list_numbers: Callable[[], list[dict]]  # GET /numbers through PUBLIC_BASE_URL (raises when unreachable)
     missing_aws_resources: Callable[[], list[str]]
     api_url: str | None = None  # the stage's own API URL, when known (CloudFormation EndpointURL)
+    # Where the numbers' webhooks point: TWILIO_WEBHOOK_BASE_URL (the cheaper HTTP API), else PUBLIC_BASE_URL.
+    webhook_base_url: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -155,7 +158,7 @@ def _api(target: Target, checks: list[Check]) -> list[dict] | None:
 
 
 def _pool_numbers(target: Target, numbers: list[dict], owned: dict, checks: list[Check]) -> None:
-    base = target.public_base_url.rstrip("/")
+    base = (target.webhook_base_url or target.public_base_url).rstrip("/")
     want = {"SmsUrl": base + "/twilio/sms", "StatusCallback": base + "/twilio/status"}
     members = set()
     if target.service_sid:

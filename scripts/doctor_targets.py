@@ -79,6 +79,7 @@ def local() -> Target:
         twilio=TwilioGateway(),
         service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
         public_base_url=public,
+        webhook_base_url=env.get("TWILIO_WEBHOOK_BASE_URL") or None,
         list_numbers=api_numbers(public, token),
         missing_aws_resources=missing_resources(env.get("RESOURCE_PREFIX") or "sms-bridge-local-"),
     )
@@ -111,6 +112,7 @@ def stage(name: str) -> Target:
         twilio=TwilioGateway(),
         service_sid=lambda_env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
         public_base_url=public,
+        webhook_base_url=lambda_env.get("TWILIO_WEBHOOK_BASE_URL") or None,
         list_numbers=api_numbers(public, parameter("api-tokens").split(",")[0].strip()),
         missing_aws_resources=missing_resources(lambda_env.get("RESOURCE_PREFIX") or f"{stack}-"),
         api_url=api_url,

@@ -54,6 +54,19 @@ FUZZ_SETTINGS = settings(
 )
 
 
+_REAL_ENVIRON = os.environ
+
+
+@pytest.fixture(autouse=True)
+def _environ_stays_real():
+    """chalice.test puts a dict copy in place of os.environ for each call and puts back what
+    it found; calls from several threads at once can leave a copy in place (a thread puts
+    back another's copy), which would carry one test's settings into every later test."""
+    yield
+    if os.environ is not _REAL_ENVIRON:
+        os.environ = _REAL_ENVIRON
+
+
 @pytest.fixture
 def aws_backend():
     """A fresh moto account with every table and queue of the deployment."""

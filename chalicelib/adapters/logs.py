@@ -20,6 +20,16 @@ def mask(phone: str | None) -> str:
     return phone[:keep_head] + "*" * (len(phone) - keep_head - 2) + phone[-2:]
 
 
+# The keys Powertools' formatter itself fills in; the rest are the ones `correlated` appended.
+_FORMATTER_KEYS = frozenset({"level", "location", "message", "timestamp", "service", "sampling_rate", "xray_trace_id"})
+
+
+def correlation_keys() -> dict:
+    """The keys every log line carries now (request ids, message_id, ...): for lines written
+    without the logger (metrics.emf's state-change lines)."""
+    return {k: v for k, v in logger.get_current_keys().items() if k not in _FORMATTER_KEYS and v is not None}
+
+
 @contextmanager
 def correlated(**keys: object) -> Iterator[None]:
     """Every log line within the block carries `keys` (request ids, message_id,

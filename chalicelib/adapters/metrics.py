@@ -39,7 +39,7 @@ import time
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from chalicelib import config
-from chalicelib.adapters.logs import logger
+from chalicelib.adapters.logs import correlation_keys, logger
 
 DEFAULT_NAMESPACE = config.DEFAULT_METRICS_NAMESPACE
 SERVICE = "sms-bridge"
@@ -131,6 +131,8 @@ def emf(points: list[tuple[str, object, MetricUnit, dict]], **fields: object) ->
         line.update(fields)
         if _sinks:
             return
+        if "message" in fields:  # a log line too: it carries the invocation's correlation keys (logs.correlated)
+            line.update({key: value for key, value in correlation_keys().items() if key not in line})
         print(json.dumps(line, separators=(",", ":"), default=str), file=sys.stdout)
     except Exception:  # a figure is never worth a failed send
         logger.warning("metrics not published", exc_info=True)

@@ -16,18 +16,20 @@ ALICE = "+14155550100"
 
 
 @pytest.fixture
-def log_lines():
-    """The service's JSON log lines, read from its own handler's stream."""
+def log_lines(capsys):
+    """The service's JSON log lines: its logger's, and the state-change lines the metrics
+    adapter prints with their figures (EMF) on stdout."""
     stream = io.StringIO()
     handler = service_logger.registered_handler
     previous_stream, previous_level = handler.setStream(stream), service_logger.log_level
     service_logger.setLevel("DEBUG")
 
     def read() -> list[dict]:
-        text = stream.getvalue()
+        text = stream.getvalue() + "\n" + capsys.readouterr().out
         stream.seek(0)
         stream.truncate()
-        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+        lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+        return [line for line in lines if "message" in line]  # EMF-only lines are figures, not log lines
 
     yield read
     handler.setStream(previous_stream)
