@@ -576,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(len(modes)) as workers:
         results = list(workers.map(simulate, modes, [args] * len(modes)))
     missed = []
-    for mode, (text, mode_missed, log) in zip(modes, results):
+    for mode, (text, mode_missed, log) in zip(modes, results, strict=True):
         for t, action, reason in log:
             print(f"{datetime.fromtimestamp(t, tz=timezone.utc):%m-%d %H:%M} {action:<10} {reason}")
         print(text)

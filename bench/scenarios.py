@@ -8,6 +8,7 @@ concurrency, and the runs are merged before the figures are computed.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing
 import os
@@ -162,7 +163,7 @@ def _cpu_seconds() -> float:
 
 def _campaign_spacing(data: RunData, rate: float) -> int:
     records = sorted(data.accepted, key=lambda r: r.at)
-    return sum(1 for a, b in zip(records, records[1:]) if b.at - a.at < a.segments / rate - 1e-6)
+    return sum(1 for a, b in itertools.pairwise(records) if b.at - a.at < a.segments / rate - 1e-6)
 
 
 SCENARIOS = [

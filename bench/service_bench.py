@@ -75,7 +75,7 @@ def _environment() -> None:
 
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def _timing(values: list[float]) -> dict:
@@ -346,14 +346,16 @@ class _count_stdout_bytes:
         self.count = 0
         outer = self
         # BENCH_LOG_SAMPLE=FILE: also write what was counted there (to see what a message logs).
-        sample = open(os.environ["BENCH_LOG_SAMPLE"], "w") if os.environ.get("BENCH_LOG_SAMPLE") else None
+        sample = os.environ.get("BENCH_LOG_SAMPLE")
+        if sample:
+            Path(sample).write_text("")  # emptied; each write appends (and closes) below
 
         class Counting:
             def write(self, text):
                 outer.count += len(text.encode("utf-8", "replace"))
-                if sample is not None:
-                    sample.write(text)
-                    sample.flush()
+                if sample:
+                    with open(sample, "a") as out:
+                        out.write(text)
                 return len(text)
 
             def flush(self):

@@ -215,7 +215,7 @@ class TwilioFaults:
     def draw(self) -> str | None:
         if self.rng.random() >= self.plan.twilio_fault_rate:
             return None
-        names, weights = zip(*TWILIO_FAULTS.items())
+        names, weights = zip(*TWILIO_FAULTS.items(), strict=True)
         return self.rng.choices(names, weights)[0]
 
     @staticmethod
@@ -411,7 +411,7 @@ class FaultRun:
 
         token = os.environ["API_TOKENS"].split(",")[0].strip()
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-        for attempt in range(100):
+        for _ in range(100):
             response = getattr(self.api.http, method.lower())(path, headers=headers, body=json.dumps(body))
             if response.status_code == expect:
                 return json.loads(response.body) if response.body else {}
@@ -426,7 +426,7 @@ class FaultRun:
         full_path = path + ("?" + query if query else "")
         signature = RequestValidator(self.standin.state.auth_token).compute_signature(_public_base() + full_path, params)
         headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
-        for attempt in range(100):
+        for _ in range(100):
             response = self.api.http.post(full_path, headers=headers, body=urlencode(params))
             if response.status_code == expect:
                 if path == "/twilio/status":

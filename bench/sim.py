@@ -23,6 +23,7 @@ attribute it sets, is skipped: no item here comes near 400 KB.
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import math
 import os
@@ -335,7 +336,7 @@ class Twilio:
         from chalicelib.core import segments
 
         message_id = re.search(r"message_id=([^&]+)", status_callback).group(1)
-        sid = "SM" + "%032x" % self.sim.rng.getrandbits(128)
+        sid = f"SM{self.sim.rng.getrandbits(128):032x}"
         record = Accepted(self.sim.kernel.now, from_, to, body, sid, message_id, segments.segment(body).segments)
         self.accepted.append(record)
         self.by_pair[(from_, to)].append(record)
@@ -784,7 +785,7 @@ class Harness:
         failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
         done = [message for message in batch if message.message_id not in failed]
         if done:
-            for start_index in range(0, len(done), 10):
+            for _ in range(0, len(done), 10):
                 self.count_sqs("DeleteMessageBatch")
             kernel.sleep(self.uniform(self.latencies.sqs_call))
             for message in done:
@@ -924,7 +925,7 @@ def figures(run: RunData) -> dict:
     for number, records in by_number.items():
         rate = run.numbers.get(number, 1.0)
         records.sort(key=lambda r: r.at)
-        for before, after in zip(records, records[1:]):
+        for before, after in itertools.pairwise(records):
             if after.at - before.at < before.segments / rate - SPACING_TOLERANCE:
                 spacing += 1
 
@@ -936,7 +937,7 @@ def figures(run: RunData) -> dict:
             by_session[item.session_id].append(item)
     for items in by_session.values():
         items.sort(key=lambda i: (i.first_accept, i.seq))
-        order += sum(1 for a, b in zip(items, items[1:]) if b.seq < a.seq)
+        order += sum(1 for a, b in itertools.pairwise(items) if b.seq < a.seq)
 
     duplicates = sum(count - 1 for count in accepted_by_message.values() if count > 1)
     lost = not_final = wrong_record = 0

@@ -30,7 +30,7 @@ The names below are the contract with infra/template.py (alarms, dashboard):
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import json
 import sys
@@ -68,6 +68,9 @@ def base_dimensions() -> dict[str, str]:
 # Where data points go instead of EMF lines, while `collected` is in force (simulations).
 _sinks: list[Callable[[str, float, dict], None]] = []
 
+# One figure for emf(): (name, value or values, unit, its own dimensions).
+Point = tuple[str, float | list[float], MetricUnit, dict]
+
 
 @contextlib.contextmanager
 def collected(sink: Callable[[str, float, dict], None]) -> Iterator[None]:
@@ -97,14 +100,14 @@ def publish(name: str, value: float = 1, unit: MetricUnit = Count, **dimensions:
         logger.warning("metric not published", extra={"metric": name}, exc_info=True)
 
 
-def state_change(message: str, points: list[tuple[str, float, MetricUnit, dict]], **fields: object) -> None:
+def state_change(message: str, points: Sequence[Point], **fields: object) -> None:
     """One INFO log line for a state change of a message; with `points` (name, value or
     values, unit, own dimensions) it is also their EMF, so the change and its figures
     cost one line."""
     emf(points, level="INFO", message=message, **fields)
 
 
-def emf(points: list[tuple[str, object, MetricUnit, dict]], **fields: object) -> None:
+def emf(points: Sequence[Point], **fields: object) -> None:
     """One line: `fields`, and the EMF of `points` (a directive per dimension set). Printed
     whatever POWERTOOLS_METRICS_DISABLED says, as Powertools' single_metric does."""
     if _sinks:
@@ -181,11 +184,11 @@ class SentFigures:
         self.twilio_requests += twilio_requests
 
     def publish(self) -> None:
-        shared = [(SEND_LATENCY, self.latencies_ms, Milliseconds, {})]
+        shared: list[Point] = [(SEND_LATENCY, self.latencies_ms, Milliseconds, {})]
         if self.twilio_requests:
             shared.append((TWILIO_REQUESTS, self.twilio_requests, Count, {}))
         for index, (number, (messages, segments)) in enumerate(self.by_number.items()):
-            points = [(SMS_SENT, messages, Count, {"PoolNumber": number}),
+            points: list[Point] = [(SMS_SENT, messages, Count, {"PoolNumber": number}),
                       (SEGMENTS_SENT, segments, Count, {"PoolNumber": number})]
             emf(points + (shared if index == 0 else []))
         self.by_number, self.latencies_ms, self.twilio_requests = {}, [], 0
@@ -193,6 +196,7 @@ class SentFigures:
 
 def message_final(status: str, error_code: object, queued_seconds: float | None, **fields: object) -> None:
     """An outbound message moved on from Twilio's callback (the line that logs the change)."""
+    points: list[Point]
     if status == "delivered" and queued_seconds is not None:
         points = [(DELIVERY_LATENCY, max(0.0, queued_seconds) * 1000.0, Milliseconds, {})]
     elif status in ("failed", "undelivered"):

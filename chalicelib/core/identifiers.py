@@ -13,6 +13,7 @@ a session or a phone. openapi.yaml states the same rule as `pattern` and
 from __future__ import annotations
 
 import re
+from typing import TypeGuard
 
 from chalicelib.core.errors import bad_request
 
@@ -21,7 +22,7 @@ ID_PATTERN = r"^[A-Za-z0-9._~-]{1,128}$"
 _ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 
 
-def is_valid_id(value: object) -> bool:
+def is_valid_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 

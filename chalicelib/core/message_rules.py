@@ -56,7 +56,7 @@ def compose_body(prefix_template: str, partner_name: str, text: str) -> str:
 ALLOWED_CONTROLS = frozenset("\n\r\t")
 
 
-def first_control(text: str, allowed: frozenset = ALLOWED_CONTROLS) -> int | None:
+def first_control(text: str, allowed: frozenset[str] = ALLOWED_CONTROLS) -> int | None:
     """Index of the first control character (Unicode category Cc) not in `allowed`."""
     for index, char in enumerate(text):
         if char not in allowed and unicodedata.category(char) == "Cc":

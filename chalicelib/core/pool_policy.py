@@ -86,6 +86,14 @@ class Decision:
     area_code: str | None = None
 
 
+def required(value: str | None, what: str) -> str:
+    """A Decision's `value` that its action always carries (REACTIVATE, DRAIN and RELEASE
+    a phone_number, BUY a country); raises if it is missing, which would be a bug."""
+    if value is None:
+        raise ValueError(f"pool decision without its {what}")
+    return value
+
+
 @dataclass
 class Plan:
     decisions: list[Decision]

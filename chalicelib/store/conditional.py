@@ -2,6 +2,8 @@
 did not hold (a lost race), any other failure raised."""
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
@@ -89,7 +91,7 @@ def get_together(keys: list[tuple]) -> list:
     range_key or None); the items in that order, None where there is none. What the batch
     leaves unprocessed is read alone."""
     by_table: dict[str, dict] = {}
-    client = None
+    client: Any = None  # botocore's DynamoDB client, taken from the first model's connection
     for model, hash_key, range_key in keys:
         client = client or model._get_connection().connection.client
         request = by_table.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": True})

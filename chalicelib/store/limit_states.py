@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
+from pynamodb.expressions.update import Action
+
 from chalicelib.store.conditional import update_if
 from chalicelib.store.models import LIMITS, POOL, CampaignLimit, PoolNumber
 
@@ -66,7 +68,7 @@ class DynamoLimitStore:
         if not expected_tat:
             # Never charged: the attribute may be missing (PynamoDB reads its default, 0).
             condition = condition | model.limiter_tat.does_not_exist()
-        actions = [model.limiter_tat.set(new_tat)]
+        actions: list[Action] = [model.limiter_tat.set(new_tat)]
         item: PoolNumber | CampaignLimit
         if key.kind == NUMBER:
             item = PoolNumber(POOL, key.name)

@@ -303,7 +303,9 @@ class RateCounter(Model):
     Meta = _meta("counters")
     key = UnicodeAttribute(hash_key=True)  # "<kind>#<phone, user id or window start>"
     times = ListAttribute(of=NumberAttribute, null=True)
-    count = NumberAttribute(null=True)
+    # Shadows Model.count (the classmethod that counts a table's items), which this
+    # model never calls; the attribute keeps its stored name.
+    count = NumberAttribute(null=True)  # type: ignore[assignment]
     version = NumberAttribute(default=0)
     ttl = NumberAttribute(null=True)
 

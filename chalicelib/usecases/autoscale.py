@@ -10,7 +10,7 @@ from collections import Counter
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import pool_settings, settings
 from chalicelib.core import pool_plan
-from chalicelib.core.pool_policy import BUY, DRAIN, HOLD, REACTIVATE, REFUSE, RELEASE, Decision, PoolView
+from chalicelib.core.pool_policy import BUY, DRAIN, HOLD, REACTIVATE, REFUSE, RELEASE, Decision, PoolView, required
 from chalicelib.store.conditional import get_or_none, update_if
 from chalicelib.store.models import AUTOSCALER_MEMORY_ITEM, POOL, POOL_META, AutoscalerMemory, PoolNumber
 from chalicelib.usecases import pool_growth, pool_numbers, pool_usage, sessions
@@ -76,11 +76,11 @@ def _carry_out(ctx: Context, decision: Decision, now: float) -> str:
         number = pool_numbers.buy(ctx, decision.area_code, rate, decision.country, why=decision.reason)
         return f"bought {mask(number.phone_number)}"
     if decision.action == REACTIVATE:
-        return "taken back" if pool_numbers.reactivate(decision.phone_number, now) else "skipped: no longer drained"
+        return "taken back" if pool_numbers.reactivate(required(decision.phone_number, "phone_number"), now) else "skipped: no longer drained"
     if decision.action == DRAIN:
-        return "draining" if pool_numbers.drain_auto(decision.phone_number, now) else "skipped: no longer active"
+        return "draining" if pool_numbers.drain_auto(required(decision.phone_number, "phone_number"), now) else "skipped: no longer active"
     if decision.action == RELEASE:
-        released = pool_numbers.release(ctx, decision.phone_number, now)
+        released = pool_numbers.release(ctx, required(decision.phone_number, "phone_number"), now)
         return "released" if released else "skipped: no longer draining"
     return "logged"
 

@@ -18,9 +18,10 @@ from chalicelib.usecases.context import Context
 
 TIMEOUT_SECONDS = 5
 MAX_BACKOFF_SECONDS = 900
+_JITTER = random.Random()  # the backoff's default source of jitter, one per container
 
 
-def backoff_seconds(attempt: int, rng: random.Random = random.Random()) -> int:
+def backoff_seconds(attempt: int, rng: random.Random = _JITTER) -> int:
     """Exponential backoff with full jitter, capped at SQS's 15-minute delay; at
     least a second, so a failed delivery is never retried at once."""
     return max(1, int(rng.uniform(0, min(MAX_BACKOFF_SECONDS, 2 ** min(attempt, 12)))))

@@ -12,6 +12,10 @@ a message.status event.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
+from pynamodb.expressions.update import Action
+
 from chalicelib.adapters import queues
 from chalicelib.adapters.logs import logger
 from chalicelib.config import settings
@@ -98,7 +102,7 @@ def submit(ctx: Context, session: Session, text: object, client_message_id: obje
             ) from None
         if message.status != QUEUED:
             return summary(message)
-    queues.send_outbound(message.message_id, message.from_number, segments=message.segments)
+    queues.send_outbound(message.message_id, message.from_number, segments=int(message.segments))
     logger.debug("sms queued", extra={"session_id": session.session_id, "segments": message.segments})
     return summary(message)
 
@@ -187,7 +191,7 @@ def unclaim(message: Message) -> None:
 def record_sent(ctx: Context, message: Message, twilio_sid: str, now: float) -> bool:
     """Twilio took it: sending -> sent with its sid. False when Twilio's status
     callback got here first and moved the status on (the sid is kept; nothing told)."""
-    recorded = [Message.twilio_sid.set(twilio_sid), Message.sent_at.set(now)]
+    recorded: list[Action] = [Message.twilio_sid.set(twilio_sid), Message.sent_at.set(now)]
     moved = [Message.status.set(SENT), Message.events_owed.add({SENT}), *recorded]
     if not update_if(message, moved, Message.status == SENDING):
         message.update(actions=recorded)
@@ -219,7 +223,7 @@ def cancel_queued_for_user(ctx: Context, user_id: str, status: str = CANCELLED, 
         message = Message(message_id=key.message_id)
         stopped = update_if(
             message,
-            [Message.status.set(status), Message.error_code.set(error_code), Message.events_owed.add({status})],
+            [Message.status.set(status), _set_error_code(error_code), Message.events_owed.add({status})],
             Message.status == QUEUED,
         )
         if not stopped:
@@ -231,6 +235,12 @@ def cancel_queued_for_user(ctx: Context, user_id: str, status: str = CANCELLED, 
     if cancelled:
         logger.info("queued messages stopped", extra={"user_id": user_id, "count": cancelled, "status": status})
     return cancelled
+
+
+def _set_error_code(error_code: str | None) -> Action:
+    """Set the error code; None is stored as DynamoDB's NULL (PynamoDB's set(None), which
+    its type hints leave out)."""
+    return Message.error_code.set(cast("str", error_code))
 
 
 def apply_status(message_id: str, status: str, error_code: str | None = None) -> Message | None:
@@ -261,6 +271,7 @@ def notify_owed(ctx: Context, message: Message) -> None:
     if not owed:
         return
     if message.kind != VERIFICATION:
+        media: dict[str, Any] = {"media_delivery": message.media_delivery} if message.media_delivery else {}
         for status in owed:
             chat_events.emit(
                 ctx,
@@ -271,9 +282,9 @@ def notify_owed(ctx: Context, message: Message) -> None:
                 status=status,
                 error_code=message.error_code,
                 error_reason=carrier_errors.reason(message.error_code),
-                **({"media_delivery": message.media_delivery} if message.media_delivery else {}),
+                **media,
             )
-    done = [Message.events_owed.delete(set(owed))]
+    done: list[Action] = [Message.events_owed.delete(set(owed))]
     if message.status != QUEUED and message.queued_user_id:
         done.append(Message.queued_user_id.remove())
     update_if(message, done, Message.message_id.exists())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Sequence
 
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.adapters.twilio import A2pCampaign, TwilioError
@@ -29,7 +30,7 @@ A2P_COUNTRIES = ("US",)  # local numbers there need a campaign (toll-free number
 CAMPAIGN_CACHE_SECONDS = 300.0
 
 # Why a number cannot join, and what the operator does about it.
-JOIN_FIXES = {
+JOIN_FIXES: dict[int | None, str] = {
     21712: "it is a sender of another Messaging Service: remove it there (Console > Messaging > Services > "
     "that service > Sender Pool) or adopt another number",
     21715: "it cannot send SMS: adopt an SMS-capable number",
@@ -123,13 +124,13 @@ def campaign(ctx: Context, sid: str) -> A2pCampaign | None:
         return cached[1]
     campaigns = ctx.twilio.us_campaigns(sid)
     approved = [c for c in campaigns if c.campaign_status == APPROVED]
-    found = (approved or campaigns or [None])[0]
+    found = approved[0] if approved else campaigns[0] if campaigns else None
     with _lock:
         _campaign_cache[sid] = (now, found)
     return found
 
 
-def require_campaign_for(ctx: Context, country: str, held_back: list[str] = ()) -> None:
+def require_campaign_for(ctx: Context, country: str, held_back: Sequence[str] = ()) -> None:
     """Before buying a local number in `country`: 503 pool_exhausted unless the
     service has an approved US A2P 10DLC campaign (US numbers only). Without a
     service, as before, unless carriers already block the pool's numbers as

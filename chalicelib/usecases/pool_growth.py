@@ -15,7 +15,7 @@ from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import pool_settings, settings
 from chalicelib.core import phone_numbers, placement
 from chalicelib.core.errors import pool_exhausted
-from chalicelib.core.pool_policy import REACTIVATE, REFUSE, Decision, grow_choice
+from chalicelib.core.pool_policy import REACTIVATE, REFUSE, Decision, grow_choice, required
 from chalicelib.store import growth_lease
 from chalicelib.store.models import PoolNumber
 from chalicelib.usecases import pool_numbers
@@ -98,12 +98,14 @@ def grow_for_session(
         if choice.action == REFUSE:
             raise pool_exhausted(choice.reason)
         if choice.action == REACTIVATE:
-            if not pool_numbers.reactivate(choice.phone_number, now):
+            phone = required(choice.phone_number, "phone_number")
+            if not pool_numbers.reactivate(phone, now):
                 raise pool_exhausted("the pool changed while growing; retry")
-            phone = choice.phone_number
         else:
             rate = settings().default_segments_per_second
-            bought = pool_numbers.buy_at_twilio(ctx, choice.country, choice.area_code, rate, "session could not be placed")
+            bought = pool_numbers.buy_at_twilio(
+                ctx, required(choice.country, "country"), choice.area_code, rate, "session could not be placed"
+            )
             phone = bought.phone_number
         if not claim(phone):
             raise pool_exhausted("the pool changed while growing; retry")

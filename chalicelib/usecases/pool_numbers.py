@@ -16,7 +16,7 @@ from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import pool_settings, settings
 from chalicelib.core import billing, phone_numbers
 from chalicelib.core.errors import bad_request, not_found, pool_exhausted
-from chalicelib.core.pool_policy import AUTO, REQUESTED, NumberState, limit_refusal
+from chalicelib.core.pool_policy import AUTO, REQUESTED, NumberState, limit_refusal, required
 from chalicelib.store import growth_lease
 from chalicelib.store.conditional import get_or_none, update_if
 from chalicelib.store.models import POOL, DailyUsage, PoolNumber
@@ -86,7 +86,7 @@ def adopt(ctx: Context, raw_phone: object, rate: float) -> PoolNumber:
         held = held_count(all_numbers())
         policy = pool_settings().policy
         if held >= policy.max_size:
-            raise pool_exhausted(limit_refusal(held, 0, policy))
+            raise pool_exhausted(required(limit_refusal(held, 0, policy), "refusal"))
     owned = ctx.twilio.find_owned_number(number.e164)
     if owned is None:
         raise bad_request(
@@ -115,7 +115,7 @@ def buy(
 
 def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float, why: str) -> PoolNumber:
     """Search and buy (the caller holds the growth lease and checked the limits)."""
-    searches = []
+    searches: list[tuple[str, str | None]] = []
     if area_code and country in ("US", "CA"):  # Twilio's AreaCode filter is North American only
         searches.append((country, area_code))
     searches.append((country, None))

@@ -18,6 +18,7 @@ time on the number.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chalicelib.adapters.logs import logger, mask
@@ -146,7 +147,9 @@ class Limiter:
             slot += cost_seconds(following, state.rate)
         return slots
 
-    def _charge(self, state: _KeyState, segments: int, at: float, count: bool = False, slots: list = ()) -> bool:
+    def _charge(
+        self, state: _KeyState, segments: int, at: float, count: bool = False, slots: Sequence[tuple[float, int]] = ()
+    ) -> bool:
         cost = cost_seconds(segments, state.rate)
         if state.key.kind == NUMBER:
             cost += sum(cost_seconds(s, state.rate) for _, s in slots)

@@ -42,6 +42,6 @@ def require_reachable(user_id: str) -> tuple[User, Phone]:
             "SMS to the user's phone failed repeatedly (the carrier says it cannot get SMS); "
             f"hook it up and verify it again (PUT /users/{user_id}/phone) or use another phone",
         )
-    if user.phone_status != VERIFIED or not owns(phone, user_id):
+    if user.phone_status != VERIFIED or phone is None or not owns(phone, user_id):
         raise conflict("phone_not_verified", "the user's phone is not verified yet; POST the code to /phone/verify")
     return user, phone

@@ -234,7 +234,7 @@ class Batch:
         if expired or not body:
             self._finish(message, "expired" if expired else "no_body")
             if reconciling:  # the attempt that may have gone counted it; Twilio has nothing
-                pool_usage.uncount_sent(message.from_number, message.segments)
+                pool_usage.uncount_sent(message.from_number, int(message.segments))
             return Outcome(DONE)
         clock = self.clock
         booking = self._book(record, message, reconciling)
@@ -256,23 +256,23 @@ class Batch:
         """The send's slot: booked ahead with the message before it, or now, with the slots
         of the group's next messages the invocation can wait for."""
         clock = self.clock
-        ahead = self.slots.take(message.message_id, message.segments, reconciling)
+        ahead = self.slots.take(message.message_id, int(message.segments), reconciling)
         if ahead is not None:
             return ahead
-        following = []
+        following: list[tuple[str, int]] = []  # (message id, segments); booking.then: the first ones' slots
         for later in list(self.pending.get(_group(record), ()))[1:]:
             job = Job.parse(later["body"])
             if job.segments is None or job.message_id in self.slots:
                 break
-            following.append(job)
+            following.append((job.message_id, job.segments))
         # A TAT another writer moved (the campaign's): a slot a little later is booked at once.
         horizon = HOLD_CLAIM_SECONDS if clock.now() + HOLD_CLAIM_SECONDS + SEND_RESERVE_SECONDS <= self.deadline else 0
         until = min(clock.now() + self.max_wait_seconds, self.deadline - SEND_RESERVE_SECONDS)
         # Counted in the number's usage, unless a retry of a send that may have gone (counted).
-        booking = self.limiter.reserve(message.from_number, message.segments, clock.now(), horizon, not reconciling,
-                                       tuple(job.segments for job in following), until)
-        for job, slot in zip(following, booking.then):
-            self.slots.keep(job.message_id, slot, message.from_number, job.segments)
+        booking = self.limiter.reserve(message.from_number, int(message.segments), clock.now(), horizon,
+                                       not reconciling, tuple(segments for _, segments in following), until)
+        for (message_id, segments), slot in zip(following, booking.then, strict=False):
+            self.slots.keep(message_id, slot, message.from_number, segments)
         return booking
 
 
@@ -293,7 +293,7 @@ class Batch:
             if error.status == 429:
                 # Refused before it was accepted: give it back to the queue as it was.
                 messages.unclaim(message)
-                pool_usage.uncount_sent(message.from_number, message.segments)
+                pool_usage.uncount_sent(message.from_number, int(message.segments))
                 metrics.count(SEND_RETRIES, Reason="rate_limited")
                 return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_RATE_LIMITED), "rate_limited")
             if error.retryable:
@@ -306,7 +306,7 @@ class Batch:
                 )
                 return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
             self._finish(message, str(error.code or error.status))
-            pool_usage.uncount_sent(message.from_number, message.segments)
+            pool_usage.uncount_sent(message.from_number, int(message.segments))
             if error.code:  # what the code means for the phone and the pool (core/carrier_errors.py)
                 carrier_outcomes.apply(self.ctx, error.code, to_number=message.to_number,
                                        from_number=message.from_number, cause=message.message_id)
@@ -320,7 +320,7 @@ class Batch:
         if messages.record_sent(self.ctx, message, twilio_sid, now):
             # One log line for the change; its figures go out with the batch's (run()).
             metrics.sms_sent(message.message_id, mask(message.to_number))
-            self.figures.add(message.from_number, message.segments, now - message.created_at, twilio_requests)
+            self.figures.add(message.from_number, int(message.segments), now - message.created_at, twilio_requests)
         elif twilio_requests:
             metrics.twilio_call()
 

@@ -8,6 +8,8 @@ caller sends nothing.
 
 from __future__ import annotations
 
+from typing import cast
+
 from chalicelib.adapters import metrics
 from chalicelib.config import VerificationSettings, verification_settings
 from chalicelib.core import verification_limits as rules
@@ -70,7 +72,8 @@ def count_try(ctx: Context, phone: str) -> int:
 
 
 def _times(counter: RateCounter | None) -> list[float]:
-    return [float(t) for t in (counter.times or [])] if counter else []
+    # PynamoDB types the list's items as NumberAttribute; stored, they are numbers.
+    return [float(t) for t in cast("list[float]", counter.times or [])] if counter else []
 
 
 def _take(key: str, windows: list[Window], now: float, code: str, why: str) -> tuple[float, ...]:

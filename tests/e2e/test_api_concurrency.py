@@ -10,6 +10,7 @@ own count of connections a full backlog turned away (TcpExt ListenOverflows in
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import threading
 from pathlib import Path
@@ -26,7 +27,7 @@ def listen_overflows() -> int | None:
         lines = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines()]
     except OSError:
         return None
-    for names, values in zip(lines, lines[1:]):
+    for names, values in itertools.pairwise(lines):
         if names[0] == "TcpExt:" and values[0] == "TcpExt:" and "ListenOverflows" in names:
             return int(values[names.index("ListenOverflows")])
     return None

@@ -141,7 +141,7 @@ def test_raw_bodies_in_any_encoding_never_cause_a_5xx(world, data):
     signature matches what the parser made of them (then handled)."""
     from urllib.parse import parse_qsl
 
-    bridge, real_id = world
+    bridge, _ = world
     path = data.draw(st.sampled_from(["/twilio/sms", "/twilio/status"]))
     body = data.draw(raw_bodies)
     sign = data.draw(st.booleans())

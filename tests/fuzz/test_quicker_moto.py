@@ -45,7 +45,7 @@ def _script() -> list:
             call("send_message", QueueUrl=url, MessageBody=f"body {i}", **fields)
         if fifo:
             call("send_message", QueueUrl=url, MessageBody="dup", MessageGroupId="g0", MessageDeduplicationId="d0")
-    for name, url in queues.items():
+    for url in queues.values():
         first = call("receive_message", QueueUrl=url, MaxNumberOfMessages=3, AttributeNames=["All"]).get("Messages", [])
         handles = [m["ReceiptHandle"] for m in first]
         call("change_message_visibility", QueueUrl=url, ReceiptHandle=handles[0], VisibilityTimeout=0)

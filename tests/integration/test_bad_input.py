@@ -69,7 +69,7 @@ def _stored(bridge):
 
 
 def test_unsigned_and_tampered_webhooks_are_refused(ready):
-    bridge, open_id, _ = ready
+    bridge, _, _ = ready
     params = {"From": ALICE, "To": POOL[0], "Body": "hi", "MessageSid": "SM" + "a" * 32}
     unsigned = post_webhook(bridge.api, "/twilio/sms", params, signature=None)
     tampered = post_webhook(bridge.api, "/twilio/sms", {**params, "Body": "changed"}, signature=sign_webhook("/twilio/sms", params))

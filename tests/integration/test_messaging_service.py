@@ -36,7 +36,7 @@ def test_an_adopted_number_joins_the_service_before_its_first_send(bridge, servi
     joined = operations.index("CreatePhoneNumber")  # v1 sender-pool add
     bridge.verified_user("alice", ALICE)  # the code goes out from the pool's number
 
-    sends = [r for r in twilio_requests(bridge.twilio, "CreateMessage")]
+    sends = list(twilio_requests(bridge.twilio, "CreateMessage"))
     operations = [r.get("operation") for r in twilio_requests(bridge.twilio)]
     assert sends and operations.index("CreateMessage") > joined
     form = sends[-1]["form"]

@@ -189,13 +189,13 @@ def test_threads_racing_every_pair_of_operations(pool, codes, atomic_moto, verif
         code = codes[-1]
         start = threading.Barrier(2)
 
-        def run(name, code=code):
+        def run(name, code=code, start=start):
             start.wait()
             return _operation(pool, name, code)
 
         with ThreadPoolExecutor(2) as workers:
             pair = list(workers.map(run, (first, second)))
-        for name, response in zip((first, second), pair):
+        for name, response in zip((first, second), pair, strict=True):
             answers.append((name, response.status_code, (response.json or {}).get("error", {}).get("code")))
             assert response.status_code < 500, (first, second, name, response.body)
             if response.status_code == 409:

@@ -40,7 +40,7 @@ def captured_logs(capfd, caplog):
     texts = []
 
     def collect() -> str:
-        out, err = capfd.readouterr()
+        out, _ = capfd.readouterr()
         # stdout: Powertools' JSON lines. Left out: stderr and werkzeug's records (the
         # Twilio stand-in's access log, Twilio's side) and `responses`' (moto's mock).
         texts.append(out)

@@ -4,6 +4,7 @@ Twilio's OpenAPI description (devstack/twilio_spec.py). The clock is moved by
 hand: nothing here sleeps on real time."""
 from __future__ import annotations
 
+import itertools
 import json
 import urllib.parse
 from dataclasses import dataclass
@@ -338,7 +339,7 @@ def test_a_numbers_backlog_in_a_batch_costs_one_limiter_write(world, now, sent_a
         DynamoLimitStore.write = real_write
     assert [status(i)[0] for i in ids] == ["sent"] * 3
     assert len(writes) == 1  # the first send's write booked the two after it
-    assert [b - a for a, b in zip(sent_at, sent_at[1:])] == [pytest.approx(2.0), pytest.approx(1.0)]
+    assert [b - a for a, b in itertools.pairwise(sent_at)] == [pytest.approx(2.0), pytest.approx(1.0)]
     assert sent_counted() == (4, 3)
 
 
