@@ -1,5 +1,6 @@
 """sms-bridge: routes and event handlers only. Each parses its input, calls one
 domain function in chalicelib/ and shapes the answer."""
+
 from __future__ import annotations
 
 import functools
@@ -46,6 +47,7 @@ def configure(new_context: Context) -> None:
     """Use another context from now on (tests and simulations: a ManualClock, a fake Twilio)."""
     global context
     context = new_context
+
 
 FORM = ["application/x-www-form-urlencoded"]
 JSON_TYPES = ["application/json"]

@@ -8,12 +8,13 @@ notices: it reads the clock through `now` and waits through `sleep`, both
 patched to this kernel by the harness. Ties are broken by scheduling order,
 so a run is a pure function of its seed.
 """
+
 from __future__ import annotations
 
 import heapq
 import itertools
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 
 class Stopped(BaseException):
@@ -22,7 +23,7 @@ class Stopped(BaseException):
 
 
 class Process:
-    def __init__(self, kernel: "Kernel", fn: Callable, args: tuple, name: str, role: str):
+    def __init__(self, kernel: Kernel, fn: Callable, args: tuple, name: str, role: str):
         self.kernel = kernel
         self.fn = fn
         self.args = args
@@ -42,7 +43,7 @@ class Process:
                 self.fn(*self.args)
         except Stopped:
             pass
-        except BaseException as error:  # noqa: BLE001 - reported by the kernel
+        except BaseException as error:
             self.kernel.error = error
         finally:
             self.finished = True

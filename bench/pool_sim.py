@@ -43,6 +43,7 @@ figures decide the exit status) and 'empty', for comparison.
 
 Run: .venv/bin/python -m bench.pool_sim [--days 30] [--seed 5] [--release-at renewal|empty] [--log]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,20 +54,20 @@ import random
 import sys
 import time as wallclock
 from array import array
-from concurrent.futures import ProcessPoolExecutor
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib.core import billing as costs
 from chalicelib.core import pool_plan, pool_policy
+from chalicelib.core.gcra import cost_seconds, decide
 from chalicelib.core.placement import Candidate, rank
 from chalicelib.core.pool_policy import ACTIVE, AUTO, DRAINING, NumberState, Policy, PoolView
-from chalicelib.core.gcra import cost_seconds, decide
 from infra import progress
 
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
-START = datetime(2026, 6, 1, tzinfo=timezone.utc).timestamp()  # a Monday
+START = datetime(2026, 6, 1, tzinfo=UTC).timestamp()  # a Monday
 UTC_OFFSET_HOURS = -5  # the users' local time (US Eastern)
 PRICE_NUMBER_MONTH, PRICE_SEGMENT = 1.15, 0.0083  # the settings' defaults
 
@@ -150,7 +151,9 @@ class Month:
         self.next_number = 0
         # users
         self.user_area = [self._area() for _ in range(workload.users)]
-        weights = [min(workload.max_weight, self.random.paretovariate(workload.pareto_alpha)) for _ in range(workload.users)]
+        weights = [
+            min(workload.max_weight, self.random.paretovariate(workload.pareto_alpha)) for _ in range(workload.users)
+        ]
         self.cumulative = list(_accumulate(weights))
         self.open_by_user: dict[int, dict[int, Session]] = defaultdict(dict)  # user -> partner -> session
         self.count_histogram: dict[int, int] = defaultdict(int)  # open-session count -> users with it
@@ -385,7 +388,7 @@ class Month:
         self.minute_segments = 0
         self.minute_peak_user = self.max_user_sessions
         # Counters restart each day, as the daily usage items do.
-        day = datetime.fromtimestamp(now, tz=timezone.utc).date().isoformat()
+        day = datetime.fromtimestamp(now, tz=UTC).date().isoformat()
         if self.memory.get("day") not in (None, day):
             for number in self.numbers:
                 number.day_segments = number.day_messages = 0
@@ -418,7 +421,7 @@ class Month:
             elif decision.action == pool_policy.REFUSE:
                 self.counts["scheduled buy refused"] += 1
 
-    def run(self) -> "Month":
+    def run(self) -> Month:
         self.buy(START, "415", "initial")
         peak_rate = self.w.sessions_per_hour_at_peak / HOUR * self.w.burst_session_factor
         t = START
@@ -501,17 +504,37 @@ def report(month: Month, seconds: float) -> tuple[str, list[str]]:
     billed = f["twilio_billed_months"] / f["peak_lower_bound"] if f["peak_lower_bound"] else math.inf
     floor = 1 + p.headroom / f["lower_bound_months"] if f["lower_bound_months"] else math.inf
     checks = [
-        ("peak pool (numbers held)", f"{f['peak_pool']}",
-         f"<= peak lower bound {f['peak_lower_bound']} + headroom {p.headroom} = {f['peak_lower_bound'] + p.headroom}",
-         f["peak_pool"] <= f["peak_lower_bound"] + p.headroom),
-        ("number-months billed by Twilio", f"{f['twilio_billed_months']} = {billed:.3f} x its lower bound "
-         f"{f['peak_lower_bound']} (every number held at the peak is billed)", "<= 1.10 x", billed <= 1.10),
-        ("p95 wait submit -> send", f"{f['p95']:.2f} s (p50 {f['p50']:.2f}, p99 {f['p99']:.2f}, max {f['max_wait']:.0f})",
-         f"<= target {p.target_wait_seconds:g} s", f["p95"] <= p.target_wait_seconds),
-        ("sessions refused under the cap", f"{f['refused_under_cap']} (of {f['refused']} refused)", "= 0",
-         f["refused_under_cap"] == 0),
-        ("flapping (bought/released in a loop)", f"{f['flaps']}", f"= 0 within the idle time {p.idle_seconds / 60:g} min",
-         f["flaps"] == 0),
+        (
+            "peak pool (numbers held)",
+            f"{f['peak_pool']}",
+            f"<= peak lower bound {f['peak_lower_bound']} + headroom {p.headroom} = {f['peak_lower_bound'] + p.headroom}",
+            f["peak_pool"] <= f["peak_lower_bound"] + p.headroom,
+        ),
+        (
+            "number-months billed by Twilio",
+            f"{f['twilio_billed_months']} = {billed:.3f} x its lower bound "
+            f"{f['peak_lower_bound']} (every number held at the peak is billed)",
+            "<= 1.10 x",
+            billed <= 1.10,
+        ),
+        (
+            "p95 wait submit -> send",
+            f"{f['p95']:.2f} s (p50 {f['p50']:.2f}, p99 {f['p99']:.2f}, max {f['max_wait']:.0f})",
+            f"<= target {p.target_wait_seconds:g} s",
+            f["p95"] <= p.target_wait_seconds,
+        ),
+        (
+            "sessions refused under the cap",
+            f"{f['refused_under_cap']} (of {f['refused']} refused)",
+            "= 0",
+            f["refused_under_cap"] == 0,
+        ),
+        (
+            "flapping (bought/released in a loop)",
+            f"{f['flaps']}",
+            f"= 0 within the idle time {p.idle_seconds / 60:g} min",
+            f["flaps"] == 0,
+        ),
     ]
     lines = [
         f"release at {p.release_at!r}: {month.sessions} sessions, {f['messages']} SMS ({month.segments_out} segments "
@@ -520,17 +543,23 @@ def report(month: Month, seconds: float) -> tuple[str, list[str]]:
     width = max(len(c[0]) for c in checks)
     for name, value, goal, ok in checks:
         lines.append(f"  {'ok  ' if ok else 'MISS'} {name:<{width}}  {value}  [{goal}]")
-    lines.append(f"       number-months held pro rata (not what Twilio bills): {f['number_months']:.2f} = {held:.3f} x the "
-                 f"lower bound summed per minute, {f['lower_bound_months']:.2f}; keeping the headroom alone makes "
-                 f">= {floor:.2f} x")
+    lines.append(
+        f"       number-months held pro rata (not what Twilio bills): {f['number_months']:.2f} = {held:.3f} x the "
+        f"lower bound summed per minute, {f['lower_bound_months']:.2f}; keeping the headroom alone makes "
+        f">= {floor:.2f} x"
+    )
     rental = f["twilio_billed_months"] * PRICE_NUMBER_MONTH
     messages = (month.segments_out + month.segments_in) * PRICE_SEGMENT
     lines.append(f"       Twilio bill: rentals ${rental:.2f} + messages ${messages:.2f} (${PRICE_SEGMENT}/segment)")
     worst, hour = f["worst_hour"]
-    lines.append(f"       p95 wait in the busiest hour for waits: {worst:.2f} s "
-                 f"({datetime.fromtimestamp(START + hour * HOUR, tz=timezone.utc):%m-%d %H:00} UTC)")
-    lines.append(f"       lower bound parts at their peaks: largest user {month.peak_user} sessions, send rate "
-                 f"{month.peak_rate_bound} numbers")
+    lines.append(
+        f"       p95 wait in the busiest hour for waits: {worst:.2f} s "
+        f"({datetime.fromtimestamp(START + hour * HOUR, tz=UTC):%m-%d %H:00} UTC)"
+    )
+    lines.append(
+        f"       lower bound parts at their peaks: largest user {month.peak_user} sessions, send rate "
+        f"{month.peak_rate_bound} numbers"
+    )
     lines.append("       decisions: " + ", ".join(f"{name} {count}" for name, count in sorted(month.counts.items())))
     return "\n".join(lines), [f"{p.release_at}: {c[0]}" for c in checks if not c[3]]
 
@@ -554,8 +583,12 @@ def main_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--release-at", choices=("renewal", "empty"), action="append",
-                        help="the release policy to run (repeatable; default: renewal, then empty for comparison)")
+    parser.add_argument(
+        "--release-at",
+        choices=("renewal", "empty"),
+        action="append",
+        help="the release policy to run (repeatable; default: renewal, then empty for comparison)",
+    )
     parser.add_argument("--headroom", type=int, default=Policy.headroom)
     parser.add_argument("--idle-minutes", type=float, default=Policy.idle_seconds / MINUTE)
     parser.add_argument("--target-wait", type=float, default=Policy.target_wait_seconds)
@@ -569,16 +602,18 @@ def main(argv: list[str] | None = None) -> int:
     args = main_arguments(argv)
     modes = args.release_at or ["renewal", "empty"]
     w = Workload()
-    print(f"== pool: {args.days} simulated days from {datetime.fromtimestamp(START, tz=timezone.utc).date()}, seed "
-          f"{args.seed}, {w.users} users, {w.segments_per_second:g} segment/s per number; policy: target wait "
-          f"{args.target_wait:g} s, headroom {args.headroom}, idle {args.idle_minutes:g} min, max {args.max_size} "
-          f"numbers, budget ${args.budget:g}/month")
+    print(
+        f"== pool: {args.days} simulated days from {datetime.fromtimestamp(START, tz=UTC).date()}, seed "
+        f"{args.seed}, {w.users} users, {w.segments_per_second:g} segment/s per number; policy: target wait "
+        f"{args.target_wait:g} s, headroom {args.headroom}, idle {args.idle_minutes:g} min, max {args.max_size} "
+        f"numbers, budget ${args.budget:g}/month"
+    )
     with ProcessPoolExecutor(len(modes)) as workers:
         results = list(workers.map(simulate, modes, [args] * len(modes)))
     missed = []
     for mode, (text, mode_missed, log) in zip(modes, results, strict=True):
         for t, action, reason in log:
-            print(f"{datetime.fromtimestamp(t, tz=timezone.utc):%m-%d %H:%M} {action:<10} {reason}")
+            print(f"{datetime.fromtimestamp(t, tz=UTC):%m-%d %H:%M} {action:<10} {reason}")
         print(text)
         if mode == modes[0]:
             missed += mode_missed

@@ -26,6 +26,7 @@ here is only how moto finds things in its own memory:
 caller undoes them. tests/fuzz/test_quicker_moto.py runs one script of SQS
 calls with and without them and compares every answer.
 """
+
 from __future__ import annotations
 
 import functools

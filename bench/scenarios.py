@@ -6,23 +6,58 @@ is set, so a large scenario can be split by number over worker processes
 (`shards`): each simulates its numbers with its share of the Lambda
 concurrency, and the runs are merged before the figures are computed.
 """
+
 from __future__ import annotations
 
 import itertools
 import math
 import multiprocessing
 import os
-import resource
 import random
+import resource
 import time
 from dataclasses import dataclass, replace
 
 from bench.sim import Config, FaultMix, Harness, RunData, figures
 
-WORDS = (
-    "ok thanks see you at lunch tomorrow call me later on my way running late sounds good "
-    "meeting moved to three can you send the file please the build is green again let us ship it"
-).split()
+WORDS = [
+    "ok",
+    "thanks",
+    "see",
+    "you",
+    "at",
+    "lunch",
+    "tomorrow",
+    "call",
+    "me",
+    "later",
+    "on",
+    "my",
+    "way",
+    "running",
+    "late",
+    "sounds",
+    "good",
+    "meeting",
+    "moved",
+    "to",
+    "three",
+    "can",
+    "you",
+    "send",
+    "the",
+    "file",
+    "please",
+    "the",
+    "build",
+    "is",
+    "green",
+    "again",
+    "let",
+    "us",
+    "ship",
+    "it",
+]
 UCS2_WORDS = ["привет", "как", "дела", "спасибо", "😀", "👍", "да", "нет", "увидимся", "🎉"]
 
 
@@ -92,8 +127,14 @@ def plan(scenario: Scenario) -> list[Planned]:
             number = rng.randrange(1 if scenario.hot_share else 0, scenario.numbers)
         if total_rate:
             at += rng.expovariate(total_rate)
-        planned.append(Planned(number, rng.randrange(scenario.sessions_per_number),
-                               _text(rng, scenario.multi_share, scenario.ucs2_share), at))
+        planned.append(
+            Planned(
+                number,
+                rng.randrange(scenario.sessions_per_number),
+                _text(rng, scenario.multi_share, scenario.ucs2_share),
+                at,
+            )
+        )
     return planned
 
 
@@ -168,24 +209,61 @@ def _campaign_spacing(data: RunData, rate: float) -> int:
 
 SCENARIOS = [
     Scenario("one_number", "one number, 1,000 messages submitted at once", numbers=1, messages=1000),
-    Scenario("fifty_numbers", "50 numbers, 10,000 messages at once (15% multi-segment, 10% UCS-2)",
-             numbers=50, messages=10_000, shards=2),
-    Scenario("hot_number", "one hot number among 50: a third of 2,000 messages on one number",
-             numbers=50, messages=2000, hot_share=1 / 3, shards=2),
-    Scenario("faults", "fault mix 10% (429, 5xx, timeouts, crash after accept, 4xx) on 10 numbers, 1,000 messages",
-             numbers=10, messages=1000, faults=0.10),
-    Scenario("steady", "not backlogged: 50 numbers at 30% of their rate, 1,000 messages over time",
-             numbers=50, messages=1000, arrival_load=0.3, shards=2),
-    Scenario("campaign", "campaign limit 3 segments/s across 5 numbers of 1 segment/s, 500 messages",
-             numbers=5, messages=500, campaign_segments_per_second=3.0),
+    Scenario(
+        "fifty_numbers",
+        "50 numbers, 10,000 messages at once (15% multi-segment, 10% UCS-2)",
+        numbers=50,
+        messages=10_000,
+        shards=2,
+    ),
+    Scenario(
+        "hot_number",
+        "one hot number among 50: a third of 2,000 messages on one number",
+        numbers=50,
+        messages=2000,
+        hot_share=1 / 3,
+        shards=2,
+    ),
+    Scenario(
+        "faults",
+        "fault mix 10% (429, 5xx, timeouts, crash after accept, 4xx) on 10 numbers, 1,000 messages",
+        numbers=10,
+        messages=1000,
+        faults=0.10,
+    ),
+    Scenario(
+        "steady",
+        "not backlogged: 50 numbers at 30% of their rate, 1,000 messages over time",
+        numbers=50,
+        messages=1000,
+        arrival_load=0.3,
+        shards=2,
+    ),
+    Scenario(
+        "campaign",
+        "campaign limit 3 segments/s across 5 numbers of 1 segment/s, 500 messages",
+        numbers=5,
+        messages=500,
+        campaign_segments_per_second=3.0,
+    ),
 ]
 
 # The deferral choice: the same backlogs with every wait left to SQS visibility timeouts.
 COMPARISONS = [
-    replace(SCENARIOS[0], name="one_number_visibility_only", max_wait_seconds=0.0,
-            title="one number, 1,000 messages, waits by visibility timeout only"),
-    Scenario("ten_numbers", "10 numbers, 1,000 messages at once (short waits in the invocation)",
-             numbers=10, messages=1000),
-    Scenario("ten_numbers_visibility_only", "10 numbers, 1,000 messages, waits by visibility timeout only",
-             numbers=10, messages=1000, max_wait_seconds=0.0),
+    replace(
+        SCENARIOS[0],
+        name="one_number_visibility_only",
+        max_wait_seconds=0.0,
+        title="one number, 1,000 messages, waits by visibility timeout only",
+    ),
+    Scenario(
+        "ten_numbers", "10 numbers, 1,000 messages at once (short waits in the invocation)", numbers=10, messages=1000
+    ),
+    Scenario(
+        "ten_numbers_visibility_only",
+        "10 numbers, 1,000 messages, waits by visibility timeout only",
+        numbers=10,
+        messages=1000,
+        max_wait_seconds=0.0,
+    ),
 ]

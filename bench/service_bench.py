@@ -27,6 +27,7 @@
    whole service with its share of the users, pool numbers and messages, their figures
    added up); the service's logs go to one file per shard (--fault-log-dir).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -137,7 +138,9 @@ class LocalService:
         from devstack.chat_receiver import ChatReceiver
         from devstack.twilio_standin import serve
 
-        self.standin = serve(port=0, account_sid=os.environ["TWILIO_ACCOUNT_SID"], auth_token=AUTH_TOKEN, callback_delay=3600)
+        self.standin = serve(
+            port=0, account_sid=os.environ["TWILIO_ACCOUNT_SID"], auth_token=AUTH_TOKEN, callback_delay=3600
+        )
         os.environ["TWILIO_API_BASE_URL"] = self.standin.url
         self.chat = ChatReceiver([os.environ["CHAT_WEBHOOK_SECRET"]]).start()
         os.environ["CHAT_WEBHOOK_URL"] = self.chat.url
@@ -194,7 +197,9 @@ def one_open_session(service: LocalService) -> tuple[dict, str]:
     code = re.search(r"\b(\d{6})\b", body).group(1)
     assert _json_call(client, "POST", "/users/alice/phone/verify", {"code": code})[0] == 200
     assert _json_call(client, "PUT", "/users/alice/presence", {"away": True})[0] == 200
-    status, session = _json_call(client, "POST", "/sessions", {"user_id": "alice", "partner_id": "bob", "partner_name": "Bob"})
+    status, session = _json_call(
+        client, "POST", "/sessions", {"user_id": "alice", "partner_id": "bob", "partner_name": "Bob"}
+    )
     assert status == 201, session
     return session, phone
 
@@ -216,15 +221,24 @@ def handler_benchmarks(service: LocalService, requests: int) -> dict:
     outbound_url = sqs.get_queue_url(QueueName=f"{PREFIX}outbound.fifo")["QueueUrl"]
 
     def inbound_params():
-        return {"From": phone, "To": session["pool_number"], "Body": "on my way " + uuid.uuid4().hex[:6],
-                "MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": os.environ["TWILIO_ACCOUNT_SID"], "NumMedia": "0"}
+        return {
+            "From": phone,
+            "To": session["pool_number"],
+            "Body": "on my way " + uuid.uuid4().hex[:6],
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "AccountSid": os.environ["TWILIO_ACCOUNT_SID"],
+            "NumMedia": "0",
+        }
 
     def handler_inbound():
         params = inbound_params()
         signature = validator.compute_signature(PUBLIC_BASE_URL + "/twilio/sms", params)
         started = time.perf_counter()
-        response = client.http.post("/twilio/sms", headers={"Content-Type": "application/x-www-form-urlencoded",
-                                                            "X-Twilio-Signature": signature}, body=urlencode(params))
+        response = client.http.post(
+            "/twilio/sms",
+            headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+            body=urlencode(params),
+        )
         elapsed = time.perf_counter() - started
         assert response.status_code == 200 and b"<Message>" not in response.body, response.body
         return elapsed
@@ -234,23 +248,42 @@ def handler_benchmarks(service: LocalService, requests: int) -> dict:
         signature = validator.compute_signature(PUBLIC_BASE_URL + "/twilio/sms", params)
         started = time.perf_counter()
         assert RequestValidator(AUTH_TOKEN).validate(PUBLIC_BASE_URL + "/twilio/sms", params, signature)
-        route = dynamodb.get_item(TableName=f"{PREFIX}routes", ConsistentRead=True,
-                                  Key={"phone": {"S": phone}, "pool_number": {"S": session["pool_number"]}})["Item"]
+        route = dynamodb.get_item(
+            TableName=f"{PREFIX}routes",
+            ConsistentRead=True,
+            Key={"phone": {"S": phone}, "pool_number": {"S": session["pool_number"]}},
+        )["Item"]
         dynamodb.get_item(TableName=f"{PREFIX}sessions", ConsistentRead=True, Key={"session_id": route["session_id"]})
         message_id = "msg_in_" + uuid.uuid4().hex
-        dynamodb.put_item(TableName=f"{PREFIX}messages", ConditionExpression="attribute_not_exists(message_id)", Item={
-            "message_id": {"S": message_id}, "session_id": route["session_id"], "direction": {"S": "inbound"},
-            "text": {"S": params["Body"]}, "status": {"S": "received"}, "from_number": {"S": phone},
-            "to_number": {"S": session["pool_number"]}, "created_at": {"N": str(time.time())},
-            "order_key": {"S": f"{time.time_ns()}:{message_id}"}})
-        sqs.send_message(QueueUrl=delivery_url, MessageBody=json.dumps({"type": "message.received", "message_id": message_id,
-                                                                        "text": params["Body"]}))
+        dynamodb.put_item(
+            TableName=f"{PREFIX}messages",
+            ConditionExpression="attribute_not_exists(message_id)",
+            Item={
+                "message_id": {"S": message_id},
+                "session_id": route["session_id"],
+                "direction": {"S": "inbound"},
+                "text": {"S": params["Body"]},
+                "status": {"S": "received"},
+                "from_number": {"S": phone},
+                "to_number": {"S": session["pool_number"]},
+                "created_at": {"N": str(time.time())},
+                "order_key": {"S": f"{time.time_ns()}:{message_id}"},
+            },
+        )
+        sqs.send_message(
+            QueueUrl=delivery_url,
+            MessageBody=json.dumps({"type": "message.received", "message_id": message_id, "text": params["Body"]}),
+        )
         return time.perf_counter() - started
 
     def handler_send():
         started = time.perf_counter()
-        status, body = _json_call(client, "POST", f"/sessions/{session['session_id']}/messages",
-                                  {"text": "see you at noon", "client_message_id": uuid.uuid4().hex})
+        status, body = _json_call(
+            client,
+            "POST",
+            f"/sessions/{session['session_id']}/messages",
+            {"text": "see you at noon", "client_message_id": uuid.uuid4().hex},
+        )
         elapsed = time.perf_counter() - started
         assert status == 202, body
         return elapsed
@@ -260,23 +293,44 @@ def handler_benchmarks(service: LocalService, requests: int) -> dict:
 
         started = time.perf_counter()
         assert any(hmac.compare_digest(API_TOKEN.encode(), t.encode()) for t in os.environ["API_TOKENS"].split(","))
-        item = dynamodb.get_item(TableName=f"{PREFIX}sessions", ConsistentRead=True,
-                                 Key={"session_id": {"S": session["session_id"]}})["Item"]
-        user = dynamodb.get_item(TableName=f"{PREFIX}users", ConsistentRead=True, Key={"user_id": item["user_id"]})["Item"]
+        item = dynamodb.get_item(
+            TableName=f"{PREFIX}sessions", ConsistentRead=True, Key={"session_id": {"S": session["session_id"]}}
+        )["Item"]
+        user = dynamodb.get_item(TableName=f"{PREFIX}users", ConsistentRead=True, Key={"user_id": item["user_id"]})[
+            "Item"
+        ]
         dynamodb.get_item(TableName=f"{PREFIX}phones", ConsistentRead=True, Key={"phone": user["phone"]})
         message_id = "msg_" + uuid.uuid4().hex
-        dynamodb.put_item(TableName=f"{PREFIX}messages", ConditionExpression="attribute_not_exists(message_id)", Item={
-            "message_id": {"S": message_id}, "session_id": item["session_id"], "direction": {"S": "outbound"},
-            "text": {"S": "see you at noon"}, "body": {"S": "Bob: see you at noon"}, "status": {"S": "queued"},
-            "from_number": item["pool_number"], "to_number": item["user_phone"], "created_at": {"N": str(time.time())},
-            "order_key": {"S": f"{time.time_ns()}:{message_id}"}, "queued_user_id": item["user_id"]})
-        sqs.send_message(QueueUrl=outbound_url, MessageBody=json.dumps({"message_id": message_id}),
-                         MessageGroupId=item["pool_number"]["S"], MessageDeduplicationId=message_id)
+        dynamodb.put_item(
+            TableName=f"{PREFIX}messages",
+            ConditionExpression="attribute_not_exists(message_id)",
+            Item={
+                "message_id": {"S": message_id},
+                "session_id": item["session_id"],
+                "direction": {"S": "outbound"},
+                "text": {"S": "see you at noon"},
+                "body": {"S": "Bob: see you at noon"},
+                "status": {"S": "queued"},
+                "from_number": item["pool_number"],
+                "to_number": item["user_phone"],
+                "created_at": {"N": str(time.time())},
+                "order_key": {"S": f"{time.time_ns()}:{message_id}"},
+                "queued_user_id": item["user_id"],
+            },
+        )
+        sqs.send_message(
+            QueueUrl=outbound_url,
+            MessageBody=json.dumps({"message_id": message_id}),
+            MessageGroupId=item["pool_number"]["S"],
+            MessageDeduplicationId=message_id,
+        )
         return time.perf_counter() - started
 
     results = {}
-    for name, handler, floor in (("POST /twilio/sms", handler_inbound, floor_inbound),
-                                 ("POST /sessions/{id}/messages", handler_send, floor_send)):
+    for name, handler, floor in (
+        ("POST /twilio/sms", handler_inbound, floor_inbound),
+        ("POST /sessions/{id}/messages", handler_send, floor_send),
+    ):
         for _ in range(20):  # warm up both (clients, connections, caches)
             handler()
             floor()
@@ -293,9 +347,15 @@ def handler_benchmarks(service: LocalService, requests: int) -> dict:
             handler_times.append(handler())
             floor_times.append(floor())
         ratio = statistics.median(handler_times) / statistics.median(floor_times)
-        results[name] = {"handler": _timing(handler_times), "floor": _timing(floor_times),
-                         "ratio_p50": round(ratio, 2), "goal": "<= 1.2", "met": ratio <= 1.2,
-                         "aws_calls_handler": calls, "aws_calls_floor": floor_calls}
+        results[name] = {
+            "handler": _timing(handler_times),
+            "floor": _timing(floor_times),
+            "ratio_p50": round(ratio, 2),
+            "goal": "<= 1.2",
+            "met": ratio <= 1.2,
+            "aws_calls_handler": calls,
+            "aws_calls_floor": floor_calls,
+        }
     return results
 
 
@@ -306,12 +366,30 @@ def requests_per_message(service: LocalService, messages: int) -> dict:
     from bench.service_faults import FaultRun, Plan
     from bench.service_hooks import HOOKS
 
-    plan = Plan(messages=messages, users=5, partners_per_user=3, pool_size=4, per_round=50, replies_per_100=0,
-                twilio_fault_rate=0, crash_rate=0, lost_delete_rate=0, duplicate_event_rate=0,
-                dynamodb_throttle_rate=0, chat_down=(0, 0), seed=3)
+    plan = Plan(
+        messages=messages,
+        users=5,
+        partners_per_user=3,
+        pool_size=4,
+        per_round=50,
+        replies_per_100=0,
+        twilio_fault_rate=0,
+        crash_rate=0,
+        lost_delete_rate=0,
+        duplicate_event_rate=0,
+        dynamodb_throttle_rate=0,
+        chat_down=(0, 0),
+        seed=3,
+    )
     patch = Patch()
-    run = FaultRun(plan, app_module=service.app_module, api=service.client, standin=service.standin, chat=service.chat,
-                   setattr=patch)
+    run = FaultRun(
+        plan,
+        app_module=service.app_module,
+        api=service.client,
+        standin=service.standin,
+        chat=service.chat,
+        setattr=patch,
+    )
     try:
         run.setup()
         HOOKS.reset_counts()
@@ -335,9 +413,15 @@ def requests_per_message(service: LocalService, messages: int) -> dict:
     calls = dict(HOOKS.calls)
     by_caller = {name: round(n / messages, 3) for name, n in sorted(HOOKS.callers.items())}
     per_message = {name: n / messages for name, n in sorted(calls.items())}
-    return {"messages": messages, "calls": calls, "per_message": per_message, "dynamodb_by_caller": by_caller,
-            "total_per_message": round(sum(per_message.values()), 2), "log_bytes_per_message": round(logged / messages),
-            "cost": cost_per_million(per_message, logged / messages)}
+    return {
+        "messages": messages,
+        "calls": calls,
+        "per_message": per_message,
+        "dynamodb_by_caller": by_caller,
+        "total_per_message": round(sum(per_message.values()), 2),
+        "log_bytes_per_message": round(logged / messages),
+        "cost": cost_per_million(per_message, logged / messages),
+    }
 
 
 class _count_stdout_bytes:
@@ -382,16 +466,20 @@ class _count_stdout_bytes:
         return self.count
 
 
-
-
 def cost_per_million(per_message: dict, log_bytes: float) -> dict:
     p = PRICES
-    dynamodb_reads = sum(n for name, n in per_message.items() if name.split(".")[1] in ("GetItem", "Query", "Scan", "BatchGetItem"))
-    dynamodb_writes = sum(n for name, n in per_message.items() if name.split(".")[1] in ("PutItem", "UpdateItem", "DeleteItem"))
+    dynamodb_reads = sum(
+        n for name, n in per_message.items() if name.split(".")[1] in ("GetItem", "Query", "Scan", "BatchGetItem")
+    )
+    dynamodb_writes = sum(
+        n for name, n in per_message.items() if name.split(".")[1] in ("PutItem", "UpdateItem", "DeleteItem")
+    )
     write_units = dynamodb_writes * p["assumptions"]["write_units_per_write"]
     sqs_requests = sum(n for name, n in per_message.items() if name.startswith("sqs."))
     lambda_invocations = p["assumptions"]["lambda_invocations_per_message"]
-    lambda_gb_seconds = lambda_invocations * p["assumptions"]["lambda_seconds_per_invocation"] * p["assumptions"]["lambda_memory_gb"]
+    lambda_gb_seconds = (
+        lambda_invocations * p["assumptions"]["lambda_seconds_per_invocation"] * p["assumptions"]["lambda_memory_gb"]
+    )
     million = 1_000_000
     parts = {
         "api_gateway": p["api_gateway"]["rest_per_million_requests"] * p["assumptions"]["rest_api_requests_per_message"]
@@ -406,10 +494,15 @@ def cost_per_million(per_message: dict, log_bytes: float) -> dict:
     aws = sum(parts.values())
     twilio = p["twilio"]["us_sms_outbound_per_segment"] * million
     share = aws / twilio
-    return {"aws_usd_per_million_messages": round(aws, 2), "parts": {k: round(v, 2) for k, v in parts.items()},
-            "twilio_usd_per_million_segments": round(twilio, 2), "aws_share_of_twilio_fee": round(share, 5),
-            "dynamodb_writes_per_message": round(dynamodb_writes, 3),
-            "goal": f"<= {COST_SHARE_GOAL}", "met": share <= COST_SHARE_GOAL}
+    return {
+        "aws_usd_per_million_messages": round(aws, 2),
+        "parts": {k: round(v, 2) for k, v in parts.items()},
+        "twilio_usd_per_million_segments": round(twilio, 2),
+        "aws_share_of_twilio_fee": round(share, 5),
+        "dynamodb_writes_per_message": round(dynamodb_writes, 3),
+        "goal": f"<= {COST_SHARE_GOAL}",
+        "met": share <= COST_SHARE_GOAL,
+    }
 
 
 # --- 3. import time -------------------------------------------------------------------------------
@@ -437,18 +530,46 @@ print(time.perf_counter() - t)
 def import_times(rounds: int = 7) -> dict:
     env = dict(os.environ)
     python = sys.executable
-    modules = json.loads(subprocess.run([python, "-c", _LIST_MODULES], cwd=ROOT, env=env, capture_output=True,
-                                        text=True, check=True).stdout)
+    modules = json.loads(
+        subprocess.run(
+            [python, "-c", _LIST_MODULES], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        ).stdout
+    )
     app_times, dep_times = [], []
     for _ in range(rounds):
-        dep_times.append(float(subprocess.run([python, "-c", _TIME_IMPORTS, json.dumps(modules)], cwd=ROOT, env=env,
-                                              capture_output=True, text=True, check=True).stdout))
-        app_times.append(float(subprocess.run([python, "-c", _TIME_IMPORTS, json.dumps(["app"])], cwd=ROOT, env=env,
-                                              capture_output=True, text=True, check=True).stdout))
+        dep_times.append(
+            float(
+                subprocess.run(
+                    [python, "-c", _TIME_IMPORTS, json.dumps(modules)],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+        )
+        app_times.append(
+            float(
+                subprocess.run(
+                    [python, "-c", _TIME_IMPORTS, json.dumps(["app"])],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+        )
     ratio = statistics.median(app_times) / statistics.median(dep_times)
-    return {"import_app_ms": round(statistics.median(app_times) * 1000, 1),
-            "import_dependencies_ms": round(statistics.median(dep_times) * 1000, 1),
-            "dependency_modules": len(modules), "ratio": round(ratio, 3), "goal": "<= 1.3", "met": ratio <= 1.3}
+    return {
+        "import_app_ms": round(statistics.median(app_times) * 1000, 1),
+        "import_dependencies_ms": round(statistics.median(dep_times) * 1000, 1),
+        "dependency_modules": len(modules),
+        "ratio": round(ratio, 3),
+        "goal": "<= 1.3",
+        "met": ratio <= 1.3,
+    }
 
 
 # --- 4. the 10,000-message fault run ----------------------------------------------------------------
@@ -515,8 +636,15 @@ def _fault_shard(plan, log_path: str, conn) -> None:
         with LocalService(in_process=True) as service:
             patch = Patch()
             try:
-                run = FaultRun(plan, app_module=service.app_module, api=service.client, standin=service.standin,
-                               chat=service.chat, setattr=patch, out=lambda line: conn.send(("progress", line)))
+                run = FaultRun(
+                    plan,
+                    app_module=service.app_module,
+                    api=service.client,
+                    standin=service.standin,
+                    chat=service.chat,
+                    setattr=patch,
+                    out=lambda line: conn.send(("progress", line)),
+                )
                 conn.send(("figures", run.run()))
             finally:
                 patch.undo()
@@ -532,9 +660,15 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--fault-messages", type=int, default=10_000)
-    parser.add_argument("--fault-shards", type=int, default=min(2, os.cpu_count() or 1),
-                        help="processes the fault run is split over (default: 2 on 2 or more cores)")
-    parser.add_argument("--fault-log-dir", default=None, help="where the fault run's service logs go (default: a temp dir)")
+    parser.add_argument(
+        "--fault-shards",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="processes the fault run is split over (default: 2 on 2 or more cores)",
+    )
+    parser.add_argument(
+        "--fault-log-dir", default=None, help="where the fault run's service logs go (default: a temp dir)"
+    )
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--skip-faults", action="store_true")
     only.add_argument("--faults-only", action="store_true", help="only the fault run (section 4)")
@@ -595,31 +729,43 @@ def _missed(f: dict) -> list[str]:
 def _summary(f: dict) -> None:
     print("\n== sms-bridge service benchmarks (one run) ==")
     for name, h in f.get("handlers", {}).items():
-        print(f"{name:32s} handler p50 {h['handler']['p50_ms']} ms p99 {h['handler']['p99_ms']} ms | floor p50 "
-              f"{h['floor']['p50_ms']} ms p99 {h['floor']['p99_ms']} ms | ratio {h['ratio_p50']}x (goal <= 1.2) "
-              f"{'met' if h['met'] else 'MISSED'}")
+        print(
+            f"{name:32s} handler p50 {h['handler']['p50_ms']} ms p99 {h['handler']['p99_ms']} ms | floor p50 "
+            f"{h['floor']['p50_ms']} ms p99 {h['floor']['p99_ms']} ms | ratio {h['ratio_p50']}x (goal <= 1.2) "
+            f"{'met' if h['met'] else 'MISSED'}"
+        )
     if "per_message" in f:
         pm = f["per_message"]
         c = pm["cost"]
         print(f"AWS requests per message end to end: {pm['total_per_message']} ({pm['per_message']})")
         writes, logged = c["dynamodb_writes_per_message"], pm["log_bytes_per_message"]
-        print(f"DynamoDB writes per message end to end: {writes} (goal <= {WRITES_PER_MESSAGE_GOAL}) "
-              f"{'met' if writes <= WRITES_PER_MESSAGE_GOAL else 'MISSED'}")
-        print(f"log bytes per message: {logged} (goal <= {LOG_BYTES_GOAL:.0f}, half of {LOG_BYTES_BEFORE}) "
-              f"{'met' if logged <= LOG_BYTES_GOAL else 'MISSED'}")
-        print(f"AWS cost per million messages: ${c['aws_usd_per_million_messages']} vs Twilio "
-              f"${c['twilio_usd_per_million_segments']} per million segments: {c['aws_share_of_twilio_fee'] * 100:.3f}% "
-              f"(goal <= {COST_SHARE_GOAL * 100:.2f}%) {'met' if c['met'] else 'MISSED'} ({c['parts']})")
+        print(
+            f"DynamoDB writes per message end to end: {writes} (goal <= {WRITES_PER_MESSAGE_GOAL}) "
+            f"{'met' if writes <= WRITES_PER_MESSAGE_GOAL else 'MISSED'}"
+        )
+        print(
+            f"log bytes per message: {logged} (goal <= {LOG_BYTES_GOAL:.0f}, half of {LOG_BYTES_BEFORE}) "
+            f"{'met' if logged <= LOG_BYTES_GOAL else 'MISSED'}"
+        )
+        print(
+            f"AWS cost per million messages: ${c['aws_usd_per_million_messages']} vs Twilio "
+            f"${c['twilio_usd_per_million_segments']} per million segments: {c['aws_share_of_twilio_fee'] * 100:.3f}% "
+            f"(goal <= {COST_SHARE_GOAL * 100:.2f}%) {'met' if c['met'] else 'MISSED'} ({c['parts']})"
+        )
     if "import" in f:
         i = f["import"]
-        print(f"import app {i['import_app_ms']} ms vs its dependencies alone {i['import_dependencies_ms']} ms: "
-              f"{i['ratio']}x (goal <= 1.3) {'met' if i['met'] else 'MISSED'}")
+        print(
+            f"import app {i['import_app_ms']} ms vs its dependencies alone {i['import_dependencies_ms']} ms: "
+            f"{i['ratio']}x (goal <= 1.3) {'met' if i['met'] else 'MISSED'}"
+        )
     if "faults" in f:
         r = f["faults"]
-        print(f"fault run: {r['messages']} messages, {r['replies']} replies: lost {r['lost']}, sent twice {r['sent_twice']}, "
-              f"not final {r['not_final']}, chat events delivered {r['chat_events_delivered']}/{r['chat_events_expected']}, "
-              f"dead-lettered {r['faults']['dead_lettered']} replayed {r['faults']['replayed']}; "
-              f"{len(r.get('shards', [])) or 1} process(es), {r['rounds']} rounds, {r['seconds'].get('wall')} s")
+        print(
+            f"fault run: {r['messages']} messages, {r['replies']} replies: lost {r['lost']}, sent twice {r['sent_twice']}, "
+            f"not final {r['not_final']}, chat events delivered {r['chat_events_delivered']}/{r['chat_events_expected']}, "
+            f"dead-lettered {r['faults']['dead_lettered']} replayed {r['faults']['replayed']}; "
+            f"{len(r.get('shards', [])) or 1} process(es), {r['rounds']} rounds, {r['seconds'].get('wall')} s"
+        )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ The API client and Twilio retry what failed, as they do: the chat backend
 POSTs again with the same client_message_id after a 5xx, Twilio posts a
 webhook again after a non-2xx.
 """
+
 from __future__ import annotations
 
 import collections
@@ -49,7 +50,8 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from datetime import UTC
+from urllib.parse import urlencode, urlsplit
 
 from bench import quicker_moto
 from bench.service_hooks import HOOKS
@@ -72,9 +74,9 @@ class RunClock:
             self.skipped += seconds
 
     def utc(self):
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        return datetime.fromtimestamp(self.now(), timezone.utc)
+        return datetime.fromtimestamp(self.now(), UTC)
 
     def install(self, setattr, standin_state) -> None:
         """The stand-in's message dates and the chat receiver read this clock too (the
@@ -92,7 +94,7 @@ class SimulatedCrash(BaseException):
     """The sender's invocation dies after Twilio accepted a message, before the record."""
 
 
-def crashing_gateway(run: "FaultRun"):
+def crashing_gateway(run: FaultRun):
     """The service's Twilio gateway, whose sends sometimes take the invocation down
     just after Twilio accepted them (while the run is faulting)."""
     from chalicelib.adapters.twilio import TwilioGateway
@@ -130,7 +132,7 @@ class Plan:
     first_number: int = 0
     first_message: int = 0
 
-    def split(self, shards: int) -> list["Plan"]:
+    def split(self, shards: int) -> list[Plan]:
         """The same run as `shards` independent services, each with its share of the
         users, pool numbers and messages, and of each round's submissions (so every
         shard has as many rounds and the chat outage lasts as many of them); seeds
@@ -144,14 +146,21 @@ class Plan:
         plans = []
         for i in range(shards):
             plan = dataclasses.replace(
-                self, messages=share(self.messages, i), users=share(self.users, i), pool_size=share(self.pool_size, i),
-                per_round=share(self.per_round, i), seed=self.seed + 1000 * i,
+                self,
+                messages=share(self.messages, i),
+                users=share(self.users, i),
+                pool_size=share(self.pool_size, i),
+                per_round=share(self.per_round, i),
+                seed=self.seed + 1000 * i,
                 first_user=self.first_user + sum(share(self.users, j) for j in range(i)),
                 first_number=self.first_number + sum(share(self.pool_size, j) for j in range(i)),
-                first_message=self.first_message + sum(share(self.messages, j) for j in range(i)))
+                first_message=self.first_message + sum(share(self.messages, j) for j in range(i)),
+            )
             if plan.pool_size < plan.partners_per_user or plan.users < 1 or plan.per_round < 1:
-                raise ValueError(f"{shards} shards leave a shard {plan.users} users, {plan.pool_size} pool numbers "
-                                 f"(a user needs {plan.partners_per_user}) and {plan.per_round} messages a round")
+                raise ValueError(
+                    f"{shards} shards leave a shard {plan.users} users, {plan.pool_size} pool numbers "
+                    f"(a user needs {plan.partners_per_user}) and {plan.per_round} messages a round"
+                )
             plans.append(plan)
         return plans
 
@@ -280,8 +289,12 @@ class FaultRun:
             code = _last_code(state, phone)
             self._call("POST", f"/users/{user_id}/phone/verify", {"code": code}, expect=200)
             for k in range(p.partners_per_user):
-                session = self._call("POST", "/sessions", {"user_id": user_id, "partner_id": f"partner{k}",
-                                                          "partner_name": f"P{k}"}, expect=201)
+                session = self._call(
+                    "POST",
+                    "/sessions",
+                    {"user_id": user_id, "partner_id": f"partner{k}", "partner_name": f"P{k}"},
+                    expect=201,
+                )
                 session["phone"] = phone
                 self.sessions.append(session)
         self.drain_quietly()
@@ -337,8 +350,10 @@ class FaultRun:
             if round_no % 5 == 0:
                 elapsed = time.monotonic() - started
                 left = elapsed * (p.messages - next_index) / next_index if next_index else 0
-                self.out(f"[faults] round {round_no}: {next_index} of {p.messages} submitted "
-                         f"({next_index / p.messages:.0%}), {elapsed:.0f} s, about {left:.0f} s left")
+                self.out(
+                    f"[faults] round {round_no}: {next_index} of {p.messages} submitted "
+                    f"({next_index / p.messages:.0%}), {elapsed:.0f} s, about {left:.0f} s left"
+                )
             if next_index >= p.messages and handled == 0 and not self._callbacks_pending():
                 break
         self.counts.rounds = round_no
@@ -354,8 +369,11 @@ class FaultRun:
             if handled == 0 and not self._callbacks_pending():
                 break
         figures = self.figures()
-        figures["seconds"] = {"setup": round(setup_seconds, 1), "run": round(time.monotonic() - started - setup_seconds, 1),
-                              "waits_skipped": round(self.clock.skipped, 1)}
+        figures["seconds"] = {
+            "setup": round(setup_seconds, 1),
+            "run": round(time.monotonic() - started - setup_seconds, 1),
+            "waits_skipped": round(self.clock.skipped, 1),
+        }
         return figures
 
     def _set_faults(self, on: bool) -> None:
@@ -370,16 +388,26 @@ class FaultRun:
         number = self.plan.first_message + index
         client_id = f"c{number:06d}"
         text = f"m{number:06d} fault-run text {uuid.uuid4().hex[:8]}"
-        answer = self._call("POST", f"/sessions/{session['session_id']}/messages",
-                            {"text": text, "client_message_id": client_id}, expect=202)
+        answer = self._call(
+            "POST",
+            f"/sessions/{session['session_id']}/messages",
+            {"text": text, "client_message_id": client_id},
+            expect=202,
+        )
         self.submitted[client_id] = {"message_id": answer["message_id"], "text": text, "session": session}
 
     def _reply(self) -> None:
         session = self.rng.choice(self.sessions)
         sid = "SM" + uuid.uuid4().hex
         text = f"reply {sid[-8:]}"
-        params = {"From": session["phone"], "To": session["pool_number"], "Body": text, "MessageSid": sid,
-                  "AccountSid": self.standin.state.account_sid, "NumMedia": "0"}
+        params = {
+            "From": session["phone"],
+            "To": session["pool_number"],
+            "Body": text,
+            "MessageSid": sid,
+            "AccountSid": self.standin.state.account_sid,
+            "NumMedia": "0",
+        }
         self._webhook("/twilio/sms", params, expect=200)
         self.replies[sid] = {"text": text, "session_id": session["session_id"]}
 
@@ -387,22 +415,33 @@ class FaultRun:
         """Twilio's status callbacks for what it accepted: sent, then delivered;
         sometimes twice, sometimes the late 'sent' after 'delivered'."""
         with self.standin.state.lock:
-            accepted = [m for m in self.standin.state.messages.values() if m.direction == "outbound-api"
-                        and m.status_callback and (m.sid, "delivered") not in self.callbacks_done]
+            accepted = [
+                m
+                for m in self.standin.state.messages.values()
+                if m.direction == "outbound-api"
+                and m.status_callback
+                and (m.sid, "delivered") not in self.callbacks_done
+            ]
         for message in accepted:
             url = urlsplit(message.status_callback)
             steps = ["sent", "delivered"]
             if self.faulting and self.rng.random() < 0.1:
                 steps = ["delivered", "sent", "delivered"]
             for status in steps:
-                params = {"MessageSid": message.sid, "MessageStatus": status, "AccountSid": self.standin.state.account_sid}
+                params = {
+                    "MessageSid": message.sid,
+                    "MessageStatus": status,
+                    "AccountSid": self.standin.state.account_sid,
+                }
                 self._webhook(url.path.removeprefix(urlsplit(_public_base()).path), params, expect=204, query=url.query)
             self.callbacks_done.add((message.sid, "delivered"))
 
     def _callbacks_pending(self) -> bool:
         with self.standin.state.lock:
-            return any(m.direction == "outbound-api" and m.status_callback and (m.sid, "delivered") not in self.callbacks_done
-                       for m in self.standin.state.messages.values())
+            return any(
+                m.direction == "outbound-api" and m.status_callback and (m.sid, "delivered") not in self.callbacks_done
+                for m in self.standin.state.messages.values()
+            )
 
     # -- HTTP through the Chalice test client, retried as the callers retry ---------------
 
@@ -424,7 +463,9 @@ class FaultRun:
         from twilio.request_validator import RequestValidator
 
         full_path = path + ("?" + query if query else "")
-        signature = RequestValidator(self.standin.state.auth_token).compute_signature(_public_base() + full_path, params)
+        signature = RequestValidator(self.standin.state.auth_token).compute_signature(
+            _public_base() + full_path, params
+        )
         headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
         for _ in range(100):
             response = self.api.http.post(full_path, headers=headers, body=urlencode(params))
@@ -445,8 +486,9 @@ class FaultRun:
         if self.skip_empty_receives and not self._any_visible(feed.queue_name):
             return 0  # the receive would answer nothing: not made (run() only; bench section 2 counts them)
         url = feed.url(self.sqs)
-        received = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=feed.batch_size,
-                                            AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        received = self.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=feed.batch_size, AttributeNames=["All"], MessageAttributeNames=["All"]
+        ).get("Messages", [])
         if not received:
             return 0
         arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{feed.queue_name}"
@@ -462,7 +504,11 @@ class FaultRun:
             return len(received)
         failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
         done = [m for m in received if m["MessageId"] not in failed]
-        if self.faulting and feed.queue_name.endswith("delivery") and self.rng.random() < self.plan.duplicate_event_rate:
+        if (
+            self.faulting
+            and feed.queue_name.endswith("delivery")
+            and self.rng.random() < self.plan.duplicate_event_rate
+        ):
             for message in done:
                 self.sqs.send_message(QueueUrl=url, MessageBody=message["Body"])
                 self.counts.duplicated_events += 1
@@ -470,8 +516,9 @@ class FaultRun:
             self.counts.lost_deletes += len(done)
             return len(received)
         if done:
-            self.sqs.delete_message_batch(QueueUrl=url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+            self.sqs.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
+            )
         return len(received)
 
     @staticmethod
@@ -559,12 +606,18 @@ class FaultRun:
             "chat_events_missing": len(missing_events),
             "chat_events_delivered": len(expected_events) - len(missing_events),
             "chat_events_received_all_types": len(arrived),
-            "examples": {"lost": lost[:5], "twice": twice[:5], "not_final": not_final[:5],
-                         "missing_events": sorted(missing_events)[:5]},
+            "examples": {
+                "lost": lost[:5],
+                "twice": twice[:5],
+                "not_final": not_final[:5],
+                "missing_events": sorted(missing_events)[:5],
+            },
             "faults": {
                 "twilio_calls": self.counts.twilio_calls,
                 "twilio_faults": dict(self.counts.twilio_faults),
-                "twilio_fault_share": round(sum(self.counts.twilio_faults.values()) / max(1, self.counts.twilio_calls), 4),
+                "twilio_fault_share": round(
+                    sum(self.counts.twilio_faults.values()) / max(1, self.counts.twilio_calls), 4
+                ),
                 "sender_crashes": self.counts.crashes,
                 "lost_deletes": self.counts.lost_deletes,
                 "duplicated_events": self.counts.duplicated_events,
@@ -584,10 +637,22 @@ def merge_figures(parts: list[dict]) -> dict:
     seconds the longest shard's (they ran side by side)."""
     if len(parts) == 1:
         return parts[0]
-    summed = ["messages", "replies", "lost", "sent_twice", "not_final", "replies_lost", "chat_events_expected",
-              "chat_events_missing", "chat_events_delivered", "chat_events_received_all_types"]
+    summed = [
+        "messages",
+        "replies",
+        "lost",
+        "sent_twice",
+        "not_final",
+        "replies_lost",
+        "chat_events_expected",
+        "chat_events_missing",
+        "chat_events_delivered",
+        "chat_events_received_all_types",
+    ]
     merged: dict = {key: sum(part[key] for part in parts) for key in summed}
-    merged["examples"] = {kind: [e for part in parts for e in part["examples"][kind]][:5] for kind in parts[0]["examples"]}
+    merged["examples"] = {
+        kind: [e for part in parts for e in part["examples"][kind]][:5] for kind in parts[0]["examples"]
+    }
     faults: dict = {}
     for key, value in parts[0]["faults"].items():
         if isinstance(value, dict):
@@ -601,7 +666,9 @@ def merge_figures(parts: list[dict]) -> dict:
     merged["faults"] = {key: faults[key] for key in parts[0]["faults"]}
     merged["rounds"] = max(part["rounds"] for part in parts)
     merged["seconds"] = {key: max(part["seconds"][key] for part in parts) for key in parts[0]["seconds"]}
-    merged["shards"] = [{"messages": part["messages"], "rounds": part["rounds"], "seconds": part["seconds"]} for part in parts]
+    merged["shards"] = [
+        {"messages": part["messages"], "rounds": part["rounds"], "seconds": part["seconds"]} for part in parts
+    ]
     return merged
 
 

@@ -13,6 +13,7 @@ the same), so every botocore session created afterwards carries it;
 `forget_clients()` drops the service's cached clients so they are made again
 with it.
 """
+
 from __future__ import annotations
 
 import collections

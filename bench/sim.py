@@ -20,11 +20,11 @@ conditions and expressions, a third of the CPU); `wire=True` keeps the round
 trip. moto's 400 KB item-size check, which re-measures the whole item for every
 attribute it sets, is skipped: no item here comes near 400 KB.
 """
+
 from __future__ import annotations
 
 import collections
 import itertools
-import json
 import math
 import os
 import random
@@ -32,7 +32,6 @@ import re
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 from bench.kernel import Kernel, Process
 
@@ -76,7 +75,7 @@ class FaultMix:
     refused: float = 0.0  # 400 with code 21211 (invalid To): final
 
     @classmethod
-    def total(cls, rate: float) -> "FaultMix":
+    def total(cls, rate: float) -> FaultMix:
         return cls(rate * 0.25, rate * 0.25, rate * 0.2, rate * 0.2, rate * 0.1)
 
     def draw(self, rng: random.Random) -> str | None:
@@ -108,7 +107,7 @@ class FifoQueue:
     until that message is deleted or visible again; receives take the groups'
     heads oldest first, up to 10 messages."""
 
-    def __init__(self, sim: "Harness", name: str, visibility_timeout: int, max_receives: int):
+    def __init__(self, sim: Harness, name: str, visibility_timeout: int, max_receives: int):
         self.sim = sim
         self.kernel = sim.kernel
         self.name = name
@@ -264,7 +263,7 @@ class VirtualClock:
 class SqsClient:
     """What adapters/aws.client('sqs') returns inside the simulation."""
 
-    def __init__(self, sim: "Harness"):
+    def __init__(self, sim: Harness):
         self.sim = sim
 
     def _call(self, operation: str) -> None:
@@ -276,8 +275,14 @@ class SqsClient:
         self._call("GetQueueUrl")
         return {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{QueueName}"}
 
-    def send_message(self, QueueUrl: str, MessageBody: str, MessageGroupId: str | None = None,
-                     MessageDeduplicationId: str | None = None, **_) -> dict:
+    def send_message(
+        self,
+        QueueUrl: str,
+        MessageBody: str,
+        MessageGroupId: str | None = None,
+        MessageDeduplicationId: str | None = None,
+        **_,
+    ) -> dict:
         self._call("SendMessage")
         name = QueueUrl.rsplit("/", 1)[-1]
         if name == self.sim.outbound.name:
@@ -321,7 +326,7 @@ class Twilio:
     """Twilio at the level of twilio_gateway's two calls, with latency and faults.
     `accepted` is the ground truth: every message Twilio took, when."""
 
-    def __init__(self, sim: "Harness", faults: FaultMix):
+    def __init__(self, sim: Harness, faults: FaultMix):
         self.sim = sim
         self.faults = faults
         self.accepted: list[Accepted] = []
@@ -343,7 +348,9 @@ class Twilio:
         self.sim.on_accepted(record)
         return record
 
-    def send_sms(self, *, from_: str, to: str, body: str, status_callback: str, messaging_service_sid: str | None = None):
+    def send_sms(
+        self, *, from_: str, to: str, body: str, status_callback: str, messaging_service_sid: str | None = None
+    ):
         from chalicelib.adapters.twilio import SentMessage, TwilioError
 
         kernel = self.sim.kernel
@@ -370,8 +377,13 @@ class Twilio:
         kernel.sleep(self._latency())
         if fault == "crash":
             raise SimulatedCrash()
-        return SentMessage(sid=record.sid, status="queued", segments=record.segments, body=body,
-                           date_created=float(math.floor(record.at)))
+        return SentMessage(
+            sid=record.sid,
+            status="queued",
+            segments=record.segments,
+            body=body,
+            date_created=float(math.floor(record.at)),
+        )
 
     def find_sent(self, *, from_: str, to: str, sent_on_or_after: float):
         from chalicelib.adapters.twilio import SentMessage
@@ -381,7 +393,9 @@ class Twilio:
         day = math.floor(sent_on_or_after / 86400) * 86400
         found = [a for a in self.by_pair.get((from_, to), []) if a.at >= day]
         return [
-            SentMessage(sid=a.sid, status="sent", segments=a.segments, body=a.body, date_created=float(math.floor(a.at)))
+            SentMessage(
+                sid=a.sid, status="sent", segments=a.segments, body=a.body, date_created=float(math.floor(a.at))
+            )
             for a in reversed(found[-50:])
         ]
 
@@ -394,7 +408,7 @@ def _snake(name: str) -> str:
 
 
 class DynamoCalls:
-    def __init__(self, sim: "Harness", wire: bool):
+    def __init__(self, sim: Harness, wire: bool):
         self.sim = sim
         self.wire = wire
         self.counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
@@ -555,10 +569,12 @@ class Harness:
 
     # --- patches ----------------------------------------------------------------
 
-    def __enter__(self) -> "Harness":
+    def __enter__(self) -> Harness:
         from moto import mock_aws
 
-        self._saved_env = {k: os.environ.get(k) for k in ("SENDER_MAX_WAIT_SECONDS", "CAMPAIGN_SEGMENTS_PER_SECOND", "RESOURCE_PREFIX")}
+        self._saved_env = {
+            k: os.environ.get(k) for k in ("SENDER_MAX_WAIT_SECONDS", "CAMPAIGN_SEGMENTS_PER_SECOND", "RESOURCE_PREFIX")
+        }
         os.environ["RESOURCE_PREFIX"] = PREFIX
         if self.config.max_wait_seconds is not None:
             os.environ["SENDER_MAX_WAIT_SECONDS"] = str(self.config.max_wait_seconds)
@@ -578,8 +594,9 @@ class Harness:
         create_all(PREFIX, boto3.client("dynamodb", region_name=REGION), boto3.client("sqs", region_name=REGION))
         from chalicelib import config
 
-        self.outbound = FifoQueue(self, config.queue_name("outbound"), self.config.visibility_timeout,
-                                  self.config.max_receives)
+        self.outbound = FifoQueue(
+            self, config.queue_name("outbound"), self.config.visibility_timeout, self.config.max_receives
+        )
         self.twilio = Twilio(self, self.config.faults)
         self._patch()
         self.dynamo = DynamoCalls(self, self.config.wire)
@@ -661,8 +678,16 @@ class Harness:
     def add_number(self, phone: str, segments_per_second: float = 1.0) -> None:
         from chalicelib.store.models import PoolNumber
 
-        PoolNumber(phone_number=phone, segments_per_second=segments_per_second, created_at=int(EPOCH),
-                   open_sessions=0, limiter_tat=0, status="active", country="US", area_code=phone[2:5]).save()
+        PoolNumber(
+            phone_number=phone,
+            segments_per_second=segments_per_second,
+            created_at=int(EPOCH),
+            open_sessions=0,
+            limiter_tat=0,
+            status="active",
+            country="US",
+            area_code=phone[2:5],
+        ).save()
         self.numbers[phone] = segments_per_second
 
     def add_session(self, number: str) -> SessionStub:
@@ -686,8 +711,14 @@ class Harness:
         answer = messages.submit(self.ctx, session, text)
         number = session.pool_number
         self.session_seq[session.session_id] += 1
-        item = Submitted(answer["message_id"], session.session_id, number, self.session_seq[session.session_id], now,
-                         answer["segments"])
+        item = Submitted(
+            answer["message_id"],
+            session.session_id,
+            number,
+            self.session_seq[session.session_id],
+            now,
+            answer["segments"],
+        )
         item.idle_at_submit = self.outstanding[number] == 0 and self.number_free_at[number] <= now
         self.outstanding[number] += 1
         self.submitted[item.message_id] = item
@@ -754,7 +785,8 @@ class Harness:
             if queue.receivable():
                 queue.notify()
             start_latency = self.uniform(self.latencies.long_poll_return) + self.uniform(
-                self.latencies.lambda_cold_start if cold else self.latencies.lambda_warm_start)
+                self.latencies.lambda_cold_start if cold else self.latencies.lambda_warm_start
+            )
             kernel.sleep(start_latency)
             if cold:
                 self.invocation_seconds += start_latency
@@ -770,7 +802,9 @@ class Harness:
         self.peak_running = max(self.peak_running, self.running)
         crashed = False
         try:
-            result = app_module.send_outbound({"Records": records}, LambdaContext(kernel, start + self.config.function_timeout))
+            result = app_module.send_outbound(
+                {"Records": records}, LambdaContext(kernel, start + self.config.function_timeout)
+            )
         except SimulatedCrash:
             crashed = True
             self.crashes += 1
@@ -826,7 +860,7 @@ class Harness:
 
     # --- what happened -------------------------------------------------------------------
 
-    def collect(self) -> "RunData":
+    def collect(self) -> RunData:
         from chalicelib.store.models import Message
 
         statuses = {m.message_id: m.status for m in Message.scan()}
@@ -880,7 +914,7 @@ class RunData:
     wall_seconds: float
 
     @classmethod
-    def merge(cls, parts: list["RunData"]) -> "RunData":
+    def merge(cls, parts: list[RunData]) -> RunData:
         def add(dicts):
             total = collections.Counter()
             for d in dicts:

@@ -152,7 +152,10 @@ class PoolSettings:
 _POLICY_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "POOL_MAX_SIZE": ("max_size", int),
     "POOL_MIN_SIZE": ("min_size", int),
-    "POOL_MONTHLY_BUDGET_USD": ("monthly_budget_usd", lambda v: None if v.strip().lower() in ("", "none") else float(v)),
+    "POOL_MONTHLY_BUDGET_USD": (
+        "monthly_budget_usd",
+        lambda v: None if v.strip().lower() in ("", "none") else float(v),
+    ),
     "PRICE_NUMBER_MONTH_USD": ("number_month_usd", float),
     "POOL_TARGET_WAIT_SECONDS": ("target_wait_seconds", float),
     "POOL_HEADROOM": ("headroom", int),

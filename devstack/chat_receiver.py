@@ -4,13 +4,14 @@ print them. Used by the local stack and the tests.
 
 GET /events answers {"events": [...], "rejected": n}: what arrived so far, oldest
 first, so a separate process (make demo, the end-to-end tests) can read it."""
+
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 from chalicelib.core import event_signing as signing
 
@@ -34,7 +35,7 @@ class ChatReceiver:
             host = host.decode()
         return f"http://{host}:{port}/events"
 
-    def start(self) -> "ChatReceiver":
+    def start(self) -> ChatReceiver:
         self._thread.start()
         return self
 
@@ -76,7 +77,7 @@ class ChatReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
+            def do_GET(self):
                 if self.path.split("?")[0] != "/events":
                     self.send_error(404)
                     return
@@ -88,7 +89,7 @@ class ChatReceiver:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_POST(self):  # noqa: N802 (http.server's naming)
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 status = receiver._accept(self.rfile.read(length), self.headers.get("X-Bridge-Signature"))
                 self.send_response(status)

@@ -29,6 +29,7 @@ Only moto 5.2.5 is patched: on another version install() leaves moto alone and w
 and tests/devstack/test_moto_sqs_fifo.py says whether that version still needs it
 (if it passes without this module, drop the module and its install() calls).
 """
+
 from __future__ import annotations
 
 import threading
@@ -80,8 +81,7 @@ def installed() -> bool:
     return _original is not None
 
 
-def _receive_message(self, queue_name, count, wait_seconds_timeout, visibility_timeout,
-                     message_attribute_names=None):
+def _receive_message(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names=None):
     """moto 5.2.5's SQSBackend.receive_message, with the in-flight groups worked out
     before each pass instead of while walking (see the module's docstring)."""
     from copy import deepcopy

@@ -2,6 +2,7 @@
 (moto takes any; fake ones make sure real ones never leave) and a region.
 
 Imports nothing, so it can run before boto3, PynamoDB or the app are imported."""
+
 from __future__ import annotations
 
 

@@ -5,11 +5,12 @@ this: receive a batch, hand the handler a Lambda-shaped event, delete the
 records the handler did not report in `batchItemFailures` (those reappear
 after their visibility timeout, as on AWS).
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 Handler = Callable[[dict, object], "dict | None"]  # None or {"batchItemFailures": [...]}
 

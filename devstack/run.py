@@ -8,6 +8,7 @@ with the URLs and the token, once everything is up: the end-to-end tests start t
 stack this way, on free ports (every *_PORT=0).
 Exit status: 0 after Ctrl-C or SIGTERM, 1 when a part cannot start.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,11 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     parser = argparse.ArgumentParser(prog="python -m devstack.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--ready-file", default=os.environ.get("STACK_READY_FILE"),
-                        help="write the stack's URLs and token here (JSON) once it is ready")
+    parser.add_argument(
+        "--ready-file",
+        default=os.environ.get("STACK_READY_FILE"),
+        help="write the stack's URLs and token here (JSON) once it is ready",
+    )
     args = parser.parse_args(argv)
 
     # Servers' own access logs (moto's, werkzeug's) would drown the lines that matter.

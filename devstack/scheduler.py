@@ -14,15 +14,16 @@ watched, or tested, in seconds. Without it a rate runs one period after start an
 then every period; a cron at its next matching minute (UTC). Cron's L, W and #
 are not supported here: such a schedule runs only with `every_seconds`.
 """
+
 from __future__ import annotations
 
 import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional
+from datetime import UTC, datetime, timedelta
 
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -35,7 +36,7 @@ class Schedule:
     handler: Callable[[dict, object], object]
     runs: int = 0
     failures: int = 0
-    next_due: Optional[float] = field(default=None, repr=False)  # time.time() of the next run
+    next_due: float | None = field(default=None, repr=False)  # time.time() of the next run
 
 
 def schedules_for(app_module) -> list[Schedule]:
@@ -52,7 +53,7 @@ def schedules_for(app_module) -> list[Schedule]:
     return found
 
 
-def rate_seconds(expression: str) -> Optional[float]:
+def rate_seconds(expression: str) -> float | None:
     """rate(5 minutes) -> 300; None for anything else."""
     match = re.fullmatch(r"\s*rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)\s*", expression)
     if not match:
@@ -60,7 +61,7 @@ def rate_seconds(expression: str) -> Optional[float]:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
 
 
-def next_cron(expression: str, after: datetime) -> Optional[datetime]:
+def next_cron(expression: str, after: datetime) -> datetime | None:
     """The first minute after `after` (UTC) that cron(min hour dom month dow year) matches,
     or None when the expression uses what this does not support (L, W, #, names) or
     never matches within ten years. Day of week is 1-7 = SUN-SAT, as in EventBridge."""
@@ -72,11 +73,13 @@ def next_cron(expression: str, after: datetime) -> Optional[datetime]:
         return None
     bounds = [(0, 59), (0, 23), (1, 31), (1, 12), (1, 7), (1970, 2199)]
     try:
-        minutes, hours, days, months, weekdays, years = (_cron_field(p, lo, hi) for p, (lo, hi) in zip(parts, bounds, strict=True))
+        minutes, hours, days, months, weekdays, years = (
+            _cron_field(p, lo, hi) for p, (lo, hi) in zip(parts, bounds, strict=True)
+        )
     except ValueError:
         return None
     any_day, any_weekday = parts[2] in ("*", "?"), parts[4] in ("*", "?")
-    moment = after.astimezone(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    moment = after.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
     end = moment + timedelta(days=3660)
     while moment < end:
         if moment.year not in years or moment.month not in months:
@@ -133,7 +136,7 @@ def scheduled_event(schedule: Schedule, region: str, when: float) -> dict:
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": ACCOUNT_ID,
-        "time": datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
         "resources": [f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{schedule.name}"],
         "detail": {},
@@ -143,11 +146,15 @@ def scheduled_event(schedule: Schedule, region: str, when: float) -> dict:
 class Scheduler(threading.Thread):
     """Runs the schedules in one daemon thread until stop()."""
 
-    def __init__(self, schedules: list[Schedule], region: str = "us-east-1",
-                 every_seconds: Optional[float] = None,
-                 on_run: Callable[[Schedule, float], None] | None = None,
-                 on_error: Callable[[Schedule, Exception], None] | None = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        schedules: list[Schedule],
+        region: str = "us-east-1",
+        every_seconds: float | None = None,
+        on_run: Callable[[Schedule, float], None] | None = None,
+        on_error: Callable[[Schedule, Exception], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         super().__init__(daemon=True, name="scheduler")
         self.region = region
         self.every_seconds = every_seconds
@@ -162,13 +169,13 @@ class Scheduler(threading.Thread):
             schedule.next_due = self._next(schedule, start)
             (self.schedules if schedule.next_due is not None else self.unsupported).append(schedule)
 
-    def _next(self, schedule: Schedule, after: float) -> Optional[float]:
+    def _next(self, schedule: Schedule, after: float) -> float | None:
         if self.every_seconds:
             return after + self.every_seconds
         period = rate_seconds(schedule.expression)
         if period is not None:
             return after + period
-        moment = next_cron(schedule.expression, datetime.fromtimestamp(after, timezone.utc))
+        moment = next_cron(schedule.expression, datetime.fromtimestamp(after, UTC))
         return moment.timestamp() if moment else None
 
     def run(self) -> None:
@@ -194,7 +201,7 @@ class Scheduler(threading.Thread):
         started = time.monotonic()
         try:
             schedule.handler(scheduled_event(schedule, self.region, self.clock() if when is None else when), _Context())
-        except Exception as error:  # noqa: BLE001 (reported; the next run happens on time)
+        except Exception as error:
             schedule.failures += 1
             self.on_error(schedule, error)
         else:

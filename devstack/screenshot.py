@@ -7,6 +7,7 @@ It plays `make demo`, adds a second phone (Dan, chatting with Carol), then queue
 a short burst for Alice so the outbound queue is not empty, and shoots the page
 while it is. It drives Debian's chromium through playwright (CHROMIUM names
 another binary)."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,15 @@ from devstack.demo import ALICE_PHONE, Demo, DemoError
 from devstack.stack import ROOT, StackSettings
 
 DAN_PHONE = "+14155550166"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def main() -> int:
@@ -33,22 +41,28 @@ def main() -> int:
 
     # A second phone: Dan, away, in a chat with Carol.
     demo._api("PUT", "/users/dan/phone", {"phone": DAN_PHONE}, expect=202)
-    code_sms = demo._wait(lambda: [m for m in demo._thread(DAN_PHONE) if re.search(r"\b\d{6}\b", m["body"])],
-                          "Dan's code")[-1]
+    code_sms = demo._wait(
+        lambda: [m for m in demo._thread(DAN_PHONE) if re.search(r"\b\d{6}\b", m["body"])], "Dan's code"
+    )[-1]
     code = re.search(r"\b(\d{6})\b", code_sms["body"])
     if code is None:
         raise DemoError(f"no 6-digit code in Dan's verification SMS {code_sms['body']!r}")
     demo._api("POST", "/users/dan/phone/verify", {"code": code.group(1)})
-    dan = demo._api("POST", "/sessions", {"user_id": "dan", "partner_id": "carol", "partner_name": "Carol"},
-                    expect=(200, 201))
+    dan = demo._api(
+        "POST", "/sessions", {"user_id": "dan", "partner_id": "carol", "partner_name": "Carol"}, expect=(200, 201)
+    )
     demo._api("POST", f"/sessions/{dan['session_id']}/messages", {"text": "Are the release notes ready?"}, expect=202)
     demo._wait(lambda: any("release notes" in m["body"] for m in demo._thread(DAN_PHONE)), "Carol's SMS to Dan")
-    demo.http.post(f"{demo.standin_url}/_standin/phones/{quote(DAN_PHONE)}/send",
-                   json={"to": dan["pool_number"], "body": "Almost, give me 10 minutes"}, timeout=15)
+    demo.http.post(
+        f"{demo.standin_url}/_standin/phones/{quote(DAN_PHONE)}/send",
+        json={"to": dan["pool_number"], "body": "Almost, give me 10 minutes"},
+        timeout=15,
+    )
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-                                             args=FLAGS)
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=FLAGS
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 760})
         page.goto(demo.standin_url + "/")
         expect(page.locator("#live-text")).to_have_text("live")

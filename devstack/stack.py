@@ -21,15 +21,16 @@ The app reads its configuration from os.environ, so a Stack sets the process's
 environment: run one Stack per process. Every setting comes from an
 environment variable (StackSettings.from_env; README "Run it locally").
 """
+
 from __future__ import annotations
 
 import json
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 from devstack.offline import fake_aws_environment
 
@@ -56,9 +57,9 @@ class StackSettings:
     api_tokens: str = "local-dev-token"
     twilio_account_sid: str = DEFAULT_ACCOUNT_SID
     twilio_auth_token: str = DEFAULT_AUTH_TOKEN
-    twilio_api_base_url: Optional[str] = None  # None: the built-in stand-in
-    public_base_url: Optional[str] = None  # None: the API's own URL
-    chat_webhook_url: Optional[str] = None  # None: the built-in chat receiver
+    twilio_api_base_url: str | None = None  # None: the built-in stand-in
+    public_base_url: str | None = None  # None: the API's own URL
+    chat_webhook_url: str | None = None  # None: the built-in chat receiver
     chat_webhook_secret: str = "local-webhook-secret"
     resource_prefix: str = "sms-bridge-local-"
     pool_numbers: tuple = DEFAULT_POOL
@@ -66,10 +67,10 @@ class StackSettings:
     region: str = "us-east-1"
     # None: each scheduled function on its own schedule; a number: every that many seconds;
     # 0: scheduled functions off.
-    schedule_seconds: Optional[float] = None
+    schedule_seconds: float | None = None
 
     @classmethod
-    def from_env(cls, env=None) -> "StackSettings":
+    def from_env(cls, env=None) -> StackSettings:
         env = os.environ if env is None else env
         defaults = cls()
         external_twilio = env.get("TWILIO_API_BASE_URL") or None
@@ -93,8 +94,10 @@ class StackSettings:
             except ValueError:
                 schedule_seconds = -1.0
             if not 0 < schedule_seconds < float("inf"):
-                raise SystemExit(f"LOCAL_SCHEDULE_SECONDS={schedule!r}: give seconds (e.g. 2), or 0 (off); "
-                                 "unset runs each scheduled function on its own schedule")
+                raise SystemExit(
+                    f"LOCAL_SCHEDULE_SECONDS={schedule!r}: give seconds (e.g. 2), or 0 (off); "
+                    "unset runs each scheduled function on its own schedule"
+                )
 
         pool = env.get("POOL_NUMBERS")
         if pool is None:
@@ -136,13 +139,13 @@ class Stack:
     settings: StackSettings
     out: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
     # Filled in by start():
-    api_url: Optional[str] = None
-    public_base_url: Optional[str] = None
-    standin_url: Optional[str] = None
-    chat_receiver_url: Optional[str] = None
-    chat_webhook_url: Optional[str] = None
-    twilio_api_base_url: Optional[str] = None
-    aws_endpoint_url: Optional[str] = None
+    api_url: str | None = None
+    public_base_url: str | None = None
+    standin_url: str | None = None
+    chat_receiver_url: str | None = None
+    chat_webhook_url: str | None = None
+    twilio_api_base_url: str | None = None
+    aws_endpoint_url: str | None = None
 
     def __post_init__(self):
         self._stops: list[tuple[str, Callable[[], None]]] = []
@@ -153,7 +156,7 @@ class Stack:
 
     # -- start -------------------------------------------------------------------------
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         """Start every part, in dependency order; on a failure stop what started and raise."""
         try:
             self._start()
@@ -209,12 +212,12 @@ class Stack:
         class MotoServer(ThreadedMotoServer):
             """ThreadedMotoServer.start() waits forever when its port is taken; report it."""
 
-            error: Optional[BaseException] = None
+            error: BaseException | None = None
 
             def _server_entry(self) -> None:
                 try:
                     super()._server_entry()
-                except BaseException as error:  # noqa: BLE001 (handed to the starting thread)
+                except BaseException as error:
                     self.error = error
                     self._server_ready_event.set()
 
@@ -224,6 +227,7 @@ class Stack:
             # werkzeug reports a port in use by printing it and exiting (SystemExit).
             reason = "address already in use" if isinstance(moto.error, SystemExit) else moto.error
             raise StackError(_port_message("moto (DynamoDB, SQS)", "MOTO_PORT", self.settings.moto_port, reason))
+
         def stop() -> None:
             moto.stop()
             if moto._server is not None:  # started above, so always set
@@ -259,8 +263,11 @@ class Stack:
 
         self.app_module = app_module
         config = Config.create(
-            chalice_stage="local", project_dir=str(ROOT), chalice_app=app_module.app,
-            lambda_timeout=29, lambda_memory_size=512,
+            chalice_stage="local",
+            project_dir=str(ROOT),
+            chalice_app=app_module.app,
+            lambda_timeout=29,
+            lambda_memory_size=512,
         )
         try:
             server = _local_api_server(app_module.app, config, HOST, self.settings.api_port, RequestHandler)
@@ -271,8 +278,9 @@ class Stack:
         return server
 
     def _serve_api(self, server) -> None:
-        thread = threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.1},
-                                  name="chalice-local", daemon=True)
+        thread = threading.Thread(
+            target=server.server.serve_forever, kwargs={"poll_interval": 0.1}, name="chalice-local", daemon=True
+        )
         thread.start()
 
         def stop() -> None:
@@ -292,8 +300,7 @@ class Stack:
             try:
                 # "new,old" during a rotation (chalicelib/core/event_signing.py): any listed one verifies.
                 secrets = [secret.strip() for secret in s.chat_webhook_secret.split(",") if secret.strip()]
-                receiver = ChatReceiver(secrets, host=HOST, port=s.chat_receiver_port,
-                                        on_event=self._print_event)
+                receiver = ChatReceiver(secrets, host=HOST, port=s.chat_receiver_port, on_event=self._print_event)
             except OSError as error:
                 raise StackError(
                     _port_message("the chat receiver", "CHAT_RECEIVER_PORT", s.chat_receiver_port, error)
@@ -313,9 +320,14 @@ class Stack:
             from devstack.twilio_standin import serve
 
             try:
-                standin = serve(HOST, s.standin_port, account_sid=s.twilio_account_sid,
-                                auth_token=s.twilio_auth_token, callback_delay=s.standin_callback_delay,
-                                queue_depth=self._outbound_queue_depth())
+                standin = serve(
+                    HOST,
+                    s.standin_port,
+                    account_sid=s.twilio_account_sid,
+                    auth_token=s.twilio_auth_token,
+                    callback_delay=s.standin_callback_delay,
+                    queue_depth=self._outbound_queue_depth(),
+                )
             except OSError as error:
                 raise StackError(_port_message("the Twilio stand-in", "STANDIN_PORT", s.standin_port, error)) from None
             self._stops.append(("twilio stand-in", standin.shutdown))
@@ -332,8 +344,11 @@ class Stack:
 
         sqs = boto3.client("sqs")
         url = sqs.get_queue_url(QueueName=f"{self.settings.resource_prefix}outbound.fifo")["QueueUrl"]
-        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                 "ApproximateNumberOfMessagesDelayed"]
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
 
         def depth() -> int:
             attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
@@ -375,11 +390,18 @@ class Stack:
         def failed(schedule, error: Exception) -> None:
             self.say(f"[schedule] {schedule.name} failed: {type(error).__name__}: {error}")
 
-        scheduler = Scheduler(schedules, region=self.settings.region, every_seconds=self.settings.schedule_seconds,
-                              on_run=ran, on_error=failed)
+        scheduler = Scheduler(
+            schedules,
+            region=self.settings.region,
+            every_seconds=self.settings.schedule_seconds,
+            on_run=ran,
+            on_error=failed,
+        )
         for schedule in scheduler.unsupported:
-            self.say(f"[schedule] {schedule.name} {schedule.expression}: not supported locally "
-                     "(cron with L, W or #); it runs only with LOCAL_SCHEDULE_SECONDS")
+            self.say(
+                f"[schedule] {schedule.name} {schedule.expression}: not supported locally "
+                "(cron with L, W or #); it runs only with LOCAL_SCHEDULE_SECONDS"
+            )
         scheduler.start()
 
         def stop() -> None:
@@ -396,8 +418,10 @@ class Stack:
             if self.standin is not None and self.standin.state.number_by_phone(number) is None:
                 self.standin.state.add_number(number)
             answer = requests.post(
-                f"{self.api_url}/numbers", json={"phone_number": number},
-                headers={"Authorization": f"Bearer {self.settings.api_token}"}, timeout=30,
+                f"{self.api_url}/numbers",
+                json={"phone_number": number},
+                headers={"Authorization": f"Bearer {self.settings.api_token}"},
+                timeout=30,
             )
             if answer.status_code != 201:
                 raise StackError(f"could not adopt pool number {number}: {answer.status_code} {answer.text}")
@@ -433,8 +457,10 @@ class Stack:
             "aws_endpoint_url": self.aws_endpoint_url,
             "resource_prefix": self.settings.resource_prefix,
             "pool_numbers": list(self.settings.pool_numbers),
-            "schedules": [{"name": s.name, "expression": s.expression}
-                          for s in (self.scheduler.schedules if self.scheduler else [])],
+            "schedules": [
+                {"name": s.name, "expression": s.expression}
+                for s in (self.scheduler.schedules if self.scheduler else [])
+            ],
             "schedule_seconds": self.settings.schedule_seconds,
         }
 
@@ -447,7 +473,9 @@ class Stack:
             f"  dev token      {token}",
         ]
         if self.standin_url:
-            lines.append(f"  phone page     {self.standin_url}/   (Twilio stand-in, account {self.settings.twilio_account_sid})")
+            lines.append(
+                f"  phone page     {self.standin_url}/   (Twilio stand-in, account {self.settings.twilio_account_sid})"
+            )
         else:
             lines.append(f"  Twilio API     {self.twilio_api_base_url}")
         if self.chat_receiver_url:
@@ -550,8 +578,10 @@ def _local_api_server(app_obj, config, host: str, port: int, handler_cls):
 
 
 def _port_message(what: str, variable: str, port: int, error: object) -> str:
-    return (f"{what} cannot listen on {HOST}:{port} ({error}). Is another `make run` still running? "
-            f"Stop it, or choose another port: {variable}=<port> make run")
+    return (
+        f"{what} cannot listen on {HOST}:{port} ({error}). Is another `make run` still running? "
+        f"Stop it, or choose another port: {variable}=<port> make run"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,13 +21,15 @@ Public API:
     recording_http_client(validate=True)           twilio-python HttpClient that records
                                                    (and checks) requests instead of sending
 """
+
 from __future__ import annotations
 
 import json
 import re
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping, NamedTuple, Optional, Union
+from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from openapi_core import OpenAPI
@@ -42,8 +44,10 @@ MESSAGING_SPEC_PATH = SPEC_DIR / "twilio_messaging_v1.json"
 # which spec a path belongs to: (path prefix, spec name, what to call it in errors)
 API = "api_v2010"
 MESSAGING = "messaging_v1"
-SPECS = {API: (SPEC_PATH, "/2010-04-01/", "Twilio's 2010 API"),
-         MESSAGING: (MESSAGING_SPEC_PATH, "/v1/", "Twilio's Messaging API v1")}
+SPECS = {
+    API: (SPEC_PATH, "/2010-04-01/", "Twilio's 2010 API"),
+    MESSAGING: (MESSAGING_SPEC_PATH, "/v1/", "Twilio's Messaging API v1"),
+}
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MAX_BODY_CHARS = 1600  # Twilio error 21617 beyond this
 MESSAGES_CREATE_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
@@ -57,7 +61,7 @@ CODE_BODY_REQUIRED = 21602
 CODE_FROM_REQUIRED = 21603
 CODE_TO_REQUIRED = 21604
 CODE_BODY_TOO_LONG = 21617
-CODE_PHONE_NUMBER_INVALID = 21421      # also: an invalid PhoneNumberSid added to a service
+CODE_PHONE_NUMBER_INVALID = 21421  # also: an invalid PhoneNumberSid added to a service
 CODE_MESSAGING_SERVICE_INVALID = 21705  # a MessagingServiceSid that is not MG + 32 hex
 
 
@@ -112,7 +116,7 @@ class _SpecRequest:
     scheme+host, so a request to the stand-in on http://127.0.0.1:8010 validates the same as
     one to https://api.twilio.com (or https://messaging.twilio.com for a /v1/ path)."""
 
-    def __init__(self, method: str, url: str, headers: Union[Mapping[str, str], Headers], body: Optional[bytes]):
+    def __init__(self, method: str, url: str, headers: Mapping[str, str] | Headers, body: bytes | None):
         parts = urlsplit(url)
         self.method = method.lower()
         self.path = parts.path
@@ -129,18 +133,16 @@ class _SpecRequest:
 
 
 def _pairs(urlencoded: str) -> list[tuple[str, str]]:
-    return [(k, v) for k, values in parse_qs(urlencoded, keep_blank_values=True).items()
-            for v in values]
+    return [(k, v) for k, values in parse_qs(urlencoded, keep_blank_values=True).items() for v in values]
 
 
-def _as_bytes(body: Union[bytes, str, None]) -> Optional[bytes]:
+def _as_bytes(body: bytes | str | None) -> bytes | None:
     if body is None or isinstance(body, bytes):
         return body if body else None
     return body.encode("utf-8") or None
 
 
-def validate_request(method: str, url: str, headers: Union[Mapping[str, str], Headers],
-                     body: Union[bytes, str, None]) -> None:
+def validate_request(method: str, url: str, headers: Mapping[str, str] | Headers, body: bytes | str | None) -> None:
     """Raise TwilioSpecError unless Twilio's API would accept this request.
 
     `url` may point at any host; only its path and query are checked. `body` is the raw form
@@ -157,18 +159,20 @@ def validate_request(method: str, url: str, headers: Union[Mapping[str, str], He
         errors = list(spec.iter_request_errors(request))
     for error in errors:
         if isinstance(error, OperationNotFound):
-            raise TwilioSpecError(f"{where}: Twilio's API has no {method.upper()} on this path",
-                                  status=405, code=CODE_METHOD_NOT_ALLOWED)
+            raise TwilioSpecError(
+                f"{where}: Twilio's API has no {method.upper()} on this path", status=405, code=CODE_METHOD_NOT_ALLOWED
+            )
         if isinstance(error, PathError):
-            raise TwilioSpecError(f"{where}: not a path of {SPECS[request.spec_name][2]} that "
-                                  f"this project uses (see twilio_oai/README.md)",
-                                  status=404, code=CODE_NOT_FOUND)
+            raise TwilioSpecError(
+                f"{where}: not a path of {SPECS[request.spec_name][2]} that "
+                f"this project uses (see twilio_oai/README.md)",
+                status=404,
+                code=CODE_NOT_FOUND,
+            )
         if isinstance(error, request_errors.SecurityValidationError):
-            raise TwilioSpecError(f"{where}: {_explain(error)}",
-                                  status=401, code=CODE_AUTHENTICATE)
+            raise TwilioSpecError(f"{where}: {_explain(error)}", status=401, code=CODE_AUTHENTICATE)
     if errors:
-        raise TwilioSpecError(f"{where}: " + "; ".join(_explain(e) for e in errors),
-                              code=_code_for(errors))
+        raise TwilioSpecError(f"{where}: " + "; ".join(_explain(e) for e in errors), code=_code_for(errors))
 
     operation_path = _operation_path(request.path)
     _reject_undeclared_parameters(where, operation_path, method.lower(), request, raw_body)
@@ -179,22 +183,22 @@ def validate_request(method: str, url: str, headers: Union[Mapping[str, str], He
 
 def assert_valid_prepared(prepared_request) -> None:
     """validate_request for a requests.PreparedRequest (what twilio-python sends)."""
-    validate_request(prepared_request.method, prepared_request.url,
-                     prepared_request.headers, prepared_request.body)
+    validate_request(prepared_request.method, prepared_request.url, prepared_request.headers, prepared_request.body)
 
 
 class _SpecResponse:
     """openapi-core's Response protocol for a recorded answer."""
 
-    def __init__(self, status_code: int, headers: Mapping[str, str], body: Optional[bytes]):
+    def __init__(self, status_code: int, headers: Mapping[str, str], body: bytes | None):
         self.status_code = status_code
         self.headers = Headers(list(headers.items()))
         self.content_type = (self.headers.get("Content-Type") or "").lower()
         self.data = body
 
 
-def validate_response(method: str, url: str, status_code: int, headers: Mapping[str, str],
-                      body: Union[bytes, str, None]) -> None:
+def validate_response(
+    method: str, url: str, status_code: int, headers: Mapping[str, str], body: bytes | str | None
+) -> None:
     """Raise TwilioSpecError unless the answer matches what the spec says Twilio answers to
     this request (status, content type, JSON schema): how the stand-in's answers are checked
     to be shaped like Twilio's. Error answers (4xx/5xx) are not described by the spec."""
@@ -204,8 +208,10 @@ def validate_response(method: str, url: str, status_code: int, headers: Mapping[
     with _validation_lock:
         errors = list(spec.iter_response_errors(request, response))
     if errors:
-        raise TwilioSpecError(f"answer {status_code} to {method.upper()} {request.path}: "
-                              + "; ".join(_explain_response(e) for e in errors))
+        raise TwilioSpecError(
+            f"answer {status_code} to {method.upper()} {request.path}: "
+            + "; ".join(_explain_response(e) for e in errors)
+        )
 
 
 def _explain_response(error: Exception) -> str:
@@ -255,23 +261,22 @@ def _code_for(errors: Iterable[Exception]) -> int:
 
 
 class OperationMatch(NamedTuple):
-    operation_id: str        # Twilio's operationId, e.g. "CreateMessage"
-    path_template: str       # e.g. "/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json"
-    path_params: dict        # e.g. {"AccountSid": "AC...", "Sid": "SM..."}
+    operation_id: str  # Twilio's operationId, e.g. "CreateMessage"
+    path_template: str  # e.g. "/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json"
+    path_params: dict  # e.g. {"AccountSid": "AC...", "Sid": "SM..."}
 
 
-def match_operation(method: str, path: str) -> Optional[OperationMatch]:
+def match_operation(method: str, path: str) -> OperationMatch | None:
     """Which of the specs' operations a method and concrete path name, or None."""
     for template, item in _raw_spec(spec_name_for(path))["paths"].items():
         pattern = re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
         found = re.fullmatch(pattern, path)
         if found and method.lower() in item:
-            return OperationMatch(item[method.lower()]["operationId"], template,
-                                  found.groupdict())
+            return OperationMatch(item[method.lower()]["operationId"], template, found.groupdict())
     return None
 
 
-def _operation_path(path: str) -> Optional[str]:
+def _operation_path(path: str) -> str | None:
     """The spec's path template (e.g. .../Messages/{Sid}.json) that a concrete path matches."""
     for template in _raw_spec(spec_name_for(path))["paths"]:
         pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
@@ -295,8 +300,9 @@ def _resolve(operation_path: str, node: dict) -> dict:
     return target
 
 
-def _reject_undeclared_parameters(where: str, operation_path: Optional[str], method: str,
-                                  request: _SpecRequest, raw_body: Optional[bytes]) -> None:
+def _reject_undeclared_parameters(
+    where: str, operation_path: str | None, method: str, request: _SpecRequest, raw_body: bytes | None
+) -> None:
     if operation_path is None:
         return
     operation = _operation(operation_path, method)
@@ -304,33 +310,39 @@ def _reject_undeclared_parameters(where: str, operation_path: Optional[str], met
     declared_query = {p["name"] for p in parameters if p["in"] == "query"}
     unknown_query = sorted(set(request.parameters.query) - declared_query)
     if unknown_query:
-        raise TwilioSpecError(f"{where}: query parameter(s) {', '.join(unknown_query)} not in "
-                              f"Twilio's spec (known: {', '.join(sorted(declared_query))})")
+        raise TwilioSpecError(
+            f"{where}: query parameter(s) {', '.join(unknown_query)} not in "
+            f"Twilio's spec (known: {', '.join(sorted(declared_query))})"
+        )
     if raw_body:
-        schema = (operation.get("requestBody", {}).get("content", {})
-                  .get(FORM_CONTENT_TYPE, {}).get("schema", {}))
+        schema = operation.get("requestBody", {}).get("content", {}).get(FORM_CONTENT_TYPE, {}).get("schema", {})
         declared_form = set(schema.get("properties", {}))
         sent = {k for k, _ in _pairs(raw_body.decode("utf-8"))}
         unknown_form = sorted(sent - declared_form)
         if unknown_form:
-            raise TwilioSpecError(f"{where}: form parameter(s) {', '.join(unknown_form)} not in "
-                                  f"Twilio's spec for this operation")
+            raise TwilioSpecError(
+                f"{where}: form parameter(s) {', '.join(unknown_form)} not in Twilio's spec for this operation"
+            )
 
 
 def _check_message_create(where: str, form: Mapping[str, str]) -> None:
     """Rules Twilio enforces on Messages create that its spec does not encode."""
     if not form.get("From") and not form.get("MessagingServiceSid"):
-        raise TwilioSpecError(f"{where}: a 'From' phone number or a 'MessagingServiceSid' is "
-                              f"required", code=CODE_FROM_REQUIRED)
+        raise TwilioSpecError(
+            f"{where}: a 'From' phone number or a 'MessagingServiceSid' is required", code=CODE_FROM_REQUIRED
+        )
     if not form.get("Body") and not form.get("MediaUrl") and not form.get("ContentSid"):
-        raise TwilioSpecError(f"{where}: a message needs a 'Body' (or 'MediaUrl'/'ContentSid')",
-                              code=CODE_BODY_REQUIRED)
+        raise TwilioSpecError(
+            f"{where}: a message needs a 'Body' (or 'MediaUrl'/'ContentSid')", code=CODE_BODY_REQUIRED
+        )
     if len(form.get("Body", "")) > MAX_BODY_CHARS:
-        raise TwilioSpecError(f"{where}: 'Body' is {len(form['Body'])} characters; Twilio "
-                              f"accepts at most {MAX_BODY_CHARS}", code=CODE_BODY_TOO_LONG)
+        raise TwilioSpecError(
+            f"{where}: 'Body' is {len(form['Body'])} characters; Twilio accepts at most {MAX_BODY_CHARS}",
+            code=CODE_BODY_TOO_LONG,
+        )
 
 
-def _list_key(path: str) -> Optional[str]:
+def _list_key(path: str) -> str | None:
     """The key twilio-python reads records from in a list page (None for a single resource):
     .../IncomingPhoneNumbers.json -> incoming_phone_numbers, .../Local.json ->
     available_phone_numbers, /v1/Services/MG.../PhoneNumbers -> phone_numbers,
@@ -353,8 +365,7 @@ def _default_twilio_answer(prepared) -> tuple[int, str]:
     list_key = _list_key(path)
     if prepared.method == "GET" and list_key:
         if spec_name_for(path) == MESSAGING:  # v1 pages: records under meta.key
-            return 200, json.dumps({list_key: [], "meta": {"key": list_key,
-                                                           "next_page_url": None}})
+            return 200, json.dumps({list_key: [], "meta": {"key": list_key, "next_page_url": None}})
         return 200, json.dumps({list_key: [], "next_page_uri": None})
     return 200, "{}"
 
@@ -382,13 +393,12 @@ def recording_http_client(validate: bool = True, respond=_default_twilio_answer)
             self.requests = []
             self._session = requests.Session()
 
-        def request(self, method, url, params=None, data=None, headers=None, auth=None,
-                    timeout=None, allow_redirects=False):
+        def request(
+            self, method, url, params=None, data=None, headers=None, auth=None, timeout=None, allow_redirects=False
+        ):
             # Same shaping as TwilioHttpClient.request (JSON only for JSON content types).
-            kwargs = {"method": method.upper(), "url": url, "params": params,
-                      "headers": headers, "auth": auth}
-            if headers and headers.get("Content-Type") in ("application/json",
-                                                           "application/scim+json"):
+            kwargs = {"method": method.upper(), "url": url, "params": params, "headers": headers, "auth": auth}
+            if headers and headers.get("Content-Type") in ("application/json", "application/scim+json"):
                 kwargs["json"] = data
             else:
                 kwargs["data"] = data

@@ -61,12 +61,13 @@ Options (create_app/serve keyword, or environment for a stand-in run alone):
     opt_out_type / STANDIN_OPT_OUT_TYPE   "always" (default: OptOutType on every keyword
         webhook) or "advanced" (only for numbers in a service with advanced_opt_out).
 """
+
 from __future__ import annotations
 
 import base64
 import dataclasses
-import hmac
 import heapq
+import hmac
 import itertools
 import logging
 import math
@@ -78,9 +79,10 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ElementTree
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import phonenumbers
@@ -109,10 +111,14 @@ OUTBOUND_HTTP_TIMEOUT = 10  # seconds, for webhooks and status callbacks we send
 OPT_OUT_KEYWORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 OPT_IN_KEYWORDS = {"START", "YES", "UNSTOP"}
 HELP_KEYWORDS = {"HELP", "INFO"}
-STOP_AUTO_REPLY = ("You have successfully been unsubscribed. You will not receive any more "
-                   "messages from this number. Reply START to resubscribe.")
-START_AUTO_REPLY = ("You have successfully been re-subscribed to messages from this number. "
-                    "Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.")
+STOP_AUTO_REPLY = (
+    "You have successfully been unsubscribed. You will not receive any more "
+    "messages from this number. Reply START to resubscribe."
+)
+START_AUTO_REPLY = (
+    "You have successfully been re-subscribed to messages from this number. "
+    "Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply."
+)
 HELP_AUTO_REPLY = "Reply STOP to unsubscribe. Msg&Data Rates May Apply."
 # When the inbound webhook carries OptOutType: "always" (every keyword, the stand-in's
 # historical behaviour) or "advanced" (as Twilio: only for a number in a Messaging Service
@@ -138,21 +144,20 @@ ERR_PHONE_NUMBER_UNAVAILABLE = 21422
 ERR_NO_NUMBERS_IN_AREA_CODE = 21452
 ERR_FROM_NOT_OWNED = 21606
 ERR_UNSUBSCRIBED = 21610
-ERR_MESSAGING_SERVICE = 21701            # the Messaging Service does not exist
+ERR_MESSAGING_SERVICE = 21701  # the Messaging Service does not exist
 # the sender is not in the named Messaging Service (Twilio's error page lists 21711 at WARNING
 # level; the stand-in refuses the message with it, a stricter reading)
 ERR_NOT_IN_SERVICE = 21711
-ERR_IN_ANOTHER_SERVICE = 21712           # number already in another Messaging Service
-ERR_NOT_MESSAGING_CAPABLE = 21715        # number without SMS/MMS cannot join a service
+ERR_IN_ANOTHER_SERVICE = 21712  # number already in another Messaging Service
+ERR_NOT_MESSAGING_CAPABLE = 21715  # number without SMS/MMS cannot join a service
 ERR_UNREACHABLE = 30003
-ERR_A2P_UNREGISTERED = 30034             # US A2P 10DLC - message from an unregistered number
+ERR_A2P_UNREGISTERED = 30034  # US A2P 10DLC - message from an unregistered number
 # A Messaging Service with no sender in its pool to send from. UNVERIFIED: this code was not
 # found in Twilio's error pages when the stand-in learnt Messaging Services; check it before
 # the app relies on it.
 ERR_SERVICE_HAS_NO_SENDER = 21704
 FAULT_CODES = {429: ERR_TOO_MANY_REQUESTS, 500: ERR_INTERNAL, 503: ERR_UNAVAILABLE}
-FAULT_MESSAGES = {429: "Too Many Requests", 500: "Internal Server Error",
-                  503: "Service Unavailable"}
+FAULT_MESSAGES = {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 # Area codes searched when a US/CA search names none.
 DEFAULT_AREA_CODES = {"US": ("415", "510", "650", "212", "312", "617"), "CA": ("416", "604")}
@@ -161,25 +166,26 @@ DEFAULT_AREA_CODES = {"US": ("415", "510", "650", "212", "312", "617"), "CA": ("
 # ---------------------------------------------------------------------------------------------
 # Small pure helpers
 
+
 def new_sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
 
 
-def iso8601(moment: Optional[datetime]) -> Optional[str]:
+def iso8601(moment: datetime | None) -> str | None:
     """The Messaging API v1's date format: '2015-07-30T20:12:31Z'."""
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def rfc2822(moment: Optional[datetime]) -> Optional[str]:
+def rfc2822(moment: datetime | None) -> str | None:
     """Twilio's date format: 'Thu, 24 Aug 2023 05:01:45 +0000'."""
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    return moment.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
-def parse_e164(text: Optional[str], default_region: Optional[str] = None) -> Optional[str]:
+def parse_e164(text: str | None, default_region: str | None = None) -> str | None:
     """The E.164 form of a valid phone number, or None."""
     if not text:
         return None
@@ -192,12 +198,27 @@ def parse_e164(text: Optional[str], default_region: Optional[str] = None) -> Opt
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-GSM7_BASIC = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
-                 "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
 GSM7_EXTENSION = set("^{}\\[~]|€\f")
-SMART_ENCODING = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"',
-                                "„": '"', "‟": '"', "–": "-", "—": "-", "…": "...",
-                                "\u00a0": " "})
+SMART_ENCODING = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "‛": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "‟": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "\u00a0": " ",
+    }
+)
 
 
 def count_segments(body: str) -> int:
@@ -216,12 +237,13 @@ def _datetime_filter(value: str) -> tuple[datetime, bool]:
     """A DateSent filter value -> (moment, has_time). Twilio takes YYYY-MM-DD; twilio-python
     sends YYYY-MM-DDTHH:MM:SSZ."""
     if "T" in value:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc), True
-    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc), False
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC), True
+    return datetime.fromisoformat(value).replace(tzinfo=UTC), False
 
 
 # ---------------------------------------------------------------------------------------------
 # Resources
+
 
 @dataclasses.dataclass
 class Message:
@@ -233,7 +255,7 @@ class Message:
     status: str
     date_created: datetime
     date_updated: datetime
-    date_sent: Optional[datetime] = None
+    date_sent: datetime | None = None
     num_segments: int = 1
     media_urls: tuple = ()
     media: list = dataclasses.field(default_factory=list)  # standin_media.StoredMedia
@@ -241,12 +263,13 @@ class Message:
 
     def __post_init__(self) -> None:
         self.phone_media = list(self.media)
-    error_code: Optional[int] = None
-    error_message: Optional[str] = None
-    price: Optional[str] = None
-    status_callback: Optional[str] = None
+
+    error_code: int | None = None
+    error_message: str | None = None
+    price: str | None = None
+    status_callback: str | None = None
     auto_reply: bool = False  # Twilio's own STOP/START/HELP confirmation
-    messaging_service_sid: Optional[str] = None
+    messaging_service_sid: str | None = None
 
     def to_twilio(self, account_sid: str) -> dict:
         uri = f"{ACCOUNT_PREFIX}/{account_sid}/Messages/{self.sid}"
@@ -281,13 +304,13 @@ class IncomingNumber:
     friendly_name: str
     date_created: datetime
     date_updated: datetime
-    sms_url: Optional[str] = None
+    sms_url: str | None = None
     sms_method: str = "POST"
-    status_callback: Optional[str] = None
+    status_callback: str | None = None
     status_callback_method: str = "POST"
-    voice_url: Optional[str] = None
+    voice_url: str | None = None
     sms_capable: bool = True  # False: a voice-only number (cannot send, cannot join a service)
-    mms_capable: Optional[bool] = None  # None: as sms_capable (False: an SMS-only number)
+    mms_capable: bool | None = None  # None: as sms_capable (False: an SMS-only number)
 
     def to_twilio(self, account_sid: str) -> dict:
         return {
@@ -297,9 +320,12 @@ class IncomingNumber:
             "api_version": API_VERSION,
             "beta": False,
             "bundle_sid": None,
-            "capabilities": {"voice": True, "sms": self.sms_capable,
-                             "mms": self.sms_capable if self.mms_capable is None else self.mms_capable,
-                             "fax": False},
+            "capabilities": {
+                "voice": True,
+                "sms": self.sms_capable,
+                "mms": self.sms_capable if self.mms_capable is None else self.mms_capable,
+                "fax": False,
+            },
             "date_created": rfc2822(self.date_created),
             "date_updated": rfc2822(self.date_updated),
             "emergency_address_sid": None,
@@ -335,10 +361,11 @@ class IncomingNumber:
 class Campaign:
     """A Messaging Service's US A2P 10DLC campaign (Twilio's UsAppToPerson resource), as the
     bridge reads it: set by tests through StandinState.set_campaign, never created by the API."""
+
     sid: str
     brand_registration_sid: str
     campaign_status: str  # VERIFIED | PENDING | IN_PROGRESS | FAILED
-    rate_limits: Optional[dict]
+    rate_limits: dict | None
     date_created: datetime
     date_updated: datetime
     us_app_to_person_usecase: str = "MIXED"
@@ -353,8 +380,10 @@ class Campaign:
             "brand_registration_sid": self.brand_registration_sid,
             "messaging_service_sid": service_sid,
             "description": self.description,
-            "message_samples": ["Alice: are we still on for 6pm? Reply to answer Alice.",
-                                "Bob: the keys are under the mat. Reply STOP to opt out."],
+            "message_samples": [
+                "Alice: are we still on for 6pm? Reply to answer Alice.",
+                "Bob: the keys are under the mat. Reply STOP to opt out.",
+            ],
             "us_app_to_person_usecase": self.us_app_to_person_usecase,
             "has_embedded_links": False,
             "has_embedded_phone": False,
@@ -390,11 +419,11 @@ class MessagingService:
     friendly_name: str
     date_created: datetime
     date_updated: datetime
-    inbound_request_url: Optional[str] = None
+    inbound_request_url: str | None = None
     inbound_method: str = "POST"
-    fallback_url: Optional[str] = None
+    fallback_url: str | None = None
     fallback_method: str = "POST"
-    status_callback: Optional[str] = None
+    status_callback: str | None = None
     sticky_sender: bool = True
     mms_converter: bool = True
     smart_encoding: bool = True
@@ -409,7 +438,7 @@ class MessagingService:
     advanced_opt_out: bool = False
     # the sender pool: IncomingPhoneNumber sid -> when it joined
     senders: dict = dataclasses.field(default_factory=dict)
-    campaign: Optional[Campaign] = None
+    campaign: Campaign | None = None
 
     @property
     def a2p_verified(self) -> bool:
@@ -452,8 +481,7 @@ class MessagingService:
         }
 
 
-def service_phone_number(account_sid: str, service: MessagingService,
-                         number: IncomingNumber) -> dict:
+def service_phone_number(account_sid: str, service: MessagingService, number: IncomingNumber) -> dict:
     """A sender-pool member as the Messaging API answers it."""
     joined = service.senders[number.sid]
     return {
@@ -484,21 +512,23 @@ def is_us_long_code(e164: str) -> bool:
         parsed = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return False
-    return (parsed.country_code == 1 and phonenumbers.region_code_for_number(parsed) == "US"
-            and phonenumbers.number_type(parsed) != phonenumbers.PhoneNumberType.TOLL_FREE)
+    return (
+        parsed.country_code == 1
+        and phonenumbers.region_code_for_number(parsed) == "US"
+        and phonenumbers.number_type(parsed) != phonenumbers.PhoneNumberType.TOLL_FREE
+    )
 
 
 def national_format(e164: str) -> str:
-    return phonenumbers.format_number(phonenumbers.parse(e164),
-                                      phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def describe_number(e164: str) -> dict:
     """Twilio's AvailablePhoneNumber fields for a number (geography from phonenumbers)."""
     parsed = phonenumbers.parse(e164)
     place = geocoder.description_for_number(parsed, "en") or ""
-    locality: Optional[str]
-    region: Optional[str]
+    locality: str | None
+    region: str | None
     locality, _, region = place.rpartition(", ")
     if not locality:  # e.g. "California": a state only
         locality, region = None, place or None
@@ -519,7 +549,7 @@ def describe_number(e164: str) -> dict:
     }
 
 
-def candidate_numbers(country: str, area_code: Optional[str] = None) -> list[str]:
+def candidate_numbers(country: str, area_code: str | None = None) -> list[str]:
     """Valid local numbers the stand-in 'has in stock' for a country (and area code).
 
     North America: the fictional 555-0100..0199 block of each area code (valid for
@@ -533,8 +563,7 @@ def candidate_numbers(country: str, area_code: Optional[str] = None) -> list[str
     else:
         if area_code:
             return []  # Twilio's AreaCode filter applies to US/CA only
-        example = phonenumbers.example_number_for_type(
-            country, phonenumbers.PhoneNumberType.FIXED_LINE)
+        example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.FIXED_LINE)
         if example is None:
             return []
         national = str(example.national_number)
@@ -548,9 +577,20 @@ def candidate_numbers(country: str, area_code: Optional[str] = None) -> list[str
 
 def _contains_pattern(contains: str) -> re.Pattern:
     """Twilio's Contains filter: digits, '*' for any digit, letters as on a phone keypad."""
-    keypad = {c: d for d, letters in {"2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL",
-                                      "6": "MNO", "7": "PQRS", "8": "TUV", "9": "WXYZ"}.items()
-              for c in letters}
+    keypad = {
+        c: d
+        for d, letters in {
+            "2": "ABC",
+            "3": "DEF",
+            "4": "GHI",
+            "5": "JKL",
+            "6": "MNO",
+            "7": "PQRS",
+            "8": "TUV",
+            "9": "WXYZ",
+        }.items()
+        for c in letters
+    }
     parts = []
     for char in contains.upper():
         if char == "*":
@@ -566,15 +606,17 @@ def _contains_pattern(contains: str) -> re.Pattern:
 # ---------------------------------------------------------------------------------------------
 # State
 
+
 @dataclasses.dataclass
 class Fault:
     """A misbehaviour to apply to matching Twilio API calls (after auth and validation)."""
+
     operation: str = "CreateMessage"  # Twilio operationId, or "*" for every call
-    status: Optional[int] = None      # 429 | 500 | 503; None = answer normally (after delay)
+    status: int | None = None  # 429 | 500 | 503; None = answer normally (after delay)
     delay_ms: int = 0
-    count: Optional[int] = 1          # calls left; None = until cleared (with `rate`)
-    rate: Optional[float] = None      # probability per call instead of a count
-    applied: bool = False             # do the operation, then answer the fault (lost answer)
+    count: int | None = 1  # calls left; None = until cleared (with `rate`)
+    rate: float | None = None  # probability per call instead of a count
+    applied: bool = False  # do the operation, then answer the fault (lost answer)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -587,7 +629,7 @@ class _Scheduler:
         self._cond = threading.Condition()
         self._heap: list = []
         self._seq = itertools.count()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self._stopped = False
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> None:
@@ -596,8 +638,7 @@ class _Scheduler:
                 return
             heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), fn))
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="standin-callbacks",
-                                                daemon=True)
+                self._thread = threading.Thread(target=self._run, name="standin-callbacks", daemon=True)
                 self._thread.start()
             self._cond.notify()
 
@@ -627,18 +668,26 @@ class _Scheduler:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class StandinState:
     """Everything the stand-in knows. Every change notifies `changed`, so tests can
     `wait_for(predicate)` instead of sleeping."""
 
-    def __init__(self, account_sid: str, auth_token: str, *, callback_delay: float = 0.2,
-                 queue_depth: Optional[Callable[[], Optional[int]]] = None,
-                 clock: Callable[[], datetime] = _utc_now,
-                 keyword_auto_replies: bool = True, seed: int = 0,
-                 require_a2p: bool = False, opt_out_type: str = "always"):
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        callback_delay: float = 0.2,
+        queue_depth: Callable[[], int | None] | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        keyword_auto_replies: bool = True,
+        seed: int = 0,
+        require_a2p: bool = False,
+        opt_out_type: str = "always",
+    ):
         if opt_out_type not in OPT_OUT_TYPE_MODES:
             raise ValueError(f"opt_out_type must be one of {OPT_OUT_TYPE_MODES}")
         self.account_sid = account_sid
@@ -660,11 +709,11 @@ class StandinState:
 
     def reset(self) -> None:
         with self.lock:
-            self.numbers: dict[str, IncomingNumber] = {}        # by sid
-            self.services: dict[str, MessagingService] = {}     # by sid, oldest first
-            self.messages: dict[str, Message] = {}              # by sid, oldest first
-            self.ever_owned: set[str] = set()                   # pool numbers, for the page
-            self.extra_phones: list[str] = []                   # phones added on the page
+            self.numbers: dict[str, IncomingNumber] = {}  # by sid
+            self.services: dict[str, MessagingService] = {}  # by sid, oldest first
+            self.messages: dict[str, Message] = {}  # by sid, oldest first
+            self.ever_owned: set[str] = set()  # pool numbers, for the page
+            self.extra_phones: list[str] = []  # phones added on the page
             self.opted_out: set[str] = set()
             self.unreachable: set[str] = set()
             self.unavailable_area_codes: set[str] = set()
@@ -692,36 +741,56 @@ class StandinState:
 
     # -- numbers --------------------------------------------------------------------------
 
-    def number_by_phone(self, phone: str) -> Optional[IncomingNumber]:
+    def number_by_phone(self, phone: str) -> IncomingNumber | None:
         with self.lock:
             return next((n for n in self.numbers.values() if n.phone_number == phone), None)
 
-    def available_numbers(self, country: str, area_code: Optional[str] = None) -> list[str]:
+    def available_numbers(self, country: str, area_code: str | None = None) -> list[str]:
         """Numbers a search or a purchase can get: in stock, not owned, area code not
         marked unavailable."""
         with self.lock:
             owned = {n.phone_number for n in self.numbers.values()}
-        return [n for n in candidate_numbers(country, area_code) if n not in owned
-                and _area_code(n) not in self.unavailable_area_codes]
+        return [
+            n
+            for n in candidate_numbers(country, area_code)
+            if n not in owned and _area_code(n) not in self.unavailable_area_codes
+        ]
 
-    def add_number(self, phone_number: str, *, sms_url=None, sms_method="POST",
-                   status_callback=None, status_callback_method="POST",
-                   friendly_name=None, voice_url=None, sms_capable=True,
-                   mms_capable=None) -> IncomingNumber:
+    def add_number(
+        self,
+        phone_number: str,
+        *,
+        sms_url=None,
+        sms_method="POST",
+        status_callback=None,
+        status_callback_method="POST",
+        friendly_name=None,
+        voice_url=None,
+        sms_capable=True,
+        mms_capable=None,
+    ) -> IncomingNumber:
         now = self.clock()
         number = IncomingNumber(
-            sid=new_sid("PN"), phone_number=phone_number,
+            sid=new_sid("PN"),
+            phone_number=phone_number,
             friendly_name=friendly_name or national_format(phone_number),
-            date_created=now, date_updated=now, sms_url=sms_url, sms_method=sms_method,
-            status_callback=status_callback, status_callback_method=status_callback_method,
-            voice_url=voice_url, sms_capable=sms_capable, mms_capable=mms_capable)
+            date_created=now,
+            date_updated=now,
+            sms_url=sms_url,
+            sms_method=sms_method,
+            status_callback=status_callback,
+            status_callback_method=status_callback_method,
+            voice_url=voice_url,
+            sms_capable=sms_capable,
+            mms_capable=mms_capable,
+        )
         with self.lock:
             self.numbers[number.sid] = number
             self.ever_owned.add(phone_number)
             self._changed()
         return number
 
-    def remove_number(self, sid: str) -> Optional[IncomingNumber]:
+    def remove_number(self, sid: str) -> IncomingNumber | None:
         """Release a number: it also leaves its Messaging Service's sender pool, as on Twilio."""
         with self.lock:
             number = self.numbers.pop(sid, None)
@@ -737,8 +806,9 @@ class StandinState:
         """A new Messaging Service (fields: MessagingService attributes, e.g.
         inbound_request_url, use_inbound_webhook_on_number, advanced_opt_out)."""
         now = self.clock()
-        service = MessagingService(sid=new_sid("MG"), friendly_name=friendly_name,
-                                   date_created=now, date_updated=now, **fields)
+        service = MessagingService(
+            sid=new_sid("MG"), friendly_name=friendly_name, date_created=now, date_updated=now, **fields
+        )
         with self.lock:
             self.services[service.sid] = service
             self._changed()
@@ -748,11 +818,10 @@ class StandinState:
         with self.lock:
             service = self.services.get(sid)
         if service is None:
-            raise StandinError(404, ERR_NOT_FOUND, f"The requested resource "
-                                                   f"/v1/Services/{sid} was not found")
+            raise StandinError(404, ERR_NOT_FOUND, f"The requested resource /v1/Services/{sid} was not found")
         return service
 
-    def _number(self, phone_or_sid: str) -> Optional[IncomingNumber]:
+    def _number(self, phone_or_sid: str) -> IncomingNumber | None:
         with self.lock:
             return self.numbers.get(phone_or_sid) or self.number_by_phone(phone_or_sid)
 
@@ -765,17 +834,20 @@ class StandinState:
             service = self.service(service_sid)
             number = self._number(phone_or_sid)
             if number is None:
-                raise StandinError(404, ERR_NOT_FOUND, f"The requested resource "
-                                                       f"{phone_or_sid} was not found")
+                raise StandinError(404, ERR_NOT_FOUND, f"The requested resource {phone_or_sid} was not found")
             other = self.service_of(number.phone_number)
             if other is not None and other.sid != service.sid:
-                raise StandinError(400, ERR_IN_ANOTHER_SERVICE,
-                                   "Phone Number or Short Code is associated with another "
-                                   f"Messaging Service ({other.sid}).")
+                raise StandinError(
+                    400,
+                    ERR_IN_ANOTHER_SERVICE,
+                    f"Phone Number or Short Code is associated with another Messaging Service ({other.sid}).",
+                )
             if not number.sms_capable:
-                raise StandinError(400, ERR_NOT_MESSAGING_CAPABLE,
-                                   "Phone Number Does Not Have Correct Messaging Service "
-                                   "Capabilities (SMS or MMS).")
+                raise StandinError(
+                    400,
+                    ERR_NOT_MESSAGING_CAPABLE,
+                    "Phone Number Does Not Have Correct Messaging Service Capabilities (SMS or MMS).",
+                )
             service.senders.setdefault(number.sid, self.clock())
             self._changed()
             return number
@@ -784,12 +856,14 @@ class StandinState:
         with self.lock:
             service = self.service(service_sid)
             if service.senders.pop(number_sid, None) is None:
-                raise StandinError(404, ERR_NOT_FOUND, f"The requested resource /v1/Services/"
-                                                       f"{service_sid}/PhoneNumbers/{number_sid}"
-                                                       f" was not found")
+                raise StandinError(
+                    404,
+                    ERR_NOT_FOUND,
+                    f"The requested resource /v1/Services/{service_sid}/PhoneNumbers/{number_sid} was not found",
+                )
             self._changed()
 
-    def service_of(self, phone_number: str) -> Optional[MessagingService]:
+    def service_of(self, phone_number: str) -> MessagingService | None:
         """The Messaging Service whose sender pool holds this number, if any."""
         with self.lock:
             number = self.number_by_phone(phone_number)
@@ -797,8 +871,9 @@ class StandinState:
                 return None
             return next((s for s in self.services.values() if number.sid in s.senders), None)
 
-    def set_campaign(self, service_sid: str, campaign_status: str = "VERIFIED",
-                     rate_limits: Optional[dict] = None, **fields) -> Campaign:
+    def set_campaign(
+        self, service_sid: str, campaign_status: str = "VERIFIED", rate_limits: dict | None = None, **fields
+    ) -> Campaign:
         """Give a service its US A2P 10DLC campaign, or change its status (VERIFIED, PENDING,
         IN_PROGRESS, FAILED) and rate_limits (default: Twilio's AT&T/T-Mobile shape)."""
         if campaign_status not in CAMPAIGN_STATUSES:
@@ -808,10 +883,14 @@ class StandinState:
             service = self.service(service_sid)
             if service.campaign is None:
                 service.campaign = Campaign(
-                    sid=new_sid("QE"), brand_registration_sid=new_sid("BN"),
+                    sid=new_sid("QE"),
+                    brand_registration_sid=new_sid("BN"),
                     campaign_status=campaign_status,
                     rate_limits=DEFAULT_RATE_LIMITS if rate_limits is None else rate_limits,
-                    date_created=now, date_updated=now, **fields)
+                    date_created=now,
+                    date_updated=now,
+                    **fields,
+                )
             else:
                 service.campaign.campaign_status = campaign_status
                 if rate_limits is not None:
@@ -827,7 +906,7 @@ class StandinState:
             self.service(service_sid).campaign = None
             self._changed()
 
-    def a2p_blocks(self, message: "Message") -> bool:
+    def a2p_blocks(self, message: Message) -> bool:
         """Would Twilio fail this message with 30034 (enforcement on, a US long code sending to
         the US, not in the sender pool of a service with a VERIFIED campaign)?"""
         if not self.require_a2p or message.auto_reply:
@@ -853,6 +932,7 @@ class StandinState:
     def start_delivery(self, message: Message) -> None:
         """queued -> sent -> delivered (or undelivered for an unreachable phone), each step
         after callback_delay, each announced to the message's StatusCallback."""
+
         def step(status: str) -> None:
             with self.lock:
                 message.status = status
@@ -889,6 +969,7 @@ class StandinState:
 
     def fail_media(self, message: Message, error: tuple[int, str]) -> None:
         """Twilio could not fetch the message's media: queued -> failed, told by callback."""
+
         def fail() -> None:
             with self.lock:
                 message.status = "failed"
@@ -922,21 +1003,30 @@ class StandinState:
     def post_signed(self, kind: str, url: str, params: dict, method: str = "POST") -> dict:
         """Send params to url as Twilio does: form POST (or GET with a query string) with
         X-Twilio-Signature over the exact URL and the params. Returns the callback record."""
-        record: dict[str, Any] = {"kind": kind, "url": url, "method": method, "params": params,
-                  "status": None, "body": None, "error": None, "at": self.clock().isoformat()}
+        record: dict[str, Any] = {
+            "kind": kind,
+            "url": url,
+            "method": method,
+            "params": params,
+            "status": None,
+            "body": None,
+            "error": None,
+            "at": self.clock().isoformat(),
+        }
         try:
             if method == "GET":
                 parts = urlsplit(url)
                 query = "&".join(q for q in (parts.query, urlencode(params)) if q)
                 full_url = urlunsplit(parts._replace(query=query))
                 signature = self.validator.compute_signature(full_url, {})
-                answer = requests.get(full_url, headers={"X-Twilio-Signature": signature},
-                                      timeout=OUTBOUND_HTTP_TIMEOUT)
+                answer = requests.get(
+                    full_url, headers={"X-Twilio-Signature": signature}, timeout=OUTBOUND_HTTP_TIMEOUT
+                )
             else:
                 signature = self.validator.compute_signature(url, params)
-                answer = requests.post(url, data=params,
-                                       headers={"X-Twilio-Signature": signature},
-                                       timeout=OUTBOUND_HTTP_TIMEOUT)
+                answer = requests.post(
+                    url, data=params, headers={"X-Twilio-Signature": signature}, timeout=OUTBOUND_HTTP_TIMEOUT
+                )
             record["status"], record["body"] = answer.status_code, answer.text
         except requests.RequestException as error:
             record["error"] = f"{type(error).__name__}: {error}"
@@ -963,36 +1053,45 @@ class StandinState:
             thread = []
             for m in self.messages.values():
                 if m.to == phone or m.from_ == phone:
-                    thread.append({
-                        "sid": m.sid,
-                        "direction": "received" if m.to == phone else "sent",
-                        "pool_number": m.from_ if m.to == phone else m.to,
-                        "body": m.body,
-                        "status": m.status,
-                        "error_code": m.error_code,
-                        "auto_reply": m.auto_reply,
-                        "media": [{"sid": medium.sid, "content_type": medium.content_type,
-                                   "url": f"/_standin/media/{m.sid}/{medium.sid}"}
-                                  for medium in m.phone_media],
-                        "date_created": m.date_created.isoformat(),
-                    })
-            return {"phone": phone, "opted_out": phone in self.opted_out,
-                    "unreachable": phone in self.unreachable, "thread": thread}
+                    thread.append(
+                        {
+                            "sid": m.sid,
+                            "direction": "received" if m.to == phone else "sent",
+                            "pool_number": m.from_ if m.to == phone else m.to,
+                            "body": m.body,
+                            "status": m.status,
+                            "error_code": m.error_code,
+                            "auto_reply": m.auto_reply,
+                            "media": [
+                                {
+                                    "sid": medium.sid,
+                                    "content_type": medium.content_type,
+                                    "url": f"/_standin/media/{m.sid}/{medium.sid}",
+                                }
+                                for medium in m.phone_media
+                            ],
+                            "date_created": m.date_created.isoformat(),
+                        }
+                    )
+            return {
+                "phone": phone,
+                "opted_out": phone in self.opted_out,
+                "unreachable": phone in self.unreachable,
+                "thread": thread,
+            }
 
-    def inbound_webhook(self, pool_number: str) -> tuple[Optional[str], str]:
+    def inbound_webhook(self, pool_number: str) -> tuple[str | None, str]:
         """(url, method) Twilio posts an inbound SMS to: the Messaging Service's
         inbound_request_url when the number is in a service that has one and does not defer to
         the number (use_inbound_webhook_on_number false); otherwise the number's SmsUrl."""
         with self.lock:
             number = self.number_by_phone(pool_number)
             service = self.service_of(pool_number)
-            if (service is not None and service.inbound_request_url
-                    and not service.use_inbound_webhook_on_number):
+            if service is not None and service.inbound_request_url and not service.use_inbound_webhook_on_number:
                 return service.inbound_request_url, service.inbound_method
             return (number.sms_url, number.sms_method) if number else (None, "POST")
 
-    def send_from_phone(self, phone: str, pool_number: str, body: str,
-                        media: Optional[list] = None) -> dict:
+    def send_from_phone(self, phone: str, pool_number: str, body: str, media: list | None = None) -> dict:
         """A simulated phone texts a pool number: store the inbound SMS, post the signed
         webhook (to the number's SmsUrl or its Messaging Service's inbound_request_url, see
         inbound_webhook), and deliver any TwiML <Message> reply. STOP/START/HELP keywords are
@@ -1002,11 +1101,16 @@ class StandinState:
             raise LookupError(f"{pool_number} is not a number of this account")
         keyword = body.strip().upper()
         service = self.service_of(pool_number)
-        inbound = self.add_message(direction="inbound", from_=phone, to=pool_number,
-                                   body=body, status="received", date_sent=self.clock(),
-                                   media=[standin_media.new_media(kind, content)
-                                          for kind, content in media or []],
-                                   messaging_service_sid=service.sid if service else None)
+        inbound = self.add_message(
+            direction="inbound",
+            from_=phone,
+            to=pool_number,
+            body=body,
+            status="received",
+            date_sent=self.clock(),
+            media=[standin_media.new_media(kind, content) for kind, content in media or []],
+            messaging_service_sid=service.sid if service else None,
+        )
         with self.lock:
             if keyword in OPT_OUT_KEYWORDS:
                 self.opted_out.add(phone)
@@ -1017,8 +1121,7 @@ class StandinState:
         webhook = None
         url, method = self.inbound_webhook(pool_number)
         if url:
-            webhook = self.post_signed("sms", url, self._inbound_params(inbound, keyword, service),
-                                       method)
+            webhook = self.post_signed("sms", url, self._inbound_params(inbound, keyword, service), method)
         replies, blocked = [], []
         if webhook and webhook["status"] and 200 <= webhook["status"] < 300:
             for text in twiml_message_bodies(webhook["body"] or ""):
@@ -1030,26 +1133,32 @@ class StandinState:
             replies.append(self._reply(pool_number, phone, STOP_AUTO_REPLY, auto=True))
         elif self.keyword_auto_replies and keyword in OPT_IN_KEYWORDS:
             replies.append(self._reply(pool_number, phone, START_AUTO_REPLY, auto=True))
-        elif (self.keyword_auto_replies and keyword in HELP_KEYWORDS
-              and phone not in self.opted_out):  # an opted-out phone gets no HELP reply
+        elif (
+            self.keyword_auto_replies and keyword in HELP_KEYWORDS and phone not in self.opted_out
+        ):  # an opted-out phone gets no HELP reply
             replies.append(self._reply(pool_number, phone, HELP_AUTO_REPLY, auto=True))
         return {
             "message": inbound.to_twilio(self.account_sid),
-            "webhook": None if webhook is None else {
-                "url": webhook["url"], "status": webhook["status"], "body": webhook["body"],
-                "error": webhook["error"]},
+            "webhook": None
+            if webhook is None
+            else {
+                "url": webhook["url"],
+                "status": webhook["status"],
+                "body": webhook["body"],
+                "error": webhook["error"],
+            },
             "replies": [r.to_twilio(self.account_sid) for r in replies],
             "blocked_replies": blocked,
         }
 
     def _reply(self, pool_number: str, phone: str, text: str, auto: bool = False) -> Message:
-        reply = self.add_message(direction="outbound-reply", from_=pool_number, to=phone,
-                                 body=text, status="queued", auto_reply=auto)
+        reply = self.add_message(
+            direction="outbound-reply", from_=pool_number, to=phone, body=text, status="queued", auto_reply=auto
+        )
         self.start_delivery(reply)
         return reply
 
-    def _inbound_params(self, inbound: Message, keyword: str,
-                        service: Optional[MessagingService] = None) -> dict:
+    def _inbound_params(self, inbound: Message, keyword: str, service: MessagingService | None = None) -> dict:
         params = {
             "AccountSid": self.account_sid,
             "ApiVersion": API_VERSION,
@@ -1072,15 +1181,14 @@ class StandinState:
             params["MessagingServiceSid"] = service.sid
         if self.opt_out_type == "advanced" and not (service and service.advanced_opt_out):
             return params
-        for keywords, opt_out_type in ((OPT_OUT_KEYWORDS, "STOP"), (OPT_IN_KEYWORDS, "START"),
-                                       (HELP_KEYWORDS, "HELP")):
+        for keywords, opt_out_type in ((OPT_OUT_KEYWORDS, "STOP"), (OPT_IN_KEYWORDS, "START"), (HELP_KEYWORDS, "HELP")):
             if keyword in keywords:
                 params["OptOutType"] = opt_out_type
         return params
 
     # -- faults and request log -----------------------------------------------------------
 
-    def take_fault(self, operation_id: str) -> Optional[Fault]:
+    def take_fault(self, operation_id: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
                 if fault.operation not in ("*", operation_id):
@@ -1092,8 +1200,7 @@ class StandinState:
                 if fault.count is None or fault.count > 0:
                     if fault.count is not None:
                         fault.count -= 1
-                    self.faults = [f for f in self.faults if f.count is None or f.count > 0
-                                   or f.rate is not None]
+                    self.faults = [f for f in self.faults if f.count is None or f.count > 0 or f.rate is not None]
                     self._changed()
                     return fault
         return None
@@ -1103,7 +1210,7 @@ class StandinState:
             self.requests.append(entry)
             self._changed()
 
-    def read_queue_depth(self) -> Optional[int]:
+    def read_queue_depth(self) -> int | None:
         if self.queue_depth is None:
             return None
         try:
@@ -1113,7 +1220,7 @@ class StandinState:
             return None
 
 
-def _area_code(e164: str) -> Optional[str]:
+def _area_code(e164: str) -> str | None:
     return e164[2:5] if e164.startswith("+1") else None
 
 
@@ -1145,9 +1252,14 @@ def twiml_message_bodies(twiml: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # Twilio REST API
 
+
 def twilio_error(status: int, code: int, message: str, **extra) -> Response:
-    payload = {"code": code, "message": message,
-               "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+    payload = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
     payload.update(extra)
     response = jsonify(payload)
     response.status_code = status
@@ -1164,15 +1276,14 @@ def _not_found(path: str) -> Response:
     return twilio_error(404, ERR_NOT_FOUND, f"The requested resource {path} was not found")
 
 
-def _page(key: str, items: list[dict], args: MultiDict, path: str,
-          filters: list[tuple[str, str]]) -> dict:
+def _page(key: str, items: list[dict], args: MultiDict, path: str, filters: list[tuple[str, str]]) -> dict:
     """Twilio's paging envelope around items (already filtered, in answer order)."""
     page_size = int(args.get("PageSize", 50))
     page = int(args.get("Page", 0))
     start = page * page_size
-    chunk = items[start:start + page_size]
+    chunk = items[start : start + page_size]
 
-    def uri(page_number: int, token: Optional[str] = None) -> str:
+    def uri(page_number: int, token: str | None = None) -> str:
         query = [*filters, ("PageSize", str(page_size)), ("Page", str(page_number))]
         if token:
             query.append(("PageToken", token))
@@ -1192,12 +1303,15 @@ def _page(key: str, items: list[dict], args: MultiDict, path: str,
     }
 
 
-def _pick_sender(state: StandinState, service: MessagingService, to: str) -> Optional[str]:
+def _pick_sender(state: StandinState, service: MessagingService, to: str) -> str | None:
     """The sender Twilio would pick from a service's pool: the one that last texted `to`
     (Sticky Sender), else one with the same area code (Area Code Geomatch), else the first."""
     with state.lock:
-        pool = [state.numbers[sid].phone_number for sid in service.senders
-                if sid in state.numbers and state.numbers[sid].sms_capable]
+        pool = [
+            state.numbers[sid].phone_number
+            for sid in service.senders
+            if sid in state.numbers and state.numbers[sid].sms_capable
+        ]
         if not pool:
             return None
         if service.sticky_sender:
@@ -1215,30 +1329,39 @@ def create_message(state: StandinState, params: dict, args: MultiDict, form: Mul
     to, from_ = form.get("To", ""), form.get("From")
     to_e164 = parse_e164(to)
     if to_e164 is None or to_e164 != to:
-        return twilio_error(400, ERR_INVALID_TO, f"The 'To' number {to} is not a valid phone "
-                                                 f"number.")
+        return twilio_error(400, ERR_INVALID_TO, f"The 'To' number {to} is not a valid phone number.")
     service = None
     if form.get("MessagingServiceSid"):
         service = state.services.get(form["MessagingServiceSid"])
         if service is None:
-            return twilio_error(400, ERR_MESSAGING_SERVICE,
-                                f"The Messaging Service {form['MessagingServiceSid']} does not "
-                                f"exist or does not belong to this account.")
+            return twilio_error(
+                400,
+                ERR_MESSAGING_SERVICE,
+                f"The Messaging Service {form['MessagingServiceSid']} does not "
+                f"exist or does not belong to this account.",
+            )
         if not from_:
             from_ = _pick_sender(state, service, to)
             if from_ is None:
-                return twilio_error(400, ERR_SERVICE_HAS_NO_SENDER,
-                                    f"The Messaging Service {service.sid} has no phone number "
-                                    f"in its sender pool to send from.")
+                return twilio_error(
+                    400,
+                    ERR_SERVICE_HAS_NO_SENDER,
+                    f"The Messaging Service {service.sid} has no phone number in its sender pool to send from.",
+                )
     number = state.number_by_phone(from_) if from_ else None
     if number is None or not number.sms_capable:
-        return twilio_error(400, ERR_FROM_NOT_OWNED,
-                            f"The From phone number {from_} is not a valid, SMS-capable inbound "
-                            f"phone number or short code for your account.")
+        return twilio_error(
+            400,
+            ERR_FROM_NOT_OWNED,
+            f"The From phone number {from_} is not a valid, SMS-capable inbound "
+            f"phone number or short code for your account.",
+        )
     if service is not None and number.sid not in service.senders:
-        return twilio_error(400, ERR_NOT_IN_SERVICE,
-                            f"The From phone number {from_} is not associated with the Messaging "
-                            f"Service {service.sid}.")
+        return twilio_error(
+            400,
+            ERR_NOT_IN_SERVICE,
+            f"The From phone number {from_} is not associated with the Messaging Service {service.sid}.",
+        )
     if to in state.opted_out:
         return twilio_error(400, ERR_UNSUBSCRIBED, "Attempt to send to unsubscribed recipient")
     body = form.get("Body", "")
@@ -1247,13 +1370,19 @@ def create_message(state: StandinState, params: dict, args: MultiDict, form: Mul
     status_callback = form.get("StatusCallback") or (service.status_callback if service else None)
     media_urls = form.getlist("MediaUrl")
     if len(media_urls) > standin_media.MAX_MEDIA:
-        return twilio_error(400, standin_media.ERR_TOO_MANY_MEDIA,
-                            "Number of media files exceeds allowed limit")
+        return twilio_error(400, standin_media.ERR_TOO_MANY_MEDIA, "Number of media files exceeds allowed limit")
     media, media_error = standin_media.fetch_all(media_urls)
-    message = state.add_message(direction="outbound-api", from_=from_, to=to, body=body,
-                                status="queued", media_urls=tuple(media_urls), media=media,
-                                status_callback=status_callback,
-                                messaging_service_sid=service.sid if service else None)
+    message = state.add_message(
+        direction="outbound-api",
+        from_=from_,
+        to=to,
+        body=body,
+        status="queued",
+        media_urls=tuple(media_urls),
+        media=media,
+        status_callback=status_callback,
+        messaging_service_sid=service.sid if service else None,
+    )
     if media_error is not None:
         state.fail_media(message, media_error)
     else:
@@ -1273,8 +1402,7 @@ def list_media(state, params, args, form):
     message, _ = _message_media(state, params)
     if message is None:
         return _not_found(request.path)
-    items = [m.to_twilio(state.account_sid, message.sid, rfc2822(message.date_created))
-             for m in message.media]
+    items = [m.to_twilio(state.account_sid, message.sid, rfc2822(message.date_created)) for m in message.media]
     return jsonify(_page("media_list", items, args, request.path, []))
 
 
@@ -1303,12 +1431,14 @@ def fetch_message(state, params, args, form):
 
 
 def list_messages(state, params, args, form):
-    filters = [(k, args[k]) for k in ("To", "From", "DateSent", "DateSent<", "DateSent>")
-               if k in args]
+    filters = [(k, args[k]) for k in ("To", "From", "DateSent", "DateSent<", "DateSent>") if k in args]
     with state.lock:
         messages = list(state.messages.values())
-    selected = [m for m in reversed(messages)  # Twilio lists newest first
-                if _message_matches(m, dict(filters))]
+    selected = [
+        m
+        for m in reversed(messages)  # Twilio lists newest first
+        if _message_matches(m, dict(filters))
+    ]
     items = [m.to_twilio(state.account_sid) for m in selected]
     return jsonify(_page("messages", items, args, request.path, filters))
 
@@ -1324,7 +1454,7 @@ def _message_matches(message: Message, filters: dict) -> bool:
         if message.date_sent is None:
             return False
         moment, has_time = _datetime_filter(filters[key])
-        sent = message.date_sent.astimezone(timezone.utc)
+        sent = message.date_sent.astimezone(UTC)
         if compare == "eq":
             # Twilio matches the whole day named by DateSent.
             if sent.date() != moment.date():
@@ -1343,17 +1473,23 @@ def list_incoming_numbers(state, params, args, form):
     digits = re.sub(r"\D", "", args.get("PhoneNumber", ""))
     with state.lock:
         numbers = list(state.numbers.values())
-    selected = [n for n in numbers
-                if digits in re.sub(r"\D", "", n.phone_number)
-                and args.get("FriendlyName", n.friendly_name) == n.friendly_name]
+    selected = [
+        n
+        for n in numbers
+        if digits in re.sub(r"\D", "", n.phone_number) and args.get("FriendlyName", n.friendly_name) == n.friendly_name
+    ]
     items = [n.to_twilio(state.account_sid) for n in selected]
     return jsonify(_page("incoming_phone_numbers", items, args, request.path, filters))
 
 
-_NUMBER_FIELDS = {"SmsUrl": "sms_url", "SmsMethod": "sms_method",
-                  "StatusCallback": "status_callback",
-                  "StatusCallbackMethod": "status_callback_method",
-                  "FriendlyName": "friendly_name", "VoiceUrl": "voice_url"}
+_NUMBER_FIELDS = {
+    "SmsUrl": "sms_url",
+    "SmsMethod": "sms_method",
+    "StatusCallback": "status_callback",
+    "StatusCallbackMethod": "status_callback_method",
+    "FriendlyName": "friendly_name",
+    "VoiceUrl": "voice_url",
+}
 
 
 def create_incoming_number(state, params, args, form):
@@ -1363,17 +1499,14 @@ def create_incoming_number(state, params, args, form):
         if phone is None:
             return twilio_error(400, ERR_PHONE_NUMBER_INVALID, f"PhoneNumber {wanted} is invalid.")
         if state.number_by_phone(phone) or _area_code(phone) in state.unavailable_area_codes:
-            return twilio_error(400, ERR_PHONE_NUMBER_UNAVAILABLE,
-                                f"PhoneNumber {phone} is not available.")
+            return twilio_error(400, ERR_PHONE_NUMBER_UNAVAILABLE, f"PhoneNumber {phone} is not available.")
     elif area_code:
         available = state.available_numbers("US", area_code)
         if not available:
-            return twilio_error(400, ERR_NO_NUMBERS_IN_AREA_CODE,
-                                f"No phone numbers found in area code {area_code}.")
+            return twilio_error(400, ERR_NO_NUMBERS_IN_AREA_CODE, f"No phone numbers found in area code {area_code}.")
         phone = available[0]
     else:
-        return twilio_error(400, ERR_PHONE_NUMBER_INVALID,
-                            "A PhoneNumber or AreaCode is required.")
+        return twilio_error(400, ERR_PHONE_NUMBER_INVALID, "A PhoneNumber or AreaCode is required.")
     fields = {attr: form[key] for key, attr in _NUMBER_FIELDS.items() if key in form}
     number = state.add_number(phone, **fields)
     return _created(number.to_twilio(state.account_sid))
@@ -1416,34 +1549,40 @@ def list_available_local(state, params, args, form):
         pattern = _contains_pattern(args["Contains"])
         numbers = [n for n in numbers if pattern.search(n.lstrip("+"))]
     page_size = int(args.get("PageSize", 50))
-    return jsonify({
-        "available_phone_numbers": [describe_number(n) for n in numbers[:page_size]],
-        "uri": request.full_path.rstrip("?"),
-    })
+    return jsonify(
+        {
+            "available_phone_numbers": [describe_number(n) for n in numbers[:page_size]],
+            "uri": request.full_path.rstrip("?"),
+        }
+    )
 
 
 # --- Messaging API v1 (messaging.twilio.com) ---------------------------------------------------
+
 
 def _v1_page(key: str, items: list[dict], args: MultiDict, path: str) -> dict:
     """The Messaging API's paging envelope (records under `key`, links under meta)."""
     page_size = int(args.get("PageSize", 50))
     page = int(args.get("Page", 0))
     start = page * page_size
-    chunk = items[start:start + page_size]
+    chunk = items[start : start + page_size]
 
     def url(page_number: int) -> str:
         query = urlencode([("PageSize", page_size), ("Page", page_number)])
         return f"{MESSAGING_BASE_URL}{path}?{query}"
 
-    return {key: chunk, "meta": {
-        "first_page_url": url(0),
-        "key": key,
-        "next_page_url": url(page + 1) if start + page_size < len(items) else None,
-        "page": page,
-        "page_size": page_size,
-        "previous_page_url": url(page - 1) if page > 0 else None,
-        "url": url(page),
-    }}
+    return {
+        key: chunk,
+        "meta": {
+            "first_page_url": url(0),
+            "key": key,
+            "next_page_url": url(page + 1) if start + page_size < len(items) else None,
+            "page": page,
+            "page_size": page_size,
+            "previous_page_url": url(page - 1) if page > 0 else None,
+            "url": url(page),
+        },
+    }
 
 
 def _form_bool(value: str) -> bool:
@@ -1472,8 +1611,7 @@ _SERVICE_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
 
 
 def _service_fields(form: MultiDict) -> dict:
-    return {attr: convert(form[key]) for key, (attr, convert) in _SERVICE_FIELDS.items()
-            if key in form}
+    return {attr: convert(form[key]) for key, (attr, convert) in _SERVICE_FIELDS.items() if key in form}
 
 
 def _standin_error(error: StandinError) -> Response:
@@ -1515,11 +1653,9 @@ def update_service(state, params, args, form):
 def create_service_phone_number(state, params, args, form):
     sid = form.get("PhoneNumberSid", "")
     if not re.fullmatch(r"PN[0-9a-fA-F]{32}", sid):
-        return twilio_error(400, ERR_PHONE_NUMBER_INVALID,
-                            f"Phone Number Sid {sid} is invalid.")
+        return twilio_error(400, ERR_PHONE_NUMBER_INVALID, f"Phone Number Sid {sid} is invalid.")
     if sid not in state.numbers:  # a PN sid the account does not own
-        return _not_found(f"/2010-04-01/Accounts/{state.account_sid}/IncomingPhoneNumbers/"
-                          f"{sid}.json")
+        return _not_found(f"/2010-04-01/Accounts/{state.account_sid}/IncomingPhoneNumbers/{sid}.json")
     try:
         with state.lock:
             number = state.add_to_service(params["ServiceSid"], sid)
@@ -1535,8 +1671,11 @@ def list_service_phone_numbers(state, params, args, form):
             service = state.service(params["ServiceSid"])
         except StandinError as error:
             return _standin_error(error)
-        items = [service_phone_number(state.account_sid, service, state.numbers[sid])
-                 for sid in service.senders if sid in state.numbers]
+        items = [
+            service_phone_number(state.account_sid, service, state.numbers[sid])
+            for sid in service.senders
+            if sid in state.numbers
+        ]
     return jsonify(_v1_page("phone_numbers", items, args, request.path))
 
 
@@ -1566,8 +1705,7 @@ def list_us_app_to_person(state, params, args, form):
             service = state.service(params["MessagingServiceSid"])
         except StandinError as error:
             return _standin_error(error)
-        items = ([service.campaign.to_twilio(state.account_sid, service.sid)]
-                 if service.campaign else [])
+        items = [service.campaign.to_twilio(state.account_sid, service.sid)] if service.campaign else []
     return jsonify(_v1_page("compliance", items, args, request.path))
 
 
@@ -1611,20 +1749,31 @@ TWILIO_OPERATIONS = {
 
 def _authorized(state: StandinState) -> bool:
     auth = request.authorization
-    return bool(auth and auth.type == "basic"
-                and hmac.compare_digest(auth.username or "", state.account_sid)
-                and hmac.compare_digest(auth.password or "", state.auth_token))
+    return bool(
+        auth
+        and auth.type == "basic"
+        and hmac.compare_digest(auth.username or "", state.account_sid)
+        and hmac.compare_digest(auth.password or "", state.auth_token)
+    )
 
 
 def handle_twilio_api(state: StandinState) -> Response:
     raw_body = request.get_data(cache=True)
     query = request.query_string.decode("utf-8")
-    form = MultiDict(parse_qsl(raw_body.decode("utf-8", "replace"), keep_blank_values=True)) \
-        if request.mimetype == "application/x-www-form-urlencoded" else MultiDict()
+    form = (
+        MultiDict(parse_qsl(raw_body.decode("utf-8", "replace"), keep_blank_values=True))
+        if request.mimetype == "application/x-www-form-urlencoded"
+        else MultiDict()
+    )
     args = MultiDict(parse_qsl(query, keep_blank_values=True))
-    entry: dict[str, Any] = {"method": request.method, "path": request.path,
-             "query": args.to_dict(flat=False), "form": form.to_dict(flat=False),
-             "status": None, "at": state.clock().isoformat()}
+    entry: dict[str, Any] = {
+        "method": request.method,
+        "path": request.path,
+        "query": args.to_dict(flat=False),
+        "form": form.to_dict(flat=False),
+        "status": None,
+        "at": state.clock().isoformat(),
+    }
     response = _answer_twilio_api(state, raw_body, query, args, form, entry)
     entry["status"] = response.status_code
     state.log_request(entry)
@@ -1633,8 +1782,9 @@ def handle_twilio_api(state: StandinState) -> Response:
 
 def _answer_twilio_api(state, raw_body, query, args, form, entry) -> Response:
     if not _authorized(state):
-        response = twilio_error(401, ERR_AUTHENTICATE, "Authenticate",
-                                detail="Your AccountSid or AuthToken was incorrect.")
+        response = twilio_error(
+            401, ERR_AUTHENTICATE, "Authenticate", detail="Your AccountSid or AuthToken was incorrect."
+        )
         response.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
         return response
     url = request.path + (f"?{query}" if query else "")
@@ -1679,6 +1829,7 @@ def _fault_answer(fault: Fault) -> Response:
 # ---------------------------------------------------------------------------------------------
 # Control API (for tests, the runner and the page)
 
+
 def control_error(status: int, code: str, message: str) -> Response:
     response = jsonify({"error": {"code": code, "message": message}})
     response.status_code = status
@@ -1694,10 +1845,8 @@ def _service_view(state: StandinState, service: MessagingService) -> dict:
     """A service for the control API: Twilio's JSON plus its pool, campaign and the stand-in's
     own advanced_opt_out flag."""
     view = service.to_twilio(state.account_sid)
-    view["phone_numbers"] = [state.numbers[sid].phone_number for sid in service.senders
-                             if sid in state.numbers]
-    view["campaign"] = (service.campaign.to_twilio(state.account_sid, service.sid)
-                        if service.campaign else None)
+    view["phone_numbers"] = [state.numbers[sid].phone_number for sid in service.senders if sid in state.numbers]
+    view["campaign"] = service.campaign.to_twilio(state.account_sid, service.sid) if service.campaign else None
     view["advanced_opt_out"] = service.advanced_opt_out
     return view
 
@@ -1709,23 +1858,39 @@ def register_control_api(app: Flask, state: StandinState) -> None:
             pool = []
             for number in state.numbers.values():
                 sent = sum(1 for m in state.messages.values() if m.from_ == number.phone_number)
-                received = sum(1 for m in state.messages.values()
-                               if m.to == number.phone_number)
+                received = sum(1 for m in state.messages.values() if m.to == number.phone_number)
                 service = state.service_of(number.phone_number)
                 webhook_url, _ = state.inbound_webhook(number.phone_number)
-                pool.append({"phone_number": number.phone_number, "sid": number.sid,
-                             "friendly_name": number.friendly_name, "sms_url": number.sms_url,
-                             "sent": sent, "received": received,
-                             "messaging_service": None if service is None else {
-                                 "sid": service.sid, "friendly_name": service.friendly_name,
-                                 "campaign_status": (service.campaign.campaign_status
-                                                     if service.campaign else None)},
-                             "inbound_webhook_url": webhook_url})
+                pool.append(
+                    {
+                        "phone_number": number.phone_number,
+                        "sid": number.sid,
+                        "friendly_name": number.friendly_name,
+                        "sms_url": number.sms_url,
+                        "sent": sent,
+                        "received": received,
+                        "messaging_service": None
+                        if service is None
+                        else {
+                            "sid": service.sid,
+                            "friendly_name": service.friendly_name,
+                            "campaign_status": (service.campaign.campaign_status if service.campaign else None),
+                        },
+                        "inbound_webhook_url": webhook_url,
+                    }
+                )
             phones = [state.phone_view(p) for p in state.phone_numbers_seen()]
             version = state.version
-        return jsonify({"account_sid": state.account_sid, "version": version, "pool": pool,
-                        "phones": phones, "queue_depth": state.read_queue_depth(),
-                        "require_a2p": state.require_a2p})
+        return jsonify(
+            {
+                "account_sid": state.account_sid,
+                "version": version,
+                "pool": pool,
+                "phones": phones,
+                "queue_depth": state.read_queue_depth(),
+                "require_a2p": state.require_a2p,
+            }
+        )
 
     @app.get("/_standin/numbers")
     def list_numbers():
@@ -1739,45 +1904,50 @@ def register_control_api(app: Flask, state: StandinState) -> None:
         if payload.get("phone_number"):
             phone = parse_e164(payload["phone_number"], "US")
             if phone is None:
-                return control_error(400, "invalid_phone",
-                                     f"{payload['phone_number']!r} is not a valid phone number")
+                return control_error(400, "invalid_phone", f"{payload['phone_number']!r} is not a valid phone number")
         else:
-            available = state.available_numbers(payload.get("country", "US"),
-                                                payload.get("area_code"))
+            available = state.available_numbers(payload.get("country", "US"), payload.get("area_code"))
             if not available:
                 return control_error(409, "no_numbers", "no number available for that search")
             phone = available[0]
         existing = state.number_by_phone(phone)
         if existing is not None:
-            return control_error(409, "already_owned", f"{phone} is already owned "
-                                                       f"({existing.sid})")
+            return control_error(409, "already_owned", f"{phone} is already owned ({existing.sid})")
         number = state.add_number(
-            phone, sms_url=payload.get("sms_url"),
+            phone,
+            sms_url=payload.get("sms_url"),
             sms_method=payload.get("sms_method", "POST"),
             status_callback=payload.get("status_callback"),
-            friendly_name=payload.get("friendly_name"))
+            friendly_name=payload.get("friendly_name"),
+        )
         return _created(number.to_twilio(state.account_sid))
 
     @app.get("/_standin/services")
     def list_services_control():
         with state.lock:
-            return jsonify({"services": [_service_view(state, s)
-                                         for s in state.services.values()]})
+            return jsonify({"services": [_service_view(state, s) for s in state.services.values()]})
 
     @app.post("/_standin/services")
     def add_service_control():
         payload = _json_body()
-        fields = {key: payload[key] for key in (
-            "inbound_request_url", "inbound_method", "status_callback",
-            "use_inbound_webhook_on_number", "advanced_opt_out", "sticky_sender")
-            if key in payload}
+        fields = {
+            key: payload[key]
+            for key in (
+                "inbound_request_url",
+                "inbound_method",
+                "status_callback",
+                "use_inbound_webhook_on_number",
+                "advanced_opt_out",
+                "sticky_sender",
+            )
+            if key in payload
+        }
         service = state.add_service(str(payload.get("friendly_name", "sms-bridge")), **fields)
         try:
             for phone in payload.get("numbers", ()):
                 state.add_to_service(service.sid, parse_e164(phone, "US") or phone)
             if payload.get("campaign_status"):
-                state.set_campaign(service.sid, payload["campaign_status"],
-                                   payload.get("rate_limits"))
+                state.set_campaign(service.sid, payload["campaign_status"], payload.get("rate_limits"))
         except StandinError as error:
             return control_error(error.status, str(error.code), error.message)
         except ValueError as error:
@@ -1799,8 +1969,7 @@ def register_control_api(app: Flask, state: StandinState) -> None:
                     if payload["campaign_status"] is None:
                         state.clear_campaign(sid)
                     else:
-                        state.set_campaign(sid, payload["campaign_status"],
-                                           payload.get("rate_limits"))
+                        state.set_campaign(sid, payload["campaign_status"], payload.get("rate_limits"))
                 state._changed()
                 return jsonify(_service_view(state, service))
         except StandinError as error:
@@ -1841,14 +2010,14 @@ def register_control_api(app: Flask, state: StandinState) -> None:
                 delay_ms=int(payload.get("delay_ms", 0)),
                 count=None if payload.get("rate") is not None else int(payload.get("count", 1)),
                 rate=float(payload["rate"]) if payload.get("rate") is not None else None,
-                applied=bool(payload.get("applied", False)))
+                applied=bool(payload.get("applied", False)),
+            )
         except (TypeError, ValueError) as error:
             return control_error(400, "invalid_fault", str(error))
         if fault.status is not None and fault.status not in FAULT_CODES:
             return control_error(400, "invalid_fault", "status must be 429, 500 or 503")
         if fault.operation != "*" and fault.operation not in TWILIO_OPERATIONS:
-            return control_error(400, "invalid_fault",
-                                 f"operation must be '*' or one of {sorted(TWILIO_OPERATIONS)}")
+            return control_error(400, "invalid_fault", f"operation must be '*' or one of {sorted(TWILIO_OPERATIONS)}")
         with state.lock:
             state.faults.append(fault)
             state._changed()
@@ -1874,8 +2043,7 @@ def register_control_api(app: Flask, state: StandinState) -> None:
         with state.lock:
             if e164 not in state.extra_phones and e164 not in state.phone_numbers_seen():
                 state.extra_phones.append(e164)
-            for key, members in (("opted_out", state.opted_out),
-                                 ("unreachable", state.unreachable)):
+            for key, members in (("opted_out", state.opted_out), ("unreachable", state.unreachable)):
                 if key in payload:
                     (members.add if payload[key] else members.discard)(e164)
             state._changed()
@@ -1890,14 +2058,15 @@ def register_control_api(app: Flask, state: StandinState) -> None:
         to = parse_e164(str(payload.get("to", "")), "US")
         body = payload.get("body", "")
         try:
-            media = [(m["content_type"], base64.b64decode(m["data_base64"]))
-                     for m in payload.get("media") or []]
+            media = [(m["content_type"], base64.b64decode(m["data_base64"])) for m in payload.get("media") or []]
         except (KeyError, TypeError, ValueError):
             media = None
         if to is None or not isinstance(body, str) or media is None or not (body or media):
-            return control_error(400, "invalid_request",
-                                 'send {"to": "<pool number>", "body": "<text>", '
-                                 '"media": [{"content_type", "data_base64"}]}')
+            return control_error(
+                400,
+                "invalid_request",
+                'send {"to": "<pool number>", "body": "<text>", "media": [{"content_type", "data_base64"}]}',
+            )
         try:
             return jsonify(state.send_from_phone(e164, to, body, media))
         except LookupError as error:
@@ -1915,8 +2084,7 @@ def register_control_api(app: Flask, state: StandinState) -> None:
     @app.get("/_standin/messages")
     def all_messages():
         with state.lock:
-            return jsonify({"messages": [m.to_twilio(state.account_sid)
-                                         for m in state.messages.values()]})
+            return jsonify({"messages": [m.to_twilio(state.account_sid) for m in state.messages.values()]})
 
     @app.get("/_standin/requests")
     def list_requests():
@@ -1944,11 +2112,18 @@ def register_control_api(app: Flask, state: StandinState) -> None:
 # ---------------------------------------------------------------------------------------------
 # App, server, client helper
 
-def create_app(account_sid: str, auth_token: str, *, callback_delay: float = 0.2,
-               queue_depth: Optional[Callable[[], Optional[int]]] = None,
-               clock: Optional[Callable[[], datetime]] = None,
-               keyword_auto_replies: bool = True, require_a2p: Optional[bool] = None,
-               opt_out_type: Optional[str] = None) -> tuple[Flask, StandinState]:
+
+def create_app(
+    account_sid: str,
+    auth_token: str,
+    *,
+    callback_delay: float = 0.2,
+    queue_depth: Callable[[], int | None] | None = None,
+    clock: Callable[[], datetime] | None = None,
+    keyword_auto_replies: bool = True,
+    require_a2p: bool | None = None,
+    opt_out_type: str | None = None,
+) -> tuple[Flask, StandinState]:
     """The stand-in as a Flask app, and the state it serves (for tests to inspect and wait on).
 
     callback_delay: seconds between queued -> sent -> delivered (0 in tests).
@@ -1960,14 +2135,19 @@ def create_app(account_sid: str, auth_token: str, *, callback_delay: float = 0.2
         STANDIN_OPT_OUT_TYPE, default "always".
     """
     if require_a2p is None:
-        require_a2p = os.environ.get("STANDIN_REQUIRE_A2P", "").strip().lower() in (
-            "1", "true", "yes", "on")
+        require_a2p = os.environ.get("STANDIN_REQUIRE_A2P", "").strip().lower() in ("1", "true", "yes", "on")
     if opt_out_type is None:
         opt_out_type = os.environ.get("STANDIN_OPT_OUT_TYPE", "").strip() or "always"
-    state = StandinState(account_sid, auth_token, callback_delay=callback_delay,
-                         queue_depth=queue_depth, keyword_auto_replies=keyword_auto_replies,
-                         require_a2p=require_a2p, opt_out_type=opt_out_type,
-                         clock=clock or _utc_now)
+    state = StandinState(
+        account_sid,
+        auth_token,
+        callback_delay=callback_delay,
+        queue_depth=queue_depth,
+        keyword_auto_replies=keyword_auto_replies,
+        require_a2p=require_a2p,
+        opt_out_type=opt_out_type,
+        clock=clock or _utc_now,
+    )
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/_standin/static")
     app.json = DefaultJSONProvider(app)
     app.json.sort_keys = False
@@ -2019,13 +2199,13 @@ class StandinServer:
 
     def __init__(self, app: Flask, state: StandinState, host: str, port: int):
         self.app, self.state = app, state
-        self._http = make_server(host, port, app, threaded=True,
-                                 request_handler=_QuietRequestHandler)
+        self._http = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
         self.host, self.port = host, self._http.server_port
         self.url = f"http://{host}:{self.port}"
         # A short poll interval: shutdown() waits up to one interval.
-        self._thread = threading.Thread(target=self._http.serve_forever, name="twilio-standin",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, name="twilio-standin", kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def shutdown(self) -> None:
@@ -2035,15 +2215,23 @@ class StandinServer:
         self.state.close()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8010, *, account_sid: str = DEV_ACCOUNT_SID,
-          auth_token: str = DEV_AUTH_TOKEN, callback_delay: float = 0.2,
-          queue_depth: Optional[Callable[[], Optional[int]]] = None,
-          seed_numbers: tuple = (), sms_url: Optional[str] = None,
-          **app_options) -> StandinServer:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8010,
+    *,
+    account_sid: str = DEV_ACCOUNT_SID,
+    auth_token: str = DEV_AUTH_TOKEN,
+    callback_delay: float = 0.2,
+    queue_depth: Callable[[], int | None] | None = None,
+    seed_numbers: tuple = (),
+    sms_url: str | None = None,
+    **app_options,
+) -> StandinServer:
     """Start the stand-in in a background thread (port=0 picks a free port; see .url).
     seed_numbers are owned from the start, with sms_url as their SmsUrl if given."""
-    app, state = create_app(account_sid, auth_token, callback_delay=callback_delay,
-                            queue_depth=queue_depth, **app_options)
+    app, state = create_app(
+        account_sid, auth_token, callback_delay=callback_delay, queue_depth=queue_depth, **app_options
+    )
     for phone in seed_numbers:
         state.add_number(parse_e164(phone, "US") or phone, sms_url=sms_url)
     return StandinServer(app, state, host, port)
@@ -2069,12 +2257,21 @@ def main() -> None:
     auth_token = os.environ.get("TWILIO_AUTH_TOKEN", DEV_AUTH_TOKEN)
     port = int(os.environ.get("STANDIN_PORT", "8010"))
     seed = [n for n in os.environ.get("STANDIN_NUMBERS", "").split(",") if n.strip()]
-    server = serve("127.0.0.1", port, account_sid=account_sid, auth_token=auth_token,
-                   seed_numbers=tuple(seed), sms_url=os.environ.get("STANDIN_SMS_URL"))
-    print(f"Twilio stand-in on {server.url}  (account {account_sid})\n"
-          f"phone simulator: {server.url}/\n"
-          f"point twilio-python at it with devstack.twilio_standin.StandinHttpClient"
-          f"({server.url!r}); Ctrl-C stops it", flush=True)
+    server = serve(
+        "127.0.0.1",
+        port,
+        account_sid=account_sid,
+        auth_token=auth_token,
+        seed_numbers=tuple(seed),
+        sms_url=os.environ.get("STANDIN_SMS_URL"),
+    )
+    print(
+        f"Twilio stand-in on {server.url}  (account {account_sid})\n"
+        f"phone simulator: {server.url}/\n"
+        f"point twilio-python at it with devstack.twilio_standin.StandinHttpClient"
+        f"({server.url!r}); Ctrl-C stops it",
+        flush=True,
+    )
     stop = threading.Event()
     # SIGTERM (from a process supervisor) stops cleanly, like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())

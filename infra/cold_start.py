@@ -13,6 +13,7 @@ x86_64 machine its only compiled modules (charset_normalizer's md and cd,
 which requests imports) do not load, and Python imports the pure-Python
 md.py and cd.py the wheel ships beside them instead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,7 +59,10 @@ def measure(stage: str, runs: int) -> dict:
         for _ in range(runs):
             result = subprocess.run(
                 [sys.executable, "-S", "-I", "-B", "-c", _TIMER, str(task), str(site), json.dumps(environment)],
-                capture_output=True, text=True, check=True, cwd=scratch,
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=scratch,
             )
             times.append(float(result.stdout.strip()))
     total = sum(size["unpacked_mb"] for size in sizes.values())

@@ -33,6 +33,7 @@ that go in). `--offline` skips them: it packages a copy of the project with no
 dependencies, so the template is the same apart from the layer's contents;
 the tests use it, and it never touches the real cache.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,9 +50,17 @@ PROJECT_FILES = ("app.py", "chalicelib", ".chalice/config.json", "requirements.t
 RUNTIME_LOCK = ROOT / "requirements.lock"
 # The wheels the layer gets: Lambda's arm64 CPython 3.13 (Amazon Linux 2023, glibc 2.34).
 TARGET_PIP_OPTIONS = (
-    "--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64",
-    "--platform", "manylinux_2_34_aarch64", "--only-binary=:all:",
-    "--python-version", "3.13", "--implementation", "cp",
+    "--platform",
+    "manylinux2014_aarch64",
+    "--platform",
+    "manylinux_2_28_aarch64",
+    "--platform",
+    "manylinux_2_34_aarch64",
+    "--only-binary=:all:",
+    "--python-version",
+    "3.13",
+    "--implementation",
+    "cp",
 )
 # Packages of requirements.lock left out of the layer, with the modules they
 # provide: twilio requires them for its asyncio client alone
@@ -96,10 +105,24 @@ def install_layer_packages(requirements: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     with progress.step("installing requirements.lock's aarch64 wheels for the layer"):
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--no-compile", "--no-deps", "--require-hashes", "--target", str(target),
-             *TARGET_PIP_OPTIONS, "-r", str(requirements)],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-compile",
+                "--no-deps",
+                "--require-hashes",
+                "--target",
+                str(target),
+                *TARGET_PIP_OPTIONS,
+                "-r",
+                str(requirements),
+            ],
+            capture_output=True,
+            text=True,
         )
     if result.returncode != 0:
         sys.stderr.write(result.stdout + result.stderr)
@@ -211,10 +234,13 @@ def _precompile(out_dir: Path, runtime: str) -> int:
                 with zipfile.ZipFile(out_dir / name) as archive:
                     archive.extractall(unpacked[name])
         task = unpacked["deployment.zip"]
-        site = unpacked.get("layer-deployment.zip", Path(scratch) / "none") / "python" / "lib" / version / "site-packages"
+        site = (
+            unpacked.get("layer-deployment.zip", Path(scratch) / "none") / "python" / "lib" / version / "site-packages"
+        )
         probe = subprocess.run(
             [sys.executable, "-S", "-I", "-B", "-c", _COLD_START_PROBE, str(task), str(site)],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
             env={"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1"},
         )
         if probe.returncode != 0:
@@ -228,8 +254,11 @@ def _precompile(out_dir: Path, runtime: str) -> int:
             zip_name = next(name for name, root in unpacked.items() if source.is_relative_to(root))
             cache = Path(importlib.util.cache_from_source(str(source)))
             py_compile.compile(
-                str(source), cfile=str(cache), dfile=f"{roots[zip_name]}/{source.relative_to(unpacked[zip_name])}",
-                doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+                str(source),
+                cfile=str(cache),
+                dfile=f"{roots[zip_name]}/{source.relative_to(unpacked[zip_name])}",
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
             )
             by_zip[zip_name].append(cache)
         for zip_name, caches in by_zip.items():
@@ -263,8 +292,9 @@ def package(stage: str, out_dir: Path, offline: bool = False, precompile: bool =
                 sam = chalice_package(stage, out_dir)
     _drop_bytecode(out_dir / "deployment.zip")
     if precompile and not offline:
-        runtime = next(r["Properties"]["Runtime"] for r in sam["Resources"].values()
-                       if r["Type"] == "AWS::Serverless::Function")
+        runtime = next(
+            r["Properties"]["Runtime"] for r in sam["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
+        )
         with progress.step("precompiling the modules a cold start imports"):
             compiled = _precompile(out_dir, runtime)
         print(f"precompiled {compiled} modules a cold start imports")
@@ -284,8 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     target = package(args.stage, args.out or ROOT / "build" / args.stage, args.offline, not args.no_precompile)
     for artifact in sorted(target.parent.glob("*.zip")):
-        print(f"{artifact.relative_to(ROOT) if artifact.is_relative_to(ROOT) else artifact}: "
-              f"{artifact.stat().st_size / 1e6:.1f} MB")
+        print(
+            f"{artifact.relative_to(ROOT) if artifact.is_relative_to(ROOT) else artifact}: "
+            f"{artifact.stat().st_size / 1e6:.1f} MB"
+        )
     print(f"template: {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
     return 0
 

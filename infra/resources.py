@@ -5,6 +5,7 @@ deployment merges into Chalice's template, and `create_all()` makes the same
 tables and queues through boto3 for the local stack and the tests (the
 CloudFormation property names are the API's parameter names).
 """
+
 from __future__ import annotations
 
 import json
@@ -112,8 +113,11 @@ def media_bucket_resources(prefix: str, retention_days: int = MEDIA_RETENTION_DA
                 "LifecycleConfiguration": {
                     "Rules": [
                         {"Id": "expire-media", "Status": "Enabled", "ExpirationInDays": retention_days},
-                        {"Id": "abort-uploads", "Status": "Enabled",
-                         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+                        {
+                            "Id": "abort-uploads",
+                            "Status": "Enabled",
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                        },
                     ]
                 },
             },
@@ -170,7 +174,6 @@ def _attribute(value) -> str:
     return str(value)
 
 
-
 def create_bucket(properties: Mapping, s3) -> None:
     """The bucket of `media_bucket_resources`, made through the S3 API (CloudFormation's
     property names differ from the API's here, so each is mapped)."""
@@ -182,8 +185,10 @@ def create_bucket(properties: Mapping, s3) -> None:
         Bucket=name,
         ServerSideEncryptionConfiguration={
             "Rules": [
-                {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
-                 "BucketKeyEnabled": rule["BucketKeyEnabled"]}
+                {
+                    "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                    "BucketKeyEnabled": rule["BucketKeyEnabled"],
+                }
                 for rule in encryption
             ]
         },

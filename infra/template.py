@@ -23,6 +23,7 @@ Chalice does not make, merged in one step.
 `merge()` applies the overlay with Chalice's own TemplateDeepMerger, the
 merger behind `chalice package --merge-template`.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,9 +44,7 @@ class StageSettings:
     # sending at once only wait on each other.
     max_concurrency: dict = field(default_factory=lambda: {"outbound": 2, "delivery": 2, "requests": 2})
     # Alarm when a queue's oldest message is older than this many seconds.
-    oldest_message_seconds: dict = field(
-        default_factory=lambda: {"outbound": 600, "delivery": 1800, "requests": 600}
-    )
+    oldest_message_seconds: dict = field(default_factory=lambda: {"outbound": 600, "delivery": 1800, "requests": 600})
     twilio_error_rate: float = 0.10  # share of Twilio calls failing, over 5 minutes
     twilio_min_requests: int = 10  # ...counted only once there are this many calls
     table_deletion_protection: bool = False
@@ -79,7 +78,7 @@ def function_name(stage: str, chalice_name: str) -> str:
 
 def queue_kind(stage: str, queue_name: str) -> str:
     """sms-bridge-dev-outbound.fifo -> outbound"""
-    return queue_name[len(prefix(stage)):].removesuffix(".fifo")
+    return queue_name[len(prefix(stage)) :].removesuffix(".fifo")
 
 
 def chalice_functions(sam: dict) -> dict[str, str]:
@@ -198,9 +197,7 @@ def function_patches(stage: str, sam: dict, queue_ids: dict[str, str]) -> dict:
                 continue  # schedules need nothing Chalice does not set
             queue_name = _queue_name_of(event["Properties"]["Queue"])
             if queue_name not in queue_ids:
-                raise TemplateError(
-                    f"{logical_id} consumes {queue_name}, which infra/resources.py does not define"
-                )
+                raise TemplateError(f"{logical_id} consumes {queue_name}, which infra/resources.py does not define")
             kind = queue_kind(stage, queue_name)
             depends_on.append(queue_ids[queue_name])
             properties.setdefault("Events", {})[event_id] = {
@@ -326,7 +323,11 @@ def alarm_resources(stage: str, sam: dict, data: dict) -> dict:
             "Properties": {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}},
         },
     }
-    names = {resource["Properties"]["QueueName"]: lid for lid, resource in data.items() if resource["Type"] == "AWS::SQS::Queue"}
+    names = {
+        resource["Properties"]["QueueName"]: lid
+        for lid, resource in data.items()
+        if resource["Type"] == "AWS::SQS::Queue"
+    }
     by_id = {lid: name for name, lid in names.items()}
     for source_id, dlq_id in dead_letter_queues(data).items():
         dlq_name = by_id[dlq_id]
@@ -389,10 +390,21 @@ def alarm_resources(stage: str, sam: dict, data: dict) -> dict:
         f"{sender} failed: invocations that crashed or timed out, plus errors it logged "
         "(messages it could not send stay queued and are retried).",
         Metrics=[
-            _metric_stat("crashed", {"Namespace": "AWS/Lambda", "MetricName": "Errors",
-                                     "Dimensions": [{"Name": "FunctionName", "Value": sender}]}),
+            _metric_stat(
+                "crashed",
+                {
+                    "Namespace": "AWS/Lambda",
+                    "MetricName": "Errors",
+                    "Dimensions": [{"Name": "FunctionName", "Value": sender}],
+                },
+            ),
             _metric_stat("logged", {"Namespace": LOG_METRICS_NAMESPACE, "MetricName": sender}),
-            {"Id": "errors", "Expression": "FILL(crashed, 0) + FILL(logged, 0)", "Label": "sender errors", "ReturnData": True},
+            {
+                "Id": "errors",
+                "Expression": "FILL(crashed, 0) + FILL(logged, 0)",
+                "Label": "sender errors",
+                "ReturnData": True,
+            },
         ],
         EvaluationPeriods=1,
         Threshold=0,
@@ -500,12 +512,14 @@ def dashboard(stage: str, sam: dict, data: dict) -> dict:
     main_queues = [q for q in queues if not queue_kind(stage, q).endswith("-dlq")]
     dead_letters = [q for q in queues if queue_kind(stage, q).endswith("-dlq")]
     ns = metrics.DEFAULT_NAMESPACE
-    scope = f"service=\"{metrics.SERVICE}\" stage=\"{stage}\""
+    scope = f'service="{metrics.SERVICE}" stage="{stage}"'
 
     def search(metric: str, dimension: str | None, stat: str, label: str) -> dict:
         dims = f"{ns},service,stage" + (f",{dimension}" if dimension else "")
-        expression = {"expression": f"SEARCH('{{{dims}}} MetricName=\"{metric}\" {scope}', '{stat}', 60)",
-                      "id": f"{metric[0].lower()}{metric[1:]}"}
+        expression = {
+            "expression": f"SEARCH('{{{dims}}} MetricName=\"{metric}\" {scope}', '{stat}', 60)",
+            "id": f"{metric[0].lower()}{metric[1:]}",
+        }
         if label:
             expression["label"] = label
         return expression
@@ -517,8 +531,14 @@ def dashboard(stage: str, sam: dict, data: dict) -> dict:
             "y": y,
             "width": 12,
             "height": 6,
-            "properties": {"title": title, "region": "${AWS::Region}", "view": "timeSeries", "stacked": False,
-                           "metrics": metric_rows, **extra},
+            "properties": {
+                "title": title,
+                "region": "${AWS::Region}",
+                "view": "timeSeries",
+                "stacked": False,
+                "metrics": metric_rows,
+                **extra,
+            },
         }
 
     def app_metric(name: str, stat: str, label: str) -> list:
@@ -526,36 +546,76 @@ def dashboard(stage: str, sam: dict, data: dict) -> dict:
 
     body = {
         "widgets": [
-            widget("Sends per pool number (messages / min)", 0, 0,
-                   [[search(metrics.SMS_SENT, "PoolNumber", "Sum", "")]]),
-            widget("Segments per pool number (the limits count these)", 12, 0,
-                   [[search(metrics.SEGMENTS_SENT, "PoolNumber", "Sum", "")]]),
-            widget("Backlog: messages waiting", 0, 6,
-                   [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q, {"stat": "Maximum"}]
-                    for q in main_queues + dead_letters]),
-            widget("Backlog: age of oldest message (s)", 12, 6,
-                   [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", q, {"stat": "Maximum"}]
-                    for q in main_queues]),
-            widget("Delivery latency: submitted -> delivered to the phone (ms)", 0, 12, [
-                app_metric(metrics.DELIVERY_LATENCY, "p50", "p50"),
-                app_metric(metrics.DELIVERY_LATENCY, "p90", "p90"),
-                app_metric(metrics.DELIVERY_LATENCY, "p99", "p99"),
-                app_metric(metrics.SEND_LATENCY, "p90", "send p90 (submitted -> Twilio accepted)"),
-            ]),
-            widget("Failures by Twilio error code", 12, 12, [
-                [search(metrics.MESSAGE_FAILED, "ErrorCode", "Sum", "undelivered/failed")],
-                [search(metrics.TWILIO_ERRORS_BY_CODE, "ErrorCode", "Sum", "API call refused")],
-            ]),
-            widget("Twilio calls and errors", 0, 18, [
-                app_metric(metrics.TWILIO_REQUESTS, "Sum", "calls"),
-                app_metric(metrics.TWILIO_ERRORS, "Sum", "errors"),
-            ]),
-            widget("Functions: errors, logged errors, throttles", 12, 18,
-                   [["AWS/Lambda", "Errors", "FunctionName", f, {"stat": "Sum"}] for f in functions]
-                   + [[LOG_METRICS_NAMESPACE, f, {"stat": "Sum", "label": f"{f} logged"}] for f in functions]
-                   + [["AWS/Lambda", "Throttles", "FunctionName", f, {"stat": "Sum"}] for f in functions]),
-            widget("Functions: duration p90 (ms)", 0, 24,
-                   [["AWS/Lambda", "Duration", "FunctionName", f, {"stat": "p90"}] for f in functions]),
+            widget(
+                "Sends per pool number (messages / min)", 0, 0, [[search(metrics.SMS_SENT, "PoolNumber", "Sum", "")]]
+            ),
+            widget(
+                "Segments per pool number (the limits count these)",
+                12,
+                0,
+                [[search(metrics.SEGMENTS_SENT, "PoolNumber", "Sum", "")]],
+            ),
+            widget(
+                "Backlog: messages waiting",
+                0,
+                6,
+                [
+                    ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q, {"stat": "Maximum"}]
+                    for q in main_queues + dead_letters
+                ],
+            ),
+            widget(
+                "Backlog: age of oldest message (s)",
+                12,
+                6,
+                [
+                    ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", q, {"stat": "Maximum"}]
+                    for q in main_queues
+                ],
+            ),
+            widget(
+                "Delivery latency: submitted -> delivered to the phone (ms)",
+                0,
+                12,
+                [
+                    app_metric(metrics.DELIVERY_LATENCY, "p50", "p50"),
+                    app_metric(metrics.DELIVERY_LATENCY, "p90", "p90"),
+                    app_metric(metrics.DELIVERY_LATENCY, "p99", "p99"),
+                    app_metric(metrics.SEND_LATENCY, "p90", "send p90 (submitted -> Twilio accepted)"),
+                ],
+            ),
+            widget(
+                "Failures by Twilio error code",
+                12,
+                12,
+                [
+                    [search(metrics.MESSAGE_FAILED, "ErrorCode", "Sum", "undelivered/failed")],
+                    [search(metrics.TWILIO_ERRORS_BY_CODE, "ErrorCode", "Sum", "API call refused")],
+                ],
+            ),
+            widget(
+                "Twilio calls and errors",
+                0,
+                18,
+                [
+                    app_metric(metrics.TWILIO_REQUESTS, "Sum", "calls"),
+                    app_metric(metrics.TWILIO_ERRORS, "Sum", "errors"),
+                ],
+            ),
+            widget(
+                "Functions: errors, logged errors, throttles",
+                12,
+                18,
+                [["AWS/Lambda", "Errors", "FunctionName", f, {"stat": "Sum"}] for f in functions]
+                + [[LOG_METRICS_NAMESPACE, f, {"stat": "Sum", "label": f"{f} logged"}] for f in functions]
+                + [["AWS/Lambda", "Throttles", "FunctionName", f, {"stat": "Sum"}] for f in functions],
+            ),
+            widget(
+                "Functions: duration p90 (ms)",
+                0,
+                24,
+                [["AWS/Lambda", "Duration", "FunctionName", f, {"stat": "p90"}] for f in functions],
+            ),
             {
                 "type": "alarm",
                 "x": 12,
@@ -571,9 +631,7 @@ def dashboard(stage: str, sam: dict, data: dict) -> dict:
 
 def dashboard_resource(stage: str, sam: dict, data: dict, alarms: dict) -> dict:
     body = dashboard(stage, sam, data)
-    alarm_names = sorted(
-        r["Properties"]["AlarmName"] for r in alarms.values() if r["Type"] == "AWS::CloudWatch::Alarm"
-    )
+    alarm_names = sorted(r["Properties"]["AlarmName"] for r in alarms.values() if r["Type"] == "AWS::CloudWatch::Alarm")
     body["widgets"][-1]["properties"]["alarms"] = [
         "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + name for name in alarm_names
     ]
@@ -623,8 +681,10 @@ def webhook_api_resources(sam: dict) -> dict:
                 "Action": "lambda:InvokeFunction",
                 "FunctionName": {"Ref": handler},
                 "Principal": "apigateway.amazonaws.com",
-                "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-                                         f"${{{WEBHOOK_API}}}/*/*/twilio/*"},
+                "SourceArn": {
+                    "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+                    f"${{{WEBHOOK_API}}}/*/*/twilio/*"
+                },
             },
         },
     }
@@ -676,8 +736,13 @@ def overlay(stage: str, sam: dict) -> dict:
             **queue_outputs,
             "TwilioWebhookBaseUrl": {
                 "Description": "Where Twilio's webhooks are served and signed (pool numbers point here)",
-                "Value": {"Fn::If": ["HasTwilioWebhookBaseUrl", {"Ref": "TwilioWebhookBaseUrl"},
-                                     {"Fn::GetAtt": [WEBHOOK_API, "ApiEndpoint"]}]},
+                "Value": {
+                    "Fn::If": [
+                        "HasTwilioWebhookBaseUrl",
+                        {"Ref": "TwilioWebhookBaseUrl"},
+                        {"Fn::GetAtt": [WEBHOOK_API, "ApiEndpoint"]},
+                    ]
+                },
             },
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
             "DashboardUrl": {

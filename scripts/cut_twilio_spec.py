@@ -11,6 +11,7 @@ output is deterministic so a regenerated file diffs cleanly against the committe
 
     python scripts/cut_twilio_spec.py [SOURCE_SPEC ...] [--out-dir twilio_oai]
 """
+
 import argparse
 import json
 import shutil
@@ -103,13 +104,17 @@ def cut_spec(spec, used_operations=USED_OPERATIONS):
     for section, entries in spec.get("components", {}).items():
         if section == "securitySchemes":
             continue
-        kept = {name: value for name, value in entries.items()
-                if f"#/components/{section}/{name}" in needed}
+        kept = {name: value for name, value in entries.items() if f"#/components/{section}/{name}" in needed}
         if kept:
             components[section] = kept
 
-    used_tags = {tag for item in paths.values() for method, op in item.items()
-                 if method in HTTP_METHODS for tag in op.get("tags", ())}
+    used_tags = {
+        tag
+        for item in paths.values()
+        for method, op in item.items()
+        if method in HTTP_METHODS
+        for tag in op.get("tags", ())
+    }
 
     out = {}
     for key in spec:  # same top-level key order as the source
@@ -126,12 +131,16 @@ def cut_spec(spec, used_operations=USED_OPERATIONS):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sources", nargs="*",
-                        default=[str(DEFAULT_SOURCE_DIR / name) for name in CUTS],
-                        help=f"Twilio's full specs, named as in twilio-oai: {', '.join(CUTS)} "
-                             f"(default: both, from {DEFAULT_SOURCE_DIR})")
-    parser.add_argument("--out-dir", default=str(DEFAULT_OUT_DIR),
-                        help="where to write the cut specs (default: %(default)s)")
+    parser.add_argument(
+        "sources",
+        nargs="*",
+        default=[str(DEFAULT_SOURCE_DIR / name) for name in CUTS],
+        help=f"Twilio's full specs, named as in twilio-oai: {', '.join(CUTS)} "
+        f"(default: both, from {DEFAULT_SOURCE_DIR})",
+    )
+    parser.add_argument(
+        "--out-dir", default=str(DEFAULT_OUT_DIR), help="where to write the cut specs (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
 
     out_dir = Path(args.out_dir)
@@ -151,8 +160,10 @@ def main(argv=None):
         licence = source.parent / "LICENSE"
         if licence.exists():
             shutil.copyfile(licence, out_dir / "LICENSE")
-        print(f"wrote {out} ({len(cut['paths'])} paths, "
-              f"{sum(len(v) for v in cut['components'].values())} components)", file=sys.stderr)
+        print(
+            f"wrote {out} ({len(cut['paths'])} paths, {sum(len(v) for v in cut['components'].values())} components)",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

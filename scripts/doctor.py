@@ -21,18 +21,19 @@ the API at PUBLIC_BASE_URL (default http://127.0.0.1:$API_PORT) with the first o
 AWS is moto at AWS_ENDPOINT_URL (default http://127.0.0.1:$MOTO_PORT). A stage: its stack's
 EndpointURL, the API function's environment, the SSM parameters under /sms-bridge/<stage>/.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chalicelib.adapters.twilio import TwilioError, TwilioGateway  # noqa: E402
+from chalicelib.adapters.twilio import TwilioError, TwilioGateway
 
 APPROVED = "VERIFIED"
 CONSOLE_SERVICES = "Twilio Console > Messaging > Services"
@@ -81,9 +82,15 @@ def _credentials(target: Target, checks: list[Check]):
     try:
         owned = {n.phone_number: n for n in target.twilio.owned_numbers()}
     except TwilioError as error:
-        checks.append(Check("Twilio credentials", False, str(error),
-                            "set TWILIO_ACCOUNT_SID and the auth token (SSM /sms-bridge/<stage>/twilio-auth-token; "
-                            "locally TWILIO_AUTH_TOKEN) to the account's values (Twilio Console > Account > API keys & tokens)"))
+        checks.append(
+            Check(
+                "Twilio credentials",
+                False,
+                str(error),
+                "set TWILIO_ACCOUNT_SID and the auth token (SSM /sms-bridge/<stage>/twilio-auth-token; "
+                "locally TWILIO_AUTH_TOKEN) to the account's values (Twilio Console > Account > API keys & tokens)",
+            )
+        )
         return None
     checks.append(Check("Twilio credentials", True, f"the account answers ({len(owned)} numbers)"))
     return owned
@@ -92,16 +99,28 @@ def _credentials(target: Target, checks: list[Check]):
 def _service(target: Target, checks: list[Check]):
     title = "Messaging Service exists"
     if not target.service_sid:
-        checks.append(Check(title, False, "TWILIO_MESSAGING_SERVICE_SID is not set: numbers send outside any "
-                            "service and US carriers block them (30034)",
-                            f"create a service ({CONSOLE_SERVICES} > Create), register its A2P 10DLC campaign, then "
-                            "set TWILIO_MESSAGING_SERVICE_SID=MG... (make deploy TWILIO_MESSAGING_SERVICE_SID=MG...)"))
+        checks.append(
+            Check(
+                title,
+                False,
+                "TWILIO_MESSAGING_SERVICE_SID is not set: numbers send outside any "
+                "service and US carriers block them (30034)",
+                f"create a service ({CONSOLE_SERVICES} > Create), register its A2P 10DLC campaign, then "
+                "set TWILIO_MESSAGING_SERVICE_SID=MG... (make deploy TWILIO_MESSAGING_SERVICE_SID=MG...)",
+            )
+        )
         return None
     try:
         service = target.twilio.fetch_service(target.service_sid)
     except TwilioError as error:
-        checks.append(Check(title, False, f"{target.service_sid}: {error}",
-                            f"TWILIO_MESSAGING_SERVICE_SID must name a service of this account ({CONSOLE_SERVICES})"))
+        checks.append(
+            Check(
+                title,
+                False,
+                f"{target.service_sid}: {error}",
+                f"TWILIO_MESSAGING_SERVICE_SID must name a service of this account ({CONSOLE_SERVICES})",
+            )
+        )
         return None
     checks.append(Check(title, True, f"{service.sid} ({service.friendly_name})"))
     return service
@@ -110,11 +129,16 @@ def _service(target: Target, checks: list[Check]):
 def _inbound(service, checks: list[Check]) -> None:
     title = "service defers incoming SMS to the numbers' webhooks"
     if service.inbound_request_url and not service.use_inbound_webhook_on_number:
-        checks.append(Check(title, False, f"the service sends incoming SMS to {service.inbound_request_url}, "
-                            "so replies never reach /twilio/sms",
-                            f"{CONSOLE_SERVICES} > {service.friendly_name} > Integration > Incoming Messages: "
-                            "'Defer to sender's webhook' (the bridge also sets it when it adds a number, "
-                            "unless TWILIO_SERVICE_CONFIGURE_INBOUND=false)"))
+        checks.append(
+            Check(
+                title,
+                False,
+                f"the service sends incoming SMS to {service.inbound_request_url}, so replies never reach /twilio/sms",
+                f"{CONSOLE_SERVICES} > {service.friendly_name} > Integration > Incoming Messages: "
+                "'Defer to sender's webhook' (the bridge also sets it when it adds a number, "
+                "unless TWILIO_SERVICE_CONFIGURE_INBOUND=false)",
+            )
+        )
     else:
         checks.append(Check(title, True))
 
@@ -130,13 +154,24 @@ def _campaign(target: Target, numbers: list[dict] | None, checks: list[Check]) -
     if approved:
         checks.append(Check(title, True, f"{approved[0].sid} is {APPROVED}"))
         return
-    us_long_codes = [n for n in numbers or [] if n["phone_number"].startswith("+1") and not _toll_free(n["phone_number"])]
-    detail = (f"the campaign is {campaigns[0].campaign_status}, not approved" if campaigns
-              else "the service has no US A2P 10DLC campaign")
-    checks.append(Check(title, False, f"{detail}: SMS from its US numbers fail with 30034, and US numbers are "
-                        f"not bought ({len(us_long_codes)} US long codes in the pool)",
-                        f"register a brand and a campaign for this service in {CONSOLE_A2P}; wait for VERIFIED "
-                        "(docs/deploy.md, 'Twilio side')"))
+    us_long_codes = [
+        n for n in numbers or [] if n["phone_number"].startswith("+1") and not _toll_free(n["phone_number"])
+    ]
+    detail = (
+        f"the campaign is {campaigns[0].campaign_status}, not approved"
+        if campaigns
+        else "the service has no US A2P 10DLC campaign"
+    )
+    checks.append(
+        Check(
+            title,
+            False,
+            f"{detail}: SMS from its US numbers fail with 30034, and US numbers are "
+            f"not bought ({len(us_long_codes)} US long codes in the pool)",
+            f"register a brand and a campaign for this service in {CONSOLE_A2P}; wait for VERIFIED "
+            "(docs/deploy.md, 'Twilio side')",
+        )
+    )
 
 
 def _toll_free(phone: str) -> bool:
@@ -148,9 +183,14 @@ def _api(target: Target, checks: list[Check]) -> list[dict] | None:
     try:
         numbers = target.list_numbers()
     except Exception as error:  # unreachable, refused, not our API
-        fix = "start the bridge (make run)" if target.api_url is None else (
-            f"set PUBLIC_BASE_URL to the stage's API URL ({target.api_url}) or a domain in front of it, "
-            "then make deploy (numbers follow when adopted again)")
+        fix = (
+            "start the bridge (make run)"
+            if target.api_url is None
+            else (
+                f"set PUBLIC_BASE_URL to the stage's API URL ({target.api_url}) or a domain in front of it, "
+                "then make deploy (numbers follow when adopted again)"
+            )
+        )
         checks.append(Check(title, False, f"{target.public_base_url}: {error}", fix))
         return None
     checks.append(Check(title, True, target.public_base_url))
@@ -187,8 +227,14 @@ def _pool_numbers(target: Target, numbers: list[dict], owned: dict, checks: list
         if number.get("held_back"):
             problems.append(f"held back from new sessions ({number['held_back']})")
             fixes.append(f"fix the cause, then POST /numbers/{phone}/reactivate")
-        checks.append(Check(title, not problems, "; ".join(problems) or ("in the service, " if target.service_sid else "") + "webhooks right",
-                            "; ".join(fixes)))
+        checks.append(
+            Check(
+                title,
+                not problems,
+                "; ".join(problems) or ("in the service, " if target.service_sid else "") + "webhooks right",
+                "; ".join(fixes),
+            )
+        )
     if not held:
         checks.append(Check("pool numbers", True, "none yet: the first phone's code buys one"))
 
@@ -198,17 +244,28 @@ def _aws(target: Target, checks: list[Check]) -> None:
     try:
         missing = target.missing_aws_resources()
     except Exception as error:
-        checks.append(Check(title, False, f"{type(error).__name__}: {error}",
-                            "check AWS credentials and region (locally: make run)"))
+        checks.append(
+            Check(
+                title, False, f"{type(error).__name__}: {error}", "check AWS credentials and region (locally: make run)"
+            )
+        )
         return
-    checks.append(Check(title, not missing, ("missing: " + ", ".join(missing)) if missing else "tables and queues exist",
-                        "make deploy STAGE=<stage> (locally: make run creates them)" if missing else ""))
+    checks.append(
+        Check(
+            title,
+            not missing,
+            ("missing: " + ", ".join(missing)) if missing else "tables and queues exist",
+            "make deploy STAGE=<stage> (locally: make run creates them)" if missing else "",
+        )
+    )
 
 
 def render(target: Target, checks: list[Check]) -> str:
     lines = [f"make doctor: {target.name}"] + [f"  note: {note}" for note in target.notes]
     for check in checks:
-        lines.append(f"  [{'ok' if check.ok else 'FAIL'}] {check.title}" + (f": {check.detail}" if check.detail else ""))
+        lines.append(
+            f"  [{'ok' if check.ok else 'FAIL'}] {check.title}" + (f": {check.detail}" if check.detail else "")
+        )
         if not check.ok and check.fix:
             lines.append(f"         fix: {check.fix}")
     failed = sum(not c.ok for c in checks)
@@ -218,8 +275,11 @@ def render(target: Target, checks: list[Check]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make doctor", description=__doc__.split("\n")[0])
-    parser.add_argument("--stage", default=os.environ.get("DOCTOR_STAGE") or None,
-                        help="a deployed stage (dev, prod); default: the local stack of `make run`")
+    parser.add_argument(
+        "--stage",
+        default=os.environ.get("DOCTOR_STAGE") or None,
+        help="a deployed stage (dev, prod); default: the local stack of `make run`",
+    )
     args = parser.parse_args(argv)
     from scripts import doctor_targets
 

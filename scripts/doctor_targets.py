@@ -2,6 +2,7 @@
 deployed stage (its CloudFormation stack, its API function's environment, its SSM
 parameters). Both set the process's environment the way the app reads it
 (chalicelib/config.py), so the doctor's Twilio gateway talks to the same account."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,9 @@ SSM_ROOT = "/sms-bridge"
 
 def api_numbers(base_url: str, token: str):
     def list_numbers() -> list[dict]:
-        answer = requests.get(f"{base_url.rstrip('/')}/numbers", timeout=HTTP_TIMEOUT,
-                              headers={"Authorization": f"Bearer {token}"})
+        answer = requests.get(
+            f"{base_url.rstrip('/')}/numbers", timeout=HTTP_TIMEOUT, headers={"Authorization": f"Bearer {token}"}
+        )
         if answer.status_code != 200:
             raise RuntimeError(f"GET /numbers answered {answer.status_code}, not the bridge's 200")
         body = answer.json()
@@ -57,8 +59,8 @@ def missing_resources(prefix: str):
 
 
 def local() -> Target:
-    from devstack.stack import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
     from devstack.offline import fake_aws_environment
+    from devstack.stack import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
     env = os.environ
     port = lambda name, default: env.get(name) or default  # noqa: E731
@@ -68,12 +70,14 @@ def local() -> Target:
     aws_url = env.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{port('MOTO_PORT', '8030')}"
     for name, value in fake_aws_environment(env.get("AWS_REGION") or "us-east-1", secret="local").items():
         env.setdefault(name, value)
-    env.update({
-        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or DEFAULT_ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or DEFAULT_AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": twilio_url,
-        "AWS_ENDPOINT_URL": aws_url,
-    })
+    env.update(
+        {
+            "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or DEFAULT_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or DEFAULT_AUTH_TOKEN,
+            "TWILIO_API_BASE_URL": twilio_url,
+            "AWS_ENDPOINT_URL": aws_url,
+        }
+    )
     return Target(
         name=f"local stack (make run): API {public}, Twilio {twilio_url}",
         twilio=TwilioGateway(),
@@ -99,10 +103,12 @@ def stage(name: str) -> Target:
         return ssm.get_parameter(Name=f"{SSM_ROOT}/{name}/{key}", WithDecryption=True)["Parameter"]["Value"]
 
     public = lambda_env.get("PUBLIC_BASE_URL") or (api_url or "").rstrip("/")
-    os.environ.update({
-        "TWILIO_ACCOUNT_SID": lambda_env.get("TWILIO_ACCOUNT_SID") or parameter("twilio-account-sid"),
-        "TWILIO_AUTH_TOKEN": parameter("twilio-auth-token"),
-    })
+    os.environ.update(
+        {
+            "TWILIO_ACCOUNT_SID": lambda_env.get("TWILIO_ACCOUNT_SID") or parameter("twilio-account-sid"),
+            "TWILIO_AUTH_TOKEN": parameter("twilio-auth-token"),
+        }
+    )
     os.environ.pop("TWILIO_API_BASE_URL", None)
     notes = []
     if api_url and public.rstrip("/") != api_url.rstrip("/"):

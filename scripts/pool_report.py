@@ -6,6 +6,7 @@ The bridge's URL and token come from --url/--token, else BRIDGE_URL and
 BRIDGE_TOKEN, else the local stack's defaults (`make run`: http://127.0.0.1:
 $API_PORT, the first of $API_TOKENS).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,11 +20,14 @@ import requests
 def fetch(url: str, token: str, first: str | None, last: str | None) -> dict:
     params = {key: value for key, value in (("from", first), ("to", last)) if value}
     try:
-        answer = requests.get(f"{url.rstrip('/')}/numbers/stats", params=params, timeout=30,
-                              headers={"Authorization": f"Bearer {token}"})
+        answer = requests.get(
+            f"{url.rstrip('/')}/numbers/stats", params=params, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
     except requests.RequestException as error:
-        raise SystemExit(f"the bridge does not answer at {url} ({type(error).__name__}); start it with `make run`, "
-                         "or set BRIDGE_URL and BRIDGE_TOKEN") from None
+        raise SystemExit(
+            f"the bridge does not answer at {url} ({type(error).__name__}); start it with `make run`, "
+            "or set BRIDGE_URL and BRIDGE_TOKEN"
+        ) from None
     if answer.status_code != 200:
         try:
             error = answer.json()["error"]
@@ -43,7 +47,9 @@ def render(report: dict) -> str:
         "",
         "rentals per month (Twilio bills a full month at purchase and each renewal)",
     ]
-    lines += [f"  {m['month']}  {m['rentals']:>4} number-months  ${m['cost_usd']:>9.2f}" for m in report["rentals_by_month"]]
+    lines += [
+        f"  {m['month']}  {m['rentals']:>4} number-months  ${m['cost_usd']:>9.2f}" for m in report["rentals_by_month"]
+    ]
     lines += ["", f"  {'number':<16} {'status':<9} {'area':<5} {'rent':>4} {'seg out':>9} {'seg in':>9} {'cost $':>10}"]
     for row in sorted(report["numbers"], key=lambda r: -r["segments_sent"]):
         lines.append(
@@ -76,10 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The pool's cost report (GET /numbers/stats).")
     parser.add_argument("--from", dest="first", help="first day, YYYY-MM-DD (default: the 1st of this month)")
     parser.add_argument("--to", dest="last", help="last day, YYYY-MM-DD (default: today)")
-    parser.add_argument("--url", default=os.environ.get("BRIDGE_URL")
-                        or f"http://127.0.0.1:{os.environ.get('API_PORT', '8000')}")
-    parser.add_argument("--token", default=os.environ.get("BRIDGE_TOKEN")
-                        or (os.environ.get("API_TOKENS") or "local-dev-token").split(",")[0].strip())
+    parser.add_argument(
+        "--url", default=os.environ.get("BRIDGE_URL") or f"http://127.0.0.1:{os.environ.get('API_PORT', '8000')}"
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("BRIDGE_TOKEN")
+        or (os.environ.get("API_TOKENS") or "local-dev-token").split(",")[0].strip(),
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     report = fetch(args.url, args.token, args.first, args.last)

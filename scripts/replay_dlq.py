@@ -16,6 +16,7 @@ before sending, receivers dedupe events on event_id). AWS endpoint and
 credentials come from the environment as for any boto3 client
 (AWS_ENDPOINT_URL for the local stack).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,8 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -52,11 +53,16 @@ def describe(message: dict) -> str:
     ids = " ".join(f"{k}={body[k]}" for k in IDS_SHOWN if isinstance(body, dict) and body.get(k))
     reason = message.get("MessageAttributes", {}).get("reason", {}).get("StringValue")
     receives = message.get("Attributes", {}).get("ApproximateReceiveCount", "?")
-    return f"{message['MessageId']} receives={receives}" + (f" reason={reason}" if reason else "") + (f" {ids}" if ids else "")
+    return (
+        f"{message['MessageId']} receives={receives}"
+        + (f" reason={reason}" if reason else "")
+        + (f" {ids}" if ids else "")
+    )
 
 
-def replay(sqs, source_name: str, *, limit: int | None = None, dry_run: bool = False,
-           out: Callable[[str], None] = print) -> list[str]:
+def replay(
+    sqs, source_name: str, *, limit: int | None = None, dry_run: bool = False, out: Callable[[str], None] = print
+) -> list[str]:
     """Move up to `limit` messages from source_name's dead-letter queue back to it.
     Returns the SQS message ids moved (or that would be, with dry_run)."""
     source_url = sqs.get_queue_url(QueueName=source_name)["QueueUrl"]
@@ -71,8 +77,11 @@ def replay(sqs, source_name: str, *, limit: int | None = None, dry_run: bool = F
     while limit is None or len(moved) < limit:
         want = 10 if limit is None else min(10, limit - len(moved))
         batch = sqs.receive_message(
-            QueueUrl=dlq_url, MaxNumberOfMessages=want, VisibilityTimeout=60,
-            AttributeNames=["All"], MessageAttributeNames=["All"],
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=want,
+            VisibilityTimeout=60,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
         ).get("Messages", [])
         batch = [m for m in batch if m["MessageId"] not in seen]
         if not batch:
@@ -85,8 +94,11 @@ def replay(sqs, source_name: str, *, limit: int | None = None, dry_run: bool = F
                 looked_at.append(message["ReceiptHandle"])
                 continue
             send = {"QueueUrl": source_url, "MessageBody": message["Body"]}
-            attributes = {k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
-                          for k, v in message.get("MessageAttributes", {}).items() if "StringValue" in v}
+            attributes = {
+                k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
+                for k, v in message.get("MessageAttributes", {}).items()
+                if "StringValue" in v
+            }
             if attributes:
                 send["MessageAttributes"] = attributes
             if fifo:
@@ -104,7 +116,9 @@ def replay(sqs, source_name: str, *, limit: int | None = None, dry_run: bool = F
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="replay_dlq.py", description=__doc__.split("\n")[0])
     parser.add_argument("--stage", default=os.environ.get("STAGE", "dev"))
-    parser.add_argument("--prefix", default=None, help="resource prefix (default RESOURCE_PREFIX or sms-bridge-<stage>-)")
+    parser.add_argument(
+        "--prefix", default=None, help="resource prefix (default RESOURCE_PREFIX or sms-bridge-<stage>-)"
+    )
     parser.add_argument("--queue", action="append", choices=SOURCE_KINDS, help="only these source queues (repeatable)")
     parser.add_argument("--max", type=int, default=None, help="move at most this many per queue")
     parser.add_argument("--dry-run", action="store_true", help="list what would move, move nothing")

@@ -2,6 +2,7 @@
 the chat receiver, and a Chalice test client with a bearer token.
 
 Environment is set before any boto3 or PynamoDB client exists (moto needs it)."""
+
 from __future__ import annotations
 
 import os
@@ -64,7 +65,7 @@ def _environ_stays_real():
     back another's copy), which would carry one test's settings into every later test."""
     yield
     if os.environ is not _REAL_ENVIRON:
-        os.environ = _REAL_ENVIRON
+        os.environ = _REAL_ENVIRON  # noqa: B003 -- putting back the real one is the point
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Start and stop `python -m devstack.run` as `make run` does, for the tests
 that talk to the whole stack over HTTP (tests/e2e, tests/fuzz)."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,10 @@ def start(directory: Path, settings: dict, startup_seconds: float = 60) -> tuple
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "devstack.run", "--ready-file", str(ready_file)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + startup_seconds
     while not ready_file.exists():

@@ -46,8 +46,8 @@ def test_no_import_of_our_own_code_hides_inside_a_function(path):
         for node in ast.walk(_tree(path))
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         for inner in ast.walk(node)
-        if isinstance(inner, ast.ImportFrom) and (inner.module or "").startswith("chalicelib")
-        or isinstance(inner, ast.Import) and any(a.name.startswith("chalicelib") for a in inner.names)
+        if (isinstance(inner, ast.ImportFrom) and (inner.module or "").startswith("chalicelib"))
+        or (isinstance(inner, ast.Import) and any(a.name.startswith("chalicelib") for a in inner.names))
     ]
     assert hidden == []
 

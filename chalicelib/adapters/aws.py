@@ -3,6 +3,7 @@
 Endpoints come from botocore's own configuration (AWS_ENDPOINT_URL for the
 local stack), so nothing here names a host.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,7 +29,7 @@ def client(service: str):
     return _substitutes.get(service) or _client(service)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _client(service: str):
     config = _CONFIG.merge(Config(signature_version="s3v4")) if service == "s3" else _CONFIG
     return boto3.session.Session().client(service, config=config)
@@ -46,7 +47,7 @@ def substituted(service: str, stand_in: object) -> Iterator[None]:
         queue_url.cache_clear()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def queue_url(name: str) -> str:
     return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
 

@@ -27,14 +27,14 @@ The names below are the contract with infra/template.py (alarms, dashboard):
     PoolNumberFaults   Count         -            a pool number or the account at fault (30007, 30034,
                                                   30032, 21408): the number is held back (alarmed)
 """
+
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
-
 import json
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -188,8 +188,10 @@ class SentFigures:
         if self.twilio_requests:
             shared.append((TWILIO_REQUESTS, self.twilio_requests, Count, {}))
         for index, (number, (messages, segments)) in enumerate(self.by_number.items()):
-            points: list[Point] = [(SMS_SENT, messages, Count, {"PoolNumber": number}),
-                      (SEGMENTS_SENT, segments, Count, {"PoolNumber": number})]
+            points: list[Point] = [
+                (SMS_SENT, messages, Count, {"PoolNumber": number}),
+                (SEGMENTS_SENT, segments, Count, {"PoolNumber": number}),
+            ]
             emf(points + (shared if index == 0 else []))
         self.by_number, self.latencies_ms, self.twilio_requests = {}, [], 0
 

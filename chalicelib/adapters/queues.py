@@ -15,7 +15,9 @@ from chalicelib.adapters import aws
 from chalicelib.adapters.logs import logger
 
 
-def send_outbound(message_id: str, pool_number: str, secret_text: str | None = None, segments: int | None = None) -> None:
+def send_outbound(
+    message_id: str, pool_number: str, secret_text: str | None = None, segments: int | None = None
+) -> None:
     body: dict = {"message_id": message_id}
     if segments is not None:
         body["segments"] = segments  # the sender books a group's next slots ahead with it

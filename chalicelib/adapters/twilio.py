@@ -7,6 +7,7 @@ costs tens of milliseconds and most invocations never send.
 TWILIO_API_BASE_URL points the client at a Twilio-compatible server (the local
 stand-in) by rewriting scheme and host.
 """
+
 from __future__ import annotations
 
 import functools
@@ -192,11 +193,14 @@ class TwilioGateway:
         try:
             response = requests.get(url, auth=auth, timeout=timeout)
         except requests.RequestException as error:
-            raise TwilioError(f"media unreachable: {type(error).__name__}", status=None, code=None, retryable=True) from None
+            raise TwilioError(
+                f"media unreachable: {type(error).__name__}", status=None, code=None, retryable=True
+            ) from None
         if response.status_code != 200:
             retryable = response.status_code == 429 or response.status_code >= 500
-            raise TwilioError(f"media answered {response.status_code}", status=response.status_code, code=None,
-                              retryable=retryable)
+            raise TwilioError(
+                f"media answered {response.status_code}", status=response.status_code, code=None, retryable=retryable
+            )
         kind = (response.headers.get("Content-Type") or "application/octet-stream").split(";")[0].strip().lower()
         return kind, response.content
 
@@ -248,7 +252,11 @@ class TwilioGateway:
 
 def _owned(number) -> OwnedNumber:
     return OwnedNumber(
-        number.sid, number.phone_number, number.sms_url, mms=_mms(number), status_callback=getattr(number, "status_callback", None)
+        number.sid,
+        number.phone_number,
+        number.sms_url,
+        mms=_mms(number),
+        status_callback=getattr(number, "status_callback", None),
     )
 
 
@@ -290,7 +298,10 @@ def _call(client, action):
         # Paging failures arrive as TwilioException("Unable to fetch page", response).
         status = getattr(error.args[1], "status_code", None) if len(error.args) > 1 else None
         raise TwilioError(
-            f"Twilio answered {status}", status=status, code=None, retryable=status is None or status == 429 or status >= 500
+            f"Twilio answered {status}",
+            status=status,
+            code=None,
+            retryable=status is None or status == 429 or status >= 500,
         ) from None
     except RequestException as error:
         raise TwilioError(

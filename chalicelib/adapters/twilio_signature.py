@@ -2,6 +2,7 @@
 public URL Twilio called: TWILIO_WEBHOOK_BASE_URL (PUBLIC_BASE_URL unless set)
 + path + query string, with each token TWILIO_AUTH_TOKEN lists (two during a
 rotation)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode

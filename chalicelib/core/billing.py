@@ -7,12 +7,13 @@ that a month lacks (the 31st) bills on its last day. Messages bill per segment,
 in and out. Prices come from configuration (config.pool_settings), so every
 figure here is an estimate; carrier fees are not included.
 """
+
 from __future__ import annotations
 
 import calendar
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 DAY = 86400
@@ -40,7 +41,7 @@ class Rental:
 
 
 def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -119,8 +120,17 @@ def days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
-def report(*, numbers: list[dict[str, Any]], usage: dict[str, dict[str, Any]], rentals: list[Rental], start: float, end: float,
-           prices: Prices, monthly_budget_usd: float | None, this_month_rentals: int) -> dict[str, Any]:
+def report(
+    *,
+    numbers: list[dict[str, Any]],
+    usage: dict[str, dict[str, Any]],
+    rentals: list[Rental],
+    start: float,
+    end: float,
+    prices: Prices,
+    monthly_budget_usd: float | None,
+    this_month_rentals: int,
+) -> dict[str, Any]:
     """GET /numbers/stats: numbers by state, rentals per month, segments per number and
     the estimated Twilio cost over [start, end)."""
     by_state = Counter(n["status"] for n in numbers)
@@ -170,7 +180,12 @@ def report(*, numbers: list[dict[str, Any]], usage: dict[str, dict[str, Any]], r
 
 
 def _number_rows(
-    numbers: list[dict[str, Any]], usage: dict[str, dict[str, Any]], rentals: list[Rental], start: float, end: float, prices: Prices
+    numbers: list[dict[str, Any]],
+    usage: dict[str, dict[str, Any]],
+    rentals: list[Rental],
+    start: float,
+    end: float,
+    prices: Prices,
 ) -> list[dict[str, Any]]:
     """One row per number held in [start, end): its rentals, usage and estimated cost."""
     rentals_by_phone = {r.phone_number: r for r in rentals}
@@ -186,21 +201,27 @@ def _number_rows(
         # Each MMS was also counted as one message of one segment: the segments are the SMS'.
         segments_out = max(0, int(used.get("segments_out", 0)) - mms_out)
         segments_in = max(0, int(used.get("segments_in", 0)) - mms_in)
-        rows.append({
-            "phone_number": phone,
-            "status": number["status"],
-            "area_code": number.get("area_code"),
-            "rentals": months,
-            "segments_sent": segments_out,
-            "segments_received": segments_in,
-            "messages_sent": int(used.get("messages_out", 0)),
-            "messages_received": int(used.get("messages_in", 0)),
-            "mms_sent": mms_out,
-            "mms_received": mms_in,
-            "estimated_cost_usd": _usd(months * prices.number_month_usd + segments_out * prices.segment_out_usd
-                                       + segments_in * prices.segment_in_usd
-                                       + mms_out * prices.mms_out_usd + mms_in * prices.mms_in_usd),
-        })
+        rows.append(
+            {
+                "phone_number": phone,
+                "status": number["status"],
+                "area_code": number.get("area_code"),
+                "rentals": months,
+                "segments_sent": segments_out,
+                "segments_received": segments_in,
+                "messages_sent": int(used.get("messages_out", 0)),
+                "messages_received": int(used.get("messages_in", 0)),
+                "mms_sent": mms_out,
+                "mms_received": mms_in,
+                "estimated_cost_usd": _usd(
+                    months * prices.number_month_usd
+                    + segments_out * prices.segment_out_usd
+                    + segments_in * prices.segment_in_usd
+                    + mms_out * prices.mms_out_usd
+                    + mms_in * prices.mms_in_usd
+                ),
+            }
+        )
     return rows
 
 

@@ -8,6 +8,7 @@ The sender signs with every listed secret, one v1 each, the first secret's
 first; a receiver accepts an event when any v1 matches any secret it knows.
 So during a rotation a receiver that knows only the old secret, only the new
 one, or both, accepts; with one secret the header is the single-v1 form."""
+
 from __future__ import annotations
 
 import hashlib

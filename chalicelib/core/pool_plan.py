@@ -148,14 +148,20 @@ def _required_now(
     need, or one more when every active number is behind."""
     required, why = policy.min_size, f"the minimum of {policy.min_size} active numbers (POOL_MIN_SIZE)"
     if need_rate > required:
-        required, why = need_rate, (
-            f"projected wait {_seconds(wait)} > target {policy.target_wait_seconds:g} s at "
-            f"{rate:.2f} segments/s on {active} active numbers; {need_rate} keep it within the target"
+        required, why = (
+            need_rate,
+            (
+                f"projected wait {_seconds(wait)} > target {policy.target_wait_seconds:g} s at "
+                f"{rate:.2f} segments/s on {active} active numbers; {need_rate} keep it within the target"
+            ),
         )
     if active and least_backlog > policy.target_wait_seconds and active + 1 > required:
-        required, why = active + 1, (
-            f"every active number is behind: the least send backlog is {least_backlog:.1f} s "
-            f"> target {policy.target_wait_seconds:g} s"
+        required, why = (
+            active + 1,
+            (
+                f"every active number is behind: the least send backlog is {least_backlog:.1f} s "
+                f"> target {policy.target_wait_seconds:g} s"
+            ),
         )
     return required, why
 

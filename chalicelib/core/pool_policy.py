@@ -138,7 +138,9 @@ def grow_choice(
             reclaimable,
             key=lambda n: (n.country != country, n.area_code != area_code, n.open_sessions, n.phone_number),
         )
-        return Decision(REACTIVATE, "a session could not be placed; a draining number is still rented", best.phone_number)
+        return Decision(
+            REACTIVATE, "a session could not be placed; a draining number is still rented", best.phone_number
+        )
     refusal = limit_refusal(len(numbers), rentals_this_month, policy)
     if refusal:
         return Decision(REFUSE, refusal)

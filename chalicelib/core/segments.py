@@ -57,8 +57,7 @@ _SMART_MAP = {
     **dict.fromkeys("‐‑‒–—―−•", "-"),
     "…": "...",
     # no-break, en/em/thin/hair..., narrow no-break, math, ideographic spaces
-    **dict.fromkeys("\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
-                    "\u2008\u2009\u200a\u202f\u205f\u3000", " "),
+    **dict.fromkeys("\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000", " "),
     # invisible: zero-width space, word joiner, byte-order mark
     **dict.fromkeys("\u200b\u2060\ufeff", ""),
 }

@@ -1,12 +1,12 @@
 """Conditional writes over PynamoDB: True when written, False when the condition
 did not hold (a lost race), any other failure raised."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
-
 
 # DynamoDB refuses (ValidationException) keys longer than these, in UTF-8 bytes.
 MAX_HASH_KEY_BYTES, MAX_RANGE_KEY_BYTES = 2048, 1024
@@ -101,7 +101,9 @@ def get_together(keys: list[tuple]) -> list:
     items = []
     for model, hash_key, range_key in keys:
         wanted = _key(model, hash_key, range_key)
-        raw = next((i for i in found.get(model.Meta.table_name, []) if all(i.get(k) == v for k, v in wanted.items())), None)
+        raw = next(
+            (i for i in found.get(model.Meta.table_name, []) if all(i.get(k) == v for k, v in wanted.items())), None
+        )
         if raw is not None:
             items.append(model.from_raw_data(raw))
         elif answer.get("UnprocessedKeys", {}).get(model.Meta.table_name):

@@ -37,7 +37,12 @@ class LimitStore(Protocol):
         """The key's state; None for a number that is not in the pool."""
 
     def write(
-        self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float, sent: int = 0,
+        self,
+        key: LimitKey,
+        expected_tat: float,
+        new_tat: float,
+        segments_per_second: float,
+        sent: int = 0,
         messages: int = 1,
     ) -> bool:
         """Store `new_tat` if the key still holds `expected_tat`; False if it does not.
@@ -60,7 +65,12 @@ class DynamoLimitStore:
         return StoredLimit(float(item.limiter_tat or 0), item.segments_per_second)
 
     def write(
-        self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float, sent: int = 0,
+        self,
+        key: LimitKey,
+        expected_tat: float,
+        new_tat: float,
+        segments_per_second: float,
+        sent: int = 0,
         messages: int = 1,
     ) -> bool:
         model = PoolNumber if key.kind == NUMBER else CampaignLimit
@@ -97,7 +107,12 @@ class MemoryLimitStore:
         return StoredLimit(self.tats.get(key, 0.0), self.rates.get(key.name))
 
     def write(
-        self, key: LimitKey, expected_tat: float, new_tat: float, segments_per_second: float, sent: int = 0,
+        self,
+        key: LimitKey,
+        expected_tat: float,
+        new_tat: float,
+        segments_per_second: float,
+        sent: int = 0,
         messages: int = 1,
     ) -> bool:
         with self._lock:

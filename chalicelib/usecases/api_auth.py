@@ -1,4 +1,5 @@
 """Bearer tokens for the chat backend's API calls, compared in constant time."""
+
 from __future__ import annotations
 
 import hmac

@@ -57,8 +57,12 @@ def autoscale(ctx: Context) -> dict:
                 )
                 outcome = f"failed: {type(error).__name__}"
         done.append(
-            {"action": decision.action, "phone_number": decision.phone_number, "reason": decision.reason,
-             "outcome": outcome}
+            {
+                "action": decision.action,
+                "phone_number": decision.phone_number,
+                "reason": decision.reason,
+                "outcome": outcome,
+            }
         )
     _save_memory(plan.memory)
     return {
@@ -76,9 +80,17 @@ def _carry_out(ctx: Context, decision: Decision, now: float) -> str:
         number = pool_numbers.buy(ctx, decision.area_code, rate, decision.country, why=decision.reason)
         return f"bought {mask(number.phone_number)}"
     if decision.action == REACTIVATE:
-        return "taken back" if pool_numbers.reactivate(required(decision.phone_number, "phone_number"), now) else "skipped: no longer drained"
+        return (
+            "taken back"
+            if pool_numbers.reactivate(required(decision.phone_number, "phone_number"), now)
+            else "skipped: no longer drained"
+        )
     if decision.action == DRAIN:
-        return "draining" if pool_numbers.drain_auto(required(decision.phone_number, "phone_number"), now) else "skipped: no longer active"
+        return (
+            "draining"
+            if pool_numbers.drain_auto(required(decision.phone_number, "phone_number"), now)
+            else "skipped: no longer active"
+        )
     if decision.action == RELEASE:
         released = pool_numbers.release(ctx, required(decision.phone_number, "phone_number"), now)
         return "released" if released else "skipped: no longer draining"

@@ -43,8 +43,9 @@ def apply(ctx: Context, error_code: object, *, to_number: str, from_number: str 
 
 def delivered(phone: str, now: float) -> None:
     """A delivered SMS: the phone gets SMS, its failures in a row start again."""
-    update_if(Phone(phone), [Phone.delivery_failures.set(0), Phone.updated_at.set(int(now))],
-              Phone.delivery_failures > 0)
+    update_if(
+        Phone(phone), [Phone.delivery_failures.set(0), Phone.updated_at.set(int(now))], Phone.delivery_failures > 0
+    )
 
 
 def phone_failed(ctx: Context, phone: str, code: str, cause: str) -> None:
@@ -57,14 +58,23 @@ def phone_failed(ctx: Context, phone: str, code: str, cause: str) -> None:
         return  # another failure marked it first
     owner = phone_state(phone)
     user_id = owner.user_id if owner else None
-    logger.warning("phone unreachable after repeated carrier failures",
-                   extra={"phone": mask(phone), "error_code": code, "failures": int(item.delivery_failures)})
+    logger.warning(
+        "phone unreachable after repeated carrier failures",
+        extra={"phone": mask(phone), "error_code": code, "failures": int(item.delivery_failures)},
+    )
     if not user_id:
         return
     messages.cancel_queued_for_user(ctx, user_id, status=FAILED, error_code=UNREACHABLE_ERROR)
     open_sessions = [s.session_id for s in Session.open_sessions_by_user.query(user_id)]
-    chat_events.emit(ctx, events.PHONE_UNREACHABLE, cause, user_id=user_id, session_ids=open_sessions,
-                     error_code=code, error_reason=carrier_errors.reason(code))
+    chat_events.emit(
+        ctx,
+        events.PHONE_UNREACHABLE,
+        cause,
+        user_id=user_id,
+        session_ids=open_sessions,
+        error_code=code,
+        error_reason=carrier_errors.reason(code),
+    )
 
 
 def hold_back(ctx: Context, pool_number: str, code: str) -> bool:
@@ -79,7 +89,9 @@ def hold_back(ctx: Context, pool_number: str, code: str) -> bool:
         logger.error(
             "pool number held back from new sessions: Twilio error %s (%s); fix the cause, then "
             "POST /numbers/%s/reactivate (make doctor says what is wrong)",
-            code, carrier_errors.reason(code), pool_number, extra={"pool_number": mask(pool_number)},
+            code,
+            carrier_errors.reason(code),
+            pool_number,
+            extra={"pool_number": mask(pool_number)},
         )
     return held
-

@@ -8,9 +8,7 @@ from chalicelib.core import events
 from chalicelib.usecases.context import Context
 
 
-def emit(
-    ctx: Context, event_type: str, cause: str, usage_in: tuple[str, int] | None = None, **fields: object
-) -> dict:
+def emit(ctx: Context, event_type: str, cause: str, usage_in: tuple[str, int] | None = None, **fields: object) -> dict:
     """Queue one event; raises if SQS refuses (callers let it propagate so their
     own trigger is retried, and the retry yields the same event id). `usage_in`:
     the (pool number, segments) of the SMS received that caused it, counted by

@@ -1,5 +1,6 @@
 """Deliver events to the chat backend: POST signed JSON, retry with backoff,
 dead-letter after the last try (the queue's redrive policy does that)."""
+
 from __future__ import annotations
 
 import functools
@@ -27,7 +28,7 @@ def backoff_seconds(attempt: int, rng: random.Random = _JITTER) -> int:
     return max(1, int(rng.uniform(0, min(MAX_BACKOFF_SECONDS, 2 ** min(attempt, 12)))))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _http() -> requests.Session:
     """One session per container: events reuse its connection to the chat backend
     instead of a new TCP and TLS handshake each."""

@@ -142,12 +142,17 @@ def delivery_status(ctx: Context, message_id: str | None, params: dict) -> None:
     moved = messages.apply_status(message_id, status, error_code)
     if moved is not None:
         # Final outcomes feed the dashboard: delivery latency, failures by Twilio error code.
-        metrics.message_final(moved.status, error_code, ctx.now() - moved.created_at if moved.created_at else None,
-                              message_id=moved.message_id)
+        metrics.message_final(
+            moved.status,
+            error_code,
+            ctx.now() - moved.created_at if moved.created_at else None,
+            message_id=moved.message_id,
+        )
         if error_code and moved.status in (FAILED, UNDELIVERED):
             # What the code means for the phone and the pool (core/carrier_errors.py); 21610 opts out.
-            carrier_outcomes.apply(ctx, error_code, to_number=moved.to_number, from_number=moved.from_number,
-                                   cause=message_id)
+            carrier_outcomes.apply(
+                ctx, error_code, to_number=moved.to_number, from_number=moved.from_number, cause=message_id
+            )
         elif moved.status == DELIVERED and moved.to_number:
             carrier_outcomes.delivered(moved.to_number, ctx.now())
     # The move and the events it owes are one write (Message.events_owed); a fault before they

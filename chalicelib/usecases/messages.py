@@ -49,8 +49,9 @@ from chalicelib.usecases.context import Context
 from chalicelib.usecases.media import Attachment
 
 
-def submit(ctx: Context, session: Session, text: object, client_message_id: object = None,
-           media: Attachment | None = None) -> dict:
+def submit(
+    ctx: Context, session: Session, text: object, client_message_id: object = None, media: Attachment | None = None
+) -> dict:
     """Store an outbound chat message 'queued' and put it on the outbound queue.
 
     The same client_message_id returns the stored message and queues nothing
@@ -132,8 +133,9 @@ def queue_verification_code(ctx: Context, user_id: str, number: ParsedNumber, po
     queues.send_outbound(message_id, pool_number, secret_text=text, segments=counted.segments)
 
 
-def store_inbound(message_id: str, sid: str, session: Session, text: str, media_urls: str | None, now: float,
-                  media: str | None = None) -> None:
+def store_inbound(
+    message_id: str, sid: str, session: Session, text: str, media_urls: str | None, now: float, media: str | None = None
+) -> None:
     """An SMS a phone sent on a session's pair. Stored once: when the same SMS
     races itself here, the first store wins."""
     message = Message(
@@ -298,4 +300,3 @@ def owed_by(message_id: str) -> Message | None:
 
 def retention(now: float) -> int:
     return int(now) + settings().message_retention_days * 86400
-

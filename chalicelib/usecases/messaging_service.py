@@ -81,8 +81,10 @@ def ensure_inbound_deferred(ctx: Context, sid: str) -> None:
                 extra={"service_sid": sid},
             )
     except TwilioError as error:
-        raise service_unusable(f"could not read Messaging Service {sid} at Twilio ({error}); check "
-                               "TWILIO_MESSAGING_SERVICE_SID and the credentials (make doctor)") from None
+        raise service_unusable(
+            f"could not read Messaging Service {sid} at Twilio ({error}); check "
+            "TWILIO_MESSAGING_SERVICE_SID and the credentials (make doctor)"
+        ) from None
     with _lock:
         _checked_services.add(sid)
 
@@ -185,8 +187,7 @@ def reported_campaign_rate(ctx: Context) -> tuple[str, float] | None:
     try:
         found = campaign(ctx, sid)
     except TwilioError as error:
-        logger.warning("could not read the campaign's rate; no campaign limit from Twilio",
-                       extra={"error": str(error)})
+        logger.warning("could not read the campaign's rate; no campaign limit from Twilio", extra={"error": str(error)})
         return None
     if found is None or found.campaign_status != APPROVED:
         return None

@@ -45,7 +45,9 @@ def describe(user: User) -> dict:
 
 def hook_up(ctx: Context, user_id: str, raw_phone: object) -> dict:
     """PUT /users/{id}/phone: claim the phone for this user and text it a code."""
-    number = phone_numbers.parse_textable(raw_phone, settings().default_country, verification_settings().allowed_countries)
+    number = phone_numbers.parse_textable(
+        raw_phone, settings().default_country, verification_settings().allowed_countries
+    )
     state = phone_state(number.e164)
     _require_claimable(state, user_id)
     verification_limits.admit_code(ctx, user_id, number.e164)  # 429 before anything changes or is sent
@@ -78,7 +80,9 @@ def _require_claimable(state: Phone | None, user_id: str) -> None:
         raise conflict("phone_in_use", "this phone is verified by another user; they must remove it first")
 
 
-def _claim(ctx: Context, user_id: str, phone: str, owner_before: str | None, previous: User | None, code: str, salt: str) -> bool:
+def _claim(
+    ctx: Context, user_id: str, phone: str, owner_before: str | None, previous: User | None, code: str, salt: str
+) -> bool:
     """The phone's claim and the user's pending code in one transaction; False when
     the phone changed hands (or opted out) since it was read."""
     now = int(ctx.now())
@@ -123,12 +127,26 @@ def verify(ctx: Context, user_id: str, code: object) -> dict:
     if not hmac.compare_digest(_hash_code(code, user.code_salt), user.code_hash):
         raise bad_request("wrong_code", f"the code is not the one sent; {left} tries left")
     mine = (Phone.user_id == user_id) & (Phone.claim == user.code_salt)
-    done = [User.phone_status.set(VERIFIED), User.code_hash.remove(), User.code_salt.remove(),
-            User.code_expires_at.remove(), User.updated_at.set(int(now))]
+    done = [
+        User.phone_status.set(VERIFIED),
+        User.code_hash.remove(),
+        User.code_salt.remove(),
+        User.code_expires_at.remove(),
+        User.updated_at.set(int(now)),
+    ]
     lost = transact_if(
         # Verified again: a phone marked unreachable (usecases/carrier_outcomes.py) gets SMS again.
-        ("update", Phone(user.phone), [Phone.verified.set(True), Phone.updated_at.set(int(now)),
-                                       Phone.unreachable.remove(), Phone.delivery_failures.remove()], mine),
+        (
+            "update",
+            Phone(user.phone),
+            [
+                Phone.verified.set(True),
+                Phone.updated_at.set(int(now)),
+                Phone.unreachable.remove(),
+                Phone.delivery_failures.remove(),
+            ],
+            mine,
+        ),
         ("update", user, done, (User.code_salt == user.code_salt) & (User.phone == user.phone)),
     )
     if lost is not None:

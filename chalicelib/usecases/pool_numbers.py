@@ -13,6 +13,7 @@ usecases/autoscale.py; docs/pool.md describes the policy.
 from __future__ import annotations
 
 from chalicelib.adapters.logs import logger, mask
+from chalicelib.adapters.twilio import TwilioError
 from chalicelib.config import pool_settings, settings
 from chalicelib.core import billing, phone_numbers
 from chalicelib.core.errors import bad_request, not_found, pool_exhausted
@@ -20,7 +21,6 @@ from chalicelib.core.pool_policy import AUTO, REQUESTED, NumberState, limit_refu
 from chalicelib.store import growth_lease
 from chalicelib.store.conditional import get_or_none, update_if
 from chalicelib.store.models import POOL, DailyUsage, PoolNumber
-from chalicelib.adapters.twilio import TwilioError
 from chalicelib.usecases import messaging_service
 from chalicelib.usecases.context import Context
 
@@ -62,7 +62,11 @@ def add(ctx: Context, body: dict) -> dict:
     """POST /numbers: adopt {"phone_number"} the account owns, or buy one {"area_code"?, "country"?}."""
     rate = body.get("segments_per_second", settings().default_segments_per_second)
     # A floor, not just above 0: DynamoDB cannot store a number below 1e-130 (5e-324 was a 500).
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not MIN_SEGMENTS_PER_SECOND <= rate <= MAX_SEGMENTS_PER_SECOND:
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, (int, float))
+        or not MIN_SEGMENTS_PER_SECOND <= rate <= MAX_SEGMENTS_PER_SECOND
+    ):
         raise bad_request(
             "invalid_segments_per_second",
             f"segments_per_second must be a number from {MIN_SEGMENTS_PER_SECOND} to {MAX_SEGMENTS_PER_SECOND}",
@@ -71,10 +75,10 @@ def add(ctx: Context, body: dict) -> dict:
         return describe(adopt(ctx, body["phone_number"], rate))
     area_code = body.get("area_code")
     if area_code is not None and not (isinstance(area_code, str) and area_code.isdigit() and 2 <= len(area_code) <= 5):
-        raise bad_request("invalid_area_code", "area_code must be a string of digits, e.g. \"415\"")
+        raise bad_request("invalid_area_code", 'area_code must be a string of digits, e.g. "415"')
     country = body.get("country", settings().default_country)
     if not (isinstance(country, str) and len(country) == 2 and country.isalpha()):
-        raise bad_request("invalid_country", "country must be an ISO 3166 alpha-2 code, e.g. \"US\"")
+        raise bad_request("invalid_country", 'country must be an ISO 3166 alpha-2 code, e.g. "US"')
     return describe(buy(ctx, area_code, rate, country.upper()))
 
 
@@ -91,7 +95,7 @@ def adopt(ctx: Context, raw_phone: object, rate: float) -> PoolNumber:
     if owned is None:
         raise bad_request(
             "number_not_owned",
-            f"the Twilio account does not own {number.e164}; buy it in Twilio first, or POST {{\"area_code\"}} to buy one",
+            f'the Twilio account does not own {number.e164}; buy it in Twilio first, or POST {{"area_code"}} to buy one',
         )
     ctx.twilio.point_number_at(owned.sid, **_webhook_urls())
     messaging_service.join(ctx, owned.sid, number.e164)  # before the number is used
@@ -153,8 +157,10 @@ def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float
             )
             return number
         if search_area:
-            logger.info("no number in the area code; searching the whole country",
-                        extra={"country": search_country, "area_code": search_area})
+            logger.info(
+                "no number in the area code; searching the whole country",
+                extra={"country": search_country, "area_code": search_area},
+            )
     where = f"{country} area code {area_code} or any other" if area_code else country
     raise pool_exhausted(f"Twilio offers no local number in {where}; try another country or area code")
 
@@ -167,8 +173,10 @@ def _join_bought(ctx: Context, owned) -> None:
         try:
             ctx.twilio.release(owned.sid)
         except TwilioError:
-            logger.exception("a bought number that could not join the service was not released: release it "
-                             "in the Twilio Console", extra={"pool_number": mask(owned.phone_number)})
+            logger.exception(
+                "a bought number that could not join the service was not released: release it in the Twilio Console",
+                extra={"pool_number": mask(owned.phone_number)},
+            )
         raise
 
 
@@ -268,11 +276,13 @@ def release(ctx: Context, phone: str, now: float) -> bool:
             if error.status != 404:
                 update_if(item, [PoolNumber.status.set(DRAINING)], PoolNumber.status == RELEASING)
                 raise
-            logger.warning("Twilio no longer has the number (404); recording it released",
-                           extra={"pool_number": mask(phone)})
+            logger.warning(
+                "Twilio no longer has the number (404); recording it released", extra={"pool_number": mask(phone)}
+            )
     else:
-        logger.warning("pool number has no Twilio sid; marked released without a DELETE",
-                       extra={"pool_number": mask(phone)})
+        logger.warning(
+            "pool number has no Twilio sid; marked released without a DELETE", extra={"pool_number": mask(phone)}
+        )
     item.update(
         actions=[
             PoolNumber.status.set(RELEASED),
@@ -308,8 +318,6 @@ def rentals(numbers: list[PoolNumber]) -> list[billing.Rental]:
 
 def rentals_this_month(numbers: list[PoolNumber], now: float) -> int:
     return billing.projected_rentals_this_month(rentals(numbers), now)
-
-
 
 
 def number_state(

@@ -11,7 +11,7 @@ day's items (one write per number and batch, none on the webhook's path)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import pool_settings
@@ -30,7 +30,7 @@ def usage_key(day: date) -> str:
 
 
 def today(now: float) -> date:
-    return datetime.fromtimestamp(now, tz=timezone.utc).date()
+    return datetime.fromtimestamp(now, tz=UTC).date()
 
 
 def uncount_sent(phone_number: str, segments: int, messages: int = 1) -> None:
@@ -79,15 +79,27 @@ def fold_sent(numbers: list[PoolNumber], now: float) -> int:
             else (DailyUsage.segments_out == before[0]) & (DailyUsage.messages_out == before[1])
         )
         try:
-            moved = update_together([
-                (DailyUsage(day, number.phone_number),
-                 [DailyUsage.segments_out.add(totals[0] - before[0]),
-                  DailyUsage.messages_out.add(totals[1] - before[1])], None),
-                (DailyUsage(USAGE_COUNTED, number.phone_number),
-                 [DailyUsage.segments_out.set(totals[0]), DailyUsage.messages_out.set(totals[1])], unchanged),
-            ])
+            moved = update_together(
+                [
+                    (
+                        DailyUsage(day, number.phone_number),
+                        [
+                            DailyUsage.segments_out.add(totals[0] - before[0]),
+                            DailyUsage.messages_out.add(totals[1] - before[1]),
+                        ],
+                        None,
+                    ),
+                    (
+                        DailyUsage(USAGE_COUNTED, number.phone_number),
+                        [DailyUsage.segments_out.set(totals[0]), DailyUsage.messages_out.set(totals[1])],
+                        unchanged,
+                    ),
+                ]
+            )
         except Exception:
-            logger.exception("sent usage not folded; the next run tries again", extra={"pool_number": mask(number.phone_number)})
+            logger.exception(
+                "sent usage not folded; the next run tries again", extra={"pool_number": mask(number.phone_number)}
+            )
             continue
         folded += moved
     return folded
@@ -145,8 +157,8 @@ def stats(ctx: Context, query: dict) -> dict:
             totals = totals_of(phone)
             totals["segments_out"] += segments_out
             totals["messages_out"] += messages_out
-    start = datetime(first.year, first.month, first.day, tzinfo=timezone.utc).timestamp()
-    end = datetime(last.year, last.month, last.day, tzinfo=timezone.utc).timestamp() + billing.DAY
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp()
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC).timestamp() + billing.DAY
     return billing.report(
         numbers=[
             {

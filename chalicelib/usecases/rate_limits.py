@@ -197,7 +197,9 @@ class Limiter:
         the next invocation's first send may come that much early."""
         for state in self._states.values():
             if state.tat >= state.stored + SETTLE_WRITE_SECONDS and not self._write(state, state.tat):
-                logger.warning("a late send could not move its limit on", extra={"late_seconds": state.tat - state.stored})
+                logger.warning(
+                    "a late send could not move its limit on", extra={"late_seconds": state.tat - state.stored}
+                )
 
     def _write(self, state: _KeyState, new_tat: float, sent: int = 0, messages: int = 1) -> bool:
         """Store `new_tat` if the key still holds the TAT it held when we read or wrote it."""

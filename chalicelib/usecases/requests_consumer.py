@@ -2,6 +2,7 @@
 calling the API. Each is carried out exactly as the API would; one that can
 never be honoured goes to the dead-letter queue with its reason and the chat
 backend hears `request.rejected`. Nothing is dropped silently."""
+
 from __future__ import annotations
 
 import json
@@ -61,6 +62,11 @@ def _reject(ctx: Context, record: dict, error: BridgeError) -> None:
     reason = f"{error.code}: {error.message}"
     queues.dead_letter_request(record["body"], record["messageId"], reason)
     chat_events.emit(
-        ctx, events.REQUEST_REJECTED, record["messageId"], request_id=record["messageId"], reason=reason, code=error.code
+        ctx,
+        events.REQUEST_REJECTED,
+        record["messageId"],
+        request_id=record["messageId"],
+        reason=reason,
+        code=error.code,
     )
     logger.info("request rejected", extra={"sqs_message_id": record["messageId"], "code": error.code})

@@ -25,11 +25,14 @@ class Job:
     segments: int | None = None  # as submitted (older bodies have none)
 
     @classmethod
-    def parse(cls, body: str) -> "Job":
+    def parse(cls, body: str) -> Job:
         data = json.loads(body)
         segments = data.get("segments")
-        return cls(message_id=data["message_id"], secret_text=data.get("secret_text"),
-                   segments=segments if isinstance(segments, int) and segments > 0 else None)
+        return cls(
+            message_id=data["message_id"],
+            secret_text=data.get("secret_text"),
+            segments=segments if isinstance(segments, int) and segments > 0 else None,
+        )
 
 
 class SlotsAhead:

@@ -37,10 +37,9 @@ adding them to the number's cumulative sent counters (the usage report's source;
 a send that did not go is taken back). Reads: a group's limiter state once per
 invocation.
 """
+
 from __future__ import annotations
 
-import math
-import random
 from collections import deque
 from dataclasses import dataclass
 
@@ -49,16 +48,22 @@ from chalicelib.adapters import metrics, queues
 from chalicelib.adapters.logs import correlated, logger, mask
 from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, TwilioError
 from chalicelib.config import settings
-from chalicelib.core.gcra import EPSILON
 from chalicelib.core.media_rules import MMS
 from chalicelib.core.message_rules import FAILED, SENDING
+from chalicelib.core.send_timing import (
+    BACKOFF_BASE_RATE_LIMITED,
+    BACKOFF_BASE_UNKNOWN,
+    backoff,
+    receive_count,
+    visibility_timeout,
+)
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
 from chalicelib.usecases import carrier_outcomes, media, messages, messaging_service, pool_usage
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.rate_limits import Booking, Limiter
-from chalicelib.usecases.send_slots import Job, SlotsAhead
 from chalicelib.usecases.send_reconciliation import reconcile
+from chalicelib.usecases.send_slots import Job, SlotsAhead
 
 DONE, WAIT, RETRY = "done", "wait", "retry"
 
@@ -66,20 +71,12 @@ DONE, WAIT, RETRY = "done", "wait", "retry"
 DEFAULT_BUDGET_SECONDS = 30.0
 # Twilio can take its whole HTTP timeout; keep that and the record write in hand.
 SEND_RESERVE_SECONDS = HTTP_TIMEOUT_SECONDS + 2.0
-MAX_VISIBILITY_SECONDS = 43_200  # SQS's limit
-# Backoff of retried sends: base * 2^(attempt-1), capped, with jitter (half to full).
-BACKOFF_BASE_RATE_LIMITED = 2.0
-BACKOFF_BASE_UNKNOWN = 5.0  # gives Twilio's list time to show a message it did accept
-BACKOFF_CAP_SECONDS = 120.0
 # A send is booked up to this long before its slot (room for the claim and the limiter's
 # writes), and at least BOOKING_MARGIN_SECONDS ahead (room for the writes).
 BOOKING_LEAD_SECONDS = 0.1
 BOOKING_MARGIN_SECONDS = 0.05
 # A claimed message may be booked (and wait, keeping its claim) this far ahead.
 HOLD_CLAIM_SECONDS = 1.0
-# A message given back to wait comes back this much before it may go (SQS counts
-# whole seconds, and a receive and a start take a while); it waits out the rest.
-PICKUP_SECONDS = 0.5
 
 # Metric names (chalicelib/metrics.py publishes them as EMF lines).
 SEND_RETRIES = "SendRetries"  # dimension Reason: rate_limited | server_error | unreachable
@@ -151,8 +148,10 @@ class Batch:
             try:
                 outcome = self.handle(record, now)
             except Exception:
-                logger.exception("sender failed; the message stays queued", extra={"sqs_message_id": record["messageId"]})
-                outcome = Outcome(RETRY, _backoff(_receive_count(record), 1.0), "error")
+                logger.exception(
+                    "sender failed; the message stays queued", extra={"sqs_message_id": record["messageId"]}
+                )
+                outcome = Outcome(RETRY, backoff(receive_count(record), 1.0), "error")
             if outcome.kind == DONE:
                 self.pending[group].popleft()
                 if not self.pending[group]:
@@ -245,7 +244,7 @@ class Batch:
         if booking.at > clock.now():
             clock.sleep(booking.at - clock.now())
         sent_at = clock.now()
-        attempt = _receive_count(record) if reconciling else int(message.attempts or 1)
+        attempt = receive_count(record) if reconciling else int(message.attempts or 1)
         outcome = self._send(message, body, attempt, sent_at)
         self.limiter.settle(message.from_number, booking.at, sent_at)
         if sent_at > booking.at:
@@ -269,12 +268,18 @@ class Batch:
         horizon = HOLD_CLAIM_SECONDS if clock.now() + HOLD_CLAIM_SECONDS + SEND_RESERVE_SECONDS <= self.deadline else 0
         until = min(clock.now() + self.max_wait_seconds, self.deadline - SEND_RESERVE_SECONDS)
         # Counted in the number's usage, unless a retry of a send that may have gone (counted).
-        booking = self.limiter.reserve(message.from_number, int(message.segments), clock.now(), horizon,
-                                       not reconciling, tuple(segments for _, segments in following), until)
+        booking = self.limiter.reserve(
+            message.from_number,
+            int(message.segments),
+            clock.now(),
+            horizon,
+            not reconciling,
+            tuple(segments for _, segments in following),
+            until,
+        )
         for (message_id, segments), slot in zip(following, booking.then, strict=False):
             self.slots.keep(message_id, slot, message.from_number, segments)
         return booking
-
 
     def _send(self, message: Message, body: str, attempt: int, now: float) -> Outcome:
         """Send a booked message. Its booking counted it as sent (a retry's, the attempt that
@@ -295,7 +300,7 @@ class Batch:
                 messages.unclaim(message)
                 pool_usage.uncount_sent(message.from_number, int(message.segments))
                 metrics.count(SEND_RETRIES, Reason="rate_limited")
-                return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_RATE_LIMITED), "rate_limited")
+                return Outcome(RETRY, backoff(attempt, BACKOFF_BASE_RATE_LIMITED), "rate_limited")
             if error.retryable:
                 # Twilio may have accepted it: stay 'sending' so the next try looks it up first.
                 reason = "server_error" if error.status else "unreachable"
@@ -304,12 +309,17 @@ class Batch:
                     "twilio send outcome unknown; it will be reconciled, then retried",
                     extra={"message_id": message.message_id, "status": error.status},
                 )
-                return Outcome(RETRY, _backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
+                return Outcome(RETRY, backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
             self._finish(message, str(error.code or error.status))
             pool_usage.uncount_sent(message.from_number, int(message.segments))
             if error.code:  # what the code means for the phone and the pool (core/carrier_errors.py)
-                carrier_outcomes.apply(self.ctx, error.code, to_number=message.to_number,
-                                       from_number=message.from_number, cause=message.message_id)
+                carrier_outcomes.apply(
+                    self.ctx,
+                    error.code,
+                    to_number=message.to_number,
+                    from_number=message.from_number,
+                    cause=message.message_id,
+                )
             return Outcome(DONE)
         self._record_sent(message, sent.sid, now, twilio_requests=1)
         return Outcome(DONE)
@@ -327,24 +337,3 @@ class Batch:
     def _finish(self, message: Message, error_code: str) -> None:
         messages.finish(self.ctx, message, FAILED, error_code)
         metrics.count(metrics.MESSAGE_FAILED, ErrorCode=error_code)
-
-
-def visibility_timeout(seconds: float, early: bool = False) -> int:
-    """Whole seconds for SQS: rounded up when the message must not come back before
-    `seconds`; rounded down, less PICKUP_SECONDS, when the next invocation may wait
-    out the rest (it is then on time)."""
-    if early:
-        return min(MAX_VISIBILITY_SECONDS, max(0, math.floor(seconds - PICKUP_SECONDS)))
-    return min(MAX_VISIBILITY_SECONDS, max(0, math.ceil(seconds - EPSILON)))
-
-
-def _receive_count(record: dict) -> int:
-    try:
-        return int(record.get("attributes", {}).get("ApproximateReceiveCount", 1))
-    except (TypeError, ValueError):
-        return 1
-
-
-def _backoff(attempt: int, base: float) -> float:
-    ceiling = min(BACKOFF_CAP_SECONDS, base * 2 ** max(0, attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)

@@ -156,13 +156,16 @@ def get_open(ctx: Context, session_id: str) -> Session:
     session = get(ctx, session_id)
     if session.status != OPEN:
         raise BridgeError(
-            "session_closed", f"session {session_id} is closed ({session.close_reason}); open a new one with POST /sessions", 409
+            "session_closed",
+            f"session {session_id} is closed ({session.close_reason}); open a new one with POST /sessions",
+            409,
         )
     return session
 
 
-def send_message(ctx: Context, session_id: str, text: object, client_message_id: object = None,
-                 media_ids: object = None) -> dict:
+def send_message(
+    ctx: Context, session_id: str, text: object, client_message_id: object = None, media_ids: object = None
+) -> dict:
     """POST /sessions/{id}/messages: only while the session is open, the phone
     reachable and the user away from chat."""
     session = get_open(ctx, session_id)
@@ -170,7 +173,7 @@ def send_message(ctx: Context, session_id: str, text: object, client_message_id:
     if not user.away:
         raise BridgeError(
             "user_present",
-            "the user is in chat, so nothing goes out by SMS; PUT /users/{id}/presence {\"away\": true} when they leave",
+            'the user is in chat, so nothing goes out by SMS; PUT /users/{id}/presence {"away": true} when they leave',
             409,
         )
     attached = media.attach(ctx, media_ids, session.user_phone, session.pool_number) if media_ids is not None else None
@@ -297,7 +300,9 @@ def touch(session: Session, now: float) -> None:
     if not update_if(session, [Session.expires_at.set(expires_at), Session.ttl.set(keep)], Session.status == OPEN):
         return
     route = Route(session.user_phone, session.pool_number)
-    if not update_if(route, [Route.expires_at.set(expires_at), Route.ttl.set(keep)], Route.session_id == session.session_id):
+    if not update_if(
+        route, [Route.expires_at.set(expires_at), Route.ttl.set(keep)], Route.session_id == session.session_id
+    ):
         return
     pair = Pair(session.user_id, session.partner_id)
     update_if(pair, [Pair.session_expires_at.set(expires_at)], Pair.session_id == session.session_id)

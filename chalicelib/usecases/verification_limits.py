@@ -104,7 +104,9 @@ def _take_budget(limits: VerificationSettings, now: float) -> None:
     )
     if not took:
         metrics.verification_budget(near=True)
-        raise too_many(TOO_MANY_CODES, max(1, int(end - now)), "the bridge's hourly budget of verification SMS is spent")
+        raise too_many(
+            TOO_MANY_CODES, max(1, int(end - now)), "the bridge's hourly budget of verification SMS is spent"
+        )
     used = int(counter.count)
     metrics.verification_sms()
     metrics.verification_budget(near=rules.near(used, budget, limits.global_alarm_fraction))

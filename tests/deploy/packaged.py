@@ -1,6 +1,7 @@
 """The deployable template of a stage, built once per test run by the same
 code as `make package` (infra/package.py), offline: the dependencies are left
 out of the layer, which changes no resource the tests look at."""
+
 from __future__ import annotations
 
 import atexit
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def build_dir(stage: str) -> Path:
     scratch = tempfile.mkdtemp(prefix=f"sms-bridge-{stage}-")
     atexit.register(shutil.rmtree, scratch, True)

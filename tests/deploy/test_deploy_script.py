@@ -2,6 +2,7 @@
 the first deploy learns the API's URL and deploys again with it, a second run
 deploys once with the same URL (safe to run again), and a stage whose SSM
 parameters are missing is refused before anything changes."""
+
 from __future__ import annotations
 
 import json
@@ -12,10 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from packaged import ROOT, build_dir
 
-FAKE_AWS = r'''#!PYTHON
+FAKE_AWS = r"""#!PYTHON
 import json, shutil, sys
 from pathlib import Path
 
@@ -61,7 +61,7 @@ if command == ["cloudformation", "deploy"]:
 if command == ["cloudformation", "update-termination-protection"]:
     done()
 done(f"fake aws: unexpected {args}", 2)
-'''
+"""
 
 
 @pytest.fixture
@@ -87,8 +87,14 @@ def _run(fake_aws: Path, stage: str = "dev", **env) -> subprocess.CompletedProce
         "BUILD_DIR": str(build_dir(stage)),
         **env,
     }
-    return subprocess.run(["bash", str(ROOT / "scripts" / "deploy.sh")], cwd=ROOT, env=environment,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["bash", str(ROOT / "scripts" / "deploy.sh")],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _deploys(fake_aws: Path) -> list[list[str]]:
@@ -96,7 +102,7 @@ def _deploys(fake_aws: Path) -> list[list[str]]:
 
 
 def _override(call: list[str], key: str) -> str | None:
-    values = call[call.index("--parameter-overrides") + 1:]
+    values = call[call.index("--parameter-overrides") + 1 :]
     return next((v.split("=", 1)[1] for v in values if v.startswith(key + "=")), None)
 
 
@@ -121,14 +127,21 @@ def test_first_deploy_learns_its_url_then_a_rerun_changes_nothing_else(fake_aws)
 
 
 def test_missing_parameters_stop_the_deploy_before_any_change(fake_aws):
-    (fake_aws / "state.json").write_text(json.dumps({"stacks": {}, "calls": [], "missing": ["/sms-bridge/dev/api-tokens"]}))
+    (fake_aws / "state.json").write_text(
+        json.dumps({"stacks": {}, "calls": [], "missing": ["/sms-bridge/dev/api-tokens"]})
+    )
     result = _run(fake_aws)
     assert result.returncode != 0
     assert "/sms-bridge/dev/api-tokens" in result.stderr
     assert not _deploys(fake_aws)
     checked = next(c for c in _state(fake_aws)["calls"] if c[:2] == ["ssm", "get-parameters"])
-    assert {"/sms-bridge/dev/twilio-auth-token", "/sms-bridge/dev/api-tokens", "/sms-bridge/dev/chat-webhook-secret",
-            "/sms-bridge/dev/twilio-account-sid", "/sms-bridge/dev/chat-webhook-url"} <= set(checked)
+    assert {
+        "/sms-bridge/dev/twilio-auth-token",
+        "/sms-bridge/dev/api-tokens",
+        "/sms-bridge/dev/chat-webhook-secret",
+        "/sms-bridge/dev/twilio-account-sid",
+        "/sms-bridge/dev/chat-webhook-url",
+    } <= set(checked)
 
 
 def test_prod_gets_termination_protection_and_a_given_url_and_email(fake_aws):

@@ -1,6 +1,7 @@
 """chalicelib/adapters/metrics.py: one EMF line per figure, or one line per state change of a
 message holding its log and every figure it moves, with the dimensions the alarms and the
 dashboard name."""
+
 import json
 
 from chalicelib.adapters import metrics
@@ -92,5 +93,8 @@ def test_status_callbacks_publish_delivery_latency_and_failures(bridge, capsys):
         response = post_webhook(bridge.api, f"/twilio/status?message_id={message['message_id']}", params)
         assert response.status_code == 204
     blobs = _emitted(capsys)
-    assert [(_metric(b)[0], b.get("ErrorCode")) for b in blobs] == [("DeliveryLatency", None), ("MessageFailed", "30003")]
+    assert [(_metric(b)[0], b.get("ErrorCode")) for b in blobs] == [
+        ("DeliveryLatency", None),
+        ("MessageFailed", "30003"),
+    ]
     assert blobs[0]["DeliveryLatency"] >= 0 and blobs[0]["message_id"] == first["message_id"]

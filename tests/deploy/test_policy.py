@@ -11,6 +11,7 @@ the stage's own tables, queues, parameters and log groups.
 When this fails after a code change: add the action (on the narrowest ARN) to
 both .chalice/policy-dev.json and .chalice/policy-prod.json.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -23,7 +24,6 @@ import boto3
 import botocore.handlers
 import pytest
 import requests
-
 from conftest import API_TOKEN, AUTH_TOKEN, POOL, WEBHOOK_SECRET, post_webhook
 from packaged import ROOT, of_type, policy, stage_environment, template
 
@@ -141,8 +141,12 @@ def _run_representative_flow(bridge, monkeypatch) -> None:
     client = bridge.api.client
     for source in app_module.app.event_sources:
         if type(source).__name__ == "ScheduledEventConfig":
-            client.lambda_.invoke(source.name, client.events.generate_cw_event(
-                source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+            client.lambda_.invoke(
+                source.name,
+                client.events.generate_cw_event(
+                    source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+                ),
+            )
     bridge.queues.drain()
     assert bridge.api.delete("/users/alice/phone").status_code == 204
 
@@ -150,11 +154,18 @@ def _run_representative_flow(bridge, monkeypatch) -> None:
 # --- calls -> (action, resource) --------------------------------------------------
 
 # Batch operations IAM authorizes as their single counterparts.
-_SQS_BATCH = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
-              "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}
+_SQS_BATCH = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
 _S3_OBJECT_ACTIONS = {"HeadObject": "GetObject", "GetObject": "GetObject", "PutObject": "PutObject"}
-_TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
-                     "ConditionCheck": "ConditionCheckItem"}
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
 
 
 def _table(name: str) -> str:
@@ -168,8 +179,11 @@ def _queue(name: str) -> str:
 def authorizations(service: str, operation: str, params: dict) -> list[tuple[str, str]]:
     if service == "dynamodb":
         if operation == "TransactWriteItems":
-            return [(f"dynamodb:{_TRANSACT_ACTIONS[kind]}", _table(body["TableName"]))
-                    for item in params["TransactItems"] for kind, body in item.items()]
+            return [
+                (f"dynamodb:{_TRANSACT_ACTIONS[kind]}", _table(body["TableName"]))
+                for item in params["TransactItems"]
+                for kind, body in item.items()
+            ]
         if operation == "TransactGetItems":
             return [("dynamodb:GetItem", _table(item["Get"]["TableName"])) for item in params["TransactItems"]]
         if operation in ("BatchGetItem", "BatchWriteItem"):
@@ -179,7 +193,9 @@ def authorizations(service: str, operation: str, params: dict) -> list[tuple[str
             arn += f"/index/{params['IndexName']}"
         return [(f"dynamodb:{operation}", arn)]
     if service == "sqs":
-        name = params["QueueName"] if operation == "GetQueueUrl" else urlsplit(params["QueueUrl"]).path.rsplit("/", 1)[-1]
+        name = (
+            params["QueueName"] if operation == "GetQueueUrl" else urlsplit(params["QueueUrl"]).path.rsplit("/", 1)[-1]
+        )
         return [(f"sqs:{_SQS_BATCH.get(operation, operation)}", _queue(name))]
     if service == "ssm" and operation in ("GetParameter", "GetParameters"):
         names = params.get("Names") or [params["Name"]]
@@ -288,7 +304,11 @@ def test_the_policy_names_only_the_stages_own_resources(stage):
 
 
 def test_prod_policy_is_the_dev_policy_for_prod():
-    dev = json.dumps(policy("dev")).replace("sms-bridge-dev-", "sms-bridge-prod-").replace("/sms-bridge/dev/", "/sms-bridge/prod/")
+    dev = (
+        json.dumps(policy("dev"))
+        .replace("sms-bridge-dev-", "sms-bridge-prod-")
+        .replace("/sms-bridge/dev/", "/sms-bridge/prod/")
+    )
     assert json.loads(dev) == policy("prod")
 
 

@@ -1,17 +1,19 @@
 """The template `make package` writes: valid for CloudFormation (cfn-lint), and
 holding every table, queue, dead-letter queue, alarm and event source setting
 the service relies on."""
+
 from __future__ import annotations
 
 import json
 import re
+
 import pytest
+from packaged import ROOT, STAGES, build_dir, chalice_config, of_type, stage_environment, template
 
 from chalicelib.adapters import metrics
 from chalicelib.store.models import TABLE_MODELS, TTL_ATTRIBUTE
 from infra import resources
 from infra import template as infra_template
-from packaged import ROOT, STAGES, build_dir, chalice_config, of_type, stage_environment, template
 
 pytestmark = pytest.mark.parametrize("stage", STAGES)
 
@@ -201,8 +203,12 @@ def test_alarms(stage):
 def test_dashboard_shows_sends_backlog_latency_and_failures(stage):
     t = template(stage)
     (dashboard,) = of_type(t, "AWS::CloudWatch::Dashboard").values()
-    body = json.loads(dashboard["Properties"]["DashboardBody"]["Fn::Sub"].replace("${AWS::Region}", "us-east-1")
-                      .replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", "123456789012"))
+    body = json.loads(
+        dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+        .replace("${AWS::Region}", "us-east-1")
+        .replace("${AWS::Partition}", "aws")
+        .replace("${AWS::AccountId}", "123456789012")
+    )
     text = json.dumps(body)
     titles = " | ".join(w["properties"]["title"] for w in body["widgets"])
     for words in ("Sends per pool number", "Backlog", "Delivery latency", "Failures by Twilio error code"):

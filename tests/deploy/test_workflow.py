@@ -1,11 +1,11 @@
 """The GitHub Actions workflow: it parses, runs `make test` before any deploy,
 and deploys with an OIDC role, never with stored keys."""
+
 from __future__ import annotations
 
 import re
 
 import yaml
-
 from packaged import ROOT
 
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
@@ -63,6 +63,8 @@ def test_deploys_with_an_oidc_role_and_no_stored_keys():
         assert job["permissions"]["id-token"] == "write"
         credentials = [s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials")]
         assert len(credentials) == 1 and "role-to-assume" in credentials[0]["with"]
-        assert job["steps"].index(credentials[0]) < next(i for i, s in enumerate(job["steps"]) if _deploys({"steps": [s]}))
+        assert job["steps"].index(credentials[0]) < next(
+            i for i, s in enumerate(job["steps"]) if _deploys({"steps": [s]})
+        )
         assert job["environment"], "deploys go through a GitHub environment (reviewers for prod)"
         assert job["concurrency"]["cancel-in-progress"] is False

@@ -2,6 +2,7 @@
 
 Not a conftest.py: other test directories import their constants with `from conftest import`,
 which a second conftest module here would shadow."""
+
 import threading
 
 import pytest
@@ -21,24 +22,27 @@ class Receiver:
         self._cond = threading.Condition()
         self._http = make_server("127.0.0.1", 0, self._app, threaded=True)
         self.url = f"http://127.0.0.1:{self._http.server_port}"
-        threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def _app(self, environ, start_response):
         incoming = WsgiRequest(environ)
-        call = {"path": incoming.path, "url": self.url + incoming.full_path.rstrip("?"),
-                "method": incoming.method, "form": incoming.form.to_dict(),
-                "signature": incoming.headers.get("X-Twilio-Signature")}
+        call = {
+            "path": incoming.path,
+            "url": self.url + incoming.full_path.rstrip("?"),
+            "method": incoming.method,
+            "form": incoming.form.to_dict(),
+            "signature": incoming.headers.get("X-Twilio-Signature"),
+        }
         with self._cond:
             self.calls.append(call)
             self._cond.notify_all()
         status, body, content_type = self.replies.get(incoming.path, (204, "", "text/plain"))
-        return WsgiResponse(body, status=status, content_type=content_type)(environ,
-                                                                             start_response)
+        return WsgiResponse(body, status=status, content_type=content_type)(environ, start_response)
 
     def wait_for_calls(self, count, path=None):
         def matching():
             return [c for c in self.calls if path is None or c["path"] == path]
+
         with self._cond:
             if not self._cond.wait_for(lambda: len(matching()) >= count, WAIT):
                 raise TimeoutError(f"{len(matching())} calls to {path}, wanted {count}")

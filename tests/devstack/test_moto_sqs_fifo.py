@@ -6,6 +6,7 @@ ChangeMessageVisibility 0 or by their visibility timeout running out; the latter
 played on a virtual clock for moto's SQS (moto.sqs.models.unix_time_millis), not by
 sleeping. test_moto_5_2_5_alone_gets_it_wrong shows moto without the correction.
 """
+
 from __future__ import annotations
 
 import boto3
@@ -43,8 +44,9 @@ def fifo(clock):
     assert moto_sqs_fifo.install() and moto_sqs_fifo.installed()
     with mock_aws():
         sqs = boto3.client("sqs", region_name="us-east-1")
-        url = sqs.create_queue(QueueName="order-test.fifo",
-                               Attributes={"FifoQueue": "true", "VisibilityTimeout": "30"})["QueueUrl"]
+        url = sqs.create_queue(
+            QueueName="order-test.fifo", Attributes={"FifoQueue": "true", "VisibilityTimeout": "30"}
+        )["QueueUrl"]
         yield Fifo(sqs, url, clock)
 
 
@@ -58,8 +60,9 @@ class Fifo:
         for _ in range(count):
             body = f"{group}#{self.sent}"
             self.sent += 1
-            self.sqs.send_message(QueueUrl=self.url, MessageBody=body, MessageGroupId=group,
-                                  MessageDeduplicationId=body)
+            self.sqs.send_message(
+                QueueUrl=self.url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=body
+            )
             bodies.append(body)
         return bodies
 
@@ -72,8 +75,9 @@ class Fifo:
         (30 s) visibility timeout runs out on moto's clock."""
         if how == "change_visibility_0":
             for message in messages:
-                self.sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"],
-                                                   VisibilityTimeout=0)
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
             self.clock.advance(0.001)  # moto's "visible" is "later than visible_at", in milliseconds
         else:
             self.clock.advance(31)
@@ -126,8 +130,9 @@ def test_no_later_message_while_an_earlier_one_is_in_flight(fifo, how):
         fifo.give_back(batch[1:], how)  # the oldest stays in flight
     else:
         # The oldest was received again with a longer timeout: the others time out first.
-        fifo.sqs.change_message_visibility(QueueUrl=fifo.url, ReceiptHandle=batch[0]["ReceiptHandle"],
-                                           VisibilityTimeout=120)
+        fifo.sqs.change_message_visibility(
+            QueueUrl=fifo.url, ReceiptHandle=batch[0]["ReceiptHandle"], VisibilityTimeout=120
+        )
         fifo.give_back(batch[1:], how)
     # Only the other group is served while the oldest of the first is in flight.
     assert bodies(fifo.receive()) == other
@@ -160,8 +165,9 @@ def test_moto_5_2_5_alone_gets_it_wrong(clock):
     try:
         with mock_aws():
             sqs = boto3.client("sqs", region_name="us-east-1")
-            fifo = Fifo(sqs, sqs.create_queue(QueueName="bug.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"],
-                        clock)
+            fifo = Fifo(
+                sqs, sqs.create_queue(QueueName="bug.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"], clock
+            )
             sent = fifo.send(3)
             fifo.give_back(fifo.receive(), "timeout_expired")
             assert bodies(fifo.receive(most=1)) == sent[-1:]

@@ -1,12 +1,13 @@
 """devstack.scheduler: the app's scheduled functions found on the Chalice app, their
 Rate and Cron expressions, the EventBridge-shaped event, failures that do not stop the
 schedule, and a clean stop. Waiting is polling with a deadline."""
+
 from __future__ import annotations
 
 import threading
 import time
 import types
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from chalice import Chalice, Cron, Rate
@@ -49,7 +50,11 @@ def fake_app_module():
         return None
 
     module.every_five, module.weekday_noon, module.by_string, module.on_message = (
-        every_five, weekday_noon, by_string, on_message)
+        every_five,
+        weekday_noon,
+        by_string,
+        on_message,
+    )
     return module
 
 
@@ -64,32 +69,42 @@ def test_every_kind_of_expression_and_a_custom_name():
     assert found["noon_report"].handler is module.weekday_noon
 
 
-@pytest.mark.parametrize("expression, seconds", [
-    ("rate(1 minute)", 60), ("rate(5 minutes)", 300), ("rate(2 hours)", 7200), ("rate(1 day)", 86400),
-    ("cron(0 12 * * ? *)", None), ("rate(five minutes)", None),
-])
+@pytest.mark.parametrize(
+    "expression, seconds",
+    [
+        ("rate(1 minute)", 60),
+        ("rate(5 minutes)", 300),
+        ("rate(2 hours)", 7200),
+        ("rate(1 day)", 86400),
+        ("cron(0 12 * * ? *)", None),
+        ("rate(five minutes)", None),
+    ],
+)
 def test_rate_seconds(expression, seconds):
     assert rate_seconds(expression) == seconds
 
 
-AFTER = datetime(2026, 12, 2, 0, 45, 30, tzinfo=timezone.utc)  # a Wednesday
+AFTER = datetime(2026, 12, 2, 0, 45, 30, tzinfo=UTC)  # a Wednesday
 
 
-@pytest.mark.parametrize("expression, expected", [
-    ("cron(0 12 * * ? *)", datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)),
-    ("cron(*/15 * * * ? *)", datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)),
-    ("cron(0/20 * * * ? *)", datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)),
-    ("cron(50 0 * * ? *)", datetime(2026, 12, 2, 0, 50, tzinfo=timezone.utc)),
-    ("cron(0 8 ? * 1 *)", datetime(2026, 12, 6, 8, 0, tzinfo=timezone.utc)),  # Sunday is 1
-    ("cron(0 8 ? * 2-6 *)", datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)),
-    ("cron(30 0 ? * 2-6 *)", datetime(2026, 12, 3, 0, 30, tzinfo=timezone.utc)),
-    ("cron(0 0 1 1 ? *)", datetime(2027, 1, 1, 0, 0, tzinfo=timezone.utc)),
-    ("cron(0 0 29 2 ? *)", datetime(2028, 2, 29, 0, 0, tzinfo=timezone.utc)),
-    ("cron(0 0 1 1 ? 2025)", None),
-    ("cron(0 12 ? * MON-FRI *)", None),  # names: not supported here
-    ("cron(0 12 L * ? *)", None),
-    ("rate(1 minute)", None),
-])
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("cron(0 12 * * ? *)", datetime(2026, 12, 2, 12, 0, tzinfo=UTC)),
+        ("cron(*/15 * * * ? *)", datetime(2026, 12, 2, 1, 0, tzinfo=UTC)),
+        ("cron(0/20 * * * ? *)", datetime(2026, 12, 2, 1, 0, tzinfo=UTC)),
+        ("cron(50 0 * * ? *)", datetime(2026, 12, 2, 0, 50, tzinfo=UTC)),
+        ("cron(0 8 ? * 1 *)", datetime(2026, 12, 6, 8, 0, tzinfo=UTC)),  # Sunday is 1
+        ("cron(0 8 ? * 2-6 *)", datetime(2026, 12, 2, 8, 0, tzinfo=UTC)),
+        ("cron(30 0 ? * 2-6 *)", datetime(2026, 12, 3, 0, 30, tzinfo=UTC)),
+        ("cron(0 0 1 1 ? *)", datetime(2027, 1, 1, 0, 0, tzinfo=UTC)),
+        ("cron(0 0 29 2 ? *)", datetime(2028, 2, 29, 0, 0, tzinfo=UTC)),
+        ("cron(0 0 1 1 ? 2025)", None),
+        ("cron(0 12 ? * MON-FRI *)", None),  # names: not supported here
+        ("cron(0 12 L * ? *)", None),
+        ("rate(1 minute)", None),
+    ],
+)
 def test_next_cron(expression, expected):
     assert next_cron(expression, AFTER) == expected
 
@@ -139,11 +154,15 @@ def test_without_a_speed_up_a_rate_runs_one_period_after_start_and_unsupported_c
     # With a speed-up every schedule runs, the unsupported cron too.
     fast = Scheduler(schedules_for(module), every_seconds=2, clock=lambda: now)
     assert {s.name: s.next_due for s in fast.schedules} == {
-        "every_five": now + 2, "noon_report": now + 2, "by_string": now + 2}
+        "every_five": now + 2,
+        "noon_report": now + 2,
+        "by_string": now + 2,
+    }
 
 
-@pytest.mark.parametrize("value, seconds", [(None, None), ("", None), ("2", 2.0), ("0.25", 0.25), ("0", 0.0),
-                                            ("off", 0.0)])
+@pytest.mark.parametrize(
+    "value, seconds", [(None, None), ("", None), ("2", 2.0), ("0.25", 0.25), ("0", 0.0), ("off", 0.0)]
+)
 def test_local_schedule_seconds(value, seconds):
     from devstack.stack import StackSettings
 

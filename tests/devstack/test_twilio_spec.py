@@ -1,5 +1,6 @@
 """devstack.twilio_spec: requests shaped by the real twilio-python client are checked against
 Twilio's OpenAPI description (the cut in twilio_oai/)."""
+
 import datetime
 import json
 from urllib.parse import parse_qsl, urlencode
@@ -38,15 +39,17 @@ def _without_form_field(prepared, field):
 
 def test_valid_message_create_passes(recorded):
     client, sent = recorded
-    client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="Hi from chat",
-                           status_callback="http://127.0.0.1:8000/twilio/status")
+    client.messages.create(
+        to=USER_PHONE, from_=POOL_NUMBER, body="Hi from chat", status_callback="http://127.0.0.1:8000/twilio/status"
+    )
     assert_valid_prepared(sent[-1])
 
 
 def test_message_create_with_media_and_options_passes(recorded):
     client, sent = recorded
-    client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, media_url=["https://e.x/a.png"],
-                           smart_encoded=True, validity_period=600)
+    client.messages.create(
+        to=USER_PHONE, from_=POOL_NUMBER, media_url=["https://e.x/a.png"], smart_encoded=True, validity_period=600
+    )
     assert_valid_prepared(sent[-1])
 
 
@@ -107,8 +110,10 @@ def test_operation_the_project_does_not_use_fails(recorded):
 def test_incoming_number_update_with_sms_url_passes(recorded):
     client, sent = recorded
     client.incoming_phone_numbers(NUMBER_SID).update(
-        sms_url="http://127.0.0.1:8000/twilio/sms", sms_method="POST",
-        status_callback="http://127.0.0.1:8000/twilio/status")
+        sms_url="http://127.0.0.1:8000/twilio/sms",
+        sms_method="POST",
+        status_callback="http://127.0.0.1:8000/twilio/status",
+    )
     assert_valid_prepared(sent[-1])
 
 
@@ -121,10 +126,10 @@ def test_incoming_number_update_with_bad_enum_fails(recorded):
 
 def test_message_list_with_filters_passes(recorded):
     client, sent = recorded
-    client.messages.list(to=USER_PHONE, from_=POOL_NUMBER,
-                         date_sent=datetime.datetime(2024, 5, 1), limit=20)
-    client.messages.list(date_sent_after=datetime.datetime(2024, 5, 1),
-                         date_sent_before=datetime.datetime(2024, 5, 2), limit=20)
+    client.messages.list(to=USER_PHONE, from_=POOL_NUMBER, date_sent=datetime.datetime(2024, 5, 1), limit=20)
+    client.messages.list(
+        date_sent_after=datetime.datetime(2024, 5, 1), date_sent_before=datetime.datetime(2024, 5, 2), limit=20
+    )
     assert "DateSent=" in sent[0].url and "DateSent%3E=" in sent[1].url
     for prepared in sent:
         assert_valid_prepared(prepared)
@@ -146,29 +151,31 @@ def test_other_operations_the_project_uses_pass(recorded):
 
 def test_unknown_form_parameter_fails():
     """Twilio ignores unknown parameters; a typo like StatusCallBack must not pass silently."""
-    body = urlencode({"To": USER_PHONE, "From": POOL_NUMBER, "Body": "Hi",
-                      "StatusCallBack": "http://127.0.0.1/x"})
+    body = urlencode({"To": USER_PHONE, "From": POOL_NUMBER, "Body": "Hi", "StatusCallBack": "http://127.0.0.1/x"})
     with pytest.raises(TwilioSpecError, match="StatusCallBack"):
-        validate_request("POST", f"http://127.0.0.1:8010/2010-04-01/Accounts/{ACCOUNT_SID}"
-                         "/Messages.json",
-                         {"Content-Type": "application/x-www-form-urlencoded",
-                          "Authorization": "Basic eDp5"}, body)
+        validate_request(
+            "POST",
+            f"http://127.0.0.1:8010/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
+            {"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Basic eDp5"},
+            body,
+        )
 
 
 def test_json_body_fails():
     with pytest.raises(TwilioSpecError, match="x-www-form-urlencoded"):
-        validate_request("POST", f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}"
-                         "/Messages.json",
-                         {"Content-Type": "application/json", "Authorization": "Basic eDp5"},
-                         json.dumps({"To": USER_PHONE, "From": POOL_NUMBER, "Body": "Hi"}))
+        validate_request(
+            "POST",
+            f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
+            {"Content-Type": "application/json", "Authorization": "Basic eDp5"},
+            json.dumps({"To": USER_PHONE, "From": POOL_NUMBER, "Body": "Hi"}),
+        )
 
 
 def test_any_host_validates_like_api_twilio_com():
     headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Basic eDp5"}
     body = urlencode({"To": USER_PHONE, "From": POOL_NUMBER, "Body": "Hi"})
     for base in ("https://api.twilio.com", "http://127.0.0.1:8010", "http://localhost:1"):
-        validate_request("POST", f"{base}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
-                         headers, body)
+        validate_request("POST", f"{base}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json", headers, body)
 
 
 @responses.activate
@@ -190,8 +197,12 @@ SERVICE_SID = "MG" + "a" * 32
 def test_messaging_requests_from_the_client_pass(recorded):
     client, sent = recorded
     services = client.messaging.v1.services
-    services.create(friendly_name="sms-bridge", inbound_request_url="https://e.x/twilio/sms",
-                    use_inbound_webhook_on_number=False, usecase="discussion")
+    services.create(
+        friendly_name="sms-bridge",
+        inbound_request_url="https://e.x/twilio/sms",
+        use_inbound_webhook_on_number=False,
+        usecase="discussion",
+    )
     services.list()
     services(SERVICE_SID).update(status_callback="https://e.x/twilio/status", sticky_sender=True)
     services(SERVICE_SID).fetch()
@@ -202,8 +213,7 @@ def test_messaging_requests_from_the_client_pass(recorded):
     services(SERVICE_SID).us_app_to_person.list()
     services(SERVICE_SID).us_app_to_person("QE" + "c" * 32).fetch()
     client.messages.create(to=USER_PHONE, messaging_service_sid=SERVICE_SID, body="via a service")
-    client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, messaging_service_sid=SERVICE_SID,
-                           body="both")
+    client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, messaging_service_sid=SERVICE_SID, body="both")
     assert {p.url.split("/")[2] for p in sent} == {"messaging.twilio.com", "api.twilio.com"}
     for prepared in sent:
         assert_valid_prepared(prepared)
@@ -213,23 +223,44 @@ def _v1(method, path, form=None):
     headers = {"Authorization": "Basic eDp5"}
     if form is not None:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
-    validate_request(method, f"https://messaging.twilio.com{path}", headers,
-                     urlencode(form) if form is not None else None)
+    validate_request(
+        method, f"https://messaging.twilio.com{path}", headers, urlencode(form) if form is not None else None
+    )
 
 
-@pytest.mark.parametrize("method, path, form, status, code, words", [
-    ("POST", "/v1/Services", {"InboundRequestUrl": "https://e.x/sms"}, 400, 20001,
-     "'FriendlyName' is a required property"),
-    ("POST", "/v1/Services", {"FriendlyName": "x", "InboundRequestURL": "https://e.x/sms"},
-     400, 20001, "InboundRequestURL"),  # a typo Twilio would silently ignore
-    ("POST", f"/v1/Services/{SERVICE_SID}", {"UseInboundWebhookOnNumber": "maybe"}, 400, 20001,
-     "boolean"),
-    ("GET", "/v1/Services/MG123", None, 400, 20001, "Sid"),
-    ("POST", f"/v1/Services/{SERVICE_SID}/PhoneNumbers", {"PhoneNumberSid": "+14155550100"},
-     400, 21421, "PhoneNumberSid"),
-    ("DELETE", f"/v1/Services/{SERVICE_SID}", None, 405, 20004, "no DELETE"),
-    ("GET", f"/v1/Services/{SERVICE_SID}/ShortCodes", None, 404, 20404, "Messaging API v1"),
-])
+@pytest.mark.parametrize(
+    "method, path, form, status, code, words",
+    [
+        (
+            "POST",
+            "/v1/Services",
+            {"InboundRequestUrl": "https://e.x/sms"},
+            400,
+            20001,
+            "'FriendlyName' is a required property",
+        ),
+        (
+            "POST",
+            "/v1/Services",
+            {"FriendlyName": "x", "InboundRequestURL": "https://e.x/sms"},
+            400,
+            20001,
+            "InboundRequestURL",
+        ),  # a typo Twilio would silently ignore
+        ("POST", f"/v1/Services/{SERVICE_SID}", {"UseInboundWebhookOnNumber": "maybe"}, 400, 20001, "boolean"),
+        ("GET", "/v1/Services/MG123", None, 400, 20001, "Sid"),
+        (
+            "POST",
+            f"/v1/Services/{SERVICE_SID}/PhoneNumbers",
+            {"PhoneNumberSid": "+14155550100"},
+            400,
+            21421,
+            "PhoneNumberSid",
+        ),
+        ("DELETE", f"/v1/Services/{SERVICE_SID}", None, 405, 20004, "no DELETE"),
+        ("GET", f"/v1/Services/{SERVICE_SID}/ShortCodes", None, 404, 20404, "Messaging API v1"),
+    ],
+)
 def test_messaging_requests_twilio_refuses_fail(method, path, form, status, code, words):
     with pytest.raises(TwilioSpecError, match=None) as error:
         _v1(method, path, form)

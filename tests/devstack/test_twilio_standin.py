@@ -3,19 +3,19 @@
 Nothing here sleeps to let time pass: tests wait on the stand-in's state or on the webhook
 receiver's condition, with a timeout.
 """
-import time
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import phonenumbers
 import pytest
 import requests
+from standin_receiver import receiver_fixture  # noqa: F401  (the `receiver` fixture)
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from devstack.twilio_spec import validate_response
-from standin_receiver import receiver_fixture  # noqa: F401  (the `receiver` fixture)
 from devstack.twilio_standin import (
     StandinHttpClient,
     count_segments,
@@ -43,13 +43,20 @@ class MutableClock:
 
 @pytest.fixture
 def clock():
-    return MutableClock(datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc))
+    return MutableClock(datetime(2024, 5, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
 def standin(clock):
-    server = serve(port=0, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, callback_delay=0,
-                   seed_numbers=(POOL_NUMBER,), clock=clock, queue_depth=lambda: 7)
+    server = serve(
+        port=0,
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        callback_delay=0,
+        seed_numbers=(POOL_NUMBER,),
+        clock=clock,
+        queue_depth=lambda: 7,
+    )
     yield server
     server.shutdown()
 
@@ -75,25 +82,28 @@ def assert_signed(call, url=None):
 
 # --- Messages ----------------------------------------------------------------------------------
 
+
 def test_create_fetch_and_list_messages(standin, client):
     created = client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="Hello from chat")
     assert created.sid.startswith("SM") and len(created.sid) == 34
     assert (created.status, created.to, created.from_, created.body) == (
-        "queued", USER_PHONE, POOL_NUMBER, "Hello from chat")
+        "queued",
+        USER_PHONE,
+        POOL_NUMBER,
+        "Hello from chat",
+    )
     assert created.num_segments == "1" and created.direction == "outbound-api"
-    assert created.date_created == datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+    assert created.date_created == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
     fetched = client.messages(created.sid).fetch()
-    assert (fetched.sid, fetched.body, fetched.account_sid) == (created.sid, created.body,
-                                                                ACCOUNT_SID)
+    assert (fetched.sid, fetched.body, fetched.account_sid) == (created.sid, created.body, ACCOUNT_SID)
     listed = client.messages.list(to=USER_PHONE, from_=POOL_NUMBER)
     assert [m.sid for m in listed] == [created.sid]
     assert client.messages.list(to=OTHER_PHONE) == []
 
 
 def test_list_follows_next_page_uri(standin, client):
-    sids = {client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body=f"m{i}").sid
-            for i in range(5)}
+    sids = {client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body=f"m{i}").sid for i in range(5)}
     listed = client.messages.list(page_size=2)
     assert {m.sid for m in listed} == sids
     pages = [r for r in standin.state.requests if r.get("operation") == "ListMessage"]
@@ -117,19 +127,21 @@ def test_list_filters_on_date_sent(standin, client, clock):
 
 
 def test_segments_follow_the_encoding(client):
-    assert client.messages.create(to=USER_PHONE, from_=POOL_NUMBER,
-                                  body="a" * 161).num_segments == "2"
-    assert client.messages.create(to=USER_PHONE, from_=POOL_NUMBER,
-                                  body="ü ☺").num_segments == "1"
-    assert client.messages.create(to=USER_PHONE, from_=POOL_NUMBER,
-                                  body="☺" * 71).num_segments == "2"
+    assert client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="a" * 161).num_segments == "2"
+    assert client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="ü ☺").num_segments == "1"
+    assert client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="☺" * 71).num_segments == "2"
 
 
 # --- what the spec rejects, and auth -------------------------------------------------------------
 
+
 def test_rejects_a_message_without_to(standin):
-    answer = requests.post(api_url(standin, "/Messages.json"), auth=(ACCOUNT_SID, AUTH_TOKEN),
-                           data={"From": POOL_NUMBER, "Body": "Hi"}, timeout=WAIT)
+    answer = requests.post(
+        api_url(standin, "/Messages.json"),
+        auth=(ACCOUNT_SID, AUTH_TOKEN),
+        data={"From": POOL_NUMBER, "Body": "Hi"},
+        timeout=WAIT,
+    )
     assert answer.status_code == 400
     error = answer.json()
     assert set(error) == {"code", "message", "more_info", "status"}
@@ -138,10 +150,12 @@ def test_rejects_a_message_without_to(standin):
 
 
 def test_rejects_a_bad_account_sid(standin):
-    answer = requests.post(api_url(standin, "/Messages.json", account_sid="XX123"),
-                           auth=(ACCOUNT_SID, AUTH_TOKEN),
-                           data={"To": USER_PHONE, "From": POOL_NUMBER, "Body": "Hi"},
-                           timeout=WAIT)
+    answer = requests.post(
+        api_url(standin, "/Messages.json", account_sid="XX123"),
+        auth=(ACCOUNT_SID, AUTH_TOKEN),
+        data={"To": USER_PHONE, "From": POOL_NUMBER, "Body": "Hi"},
+        timeout=WAIT,
+    )
     assert answer.status_code == 400
     assert "AccountSid" in answer.json()["message"]
 
@@ -167,12 +181,12 @@ def test_rejects_what_the_project_rules_forbid(client):
 
 
 def test_answers_404_for_an_unknown_path(standin):
-    answer = requests.get(api_url(standin, "/Calls.json"), auth=(ACCOUNT_SID, AUTH_TOKEN),
-                          timeout=WAIT)
+    answer = requests.get(api_url(standin, "/Calls.json"), auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=WAIT)
     assert answer.status_code == 404 and answer.json()["code"] == 20404
 
 
 # --- Twilio's business errors --------------------------------------------------------------------
+
 
 def test_invalid_to_is_21211(client):
     with pytest.raises(TwilioRestException) as error:
@@ -187,8 +201,7 @@ def test_from_not_owned_is_21606(client):
 
 
 def test_opted_out_phone_is_21610(standin, client):
-    assert control(standin, "PUT", f"/phones/{quote(USER_PHONE)}",
-                   {"opted_out": True}).json()["opted_out"] is True
+    assert control(standin, "PUT", f"/phones/{quote(USER_PHONE)}", {"opted_out": True}).json()["opted_out"] is True
     with pytest.raises(TwilioRestException) as error:
         client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="Hi")
     assert (error.value.status, error.value.code) == (400, 21610)
@@ -197,6 +210,7 @@ def test_opted_out_phone_is_21610(standin, client):
 
 
 # --- faults --------------------------------------------------------------------------------------
+
 
 def test_429_on_demand_then_normal(standin, client):
     assert control(standin, "POST", "/faults", {"status": 429, "count": 1}).status_code == 201
@@ -228,8 +242,7 @@ def test_503_for_other_operations(standin, client):
 
 def test_slow_answers_time_out_the_caller(standin):
     control(standin, "POST", "/faults", {"delay_ms": 300})
-    impatient = Client(ACCOUNT_SID, AUTH_TOKEN,
-                       http_client=StandinHttpClient(standin.url, timeout=0.05))
+    impatient = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=StandinHttpClient(standin.url, timeout=0.05))
     with pytest.raises(requests.exceptions.Timeout):
         impatient.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="slow")
     # The stand-in still finishes the call: the message exists once the delay is over.
@@ -257,19 +270,22 @@ def test_bad_fault_requests_are_refused(standin):
 
 # --- callbacks and webhooks ----------------------------------------------------------------------
 
+
 def test_status_callbacks_are_signed_and_ordered(client, receiver):
     callback_url = f"{receiver.url}/twilio/status"
-    message = client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="Hi",
-                                     status_callback=callback_url)
+    message = client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="Hi", status_callback=callback_url)
     calls = receiver.wait_for_calls(2, "/twilio/status")
     assert [c["form"]["MessageStatus"] for c in calls] == ["sent", "delivered"]
     for call in calls:
         assert_signed(call, callback_url)
         assert call["method"] == "POST"
         assert call["form"]["MessageSid"] == call["form"]["SmsSid"] == message.sid
-        assert (call["form"]["AccountSid"], call["form"]["From"], call["form"]["To"],
-                call["form"]["ApiVersion"]) == (ACCOUNT_SID, POOL_NUMBER, USER_PHONE,
-                                                "2010-04-01")
+        assert (call["form"]["AccountSid"], call["form"]["From"], call["form"]["To"], call["form"]["ApiVersion"]) == (
+            ACCOUNT_SID,
+            POOL_NUMBER,
+            USER_PHONE,
+            "2010-04-01",
+        )
         assert "ErrorCode" not in call["form"]
     assert client.messages(message.sid).fetch().status == "delivered"
 
@@ -277,8 +293,7 @@ def test_status_callbacks_are_signed_and_ordered(client, receiver):
 def test_unreachable_phone_gets_undelivered_with_error_code(standin, client, receiver):
     control(standin, "PUT", f"/phones/{quote(USER_PHONE)}", {"unreachable": True})
     callback_url = f"{receiver.url}/twilio/status"
-    message = client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="Hi",
-                                     status_callback=callback_url)
+    message = client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="Hi", status_callback=callback_url)
     calls = receiver.wait_for_calls(2, "/twilio/status")
     assert [c["form"]["MessageStatus"] for c in calls] == ["sent", "undelivered"]
     assert calls[1]["form"]["ErrorCode"] == "30003"
@@ -286,17 +301,17 @@ def test_unreachable_phone_gets_undelivered_with_error_code(standin, client, rec
     assert client.messages(message.sid).fetch().error_code == 30003
 
 
-def test_inbound_sms_posts_a_signed_webhook_and_delivers_the_twiml_reply(standin, client,
-                                                                           receiver):
+def test_inbound_sms_posts_a_signed_webhook_and_delivers_the_twiml_reply(standin, client, receiver):
     sms_url = f"{receiver.url}/twilio/sms"
     number = client.incoming_phone_numbers.list(phone_number=POOL_NUMBER)[0]
     client.incoming_phone_numbers(number.sid).update(sms_url=sms_url, sms_method="POST")
     receiver.replies["/twilio/sms"] = (
-        200, "<?xml version='1.0'?><Response><Message>Got it, thanks</Message></Response>",
-        "text/xml")
+        200,
+        "<?xml version='1.0'?><Response><Message>Got it, thanks</Message></Response>",
+        "text/xml",
+    )
 
-    answer = control(standin, "POST", f"/phones/{quote(USER_PHONE)}/send",
-                     {"to": POOL_NUMBER, "body": "Hi there"})
+    answer = control(standin, "POST", f"/phones/{quote(USER_PHONE)}/send", {"to": POOL_NUMBER, "body": "Hi there"})
     assert answer.status_code == 200
     result = answer.json()
 
@@ -305,53 +320,56 @@ def test_inbound_sms_posts_a_signed_webhook_and_delivers_the_twiml_reply(standin
     form = call["form"]
     assert (form["From"], form["To"], form["Body"]) == (USER_PHONE, POOL_NUMBER, "Hi there")
     assert form["MessageSid"].startswith("SM") and form["MessageSid"] == result["message"]["sid"]
-    assert (form["AccountSid"], form["NumMedia"], form["NumSegments"], form["SmsStatus"],
-            form["ApiVersion"]) == (ACCOUNT_SID, "0", "1", "received", "2010-04-01")
+    assert (form["AccountSid"], form["NumMedia"], form["NumSegments"], form["SmsStatus"], form["ApiVersion"]) == (
+        ACCOUNT_SID,
+        "0",
+        "1",
+        "received",
+        "2010-04-01",
+    )
     assert result["webhook"]["status"] == 200
     assert [r["body"] for r in result["replies"]] == ["Got it, thanks"]
 
     thread = control(standin, "GET", "/phones").json()["phones"][0]
     assert thread["phone"] == USER_PHONE
     assert [(m["direction"], m["pool_number"], m["body"]) for m in thread["thread"]] == [
-        ("sent", POOL_NUMBER, "Hi there"), ("received", POOL_NUMBER, "Got it, thanks")]
+        ("sent", POOL_NUMBER, "Hi there"),
+        ("received", POOL_NUMBER, "Got it, thanks"),
+    ]
     inbound = client.messages.list(from_=USER_PHONE)
     assert [(m.direction, m.status) for m in inbound] == [("inbound", "received")]
 
 
 def test_inbound_to_an_unknown_pool_number_is_404(standin):
-    answer = control(standin, "POST", f"/phones/{quote(USER_PHONE)}/send",
-                     {"to": "+14155550177", "body": "Hi"})
+    answer = control(standin, "POST", f"/phones/{quote(USER_PHONE)}/send", {"to": "+14155550177", "body": "Hi"})
     assert answer.status_code == 404
 
 
 def test_stop_from_the_phone_opts_it_out_until_start(standin, client, receiver):
     standin.state.number_by_phone(POOL_NUMBER).sms_url = f"{receiver.url}/twilio/sms"
-    result = control(standin, "POST", f"/phones/{quote(USER_PHONE)}/send",
-                     {"to": POOL_NUMBER, "body": " stop "}).json()
+    result = control(standin, "POST", f"/phones/{quote(USER_PHONE)}/send", {"to": POOL_NUMBER, "body": " stop "}).json()
     assert receiver.wait_for_calls(1)[0]["form"]["OptOutType"] == "STOP"
     assert "unsubscribed" in result["replies"][0]["body"]  # Twilio's own confirmation
     with pytest.raises(TwilioRestException) as error:
         client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="still there?")
     assert error.value.code == 21610
 
-    control(standin, "POST", f"/phones/{quote(USER_PHONE)}/send",
-            {"to": POOL_NUMBER, "body": "START"})
+    control(standin, "POST", f"/phones/{quote(USER_PHONE)}/send", {"to": POOL_NUMBER, "body": "START"})
     assert client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="welcome back").sid
 
 
 # --- numbers -------------------------------------------------------------------------------------
 
+
 def test_available_numbers_are_valid_and_in_the_area_code(client):
-    found = client.available_phone_numbers("US").local.list(area_code=212, sms_enabled=True,
-                                                            limit=5)
+    found = client.available_phone_numbers("US").local.list(area_code=212, sms_enabled=True, limit=5)
     assert len(found) == 5
     for number in found:
         parsed = phonenumbers.parse(number.phone_number)
         assert phonenumbers.is_valid_number(parsed)
         assert number.phone_number.startswith("+1212")
         assert (number.iso_country, number.region, number.locality) == ("US", "NY", "New York")
-    contains = client.available_phone_numbers("US").local.list(area_code=212,
-                                                               contains="5550*17", limit=20)
+    contains = client.available_phone_numbers("US").local.list(area_code=212, contains="5550*17", limit=20)
     assert [n.phone_number for n in contains] == ["+12125550117"]
 
 
@@ -365,16 +383,19 @@ def test_an_area_code_can_be_told_to_have_no_numbers(standin, client):
 
 def test_incoming_number_lifecycle(standin, client):
     bought = client.incoming_phone_numbers.create(
-        area_code="510", sms_url="http://127.0.0.1:9/twilio/sms",
-        status_callback="http://127.0.0.1:9/twilio/status")
+        area_code="510", sms_url="http://127.0.0.1:9/twilio/sms", status_callback="http://127.0.0.1:9/twilio/status"
+    )
     assert bought.sid.startswith("PN") and bought.phone_number.startswith("+1510")
     assert (bought.sms_url, bought.sms_method, bought.capabilities["sms"]) == (
-        "http://127.0.0.1:9/twilio/sms", "POST", True)
+        "http://127.0.0.1:9/twilio/sms",
+        "POST",
+        True,
+    )
     assert bought.phone_number not in {
-        n.phone_number for n in client.available_phone_numbers("US").local.list(area_code=510)}
+        n.phone_number for n in client.available_phone_numbers("US").local.list(area_code=510)
+    }
 
-    assert [n.sid for n in client.incoming_phone_numbers.list(
-        phone_number=bought.phone_number)] == [bought.sid]
+    assert [n.sid for n in client.incoming_phone_numbers.list(phone_number=bought.phone_number)] == [bought.sid]
     updated = client.incoming_phone_numbers(bought.sid).update(sms_url="http://127.0.0.1:9/new")
     assert updated.sms_url == "http://127.0.0.1:9/new"
     assert client.incoming_phone_numbers(bought.sid).fetch().sms_url == "http://127.0.0.1:9/new"
@@ -389,6 +410,7 @@ def test_incoming_number_lifecycle(standin, client):
 
 
 # --- answers are shaped like Twilio's ------------------------------------------------------------
+
 
 def test_answers_match_the_spec_response_schemas(standin, client):
     message = client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="shape")
@@ -415,11 +437,13 @@ def test_answers_match_the_spec_response_schemas(standin, client):
 
 # --- control API, page ---------------------------------------------------------------------------
 
+
 def test_requests_are_recorded(standin, client):
     client.messages.create(to=USER_PHONE, from_=POOL_NUMBER, body="logged")
     recorded = control(standin, "GET", "/requests").json()["requests"]
     assert [(r["method"], r["path"], r["status"]) for r in recorded] == [
-        ("POST", f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json", 201)]
+        ("POST", f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json", 201)
+    ]
     assert recorded[0]["form"] == {"To": [USER_PHONE], "From": [POOL_NUMBER], "Body": ["logged"]}
     assert control(standin, "DELETE", "/requests").status_code == 204
     assert control(standin, "GET", "/requests").json()["requests"] == []
@@ -428,8 +452,7 @@ def test_requests_are_recorded(standin, client):
 def test_seed_numbers_and_reset(standin):
     seeded = control(standin, "POST", "/numbers", {"area_code": "617"})
     assert seeded.status_code == 201 and seeded.json()["phone_number"].startswith("+1617")
-    assert control(standin, "POST", "/numbers",
-                   {"phone_number": POOL_NUMBER}).status_code == 409
+    assert control(standin, "POST", "/numbers", {"phone_number": POOL_NUMBER}).status_code == 409
     assert len(control(standin, "GET", "/numbers").json()["numbers"]) == 2
     assert control(standin, "POST", "/reset").status_code == 204
     assert control(standin, "GET", "/numbers").json()["numbers"] == []
@@ -458,20 +481,33 @@ def test_only_loopback(standin):
 
 # --- pure helpers --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body, segments", [
-    ("", 1), ("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("a" * 307, 3),
-    ("€" * 80, 1), ("€" * 81, 2),            # GSM extension characters count twice
-    ("é" * 160, 1),                           # é is in GSM-7's basic set
-    ("ç" * 70, 1), ("ç" * 71, 2),             # ç is not: UCS-2
-    ("😀" * 35, 1), ("😀" * 36, 2),           # astral characters are two UTF-16 units
-])
+
+@pytest.mark.parametrize(
+    "body, segments",
+    [
+        ("", 1),
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("€" * 80, 1),
+        ("€" * 81, 2),  # GSM extension characters count twice
+        ("é" * 160, 1),  # é is in GSM-7's basic set
+        ("ç" * 70, 1),
+        ("ç" * 71, 2),  # ç is not: UCS-2
+        ("😀" * 35, 1),
+        ("😀" * 36, 2),  # astral characters are two UTF-16 units
+    ],
+)
 def test_count_segments(body, segments):
     assert count_segments(body) == segments
 
 
 def test_twiml_message_bodies():
-    assert twiml_message_bodies("<Response><Message>a</Message>"
-                                "<Message><Body>b</Body></Message></Response>") == ["a", "b"]
+    assert twiml_message_bodies("<Response><Message>a</Message><Message><Body>b</Body></Message></Response>") == [
+        "a",
+        "b",
+    ]
     assert twiml_message_bodies("<Response/>") == []
     assert twiml_message_bodies("") == []
     assert twiml_message_bodies('{"ok": true}') == []

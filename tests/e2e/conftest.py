@@ -5,6 +5,7 @@ phone controls, the chat receiver's GET /events.
 
 The stack is started once for this package's tests; each test uses its own users and
 phones. Waiting is polling on a condition with a deadline, never a fixed sleep."""
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,6 @@ from urllib.parse import quote
 
 import pytest
 import requests
-
 import stack_process
 
 ROOT = stack_process.ROOT
@@ -31,8 +31,15 @@ SETTINGS = {
     "RESOURCE_PREFIX": "sms-bridge-e2e-",
 }
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def wait_for(condition, what: str, timeout: float = 15.0, interval: float = 0.05):
@@ -81,8 +88,9 @@ class LiveStack:
 
     def verified_user(self, user_id: str, phone: str) -> None:
         self.call("PUT", f"/users/{user_id}/phone", {"phone": phone}, expect=202)
-        code_sms = wait_for(lambda: [m for m in self.sms(to=phone) if "code" in m["body"]],
-                            f"the verification SMS to {phone}")
+        code_sms = wait_for(
+            lambda: [m for m in self.sms(to=phone) if "code" in m["body"]], f"the verification SMS to {phone}"
+        )
         code = next(word.strip(".") for word in code_sms[0]["body"].split() if word.strip(".").isdigit())
         assert self.call("POST", f"/users/{user_id}/phone/verify", {"code": code}, expect=200).json() == {
             "status": "verified"
@@ -119,8 +127,11 @@ class LiveStack:
 
     def send_from_phone(self, phone: str, pool_number: str, body: str) -> dict:
         """A simulated phone texts a pool number: the stand-in posts the signed webhook."""
-        answer = self.http.post(f"{self.standin_url}/_standin/phones/{quote(phone)}/send",
-                                json={"to": pool_number, "body": body}, timeout=15)
+        answer = self.http.post(
+            f"{self.standin_url}/_standin/phones/{quote(phone)}/send",
+            json={"to": pool_number, "body": body},
+            timeout=15,
+        )
         assert answer.status_code == 200, answer.text
         return answer.json()
 
@@ -148,7 +159,10 @@ class LiveStack:
 def _stack_environment() -> dict:
     return dict(
         SETTINGS,
-        API_PORT="0", STANDIN_PORT="0", CHAT_RECEIVER_PORT="0", MOTO_PORT="0",
+        API_PORT="0",
+        STANDIN_PORT="0",
+        CHAT_RECEIVER_PORT="0",
+        MOTO_PORT="0",
         # Quicker receipts than a person watching the page needs.
         STANDIN_CALLBACK_DELAY="0.05",
         # The scheduled autoscaler off: these tests assert the pool as adopted at start (it
@@ -179,8 +193,10 @@ def stack(tmp_path_factory):
 def browser():
     """Headless Chromium (Debian's package) driven by playwright."""
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.skip("chromium is not installed and could not be: `apt-get install chromium` "
-                    "(.ci/run does it when it is missing)")
+        pytest.skip(
+            "chromium is not installed and could not be: `apt-get install chromium` "
+            "(.ci/run does it when it is missing)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

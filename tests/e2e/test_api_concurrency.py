@@ -7,6 +7,7 @@ connection; Linux drops the SYN and the client's kernel retries it a second late
 so the clients all answer, late. On Linux the test therefore also reads the kernel's
 own count of connections a full backlog turned away (TcpExt ListenOverflows in
 /proc/net/netstat), which must not grow while the clients connect."""
+
 from __future__ import annotations
 
 import http.client
@@ -50,7 +51,7 @@ def test_64_clients_at_once_all_get_their_answer(stack):
                 answers[index] = (response.status, json.loads(response.read()))
             finally:
                 connection.close()
-        except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+        except Exception as error:
             errors[index] = f"{type(error).__name__}: {error}"
 
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(CLIENTS)]

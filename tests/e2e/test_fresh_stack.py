@@ -1,6 +1,7 @@
 """A fresh `make run` with no numbers (POOL_NUMBERS empty): hooking up the first phone buys a
 number and the code arrives; then `make doctor` (scripts/doctor.py, as a process) against that
 stack, with and without a good Messaging Service on the stand-in."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,8 @@ import sys
 
 import pytest
 import requests
-
 import stack_process
+
 from e2e.conftest import STARTUP_SECONDS, STOP_SECONDS, LiveStack, _stack_environment
 
 ALICE = "+14155552671"
@@ -29,12 +30,24 @@ def fresh(tmp_path_factory):
 def doctor(stack: LiveStack, **extra) -> subprocess.CompletedProcess:
     s = stack.summary
     env = {k: v for k, v in os.environ.items() if k != "TWILIO_MESSAGING_SERVICE_SID"}
-    env.update(API_TOKENS=s["api_token"], PUBLIC_BASE_URL=s["public_base_url"],
-               TWILIO_API_BASE_URL=s["twilio_api_base_url"], TWILIO_ACCOUNT_SID=s["twilio_account_sid"],
-               TWILIO_AUTH_TOKEN=_stack_environment()["TWILIO_AUTH_TOKEN"],
-               AWS_ENDPOINT_URL=s["aws_endpoint_url"], RESOURCE_PREFIX=s["resource_prefix"], **extra)
-    return subprocess.run([sys.executable, "scripts/doctor.py"], cwd=stack_process.ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env.update(
+        API_TOKENS=s["api_token"],
+        PUBLIC_BASE_URL=s["public_base_url"],
+        TWILIO_API_BASE_URL=s["twilio_api_base_url"],
+        TWILIO_ACCOUNT_SID=s["twilio_account_sid"],
+        TWILIO_AUTH_TOKEN=_stack_environment()["TWILIO_AUTH_TOKEN"],
+        AWS_ENDPOINT_URL=s["aws_endpoint_url"],
+        RESOURCE_PREFIX=s["resource_prefix"],
+        **extra,
+    )
+    return subprocess.run(
+        [sys.executable, "scripts/doctor.py"],
+        cwd=stack_process.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_the_first_phone_buys_the_first_number_and_doctor_checks_the_setup(fresh):
@@ -50,8 +63,11 @@ def test_the_first_phone_buys_the_first_number_and_doctor_checks_the_setup(fresh
     assert "[FAIL] Messaging Service exists" in no_service.stdout
     assert f"[ok] pool number {number['phone_number']}" in no_service.stdout
 
-    created = requests.post(f"{fresh.standin_url}/_standin/services", timeout=10, json={
-        "friendly_name": "sms-bridge", "numbers": [number["phone_number"]], "campaign_status": "VERIFIED"})
+    created = requests.post(
+        f"{fresh.standin_url}/_standin/services",
+        timeout=10,
+        json={"friendly_name": "sms-bridge", "numbers": [number["phone_number"]], "campaign_status": "VERIFIED"},
+    )
     assert created.status_code == 201, created.text
     sid = created.json()["sid"]
     good = doctor(fresh, TWILIO_MESSAGING_SERVICE_SID=sid)

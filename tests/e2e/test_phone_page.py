@@ -1,6 +1,7 @@
 """The phone simulator page (the stand-in's /) in headless Chromium, against the
 running stack: a chat message shows up in the right phone's thread, and a reply
 typed into that phone reaches the chat backend."""
+
 from playwright.sync_api import expect
 
 from devstack.demo import BOB_PICTURE
@@ -38,8 +39,10 @@ def test_a_chat_message_appears_on_the_right_phone_and_a_typed_reply_reaches_the
         frank.locator("input[type=text]").fill("Yes, two minutes")
         frank.get_by_role("button", name="Send").click()
         expect(frank.locator(".result")).to_have_text("delivered to the bridge (200)")
-        event = stack.wait_for_event(lambda e: e["type"] == "message.received" and e["text"] == "Yes, two minutes",
-                                     "the typed reply at the chat receiver")
+        event = stack.wait_for_event(
+            lambda e: e["type"] == "message.received" and e["text"] == "Yes, two minutes",
+            "the typed reply at the chat receiver",
+        )
         assert (event["session_id"], event["user_id"], event["partner_id"]) == (session["session_id"], "frank", "hank")
         expect(frank.locator(".bubble-row.sent .bubble").last).to_have_text("Yes, two minutes")
     finally:
@@ -61,8 +64,12 @@ def test_a_picture_each_way_on_the_phone_page(stack, browser, tmp_path):
         expect(page.locator("#live-text")).to_have_text("live")
         upload = stack.call("POST", "/media", {"content_type": "image/png", "size": len(PICTURE)}, expect=201).json()
         assert requests.put(upload["upload_url"], data=PICTURE, headers=upload["upload_headers"], timeout=15).ok
-        stack.call("POST", f"/sessions/{session['session_id']}/messages",
-                   {"text": "A picture", "media_ids": [upload["media_id"]]}, expect=202)
+        stack.call(
+            "POST",
+            f"/sessions/{session['session_id']}/messages",
+            {"text": "A picture", "media_ids": [upload["media_id"]]},
+            expect=202,
+        )
 
         grace = page.locator(f'.phone[data-phone="{GRACE}"]')
         picture = grace.locator(".bubble-row.received", has_text="A picture").locator("img.picture")
@@ -77,8 +84,9 @@ def test_a_picture_each_way_on_the_phone_page(stack, browser, tmp_path):
         grace.locator("input[type=file]").set_input_files(str(sent))
         grace.get_by_role("button", name="Send").click()
         expect(grace.locator(".result")).to_have_text("delivered to the bridge (200)")
-        event = stack.wait_for_event(lambda e: e["type"] == "message.received" and e.get("media"),
-                                     "the picture at the chat receiver")
+        event = stack.wait_for_event(
+            lambda e: e["type"] == "message.received" and e.get("media"), "the picture at the chat receiver"
+        )
         assert event["session_id"] == session["session_id"] and "twilio" not in event["media"][0]["url"]
         assert requests.get(event["media"][0]["url"], timeout=15).content == PICTURE
         expect(grace.locator(".bubble-row.sent img.picture")).to_have_count(1)

@@ -2,6 +2,7 @@
 API calls with requests, SMS read back from the Twilio stand-in's Messages list,
 replies sent by simulated phones as signed webhooks, events read at the chat
 receiver."""
+
 ALICE = "+14155550142"
 ERIN = "+14155550143"
 
@@ -16,27 +17,42 @@ def test_three_sessions_a_routed_reply_and_an_unrouted_one(stack):
     sent = stack.send(sessions["bob"]["session_id"], "Lunch at noon?")
     sms = stack.wait_for(lambda: [m for m in stack.sms(to=ALICE) if "Lunch" in m["body"]], "bob's SMS at Twilio")
     assert [(m["from"], m["body"]) for m in sms] == [(numbers["bob"], "Bob: Lunch at noon?")]
-    stack.wait_for(lambda: stack.call("GET", f"/messages/{sent['message_id']}").json()["status"] == "delivered",
-             "the delivered status callback to reach the bridge")
-    stack.wait_for_event(lambda e: e["type"] == "message.status" and e["message_id"] == sent["message_id"]
-                         and e["status"] == "delivered", "message.status delivered at the chat receiver")
+    stack.wait_for(
+        lambda: stack.call("GET", f"/messages/{sent['message_id']}").json()["status"] == "delivered",
+        "the delivered status callback to reach the bridge",
+    )
+    stack.wait_for_event(
+        lambda e: (
+            e["type"] == "message.status" and e["message_id"] == sent["message_id"] and e["status"] == "delivered"
+        ),
+        "message.status delivered at the chat receiver",
+    )
 
     # Alice's reply to carol's number reaches carol's session, and only it.
     answer = stack.send_from_phone(ALICE, numbers["carol"], "On my way, Carol")
     assert answer["webhook"]["status"] == 200 and answer["replies"] == []
-    event = stack.wait_for_event(lambda e: e["type"] == "message.received" and e["user_id"] == "alice",
-                                 "alice's reply at the chat receiver")
+    event = stack.wait_for_event(
+        lambda e: e["type"] == "message.received" and e["user_id"] == "alice", "alice's reply at the chat receiver"
+    )
     assert (event["session_id"], event["user_id"], event["partner_id"], event["text"]) == (
-        sessions["carol"]["session_id"], "alice", "carol", "On my way, Carol")
-    assert [m["text"] for m in stack.session_messages(sessions["carol"]["session_id"]) if m["direction"] == "inbound"] == [
-        "On my way, Carol"]
+        sessions["carol"]["session_id"],
+        "alice",
+        "carol",
+        "On my way, Carol",
+    )
+    assert [
+        m["text"] for m in stack.session_messages(sessions["carol"]["session_id"]) if m["direction"] == "inbound"
+    ] == ["On my way, Carol"]
 
     # Dave's chat ends; a text to its number reaches nobody and the phone is told.
     assert stack.call("DELETE", f"/sessions/{sessions['dave']['session_id']}", expect=200).json()["status"] == "closed"
     answer = stack.send_from_phone(ALICE, numbers["dave"], "Dave, you there?")
-    assert [reply["body"] for reply in answer["replies"]] == ["This conversation has ended. Your message was not delivered."]
-    unrouted = stack.wait_for_event(lambda e: e["type"] == "sms.unrouted" and e["user_id"] == "alice",
-                                    "sms.unrouted at the chat receiver")
+    assert [reply["body"] for reply in answer["replies"]] == [
+        "This conversation has ended. Your message was not delivered."
+    ]
+    unrouted = stack.wait_for_event(
+        lambda e: e["type"] == "sms.unrouted" and e["user_id"] == "alice", "sms.unrouted at the chat receiver"
+    )
     assert unrouted["pool_number"] == numbers["dave"] and "text" not in unrouted
     thread = stack.phone_thread(ALICE)
     assert [(m["direction"], m["pool_number"], m["body"]) for m in thread[-2:]] == [
@@ -55,8 +71,10 @@ def test_numbers_are_shared_between_users(stack):
     session = stack.open_session("erin", "bob", "Bob")
     assert session["pool_number"] in stack.pool
     stack.send(session["session_id"], "Hi Erin")
-    stack.wait_for(lambda: [m for m in stack.sms(to=ERIN, from_=session["pool_number"]) if m["body"] == "Bob: Hi Erin"],
-             "bob's SMS to erin")
+    stack.wait_for(
+        lambda: [m for m in stack.sms(to=ERIN, from_=session["pool_number"]) if m["body"] == "Bob: Hi Erin"],
+        "bob's SMS to erin",
+    )
 
 
 def test_the_project_sent_twilio_only_requests_its_spec_accepts(stack):
@@ -65,7 +83,9 @@ def test_the_project_sent_twilio_only_requests_its_spec_accepts(stack):
     webhook and status callback it signed was accepted by the bridge."""
     stack.verified_user("gina", "+14155550144")
     requests = stack.twilio_requests()
-    assert {"CreateMessage", "ListIncomingPhoneNumber", "UpdateIncomingPhoneNumber"} <= {r.get("operation") for r in requests}
+    assert {"CreateMessage", "ListIncomingPhoneNumber", "UpdateIncomingPhoneNumber"} <= {
+        r.get("operation") for r in requests
+    }
     refused = [r for r in requests if r["status"] >= 400]
     assert refused == []
     stack.wait_for(lambda: stack.callbacks(), "a status callback")

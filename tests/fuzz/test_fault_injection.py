@@ -6,6 +6,7 @@ events to be dead-lettered and replayed.
 
 Nothing lost, nothing sent twice, everything final, every chat event
 delivered at least once."""
+
 from __future__ import annotations
 
 import json
@@ -16,15 +17,30 @@ import app as app_module
 from bench import service_hooks
 from bench.service_faults import FaultRun, Plan
 
-SMALL = Plan(messages=150, users=4, partners_per_user=3, pool_size=4, per_round=10, chat_down=(0.2, 10),
-             duplicate_event_rate=0.3, seed=11)
+SMALL = Plan(
+    messages=150,
+    users=4,
+    partners_per_user=3,
+    pool_size=4,
+    per_round=10,
+    chat_down=(0.2, 10),
+    duplicate_event_rate=0.3,
+    seed=11,
+)
 
 
 def test_no_message_is_lost_or_sent_twice_under_faults(aws_backend, api, twilio, chat, monkeypatch):
     service_hooks.install()
     try:
-        run = FaultRun(SMALL, app_module=app_module, api=api.client, standin=twilio.server, chat=chat,
-                       setattr=monkeypatch.setattr, out=lambda line: None)
+        run = FaultRun(
+            SMALL,
+            app_module=app_module,
+            api=api.client,
+            standin=twilio.server,
+            chat=chat,
+            setattr=monkeypatch.setattr,
+            out=lambda line: None,
+        )
         figures = run.run()
     finally:
         service_hooks.HOOKS.throttle_rate = 0.0
@@ -34,7 +50,9 @@ def test_no_message_is_lost_or_sent_twice_under_faults(aws_backend, api, twilio,
     # The faults did happen, each kind of them.
     assert 0.05 <= faults["twilio_fault_share"] <= 0.15, summary
     kinds = set(faults["twilio_faults"])
-    assert len(kinds) >= 4 and any(k.endswith("after") for k in kinds), summary  # some Twilio took, then lost the answer
+    assert len(kinds) >= 4 and any(k.endswith("after") for k in kinds), (
+        summary
+    )  # some Twilio took, then lost the answer
     assert faults["sender_crashes"] > 0 and faults["lost_deletes"] > 0 and faults["duplicated_events"] > 0, summary
     assert faults["dynamodb_throttles"] > 0 and faults["api_retries"] > 0, summary
     assert sum(faults["dead_lettered"].values()) > 0, "the chat outage dead-lettered events: " + summary
@@ -47,7 +65,6 @@ def test_no_message_is_lost_or_sent_twice_under_faults(aws_backend, api, twilio,
     assert figures["replies_lost"] == 0, summary
     assert figures["chat_events_missing"] == 0, summary
     assert chat.rejected == 0
-
 
 
 def test_a_split_run_shares_users_numbers_and_messages_and_keeps_its_rounds():
@@ -64,12 +81,29 @@ def test_a_split_run_shares_users_numbers_and_messages_and_keeps_its_rounds():
     assert plan.split(1) == [plan]
 
     def part(n, faults, dead):
-        return {"messages": n, "replies": 1, "lost": 0, "sent_twice": 0, "not_final": 0, "replies_lost": 0,
-                "chat_events_expected": n + 1, "chat_events_missing": 0, "chat_events_delivered": n + 1,
-                "chat_events_received_all_types": 2 * n, "examples": {"lost": [], "twice": []},
-                "faults": {"twilio_calls": 10 * n, "twilio_faults": faults, "twilio_fault_share": 0.0,
-                           "sender_crashes": 2, "dead_lettered": {"q": dead}, "replayed": {"q": dead}},
-                "rounds": n, "seconds": {"setup": 1.0, "run": float(n)}}
+        return {
+            "messages": n,
+            "replies": 1,
+            "lost": 0,
+            "sent_twice": 0,
+            "not_final": 0,
+            "replies_lost": 0,
+            "chat_events_expected": n + 1,
+            "chat_events_missing": 0,
+            "chat_events_delivered": n + 1,
+            "chat_events_received_all_types": 2 * n,
+            "examples": {"lost": [], "twice": []},
+            "faults": {
+                "twilio_calls": 10 * n,
+                "twilio_faults": faults,
+                "twilio_fault_share": 0.0,
+                "sender_crashes": 2,
+                "dead_lettered": {"q": dead},
+                "replayed": {"q": dead},
+            },
+            "rounds": n,
+            "seconds": {"setup": 1.0, "run": float(n)},
+        }
 
     merged = merge_figures([part(10, {"429": 5, "500 after": 5}, 3), part(20, {"429": 10}, 4)])
     assert merged["messages"] == 30 and merged["chat_events_delivered"] == 32 and merged["rounds"] == 20

@@ -4,16 +4,16 @@ with the route's own fields set to random values, and bytes that are not JSON.
 
 Properties: never a 5xx; every error is {"error": {"code", "message"}} with a
 snake_case code; every success is a JSON object."""
+
 from __future__ import annotations
 
 import json
 import re
 
 import pytest
+from conftest import API_TOKEN, FUZZ_SETTINGS, POOL
 from hypothesis import given
 from hypothesis import strategies as st
-
-from conftest import API_TOKEN, FUZZ_SETTINGS, POOL
 
 ALICE = "+14155550100"
 # Each JSON route: (method, path template, the fields it reads).
@@ -37,13 +37,15 @@ scalars = st.one_of(
     st.text(min_size=1500, max_size=1700),
 )
 json_values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=8
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=8,
 )
 
 
 def shaped(fields):
     """Objects with the route's own fields (some, all, or extra) set to random values."""
-    return st.fixed_dictionaries({}, optional={name: json_values for name in fields}).flatmap(
+    return st.fixed_dictionaries({}, optional=dict.fromkeys(fields, json_values)).flatmap(
         lambda base: st.dictionaries(st.text(max_size=12), json_values, max_size=3).map(lambda extra: {**extra, **base})
     )
 

@@ -5,24 +5,49 @@ posted to /twilio/sms and /twilio/status, signed and unsigned.
 Properties: never a 5xx; an unsigned or wrongly signed request is 403 in the
 error shape (415 for a content type the route does not take); a correctly
 signed one is handled: 200 with TwiML from /twilio/sms, 204 from /twilio/status."""
+
 from __future__ import annotations
 
 import json
 from urllib.parse import urlencode
 
 import pytest
+from conftest import ACCOUNT_SID, FUZZ_SETTINGS, POOL, sign_webhook
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import ACCOUNT_SID, FUZZ_SETTINGS, POOL, sign_webhook
-
 ALICE = "+14155550100"
 TWILIO_NAMES = [
-    "From", "To", "Body", "MessageSid", "SmsSid", "AccountSid", "NumMedia", "MediaUrl0", "MediaUrl9",
-    "MessageStatus", "SmsStatus", "ErrorCode", "NumSegments", "OptOutType", "ApiVersion",
+    "From",
+    "To",
+    "Body",
+    "MessageSid",
+    "SmsSid",
+    "AccountSid",
+    "NumMedia",
+    "MediaUrl0",
+    "MediaUrl9",
+    "MessageStatus",
+    "SmsStatus",
+    "ErrorCode",
+    "NumSegments",
+    "OptOutType",
+    "ApiVersion",
 ]
 KEYWORDS = ["STOP", "stop ", "START", "HELP", "UNSUBSCRIBE", "Yes", "info", "STOPALL", "quit"]
-STATUSES = ["queued", "sending", "sent", "delivered", "undelivered", "failed", "accepted", "scheduled", "read", "canceled", ""]
+STATUSES = [
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "accepted",
+    "scheduled",
+    "read",
+    "canceled",
+    "",
+]
 
 text = st.text(max_size=300)
 phone_like = st.one_of(
@@ -106,7 +131,9 @@ def test_signed_well_formed_webhooks_are_handled(world, data):
     form = data.draw(inbound_params if path == "/twilio/sms" else status_params)
     query = _query(data.draw(query_ids), real_id) if path == "/twilio/status" else None
     signed_url_path = path + ("?" + urlencode(query) if query else "")
-    response = _post(bridge, path, urlencode(form).encode(), data.draw(content_types), sign_webhook(signed_url_path, form), query)
+    response = _post(
+        bridge, path, urlencode(form).encode(), data.draw(content_types), sign_webhook(signed_url_path, form), query
+    )
     assert response.status_code < 500, response.body[:500]
     if path == "/twilio/sms":
         assert response.status_code == 200, response.body[:500]
@@ -161,5 +188,7 @@ def test_other_content_types_are_refused_in_the_error_shape(world, data):
     bridge, _ = world
     path = data.draw(st.sampled_from(["/twilio/sms", "/twilio/status"]))
     form = data.draw(params)
-    response = _post(bridge, path, urlencode(form).encode(), data.draw(other_content_types), sign_webhook(path, form), None)
+    response = _post(
+        bridge, path, urlencode(form).encode(), data.draw(other_content_types), sign_webhook(path, form), None
+    )
     _assert_error_shape(response, 415)

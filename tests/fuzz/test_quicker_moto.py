@@ -2,6 +2,7 @@
 SQS calls (standard and FIFO queues with dead-letter queues, receives, visibility
 changes by current and old receipt handles, deletes, redrives, counts, unknown
 handles) gives the same answers with and without it."""
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,15 @@ def _script() -> list:
         extra = {"FifoQueue": "true"} if fifo else {}
         dlq = call("create_queue", QueueName=dlq_name, Attributes=extra)["QueueUrl"]
         arn = call("get_queue_attributes", QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        url = call("create_queue", QueueName=name, Attributes={
-            **extra, "VisibilityTimeout": "30",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 2})})["QueueUrl"]
+        url = call(
+            "create_queue",
+            QueueName=name,
+            Attributes={
+                **extra,
+                "VisibilityTimeout": "30",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 2}),
+            },
+        )["QueueUrl"]
         queues[name] = url
         for i in range(6):
             fields = {"MessageGroupId": f"g{i % 2}", "MessageDeduplicationId": f"d{i}"} if fifo else {}
@@ -51,33 +58,55 @@ def _script() -> list:
         call("change_message_visibility", QueueUrl=url, ReceiptHandle=handles[0], VisibilityTimeout=0)
         call("change_message_visibility", QueueUrl=url, ReceiptHandle="not-a-handle", VisibilityTimeout=0)
         call("change_message_visibility", QueueUrl=url, ReceiptHandle=handles[1], VisibilityTimeout=43_201)
-        call("change_message_visibility", QueueUrl=url, ReceiptHandle=handles[1], VisibilityTimeout=20)  # its group stays held
+        call(
+            "change_message_visibility", QueueUrl=url, ReceiptHandle=handles[1], VisibilityTimeout=20
+        )  # its group stays held
         call("get_queue_attributes", QueueUrl=url, AttributeNames=["All"])
-        again = call("receive_message", QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+        again = call("receive_message", QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+            "Messages", []
+        )
         # An old handle of a message received again still names it.
         call("change_message_visibility", QueueUrl=url, ReceiptHandle=handles[0], VisibilityTimeout=0)
         call("delete_message", QueueUrl=url, ReceiptHandle=handles[2])
         call("delete_message", QueueUrl=url, ReceiptHandle=handles[2])
         call("delete_message", QueueUrl=url, ReceiptHandle="not-a-handle")
-        call("change_message_visibility_batch", QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(again)]
-            + [{"Id": "x", "ReceiptHandle": "not-a-handle", "VisibilityTimeout": 0}])
+        call(
+            "change_message_visibility_batch",
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(again)
+            ]
+            + [{"Id": "x", "ReceiptHandle": "not-a-handle", "VisibilityTimeout": 0}],
+        )
         for _ in range(4):  # received twice, then moved to the dead-letter queue
-            got = call("receive_message", QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
-                       AttributeNames=["All"]).get("Messages", [])
-        call("get_queue_attributes", QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
-                                                                   "ApproximateNumberOfMessagesNotVisible",
-                                                                   "ApproximateNumberOfMessagesDelayed"])
+            got = call(
+                "receive_message", QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"]
+            ).get("Messages", [])
+        call(
+            "get_queue_attributes",
+            QueueUrl=url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )
         # Handles of messages now on the dead-letter queue no longer name anything here.
-        call("delete_message_batch", QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got + first)])
+        call(
+            "delete_message_batch",
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got + first)],
+        )
         call("change_message_visibility", QueueUrl=url, ReceiptHandle=handles[1], VisibilityTimeout=5)
     for name in ("plain-dlq", "fifo-dlq.fifo"):
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         call("get_queue_attributes", QueueUrl=url, AttributeNames=["All"])
         moved = call("receive_message", QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        call("delete_message_batch", QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(moved)])
+        call(
+            "delete_message_batch",
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(moved)],
+        )
     return _named(answers)
 
 

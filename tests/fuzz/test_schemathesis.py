@@ -4,6 +4,7 @@ valid and invalid requests for every documented operation, at least 1,000 in
 all. Checks: schemathesis' own (no 5xx, status codes, content types and
 bodies as documented) and one more: every error response is
 {"error": {"code": "<snake_case>", "message": "..."}} and nothing else."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,8 @@ import re
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-
 import stack_process
+from hypothesis import HealthCheck, settings
 
 ROOT = stack_process.ROOT
 EXAMPLES_PER_OPERATION = 80
@@ -24,7 +24,10 @@ STACK_SETTINGS = {
     "TWILIO_AUTH_TOKEN": "fuzz-twilio-auth-token",
     "CHAT_WEBHOOK_SECRET": "fuzz-webhook-secret",
     "RESOURCE_PREFIX": "sms-bridge-fuzz-",
-    "API_PORT": "0", "STANDIN_PORT": "0", "CHAT_RECEIVER_PORT": "0", "MOTO_PORT": "0",
+    "API_PORT": "0",
+    "STANDIN_PORT": "0",
+    "CHAT_RECEIVER_PORT": "0",
+    "MOTO_PORT": "0",
     "STANDIN_CALLBACK_DELAY": "0.05",
     "PYTHONUNBUFFERED": "1",
 }
@@ -60,8 +63,12 @@ def error_in_documented_shape(ctx, response, case):
         body = json.loads(response.content)
     except ValueError:
         raise AssertionError(f"{response.status_code} without a JSON body: {response.content[:200]!r}") from None
-    if not (isinstance(body, dict) and set(body) == {"error"} and isinstance(body["error"], dict)
-            and set(body["error"]) == {"code", "message"}):
+    if not (
+        isinstance(body, dict)
+        and set(body) == {"error"}
+        and isinstance(body["error"], dict)
+        and set(body["error"]) == {"code", "message"}
+    ):
         raise AssertionError(f"{response.status_code} not in the error shape: {body!r}")
     code, message = body["error"]["code"], body["error"]["message"]
     if not (isinstance(code, str) and re.fullmatch(r"[a-z0-9_]+", code)):
@@ -83,8 +90,7 @@ def live_stack(tmp_path_factory):
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_matches_its_openapi_document(case, live_stack):
     if case.method.upper() not in DISPATCHED:
         return  # never reaches the app (see DISPATCHED)
@@ -92,8 +98,9 @@ def test_api_matches_its_openapi_document(case, live_stack):
     response = case.call(base_url=live_stack["api_url"], headers=headers, timeout=30)
     CASES["total"] += 1
     CASES["by_status"][response.status_code] = CASES["by_status"].get(response.status_code, 0) + 1
-    case.validate_response(response, additional_checks=[error_in_documented_shape],
-                           excluded_checks=EXCLUDED_CHECKS, headers=headers)
+    case.validate_response(
+        response, additional_checks=[error_in_documented_shape], excluded_checks=EXCLUDED_CHECKS, headers=headers
+    )
 
 
 def test_at_least_a_thousand_cases_ran():

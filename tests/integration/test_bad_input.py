@@ -1,7 +1,7 @@
 """Bad input gets its documented status and error code: never a 5xx, never a
 stack trace, nothing stored twice, nothing lost."""
-import pytest
 
+import pytest
 from conftest import API_TOKEN, POOL, post_webhook, sign_webhook
 
 ALICE = "+14155550100"
@@ -20,20 +20,80 @@ def ready(bridge):
 CASES = [
     # (id, method, path, body, raw, headers, token, status, code)
     ("invalid phone", "PUT", "/users/zed/phone", {"phone": "12345"}, None, None, API_TOKEN, 400, "invalid_phone"),
-    ("phone not a string", "PUT", "/users/zed/phone", {"phone": 14155550100}, None, None, API_TOKEN, 400, "invalid_phone"),
+    (
+        "phone not a string",
+        "PUT",
+        "/users/zed/phone",
+        {"phone": 14155550100},
+        None,
+        None,
+        API_TOKEN,
+        400,
+        "invalid_phone",
+    ),
     ("empty text", "POST", "/sessions/{open}/messages", {"text": ""}, None, None, API_TOKEN, 400, "invalid_text"),
     ("blank text", "POST", "/sessions/{open}/messages", {"text": "   "}, None, None, API_TOKEN, 400, "invalid_text"),
-    ("1601 characters", "POST", "/sessions/{open}/messages", {"text": "x" * 1601}, None, None, API_TOKEN, 400, "text_too_long"),
+    (
+        "1601 characters",
+        "POST",
+        "/sessions/{open}/messages",
+        {"text": "x" * 1601},
+        None,
+        None,
+        API_TOKEN,
+        400,
+        "text_too_long",
+    ),
     ("malformed JSON", "POST", "/sessions", None, "{not json", None, API_TOKEN, 400, "invalid_json"),
     ("JSON not an object", "POST", "/sessions", None, "[1, 2]", None, API_TOKEN, 400, "invalid_json"),
-    ("wrong content type", "POST", "/sessions", None, "user_id=alice", {"Content-Type": "text/plain"}, API_TOKEN, 415, "unsupported_media_type"),
+    (
+        "wrong content type",
+        "POST",
+        "/sessions",
+        None,
+        "user_id=alice",
+        {"Content-Type": "text/plain"},
+        API_TOKEN,
+        415,
+        "unsupported_media_type",
+    ),
     ("missing user_id", "POST", "/sessions", {"partner_id": "bob"}, None, None, API_TOKEN, 400, "invalid_id"),
-    ("unknown user", "POST", "/sessions", {"user_id": "nobody", "partner_id": "bob"}, None, None, API_TOKEN, 409, "phone_not_verified"),
+    (
+        "unknown user",
+        "POST",
+        "/sessions",
+        {"user_id": "nobody", "partner_id": "bob"},
+        None,
+        None,
+        API_TOKEN,
+        409,
+        "phone_not_verified",
+    ),
     ("unknown session", "GET", "/sessions/ses_missing", None, None, None, API_TOKEN, 404, "session_not_found"),
-    ("unknown session send", "POST", "/sessions/ses_missing/messages", {"text": "hi"}, None, None, API_TOKEN, 404, "session_not_found"),
+    (
+        "unknown session send",
+        "POST",
+        "/sessions/ses_missing/messages",
+        {"text": "hi"},
+        None,
+        None,
+        API_TOKEN,
+        404,
+        "session_not_found",
+    ),
     ("unknown message", "GET", "/messages/msg_missing", None, None, None, API_TOKEN, 404, "message_not_found"),
     ("unknown user phone", "GET", "/users/nobody/phone", None, None, None, API_TOKEN, 404, "phone_not_found"),
-    ("closed session", "POST", "/sessions/{closed}/messages", {"text": "hi"}, None, None, API_TOKEN, 409, "session_closed"),
+    (
+        "closed session",
+        "POST",
+        "/sessions/{closed}/messages",
+        {"text": "hi"},
+        None,
+        None,
+        API_TOKEN,
+        409,
+        "session_closed",
+    ),
     ("missing token", "GET", "/numbers", None, None, None, None, 401, "unauthorized"),
     ("wrong token", "GET", "/numbers", None, None, None, "not-the-token", 401, "unauthorized"),
     ("wrong scheme", "GET", "/numbers", None, None, {"Authorization": f"Basic {API_TOKEN}"}, None, 401, "unauthorized"),
@@ -72,9 +132,15 @@ def test_unsigned_and_tampered_webhooks_are_refused(ready):
     bridge, _, _ = ready
     params = {"From": ALICE, "To": POOL[0], "Body": "hi", "MessageSid": "SM" + "a" * 32}
     unsigned = post_webhook(bridge.api, "/twilio/sms", params, signature=None)
-    tampered = post_webhook(bridge.api, "/twilio/sms", {**params, "Body": "changed"}, signature=sign_webhook("/twilio/sms", params))
-    other_url = post_webhook(bridge.api, "/twilio/sms", params, signature=sign_webhook("", params, url="https://evil.test/twilio/sms"))
-    wrong_token = post_webhook(bridge.api, "/twilio/sms", params, signature=sign_webhook("/twilio/sms", params, token="wrong"))
+    tampered = post_webhook(
+        bridge.api, "/twilio/sms", {**params, "Body": "changed"}, signature=sign_webhook("/twilio/sms", params)
+    )
+    other_url = post_webhook(
+        bridge.api, "/twilio/sms", params, signature=sign_webhook("", params, url="https://evil.test/twilio/sms")
+    )
+    wrong_token = post_webhook(
+        bridge.api, "/twilio/sms", params, signature=sign_webhook("/twilio/sms", params, token="wrong")
+    )
     for response in (unsigned, tampered, other_url, wrong_token):
         assert response.status_code == 403
     bridge.queues.drain()
@@ -113,7 +179,9 @@ def test_aws_throttling_answers_503_with_retry_after_and_loses_nothing(ready, mo
     from chalicelib.store.models import Session
 
     bridge, open_id, _ = ready
-    throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem")
+    throttled = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem"
+    )
 
     def busy(*args, **kwargs):
         raise GetError("Failed to get item", throttled)

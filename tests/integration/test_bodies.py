@@ -1,13 +1,14 @@
 """Issue 12, part 4: no body gets a 5xx. Bodies too large (413) or nested too deep
 (400) are refused before parsing; control characters in text are refused; the
 text limit is the documented one, stated for the session."""
+
 import json
 
 import boto3
 import pytest
+from conftest import POOL
 
 from chalicelib.core.request_body import MAX_BODY_BYTES, MAX_JSON_DEPTH
-from conftest import POOL
 
 ALICE = "+14155550100"
 JSON_ROUTES = [
@@ -52,8 +53,10 @@ def test_a_deep_request_on_the_queue_is_dead_lettered_not_retried(ready):
     sqs.send_message(QueueUrl=url, MessageBody="[" * 15000 + "]" * 15000)
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"type": "message.send", "text": "x" * MAX_BODY_BYTES}))
     bridge.queues.drain()
-    reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"].split(":")[0]
-                     for m in bridge.queues.messages_in("sms-bridge-dev-requests-dlq"))
+    reasons = sorted(
+        m["MessageAttributes"]["reason"]["StringValue"].split(":")[0]
+        for m in bridge.queues.messages_in("sms-bridge-dev-requests-dlq")
+    )
     assert reasons == ["invalid_json", "payload_too_large"]
 
 

@@ -3,18 +3,19 @@ the stand-in delivers (or fails) each SMS and its signed callbacks are fed to th
 The phone that cannot get SMS becomes unreachable after the threshold; a pool or
 account fault holds the number back (metric, alarm) until it is reactivated; every
 message.status event carries error_code and error_reason."""
+
 from __future__ import annotations
 
 import threading
 import time
 
 import pytest
+from conftest import PUBLIC_BASE_URL, post_webhook
+from integration.test_pool import assert_twilio_spec_kept
 
 import app as app_module
 from chalicelib.adapters import metrics
 from chalicelib.adapters.twilio import TwilioError
-from conftest import PUBLIC_BASE_URL, post_webhook
-from integration.test_pool import assert_twilio_spec_kept
 
 ALICE = "+14155552671"
 NUMBERS = ("+14155550181", "+14155550182")
@@ -45,7 +46,7 @@ class StandinCallbacks:
         assert len(batch) == count, batch
         for url, params in batch:
             assert url.startswith(PUBLIC_BASE_URL)
-            response = post_webhook(self.bridge.api, url[len(PUBLIC_BASE_URL):], params)
+            response = post_webhook(self.bridge.api, url[len(PUBLIC_BASE_URL) :], params)
             assert response.status_code == 204, response.body
         return [params for _, params in batch]
 
@@ -79,7 +80,10 @@ def test_a_phone_that_cannot_get_sms_is_unreachable_after_the_threshold(alice, m
     first = send_and_settle(alice, session["session_id"], "one", callbacks=2)  # sent, undelivered 30003
     final = status_events(alice, first["message_id"])[-1]
     assert (final["status"], final["error_code"], final["error_reason"]) == (
-        "undelivered", "30003", "phone unreachable (off or out of coverage)")
+        "undelivered",
+        "30003",
+        "phone unreachable (off or out of coverage)",
+    )
     assert alice.send(session["session_id"], "still allowed")  # one failure is below the threshold
     alice.queues.drain()
     alice.callbacks.deliver(2)
@@ -87,7 +91,8 @@ def test_a_phone_that_cannot_get_sms_is_unreachable_after_the_threshold(alice, m
 
     told = alice.chat.of_type("phone.unreachable")
     assert [(e["user_id"], e["session_ids"], e["error_code"]) for e in told] == [
-        ("alice", [session["session_id"]], "30003")]
+        ("alice", [session["session_id"]], "30003")
+    ]
     assert alice.api.get("/users/alice/phone").json["status"] == "unreachable"
     refused = alice.api.post(f"/sessions/{session['session_id']}/messages", {"text": "three"})
     assert refused.status_code == 409 and refused.json["error"]["code"] == "phone_unreachable"
@@ -118,7 +123,9 @@ def test_an_unregistered_number_is_held_back_with_a_metric_until_reactivated(ali
     alice.twilio.state.require_a2p = True  # the pool's numbers are in no approved campaign: 30034
     session = alice.open_session("alice", "bob", "Bob")
     faults = []
-    with metrics.collected(lambda name, value, dims: faults.append(name) if name == metrics.POOL_NUMBER_FAULTS else None):
+    with metrics.collected(
+        lambda name, value, dims: faults.append(name) if name == metrics.POOL_NUMBER_FAULTS else None
+    ):
         message = send_and_settle(alice, session["session_id"], "blocked", callbacks=1)  # undelivered 30034
     final = status_events(alice, message["message_id"])[-1]
     assert (final["status"], final["error_code"]) == ("undelivered", "30034")

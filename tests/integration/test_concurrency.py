@@ -1,4 +1,5 @@
 """Racing session opens for one user: the route claim alone keeps them apart."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -6,8 +7,8 @@ import pytest
 from moto.core.botocore_stubber import BotocoreStubber
 
 import app as app_module
-from chalicelib.usecases import sessions
 from chalicelib.core.errors import BridgeError
+from chalicelib.usecases import sessions
 
 
 @pytest.fixture

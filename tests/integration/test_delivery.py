@@ -1,18 +1,28 @@
 """Events reach the chat backend signed, at least once; a backend that is down
 gets them later; after the last try they wait in the dead-letter queue."""
+
 import json
+
+from conftest import WEBHOOK_SECRET
 
 import app as app_module
 from chalicelib.core import events
 from chalicelib.usecases import chat_events
-from conftest import WEBHOOK_SECRET
 
 DELIVERY = "sms-bridge-dev-delivery"
 DEAD = "sms-bridge-dev-delivery-dlq"
 
 
 def _queue_event():
-    return chat_events.emit(app_module.context, events.SESSION_CLOSED, "cause-1", session_id="ses_1", user_id="u", partner_id="p", reason="x")
+    return chat_events.emit(
+        app_module.context,
+        events.SESSION_CLOSED,
+        "cause-1",
+        session_id="ses_1",
+        user_id="u",
+        partner_id="p",
+        reason="x",
+    )
 
 
 def test_events_are_delivered_signed(api, queues, chat):

@@ -1,15 +1,16 @@
 """`make doctor` (scripts/doctor.py) against the Twilio stand-in, the app and moto:
 it passes on a good setup and fails, with the right fix, on each broken one."""
+
 from __future__ import annotations
 
 import importlib
 
 import pytest
+from conftest import PREFIX, PUBLIC_BASE_URL
+from integration.test_pool import assert_twilio_spec_kept
 
 from chalicelib.adapters.twilio import TwilioGateway
 from chalicelib.usecases import messaging_service
-from conftest import PREFIX, PUBLIC_BASE_URL
-from integration.test_pool import assert_twilio_spec_kept
 
 doctor = importlib.import_module("scripts.doctor")
 doctor_targets = importlib.import_module("scripts.doctor_targets")
@@ -52,9 +53,13 @@ def test_a_good_setup_passes(setup):
     assert all(c.ok for c in checks), doctor.render(target(setup), checks)
     titles = [c.title for c in checks]
     assert titles == [
-        "Twilio credentials", "Messaging Service exists", "PUBLIC_BASE_URL reaches this stage's API",
-        "service defers incoming SMS to the numbers' webhooks", "approved US A2P 10DLC campaign",
-        f"pool number {SF}", "AWS resources of the stage",
+        "Twilio credentials",
+        "Messaging Service exists",
+        "PUBLIC_BASE_URL reaches this stage's API",
+        "service defers incoming SMS to the numbers' webhooks",
+        "approved US A2P 10DLC campaign",
+        f"pool number {SF}",
+        "AWS resources of the stage",
     ]
     assert "all 7 checks passed" in doctor.render(target(setup), checks)
     assert_twilio_spec_kept(setup.twilio)
@@ -107,8 +112,8 @@ def test_wrong_credentials_and_missing_resources(setup, monkeypatch):
 
 
 def test_a_held_back_number_is_reported_with_the_reactivate_fix(setup):
-    from chalicelib.usecases import carrier_outcomes
     import app as app_module
+    from chalicelib.usecases import carrier_outcomes
 
     carrier_outcomes.hold_back(app_module.context, SF, "30007")
     check = failures(setup)[f"pool number {SF}"]

@@ -4,22 +4,27 @@ backend an event is run with a fault injected at each of its steps in turn
 Twilio (webhooks answered 5xx), SQS (a batch item reported failed) or an API
 caller (503) would; the chat backend must get the owed events, each under one
 event_id."""
+
 import contextlib
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import POOL, post_webhook
 from pynamodb.connection.base import Connection
 
 from chalicelib.adapters import aws
 from chalicelib.core import events
 from chalicelib.store.models import Message, Pair, Phone, RateCounter, Route, Session, User
-from conftest import POOL, post_webhook
 
 ALICE = "+14155550100"
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"}
-NO_LIMITS = {"VERIFY_PHONE_MIN_INTERVAL_SECONDS": "0", "VERIFY_PHONE_MAX_PER_HOUR": "100000",
-             "VERIFY_USER_MAX_PER_HOUR": "100000", "VERIFY_GLOBAL_MAX_PER_HOUR": "100000"}
+NO_LIMITS = {
+    "VERIFY_PHONE_MIN_INTERVAL_SECONDS": "0",
+    "VERIFY_PHONE_MAX_PER_HOUR": "100000",
+    "VERIFY_USER_MAX_PER_HOUR": "100000",
+    "VERIFY_GLOBAL_MAX_PER_HOUR": "100000",
+}
 INJECTED = {}  # transition -> faults injected (the report's figures)
 
 
@@ -106,8 +111,11 @@ def _send(bridge, state, text="owed"):
 def _status_delivered(bridge, state):
     mid = state["message"]
     sid = state.setdefault("sid", "SM" + uuid.uuid4().hex)
-    _until_answered(lambda: post_webhook(bridge.api, f"/twilio/status?message_id={mid}",
-                                         {"MessageSid": sid, "MessageStatus": "delivered"}))
+    _until_answered(
+        lambda: post_webhook(
+            bridge.api, f"/twilio/status?message_id={mid}", {"MessageSid": sid, "MessageStatus": "delivered"}
+        )
+    )
     return [(events.MESSAGE_STATUS, f"{mid}:delivered")]
 
 

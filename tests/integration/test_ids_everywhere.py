@@ -1,13 +1,14 @@
 """Issue 12, part 3: one id rule in paths, bodies and the requests queue; an odd
 or percent-encoded id is refused (400 invalid_id) before anything is stored,
 so two distinct ids never share a user, a session or a phone."""
+
 import json
 
 import boto3
 import pytest
+from conftest import API_TOKEN, POOL
 
 import app as app_module
-from conftest import API_TOKEN, POOL
 
 ALICE = "+14155550100"
 ODD_PATH_IDS = ["a%23b", "p%2Fq", "a%20b", "%61lice", "a+b", "a,b", "a;b", "a:b", "a@b", "a!b", "a$b", "a*b", "a'b"]

@@ -8,9 +8,9 @@ import io
 import json
 
 import pytest
+from conftest import POOL, post_webhook
 
 from chalicelib.adapters.logs import logger as service_logger
-from conftest import POOL, post_webhook
 
 ALICE = "+14155550100"
 

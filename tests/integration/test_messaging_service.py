@@ -2,13 +2,14 @@
 API against the Twilio stand-in: joining before the first send, leaving before the
 release, the service's inbound setting, the A2P 10DLC campaign before a US buy and its
 rate for the sender. Every request to Twilio (2010 and Messaging v1) keeps the spec."""
+
 from __future__ import annotations
 
 import pytest
+from integration.test_pool import ALICE, assert_twilio_spec_kept, twilio_requests
 
 import app as app_module
 from chalicelib.usecases import messaging_service, pool_numbers
-from integration.test_pool import ALICE, assert_twilio_spec_kept, twilio_requests
 
 SF = "+14155550181"
 
@@ -112,8 +113,9 @@ def test_without_an_approved_campaign_a_us_buy_is_refused_with_the_reason(bridge
 
 
 def test_the_campaigns_rate_limits_the_sender_unless_one_is_configured(bridge, service, monkeypatch):
-    bridge.twilio.state.set_campaign(service.sid, "VERIFIED", {"att": {"mps": 4, "msg_class": "E"},
-                                                              "tmobile": {"brand_tier": "LOW"}})
+    bridge.twilio.state.set_campaign(
+        service.sid, "VERIFIED", {"att": {"mps": 4, "msg_class": "E"}, "tmobile": {"brand_tier": "LOW"}}
+    )
     from chalicelib import config
 
     ctx = app_module.context

@@ -3,18 +3,19 @@ re-PUT, verify (with an old or a superseded code), DELETE and the takeover of a
 pending claim. At most one verified owner per phone; a phone that leaves a user
 closes that user's sessions (and routes nothing to their partners even before);
 a lost race answers 409 saying what happened, never 5xx."""
+
 import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import POOL
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from chalicelib.store.models import Message, Pair, Phone, RateCounter, Route, Session, User
 from chalicelib.usecases import sessions
-from conftest import POOL
 
 ALICE_PHONE = "+14155550100"
 PHONES = (ALICE_PHONE, "+14155550111")
@@ -26,7 +27,14 @@ NO_LIMITS = {
     "VERIFY_GLOBAL_MAX_PER_HOUR": "1000000",
     "VERIFICATION_CODE_MAX_TRIES": "1000000",
 }
-LOST_RACE_CODES = {"phone_in_use", "phone_taken_over", "code_superseded", "phone_changed", "phone_removed", "phone_claim_raced"}
+LOST_RACE_CODES = {
+    "phone_in_use",
+    "phone_taken_over",
+    "code_superseded",
+    "phone_changed",
+    "phone_removed",
+    "phone_claim_raced",
+}
 
 
 @pytest.fixture
@@ -45,7 +53,9 @@ def check_invariants(now: float) -> None:
         if verified:
             assert phone.user_id == verified[0] and phone.verified, f"{number}: user says verified, phone does not"
         if phone.verified:
-            assert any(u.user_id == phone.user_id and u.phone == number for u in users), "a verified phone without its user"
+            assert any(u.user_id == phone.user_id and u.phone == number for u in users), (
+                "a verified phone without its user"
+            )
 
     def owner_ok(session):
         phone = phones.get(session.user_phone)
@@ -158,8 +168,15 @@ def test_removing_the_phone_frees_it_and_closes_sessions(pool, codes):
 
 # --- threads racing every pair of operations ------------------------------------
 
-OPERATIONS = ("alice re-PUT", "mallory PUT", "bob PUT", "alice verify", "alice verify again", "alice DELETE",
-              "alice PUT other phone")
+OPERATIONS = (
+    "alice re-PUT",
+    "mallory PUT",
+    "bob PUT",
+    "alice verify",
+    "alice verify again",
+    "alice DELETE",
+    "alice PUT other phone",
+)
 
 
 def _operation(bridge, name, code):
@@ -266,6 +283,11 @@ def test_state_machine_of_users_and_phones(pool, codes, queued_events):
 
     run_state_machine_as_test(
         Phones,
-        settings=settings(max_examples=25, stateful_step_count=15, deadline=None, derandomize=True,
-                          suppress_health_check=list(HealthCheck)),
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=15,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        ),
     )

@@ -1,6 +1,6 @@
 """Phone hook-up, verification, presence and opt-out, as the chat backend sees them."""
-import pytest
 
+import pytest
 from conftest import POOL
 
 ALICE = "+14155550100"

@@ -2,20 +2,22 @@
 buying with the area-code fallback, growing on demand up to the size and budget
 limits, draining and releasing, the autoscaler's run, the cost report. Every
 Twilio request must be valid against Twilio's OpenAPI description."""
+
 from __future__ import annotations
 
 import importlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
 
 import pytest
+from conftest import PUBLIC_BASE_URL
 from moto.core.botocore_stubber import BotocoreStubber
 
 import app as app_module
 from chalicelib.core.errors import BridgeError
-from chalicelib.store.models import POOL, DailyUsage, PoolNumber, Session
+from chalicelib.store.models import POOL, PoolNumber, Session
 from chalicelib.usecases import autoscale, pool_numbers, pool_usage, sessions
-from conftest import PUBLIC_BASE_URL
 
 pool_report = importlib.import_module("scripts.pool_report")
 
@@ -169,7 +171,9 @@ def test_racing_opens_grow_the_pool_exactly_to_the_maximum(alice, atomic_moto, m
     def open_one(partner):
         start.wait()
         try:
-            return sessions.open_session(app_module.context, {"user_id": "alice", "partner_id": partner})[0]["pool_number"]
+            return sessions.open_session(app_module.context, {"user_id": "alice", "partner_id": partner})[0][
+                "pool_number"
+            ]
         except BridgeError as error:
             return error.message
 
@@ -212,7 +216,8 @@ def test_a_draining_number_gets_no_new_sessions_and_is_released_only_when_empty(
     run = autoscale.autoscale(app_module.context)
 
     assert {"action": "release", "phone_number": draining, "outcome": "released"}.items() <= {
-        k: v for d in run["decisions"] if d["phone_number"] == draining for k, v in d.items()}.items()
+        k: v for d in run["decisions"] if d["phone_number"] == draining for k, v in d.items()
+    }.items()
     assert statuses(alice)[draining] == "released"
     (deletion,) = twilio_requests(alice.twilio, "DeleteIncomingPhoneNumber")
     assert deletion["path"].endswith(PoolNumber.get(POOL, draining).twilio_sid + ".json")
@@ -234,7 +239,8 @@ def test_a_draining_number_with_an_open_session_is_kept(alice, clock):
 
 def invoke_schedule(bridge):
     event = bridge.api.client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=["rule"])
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=["rule"]
+    )
     response = bridge.api.client.lambda_.invoke("autoscale_pool", event)
     return response.payload
 
@@ -281,10 +287,10 @@ def test_a_dry_run_logs_its_decisions_and_changes_nothing(alice, clock, monkeypa
 
 
 def test_the_schedule_buys_when_the_projected_wait_exceeds_the_target(alice, clock):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     start = clock.now()
-    today = datetime.fromtimestamp(start, tz=timezone.utc).date()
+    today = datetime.fromtimestamp(start, tz=UTC).date()
     autoscale.autoscale(app_module.context)  # remembers the counters
     for number in SF:  # 3 segments/s over the next minute, on two numbers of 1 segment/s
         # as the sender's limiter counts them: cumulative, on the number; the run folds them

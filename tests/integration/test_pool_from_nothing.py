@@ -1,9 +1,11 @@
 """An empty pool starts itself (issue 13 part 6): a verification code that finds
 no usable number grows the pool through the session's path, limits and budget."""
+
 from __future__ import annotations
 
-from chalicelib.usecases import messaging_service
 from integration.test_pool import assert_twilio_spec_kept, twilio_requests
+
+from chalicelib.usecases import messaging_service
 
 ALICE = "+14155552671"
 

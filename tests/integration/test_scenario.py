@@ -1,5 +1,6 @@
 """The core story of DESIGN.md, in-process: verified phones, sessions on
 distinct pool numbers, outbound SMS, replies routed to the right partner."""
+
 from conftest import POOL
 
 ALICE, ERIN = "+14155550100", "+14155550199"
@@ -58,5 +59,9 @@ def test_every_twilio_request_was_valid_against_the_spec(bridge):
     bridge.send(session["session_id"], "hello")
     bridge.queues.drain()
     requests = bridge.twilio.rest_requests()
-    assert {r["operation"] for r in requests} >= {"CreateMessage", "ListIncomingPhoneNumber", "UpdateIncomingPhoneNumber"}
+    assert {r["operation"] for r in requests} >= {
+        "CreateMessage",
+        "ListIncomingPhoneNumber",
+        "UpdateIncomingPhoneNumber",
+    }
     assert all(r["status"] < 400 for r in requests), [r for r in requests if r["status"] >= 400]

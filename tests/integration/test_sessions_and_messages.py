@@ -1,10 +1,11 @@
 """Sessions and messages through the API: reuse, stickiness, listing, Twilio's
 answers, status callbacks and the requests queue."""
+
 import json
 
 import pytest
-
 from conftest import POOL, post_webhook
+
 from devstack.twilio_standin import Fault
 
 ALICE = "+14155550100"

@@ -1,10 +1,10 @@
 """Twilio answers STOP, START and HELP itself (issue 13 part 5): the bridge keeps its
 opt-out state from the webhook (OptOutType when Twilio sends it) and never answers a
 second time; its own HELP reply only when TWILIO_ANSWERS_HELP=false."""
+
 from __future__ import annotations
 
 import pytest
-
 from conftest import POOL
 
 ALICE = "+14155550100"
@@ -20,13 +20,23 @@ def alice(bridge):
 
 def keyword(bridge, body: str, opt_out_type: str | None = None):
     params = {"OptOutType": opt_out_type} if opt_out_type else {}
-    from conftest import post_webhook
     import uuid
 
-    return post_webhook(bridge.api, "/twilio/sms", {
-        "From": ALICE, "To": POOL[0], "Body": body, "MessageSid": "SM" + uuid.uuid4().hex,
-        "AccountSid": "AC" + "1" * 32, "NumMedia": "0", **params,
-    })
+    from conftest import post_webhook
+
+    return post_webhook(
+        bridge.api,
+        "/twilio/sms",
+        {
+            "From": ALICE,
+            "To": POOL[0],
+            "Body": body,
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "AccountSid": "AC" + "1" * 32,
+            "NumMedia": "0",
+            **params,
+        },
+    )
 
 
 def status(bridge) -> str:

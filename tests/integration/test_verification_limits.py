@@ -2,14 +2,15 @@
 phone, per user and for the whole bridge, tries counted per phone across codes,
 only textable numbers in allowed countries; over a limit 429 with Retry-After
 and nothing sent."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
+from conftest import POOL
 
 from chalicelib.adapters import metrics
-from conftest import POOL
 
 ALICE = "+14155550100"
 
@@ -84,7 +85,9 @@ def test_tries_count_per_phone_across_codes_and_a_locked_phone_stays_locked(pool
     wrong = lambda: "000000" if codes[-1] != "000000" else "111111"  # noqa: E731
     for left in (4, 3, 2):
         response = pool.api.post("/users/alice/phone/verify", {"code": wrong()})
-        assert response.json["error"]["code"] == "wrong_code" and f"{left} tries left" in response.json["error"]["message"]
+        assert (
+            response.json["error"]["code"] == "wrong_code" and f"{left} tries left" in response.json["error"]["message"]
+        )
     clock.advance(30)
     assert _put(pool, "alice", ALICE).status_code == 202  # a new code does not reset the tries
     for left in (1, 0):
@@ -155,8 +158,14 @@ def test_other_countries_by_setting_and_their_non_mobile_kinds(pool, codes, monk
     from phonenumbers import PhoneNumberType as T
 
     monkeypatch.setenv("ALLOWED_COUNTRIES", "US,CA,GB,FR")
-    for region, kind, name in (("GB", T.VOIP, "VoIP"), ("FR", T.SHARED_COST, "shared-cost"), ("GB", T.FIXED_LINE, "fixed-line")):
-        example = phonenumbers.format_number(phonenumbers.example_number_for_type(region, kind), phonenumbers.PhoneNumberFormat.E164)
+    for region, kind, name in (
+        ("GB", T.VOIP, "VoIP"),
+        ("FR", T.SHARED_COST, "shared-cost"),
+        ("GB", T.FIXED_LINE, "fixed-line"),
+    ):
+        example = phonenumbers.format_number(
+            phonenumbers.example_number_for_type(region, kind), phonenumbers.PhoneNumberFormat.E164
+        )
         response = _put(pool, "alice", example)
         assert response.status_code == 400 and name in response.json["error"]["message"], (example, response.body)
     assert _put(pool, "alice", "+447400123456").status_code == 202

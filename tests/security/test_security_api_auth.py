@@ -2,6 +2,7 @@
 token: without one, or with a wrong one, it answers 401 in the error shape and
 touches nothing (no AWS call, no Twilio call). Tokens and signatures are
 compared in constant time."""
+
 from __future__ import annotations
 
 import ast
@@ -12,11 +13,11 @@ import re
 
 import botocore.client
 import pytest
+from conftest import API_TOKEN
 
 import app as app_module
 from chalicelib.core import event_signing as signing
 from chalicelib.usecases import api_auth as auth
-from conftest import API_TOKEN
 
 SAMPLE_PATH_VALUES = {"phone_number": "+14155550101"}
 SAMPLE_BODIES = {
@@ -115,7 +116,12 @@ def test_every_configured_token_is_compared_with_compare_digest(api, monkeypatch
         return real(a, b)
 
     monkeypatch.setattr(auth.hmac, "compare_digest", recording)
-    for candidate, expected_status in [("first-token", 200), ("third-token", 200), ("wrong", 401), ("first-tokenx", 401)]:
+    for candidate, expected_status in [
+        ("first-token", 200),
+        ("third-token", 200),
+        ("wrong", 401),
+        ("first-tokenx", 401),
+    ]:
         compared.clear()
         response = api.get("/numbers", token=candidate)
         assert response.status_code == expected_status, (candidate, response.body)
@@ -136,11 +142,16 @@ def test_no_secret_is_compared_with_an_ordinary_operator():
                 assert not (names & secret_names - {"token"}), ast.unparse(node)
                 if "token" in names:
                     pytest.fail(f"token compared with an operator: {ast.unparse(node)}")
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
-                "startswith",
-                "endswith",
-                "find",
-                "index",
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr
+                in (
+                    "startswith",
+                    "endswith",
+                    "find",
+                    "index",
+                )
             ):
                 names = {n.id for n in ast.walk(node.func.value) if isinstance(n, ast.Name)}
                 assert not names & secret_names, ast.unparse(node)
@@ -149,9 +160,8 @@ def test_no_secret_is_compared_with_an_ordinary_operator():
 def test_twilio_signatures_are_compared_in_constant_time(bridge, monkeypatch):
     """The webhook check is twilio's RequestValidator, whose compare() is
     constant-time; it is what decides."""
-    from twilio import request_validator
-
     from conftest import post_webhook
+    from twilio import request_validator
 
     calls = []
     real = request_validator.compare

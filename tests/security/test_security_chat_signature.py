@@ -8,6 +8,7 @@ each (one v1 per secret, the newest first) and a receiver accepts an event when
 any v1 matches a secret it knows. So a receiver still on the old secret, one
 already on the new, and one that knows both all accept during the window; once
 the old secret is dropped ("new"), only receivers that know the new one do."""
+
 from __future__ import annotations
 
 import hashlib
@@ -55,7 +56,9 @@ def receiver_for(monkeypatch):
 
 
 def _deliver_one(queues, cause):
-    sent = chat_events.emit(app_module.context, events.SESSION_CLOSED, cause, session_id="ses_1", user_id="u", partner_id="p", reason="x")
+    sent = chat_events.emit(
+        app_module.context, events.SESSION_CLOSED, cause, session_id="ses_1", user_id="u", partner_id="p", reason="x"
+    )
     queues.drain()
     return sent
 
@@ -78,9 +81,9 @@ def test_a_delivered_event_verifies_at_a_receiver_that_shares_no_code(aws_backen
     receiver = receiver_for([OLD])
     sent = _deliver_one(queues, "verify-1")
     assert receiver.events == [sent] and receiver.rejected == 0
-    (body, header), = receiver.raw
+    ((body, header),) = receiver.raw
     assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64}", header), "one secret: the single-v1 form of API.md"
-    assert abs(int(header[2:header.index(",")]) - time.time()) < 60
+    assert abs(int(header[2 : header.index(",")]) - time.time()) < 60
     assert independent_verify(body, header, [OLD], time.time())
     assert signing.verify(body, header, [OLD], time.time())
     # What a receiver must refuse: any change to the body, another secret, a stale timestamp.
@@ -102,10 +105,10 @@ def test_during_a_rotation_every_receiver_accepts(aws_backend, queues, receiver_
     receiver = receiver_for(receiver_secrets)
     sent = _deliver_one(queues, "rotation-" + "-".join(receiver_secrets))
     assert receiver.events == [sent] and receiver.rejected == 0
-    (body, header), = receiver.raw
+    ((body, header),) = receiver.raw
     assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64},v1=[0-9a-f]{64}", header)
     # The newest secret's signature comes first (what a single-v1 parser reads first).
-    assert header.split(",")[1] == signing.sign_all(body, [NEW], int(header[2:header.index(",")])).split(",")[1]
+    assert header.split(",")[1] == signing.sign_all(body, [NEW], int(header[2 : header.index(",")])).split(",")[1]
     assert independent_verify(body, header, receiver_secrets, time.time())
 
 

@@ -7,6 +7,7 @@ reconciliation), replies, a reply with no session, STOP/START/HELP, status
 callbacks, a chat backend that is down for a while, a producer's request, a
 refused one, removal. Everything written to stdout/stderr (Powertools' JSON
 lines) and every log record (message and extra fields) is then searched."""
+
 from __future__ import annotations
 
 import json
@@ -15,10 +16,10 @@ import re
 
 import boto3
 import pytest
+from conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, POOL, WEBHOOK_SECRET, post_webhook, sign_webhook
 
 from chalicelib.adapters.logs import logger as service_logger
 from chalicelib.adapters.logs import mask
-from conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, POOL, WEBHOOK_SECRET, post_webhook, sign_webhook
 from devstack.twilio_standin import Fault
 
 ALICE, ERIN, STRANGER = "+14155550100", "+14155550177", "+14155550166"
@@ -86,7 +87,10 @@ def _scenario(bridge):
         params = {"MessageSid": "SM" + "7" * 32, "MessageStatus": status, "AccountSid": ACCOUNT_SID}
         if code:
             params["ErrorCode"] = code
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sign_webhook(path, params)}
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": sign_webhook(path, params),
+        }
         from urllib.parse import urlencode
 
         assert api.client.http.post(path, headers=headers, body=urlencode(params)).status_code == 204
@@ -96,7 +100,12 @@ def _scenario(bridge):
     assert "ended" in bridge.sms_from_phone(STRANGER, POOL[0], TEXTS["unrouted"]).text
     for word in ("HELP", "STOP", "START"):
         bridge.sms_from_phone(ERIN, POOL[0], word)
-    assert post_webhook(api, "/twilio/sms", {"From": ALICE, "To": POOL[0], "Body": TEXTS["inbound"]}, signature="forged").status_code == 403
+    assert (
+        post_webhook(
+            api, "/twilio/sms", {"From": ALICE, "To": POOL[0], "Body": TEXTS["inbound"]}, signature="forged"
+        ).status_code
+        == 403
+    )
 
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName="sms-bridge-dev-requests")["QueueUrl"]
@@ -128,8 +137,10 @@ def test_logs_carry_no_message_text_and_only_masked_numbers(bridge, captured_log
     # every other line they are masked too.
     metric_lines = [line for line in logs.splitlines() if line.startswith('{"_aws"')]
     assert all('"PoolNumber"' in line for line in metric_lines if "+1415555010" in line)
-    logs = "\n".join(line for line in logs.splitlines() if not line.startswith('{"_aws"')) + "\n" + "\n".join(
-        re.sub(r'"PoolNumber":"\+1415555010[1-3]"', "", line) for line in metric_lines
+    logs = (
+        "\n".join(line for line in logs.splitlines() if not line.startswith('{"_aws"'))
+        + "\n"
+        + "\n".join(re.sub(r'"PoolNumber":"\+1415555010[1-3]"', "", line) for line in metric_lines)
     )
     for phone in (ALICE, ERIN, STRANGER, *POOL):
         national = phone[2:]

@@ -2,15 +2,16 @@
 another account's token, signed for another URL or tampered with is refused
 (403, in the error shape) and changes nothing; a genuine request replayed does
 its work once (one message stored, one event)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 import pytest
+from conftest import ACCOUNT_SID, AUTH_TOKEN, POOL, PUBLIC_BASE_URL, post_webhook, sign_webhook
 
 from chalicelib.core import events
 from chalicelib.store.models import Message, Phone
-from conftest import ACCOUNT_SID, AUTH_TOKEN, POOL, PUBLIC_BASE_URL, post_webhook, sign_webhook
 
 ALICE = "+14155550100"
 SMS_SID = "SM" + "5ec" * 10 + "ab"
@@ -54,7 +55,11 @@ def _forgeries(path: str, params: dict) -> dict:
         "wrong auth token": (params, sign_webhook(path, params, token="another-accounts-token"), ""),
         "signed for another host": (params, sign_webhook(path, params, url="https://evil.example" + path), ""),
         "signed for another path": (params, sign_webhook(other_path, params), ""),
-        "signed for http, not https": (params, sign_webhook(path, params, url=PUBLIC_BASE_URL.replace("https", "http") + path), ""),
+        "signed for http, not https": (
+            params,
+            sign_webhook(path, params, url=PUBLIC_BASE_URL.replace("https", "http") + path),
+            "",
+        ),
         "query string added": (params, good, "message_id=msg_x"),
         "tampered Body": ({**params, "Body": params.get("Body", "") + "!"}, good, ""),
         "tampered From": ({**params, "From": "+14155550199"}, good, ""),
@@ -100,7 +105,12 @@ def test_forged_status_callback_is_refused_and_changes_nothing(ready):
     bridge.queues.drain()
     events_before = list(bridge.chat.events)
     path = "/twilio/status"
-    params = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "undelivered", "ErrorCode": "30003", "AccountSid": ACCOUNT_SID}
+    params = {
+        "MessageSid": "SM" + "f" * 32,
+        "MessageStatus": "undelivered",
+        "ErrorCode": "30003",
+        "AccountSid": ACCOUNT_SID,
+    }
     before = _state(bridge)
     for name, (posted, signature, query) in _forgeries(path, params).items():
         # The status route carries our message id in its query string, signed with the rest.
@@ -146,7 +156,9 @@ def test_an_inbound_sms_whose_store_fails_is_reported_once_when_twilio_retries(r
     from pynamodb.exceptions import PutError
 
     bridge, session = ready
-    throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem")
+    throttled = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem"
+    )
 
     def busy(*args, **kwargs):
         raise PutError("Failed to put item", throttled)
@@ -182,7 +194,9 @@ def test_replayed_and_stale_status_callbacks_never_move_a_message_back(ready):
     delivered = {"MessageSid": "SM" + "2" * 32, "MessageStatus": "delivered"}
     stale = {"MessageSid": "SM" + "2" * 32, "MessageStatus": "sent"}
     for params in (delivered, delivered, stale, delivered):
-        response = _post(bridge, "/twilio/status", params, sign_webhook(path, params), f"message_id={sent['message_id']}")
+        response = _post(
+            bridge, "/twilio/status", params, sign_webhook(path, params), f"message_id={sent['message_id']}"
+        )
         assert response.status_code == 204
     bridge.queues.drain()
     assert bridge.api.get(f"/messages/{sent['message_id']}").json["status"] == "delivered"

@@ -1,4 +1,5 @@
 """openapi.yaml and app.py describe the same routes."""
+
 from pathlib import Path
 
 import yaml

@@ -1,4 +1,5 @@
 """bench/pool_sim.py runs the pool's own decision code over simulated days (the month is `make bench`)."""
+
 from bench import pool_sim
 
 

@@ -1,4 +1,5 @@
 """Fixtures of the use-case tests (helpers in support.py)."""
+
 from __future__ import annotations
 
 import pytest

@@ -4,6 +4,7 @@ test advances it, and a TwilioGateway pointed at the Twilio stand-in on
 loopback, which checks every request against Twilio's OpenAPI description),
 on moto. Events queued for the chat backend are seen through the
 `queued_events` fixture of tests/conftest.py."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """usecases/delivery.py: events POSTed, signed, to the chat backend (the `chat`
 receiver of tests/conftest.py checks the signature against real time); a failed
 delivery stays queued, hidden for its backoff."""
+
 from __future__ import annotations
 
 import random

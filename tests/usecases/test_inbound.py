@@ -1,14 +1,15 @@
 """usecases/inbound.py: what Twilio tells the bridge, called directly: an SMS
 in (routed, unrouted, keywords, a retried webhook) and delivery statuses."""
+
 from __future__ import annotations
 
 import uuid
 
 import pytest
 
+from chalicelib import config
 from chalicelib.core.message_rules import inbound_message_id
 from chalicelib.store.models import DailyUsage, Message, Phone, Session
-from chalicelib import config
 from chalicelib.usecases import delivery, inbound, messages, pool_usage, sessions
 
 from .support import ACCOUNT_SID, ALICE, POOL, add_pool, of_type, receive, seed_verified_user

@@ -1,4 +1,5 @@
 """usecases/message_views.py: messages as the API shows them (reads only)."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,9 @@ def test_a_session_pages_in_the_order_messages_were_made(ctx):
     for i in range(5):
         made.append(messages.submit(ctx, session, f"text {i}")["message_id"])
         ctx.clock.advance(1)
-    messages.store_inbound("msg_in_x", "SM" + "7" * 32, session, "reply", json.dumps(["https://m.example/1"]), ctx.now())
+    messages.store_inbound(
+        "msg_in_x", "SM" + "7" * 32, session, "reply", json.dumps(["https://m.example/1"]), ctx.now()
+    )
     messages.submit(ctx, SessionStub(session_id="ses_other"), "elsewhere")
     seen, cursor, pages = [], None, 0
     while True:
@@ -37,11 +40,21 @@ def test_a_session_pages_in_the_order_messages_were_made(ctx):
     assert pages >= 3
     first, reply = seen[0], seen[-1]
     assert first == {
-        "message_id": made[0], "session_id": "ses_1", "direction": "outbound", "text": "text 0",
-        "status": "queued", "error_code": None, "segments": 1,
-        "created_at": "2027-01-15T08:00:00.000Z", "sent_at": None,  # T0
+        "message_id": made[0],
+        "session_id": "ses_1",
+        "direction": "outbound",
+        "text": "text 0",
+        "status": "queued",
+        "error_code": None,
+        "segments": 1,
+        "created_at": "2027-01-15T08:00:00.000Z",
+        "sent_at": None,  # T0
     }
-    assert (reply["direction"], reply["status"], reply["media_urls"]) == ("inbound", "received", ["https://m.example/1"])
+    assert (reply["direction"], reply["status"], reply["media_urls"]) == (
+        "inbound",
+        "received",
+        ["https://m.example/1"],
+    )
 
 
 def test_one_message_and_its_moves(ctx):

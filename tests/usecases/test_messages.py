@@ -1,4 +1,5 @@
 """usecases/messages.py: the message state machine, the only writer of Message items."""
+
 from __future__ import annotations
 
 import json
@@ -119,8 +120,12 @@ def test_a_retried_submit_after_sending_queues_nothing_new(ctx):
 
 
 def test_unsendable_text_is_refused_and_nothing_is_stored(ctx):
-    for text, code in [("", "invalid_text"), ("   ", "invalid_text"), (None, "invalid_text"),
-                       ("x" * 1600, "text_too_long")]:  # 1600 fits alone, not with "Bob: "
+    for text, code in [
+        ("", "invalid_text"),
+        ("   ", "invalid_text"),
+        (None, "invalid_text"),
+        ("x" * 1600, "text_too_long"),
+    ]:  # 1600 fits alone, not with "Bob: "
         with pytest.raises(BridgeError) as caught:
             messages.submit(ctx, SessionStub(), text)
         assert (caught.value.code, caught.value.status) == (code, 400)
@@ -148,6 +153,11 @@ def test_store_inbound_stores_once(ctx):
     ctx.clock.advance(5)
     messages.store_inbound("msg_in_1", "SM" + "5" * 32, session, "again", None, ctx.now())
     stored = Message.get("msg_in_1")
-    assert (stored.text, stored.status, stored.direction, stored.created_at) == ("first", "received", "inbound", ctx.now() - 5)
+    assert (stored.text, stored.status, stored.direction, stored.created_at) == (
+        "first",
+        "received",
+        "inbound",
+        ctx.now() - 5,
+    )
     assert (stored.from_number, stored.to_number) == (ALICE, POOL[0])
     assert Message.count() == 1

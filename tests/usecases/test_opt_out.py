@@ -1,4 +1,5 @@
 """usecases/opt_out.py: the words that change it, where it is kept, what follows."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,18 @@ def alice(ctx, twilio):
 
 @pytest.mark.parametrize(
     "text, choice",
-    [("STOP", True), (" stop\n", True), ("Unsubscribe", True), ("quit", True), ("START", False),
-     ("yes", False), ("unstop", False), ("stop please", None), ("help", None), ("", None)],
+    [
+        ("STOP", True),
+        (" stop\n", True),
+        ("Unsubscribe", True),
+        ("quit", True),
+        ("START", False),
+        ("yes", False),
+        ("unstop", False),
+        ("stop please", None),
+        ("help", None),
+        ("", None),
+    ],
 )
 def test_keywords(text, choice):
     assert opt_out.keyword_choice(text) is choice

@@ -1,4 +1,5 @@
 """usecases/phones.py: hook-up, verification by code, presence, removal."""
+
 from __future__ import annotations
 
 import pytest

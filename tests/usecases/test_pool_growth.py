@@ -1,6 +1,7 @@
 """usecases/pool_growth.py: where sessions go, and growing the pool within
 the call when they cannot go anywhere (take back a drained number, else buy
 one at Twilio, under the growth lease and within the limits)."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,8 @@ import pytest
 from chalicelib.core import phone_numbers
 from chalicelib.core.errors import BridgeError
 from chalicelib.store import growth_lease
-from chalicelib.store.models import POOL as POOL_KEY
 from chalicelib.store.models import GROWTH_LEASE_ITEM, POOL_META, GrowthLease, PoolNumber
+from chalicelib.store.models import POOL as POOL_KEY
 from chalicelib.usecases import pool_growth, pool_numbers
 
 from .support import ALICE, POOL, add_pool

@@ -1,5 +1,6 @@
 """usecases/pool_numbers.py: the pool's numbers at Twilio (the stand-in):
 adopt, buy within the limits, drain, release."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,8 +44,11 @@ def test_buying_gets_a_number_in_the_area_code_within_the_size_limit(ctx, twilio
     monkeypatch.setenv("POOL_MAX_SIZE", "1")
     error = refused(pool_numbers.add, ctx, {"area_code": "212"})
     assert (error.code, error.status) == ("pool_exhausted", 503) and "POOL_MAX_SIZE" in error.message
-    for body, code in [({"area_code": "2x"}, "invalid_area_code"), ({"country": "USA"}, "invalid_country"),
-                       ({"segments_per_second": 0}, "invalid_segments_per_second")]:
+    for body, code in [
+        ({"area_code": "2x"}, "invalid_area_code"),
+        ({"country": "USA"}, "invalid_country"),
+        ({"segments_per_second": 0}, "invalid_segments_per_second"),
+    ]:
         error = refused(pool_numbers.add, ctx, body)
         assert (error.code, error.status) == (code, 400)
 

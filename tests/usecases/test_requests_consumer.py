@@ -1,6 +1,7 @@
 """usecases/requests_consumer.py: requests other systems queue instead of
 calling the API, carried out as the API would; what cannot be honoured goes to
 the requests DLQ with its reason, and the chat backend hears request.rejected."""
+
 from __future__ import annotations
 
 import json
@@ -29,13 +30,23 @@ def record(request: object, sqs_id: str = "sqs-1", receive_count: int = 1) -> di
 
 
 def send_request(text: str = "hello", partner_id: str = "bob", **extra) -> dict:
-    return {"type": "message.send", "user_id": "alice", "partner_id": partner_id, "partner_name": "Bob",
-            "text": text, **extra}
+    return {
+        "type": "message.send",
+        "user_id": "alice",
+        "partner_id": partner_id,
+        "partner_name": "Bob",
+        "text": text,
+        **extra,
+    }
 
 
 def dead_letters() -> list[tuple[str, str, str]]:
     return [
-        (r["body"], r["messageAttributes"]["reason"]["stringValue"], r["messageAttributes"]["source_message_id"]["stringValue"])
+        (
+            r["body"],
+            r["messageAttributes"]["reason"]["stringValue"],
+            r["messageAttributes"]["source_message_id"]["stringValue"],
+        )
         for r in receive(DLQ)
     ]
 

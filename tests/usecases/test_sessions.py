@@ -1,5 +1,6 @@
 """usecases/sessions.py: opening on a pool number, reopening, expiry by
 virtual time, the route an inbound SMS follows, the scheduled sweep."""
+
 from __future__ import annotations
 
 import pytest

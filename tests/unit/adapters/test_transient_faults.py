@@ -1,4 +1,5 @@
 """adapters/aws.is_transient_fault: what answers 503 (retry) rather than 500."""
+
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError, UpdateError
 

@@ -1,5 +1,6 @@
 """The gateway's Messaging API v1 calls and its sends through a Messaging Service, each
 checked against Twilio's OpenAPI description by the recording client (no network)."""
+
 from __future__ import annotations
 
 import json
@@ -19,17 +20,23 @@ def answer(prepared):
     if prepared.method == "DELETE":
         return 204, ""
     if path.endswith("/Compliance/Usa2p"):
-        campaign = {"sid": "QE" + "c" * 32, "campaign_status": "VERIFIED",
-                    "rate_limits": {"att": {"mps": 75, "msg_class": "C"}}}
+        campaign = {
+            "sid": "QE" + "c" * 32,
+            "campaign_status": "VERIFIED",
+            "rate_limits": {"att": {"mps": 75, "msg_class": "C"}},
+        }
         return 200, json.dumps({"compliance": [campaign], "meta": {"key": "compliance", "next_page_url": None}})
     if path.endswith("/PhoneNumbers") and prepared.method == "GET":
-        return 200, json.dumps({"phone_numbers": [{"sid": NUMBER}], "meta": {"key": "phone_numbers", "next_page_url": None}})
+        return 200, json.dumps(
+            {"phone_numbers": [{"sid": NUMBER}], "meta": {"key": "phone_numbers", "next_page_url": None}}
+        )
     if path.endswith("/PhoneNumbers"):
         return 201, json.dumps({"sid": NUMBER, "service_sid": SERVICE})
     if path.endswith("/Messages.json"):
         return 201, json.dumps({"sid": "SM" + "d" * 32, "status": "accepted", "num_segments": "1"})
-    return 200, json.dumps({"sid": SERVICE, "friendly_name": "bridge", "inbound_request_url": None,
-                            "use_inbound_webhook_on_number": True})
+    return 200, json.dumps(
+        {"sid": SERVICE, "friendly_name": "bridge", "inbound_request_url": None, "use_inbound_webhook_on_number": True}
+    )
 
 
 @pytest.fixture
@@ -60,9 +67,13 @@ def test_every_messaging_call_keeps_the_spec(http):
 
 
 def test_a_send_names_the_service_and_from(http):
-    TwilioGateway(http_client=http).send_sms(from_="+14155550100", to="+14155552671", body="hi",
-                                             status_callback="https://b.example/twilio/status",
-                                             messaging_service_sid=SERVICE)
+    TwilioGateway(http_client=http).send_sms(
+        from_="+14155550100",
+        to="+14155552671",
+        body="hi",
+        status_callback="https://b.example/twilio/status",
+        messaging_service_sid=SERVICE,
+    )
     form = dict(urllib.parse.parse_qsl(http.requests[-1].body))
     assert (form["MessagingServiceSid"], form["From"]) == (SERVICE, "+14155550100")
 

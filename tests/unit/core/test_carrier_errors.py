@@ -1,15 +1,27 @@
 """The table of carrier outcomes (README "Carrier outcomes") and the campaign's rate."""
+
 import pytest
 
 from chalicelib.core import carrier_errors as ce
 from chalicelib.usecases.messaging_service import campaign_segments_per_second
 
 
-@pytest.mark.parametrize("code, kind", [
-    ("30003", ce.PHONE), ("30005", ce.PHONE), (30006, ce.PHONE),
-    ("30007", ce.POOL), ("30034", ce.POOL), ("30032", ce.POOL), ("21408", ce.POOL),
-    ("21610", ce.OPTED_OUT), ("30008", ce.UNKNOWN), ("30001", ce.OTHER), (None, ce.OTHER),
-])
+@pytest.mark.parametrize(
+    "code, kind",
+    [
+        ("30003", ce.PHONE),
+        ("30005", ce.PHONE),
+        (30006, ce.PHONE),
+        ("30007", ce.POOL),
+        ("30034", ce.POOL),
+        ("30032", ce.POOL),
+        ("21408", ce.POOL),
+        ("21610", ce.OPTED_OUT),
+        ("30008", ce.UNKNOWN),
+        ("30001", ce.OTHER),
+        (None, ce.OTHER),
+    ],
+)
 def test_each_code_has_its_class(code, kind):
     assert ce.classify(code) == kind
 
@@ -22,12 +34,15 @@ def test_reasons_are_short_and_always_there_for_a_code():
     assert all(len(reason) <= 80 for _, reason in ce.OUTCOMES.values())
 
 
-@pytest.mark.parametrize("limits, rate", [
-    ({"att": {"mps": 75, "msg_class": "C"}, "tmobile": {"brand_tier": "LOW"}}, 75.0),
-    ({"att": {"mps": 4}, "verizon": {"mps": 2}}, 2.0),
-    ({"tmobile": {"brand_tier": "TOP"}}, None),
-    (None, None),
-    ({"att": {"mps": True}}, None),
-])
+@pytest.mark.parametrize(
+    "limits, rate",
+    [
+        ({"att": {"mps": 75, "msg_class": "C"}, "tmobile": {"brand_tier": "LOW"}}, 75.0),
+        ({"att": {"mps": 4}, "verizon": {"mps": 2}}, 2.0),
+        ({"tmobile": {"brand_tier": "TOP"}}, None),
+        (None, None),
+        ({"att": {"mps": True}}, None),
+    ],
+)
 def test_the_campaigns_rate_is_the_smallest_reported_per_second_figure(limits, rate):
     assert campaign_segments_per_second(limits) == rate

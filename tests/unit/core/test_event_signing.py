@@ -1,4 +1,5 @@
 """X-Bridge-Signature: what a chat backend verifies."""
+
 import hashlib
 import hmac
 

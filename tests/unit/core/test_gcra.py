@@ -70,9 +70,7 @@ def test_cost_counts_segments_at_the_numbers_rate():
 
 @hypothesis_settings(max_examples=200, deadline=None)
 @given(
-    attempts=st.lists(
-        st.tuples(st.floats(0, 5, allow_nan=False), st.integers(1, 10)), min_size=1, max_size=40
-    ),
+    attempts=st.lists(st.tuples(st.floats(0, 5, allow_nan=False), st.integers(1, 10)), min_size=1, max_size=40),
     rate=st.sampled_from([1.0, 3.0, 100.0, 0.5]),
 )
 def test_sends_the_limiter_allows_never_come_closer_than_their_segments(attempts, rate):

@@ -1,9 +1,11 @@
 """The id rule (core/identifiers.py): an id that passes reads the same encoded
 and decoded, so no two distinct ids can name one thing."""
+
 from urllib.parse import quote, unquote
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.core import identifiers
 from chalicelib.core.errors import BridgeError

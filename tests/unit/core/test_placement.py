@@ -1,4 +1,5 @@
 """Placement: sticky pair first, then area code, country, then spare capacity."""
+
 import pytest
 
 from chalicelib.core.placement import Candidate, rank
@@ -33,7 +34,9 @@ def test_no_free_number_gives_nothing():
 
 def test_faster_number_carries_more_sessions():
     short_code = Candidate("+14155550199", "US", "415", 100.0, open_sessions=50)
-    assert rank([SF_2, short_code], taken=set(), country="US", area_code="415", sticky=None)[0] == short_code.phone_number
+    assert (
+        rank([SF_2, short_code], taken=set(), country="US", area_code="415", sticky=None)[0] == short_code.phone_number
+    )
 
 
 # --- the backlog rule ---------------------------------------------------------------------
@@ -43,8 +46,14 @@ def test_a_number_behind_the_target_wait_comes_after_every_number_within_it():
     sticky_but_behind = Candidate("+14155550101", "US", "415", 1.0, backlog_seconds=30)
     local = Candidate("+14155550102", "US", "415", 1.0, open_sessions=4)
     elsewhere = Candidate("+12125550103", "US", "212", 1.0)
-    order = rank([sticky_but_behind, local, elsewhere], taken=set(), country="US",
-                 area_code="415", sticky=sticky_but_behind.phone_number, target_wait=10)
+    order = rank(
+        [sticky_but_behind, local, elsewhere],
+        taken=set(),
+        country="US",
+        area_code="415",
+        sticky=sticky_but_behind.phone_number,
+        target_wait=10,
+    )
     assert order == [local.phone_number, elsewhere.phone_number, sticky_but_behind.phone_number]
 
 

@@ -1,9 +1,10 @@
 """The pool's decisions on crafted states (core/pool_policy.py, core/pool_plan.py,
 core/queueing.py, core/billing.py): no I/O, no clock."""
+
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,43 +18,74 @@ from chalicelib.core.pool_policy import (
     DRAINING,
     HOLD,
     REACTIVATE,
-    RELEASE,
     REFUSE,
+    RELEASE,
     REQUESTED,
     NumberState,
     Policy,
     PoolView,
 )
 
-NOW = datetime(2026, 6, 10, 15, 0, tzinfo=timezone.utc).timestamp()
+NOW = datetime(2026, 6, 10, 15, 0, tzinfo=UTC).timestamp()
 DAY = "2026-06-10"
-MONTH_AGO = datetime(2026, 5, 20, tzinfo=timezone.utc).timestamp()  # bought then: renews on 2026-06-20
-POLICY = Policy(target_wait_seconds=10, headroom=2, idle_seconds=1800, min_size=1, max_size=50,
-                monthly_budget_usd=None, quiet_seconds=300, release_at="empty")
+MONTH_AGO = datetime(2026, 5, 20, tzinfo=UTC).timestamp()  # bought then: renews on 2026-06-20
+POLICY = Policy(
+    target_wait_seconds=10,
+    headroom=2,
+    idle_seconds=1800,
+    min_size=1,
+    max_size=50,
+    monthly_budget_usd=None,
+    quiet_seconds=300,
+    release_at="empty",
+)
 
 
 def number(i: int, status: str = ACTIVE, **fields) -> NumberState:
-    defaults = {"phone_number": f"+1415555{i:04d}", "status": status, "area_code": "415", "country": "US",
-                "changed_at": MONTH_AGO, "bought_at": MONTH_AGO, "last_activity": NOW - 3600,
-                "drain_reason": AUTO if status == DRAINING else None}
+    defaults = {
+        "phone_number": f"+1415555{i:04d}",
+        "status": status,
+        "area_code": "415",
+        "country": "US",
+        "changed_at": MONTH_AGO,
+        "bought_at": MONTH_AGO,
+        "last_activity": NOW - 3600,
+        "drain_reason": AUTO if status == DRAINING else None,
+    }
     return NumberState(**{**defaults, **fields})
 
 
 def view(numbers, max_user_sessions=0, now=NOW, rentals=None) -> PoolView:
-    return PoolView(now=now, day=DAY, numbers=tuple(numbers), max_user_sessions=max_user_sessions,
-                    rentals_this_month=len(numbers) if rentals is None else rentals)
+    return PoolView(
+        now=now,
+        day=DAY,
+        numbers=tuple(numbers),
+        max_user_sessions=max_user_sessions,
+        rentals_this_month=len(numbers) if rentals is None else rentals,
+    )
 
 
-def steady(numbers, rate: float, segments_per_message: float = 1.0, since: float = NOW - 7200,
-           max_user_sessions: int = 0) -> tuple[list[NumberState], dict]:
+def steady(
+    numbers, rate: float, segments_per_message: float = 1.0, since: float = NOW - 7200, max_user_sessions: int = 0
+) -> tuple[list[NumberState], dict]:
     """Numbers that sent `rate` segments/s over the last minute, and a memory that saw the
     same rate before (so the smoothed rate is `rate`)."""
     share = rate * 60 / len(numbers)
-    sent = [NumberState(**{**n.__dict__, "segments_sent": share, "messages_sent": share / segments_per_message})
-            for n in numbers]
+    sent = [
+        NumberState(**{**n.__dict__, "segments_sent": share, "messages_sent": share / segments_per_message})
+        for n in numbers
+    ]
     history = [[NOW - 60 * k, max_user_sessions, 0] for k in range(1, 30)]
-    memory = {"at": NOW - 60, "day": DAY, "since": since, "sent": {}, "messages": {}, "rate": rate,
-              "mean_segments": segments_per_message, "history": history}
+    memory = {
+        "at": NOW - 60,
+        "day": DAY,
+        "since": since,
+        "sent": {},
+        "messages": {},
+        "rate": rate,
+        "mean_segments": segments_per_message,
+        "history": history,
+    }
     return sent, memory
 
 
@@ -100,25 +132,44 @@ def test_the_maximum_size_and_the_budget_refuse_with_their_own_message():
 
 def test_growth_takes_back_a_drained_number_the_user_has_no_session_on():
     pool = [number(1), number(2, DRAINING, open_sessions=3), number(3, DRAINING, open_sessions=1)]
-    choice = pool_policy.grow_choice(pool, exclude={pool[0].phone_number, pool[2].phone_number}, country="US",
-                                    area_code="415", policy=POLICY, rentals_this_month=3)
+    choice = pool_policy.grow_choice(
+        pool,
+        exclude={pool[0].phone_number, pool[2].phone_number},
+        country="US",
+        area_code="415",
+        policy=POLICY,
+        rentals_this_month=3,
+    )
     assert (choice.action, choice.phone_number) == (REACTIVATE, pool[1].phone_number)
 
 
 def test_growth_never_takes_back_a_number_drained_by_hand():
     pool = [number(1), number(2, DRAINING, drain_reason=REQUESTED)]
-    choice = pool_policy.grow_choice(pool, exclude={pool[0].phone_number}, country="US", area_code="212",
-                                    policy=POLICY, rentals_this_month=2)
+    choice = pool_policy.grow_choice(
+        pool, exclude={pool[0].phone_number}, country="US", area_code="212", policy=POLICY, rentals_this_month=2
+    )
     assert (choice.action, choice.country, choice.area_code) == (BUY, "US", "212")
 
 
 def test_growth_refuses_at_the_maximum_and_over_the_budget():
     pool = [number(1), number(2)]
-    at_max = pool_policy.grow_choice(pool, exclude={n.phone_number for n in pool}, country="US", area_code="415",
-                                    policy=Policy(max_size=2), rentals_this_month=2)
+    at_max = pool_policy.grow_choice(
+        pool,
+        exclude={n.phone_number for n in pool},
+        country="US",
+        area_code="415",
+        policy=Policy(max_size=2),
+        rentals_this_month=2,
+    )
     assert at_max.action == REFUSE and "maximum size of 2" in at_max.reason
-    broke = pool_policy.grow_choice(pool, exclude={n.phone_number for n in pool}, country="US", area_code="415",
-                                   policy=Policy(max_size=10, monthly_budget_usd=3.0), rentals_this_month=2)
+    broke = pool_policy.grow_choice(
+        pool,
+        exclude={n.phone_number for n in pool},
+        country="US",
+        area_code="415",
+        policy=Policy(max_size=10, monthly_budget_usd=3.0),
+        rentals_this_month=2,
+    )
     assert broke.action == REFUSE and "budget" in broke.reason
 
 
@@ -240,7 +291,7 @@ def test_a_drained_number_the_pool_needs_again_is_taken_back_not_released():
 
 def test_at_renewal_a_drained_number_stays_until_its_paid_month_is_nearly_over():
     renewal = Policy(headroom=0, min_size=1, idle_seconds=1800, release_at="renewal")
-    bought = datetime(2026, 5, 11, 12, tzinfo=timezone.utc).timestamp()  # renews 2026-06-11 12:00, in 21 h
+    bought = datetime(2026, 5, 11, 12, tzinfo=UTC).timestamp()  # renews 2026-06-11 12:00, in 21 h
     quiet = NOW - 600
     early = number(1, DRAINING, last_activity=quiet, changed_at=quiet, bought_at=MONTH_AGO)
     due = number(2, DRAINING, last_activity=quiet, changed_at=quiet, bought_at=bought)
@@ -265,8 +316,13 @@ def test_the_send_rate_is_measured_from_the_days_counters():
     assert second.figures["segments_per_second_since_last_run"] == pytest.approx(2.0)
     assert second.figures["segments_per_second"] == pytest.approx(2.0)  # the first measurement
     assert second.figures["segments_per_message"] == pytest.approx(2.0)
-    next_day = pool_policy.PoolView(now=NOW + 120, day="2026-06-11", numbers=(number(1, segments_sent=30),),
-                                   max_user_sessions=0, rentals_this_month=1)
+    next_day = pool_policy.PoolView(
+        now=NOW + 120,
+        day="2026-06-11",
+        numbers=(number(1, segments_sent=30),),
+        max_user_sessions=0,
+        rentals_this_month=1,
+    )
     third = pool_plan.plan(next_day, POLICY, second.memory)
     assert third.figures["segments_per_second_since_last_run"] == pytest.approx(0.5)  # counters restarted
     assert 0.5 < third.figures["segments_per_second"] < 2.0  # smoothed
@@ -282,14 +338,19 @@ def test_monthly_rentals_count_purchase_and_renewal_days():
     start, end = costs.month_bounds(NOW)
     rentals = [
         costs.Rental("a", MONTH_AGO),  # renews on the 20th
-        costs.Rental("b", datetime(2026, 6, 2, tzinfo=timezone.utc).timestamp()),  # bought this month
-        costs.Rental("c", datetime(2026, 6, 3, tzinfo=timezone.utc).timestamp(),
-                     datetime(2026, 6, 4, tzinfo=timezone.utc).timestamp()),  # a day, a whole month's bill
-        costs.Rental("d", datetime(2026, 4, 25, tzinfo=timezone.utc).timestamp(),
-                     datetime(2026, 5, 30, tzinfo=timezone.utc).timestamp()),  # gone before June
+        costs.Rental("b", datetime(2026, 6, 2, tzinfo=UTC).timestamp()),  # bought this month
+        costs.Rental(
+            "c", datetime(2026, 6, 3, tzinfo=UTC).timestamp(), datetime(2026, 6, 4, tzinfo=UTC).timestamp()
+        ),  # a day, a whole month's bill
+        costs.Rental(
+            "d", datetime(2026, 4, 25, tzinfo=UTC).timestamp(), datetime(2026, 5, 30, tzinfo=UTC).timestamp()
+        ),  # gone before June
     ]
     assert costs.rentals_in_month(rentals, start, end) == 3
-    assert costs.rentals_by_month(rentals, datetime(2026, 4, 1, tzinfo=timezone.utc).timestamp(), end) == {
-        "2026-04": 1, "2026-05": 2, "2026-06": 3}
-    jan31 = datetime(2026, 1, 31, tzinfo=timezone.utc).timestamp()
-    assert datetime.fromtimestamp(costs.next_bill(jan31, jan31 + 86400), tz=timezone.utc).day == 28
+    assert costs.rentals_by_month(rentals, datetime(2026, 4, 1, tzinfo=UTC).timestamp(), end) == {
+        "2026-04": 1,
+        "2026-05": 2,
+        "2026-06": 3,
+    }
+    jan31 = datetime(2026, 1, 31, tzinfo=UTC).timestamp()
+    assert datetime.fromtimestamp(costs.next_bill(jan31, jan31 + 86400), tz=UTC).day == 28

@@ -1,15 +1,19 @@
 """core/request_body.py: the size and depth a body is held to before parsing."""
+
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.core import request_body
 from chalicelib.core.errors import BridgeError
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab', max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"\\x', max_size=3), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"\\x', max_size=3), inner, max_size=3)
+    ),
     max_leaves=20,
 )
 

@@ -1,7 +1,8 @@
 """Spec for chalicelib/core/segments.py: SMS segment counting as Twilio does it."""
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.core.segments import GSM7, UCS2, Segmentation, segment, smart_encode, split
 
@@ -44,9 +45,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "text,encoding,segments,units", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
+@pytest.mark.parametrize("text,encoding,segments,units", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_segment_table(text, encoding, segments, units):
     assert segment(text) == Segmentation(encoding, segments, units)
 
@@ -78,8 +77,17 @@ def test_split_parts(text, part_lengths):
         ("ê😀ж", "ê😀ж"),  # not in the table: untouched
         (GSM_BASIC + GSM_EXTENSION, GSM_BASIC + GSM_EXTENSION),
     ],
-    ids=["curly", "low-and-reversed", "dashes", "ellipsis", "spaces", "bullet",
-         "guillemets", "others-untouched", "gsm-untouched"],
+    ids=[
+        "curly",
+        "low-and-reversed",
+        "dashes",
+        "ellipsis",
+        "spaces",
+        "bullet",
+        "guillemets",
+        "others-untouched",
+        "gsm-untouched",
+    ],
 )
 def test_smart_encode(raw, encoded):
     assert smart_encode(raw) == encoded
@@ -133,8 +141,7 @@ def test_gsm_text_never_reports_ucs2(text):
     assert segment(text).encoding == GSM7
 
 
-@given(st.one_of(st.tuples(gsm_text, gsm_char),
-                 st.tuples(mixed_text.map(lambda t: t + ZH), st.characters())))
+@given(st.one_of(st.tuples(gsm_text, gsm_char), st.tuples(mixed_text.map(lambda t: t + ZH), st.characters())))
 def test_appending_same_charset_never_decreases_segments(text_and_char):
     text, char = text_and_char
     before, after = segment(text), segment(text + char)

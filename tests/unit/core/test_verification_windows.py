@@ -1,7 +1,9 @@
 """core/verification_limits.py: sliding windows with exact waits, in virtual time."""
+
 import itertools
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.core.verification_limits import Window, admit, fixed_window, near
 

@@ -1,6 +1,7 @@
 """The limiter (usecases/rate_limits.py) over its stores: in DynamoDB (conditional
 writes, one read per key per invocation, the campaign on top) and in memory
 (the same compare-and-set contract, without moto)."""
+
 from __future__ import annotations
 
 import boto3
@@ -19,6 +20,7 @@ def Limiter(limits, lead: float = 0.0, margin: float = 0.0, store=None) -> rate_
     """A limiter over DynamoDB (or `store`), numbers at 1 segment/s unless stored otherwise."""
     return rate_limits.Limiter(store or DynamoLimitStore(), limits, 1.0, lead=lead, margin=margin)
 
+
 # --- the state in DynamoDB ------------------------------------------------------
 
 NUMBER = "+14155550100"
@@ -26,6 +28,7 @@ NUMBER = "+14155550100"
 
 def approx(value: float):
     return pytest.approx(value, abs=1e-6)  # epoch-sized floats
+
 
 OTHER = "+14155550199"
 
@@ -218,6 +221,8 @@ def test_a_groups_next_sends_are_booked_and_counted_in_the_same_write(aws_backen
     stored = PoolNumber.get(POOL, NUMBER, consistent_read=True)
     assert (stored.segments_out, stored.messages_out) == (4, 3)
     # With a campaign the slots are shared by every number: nothing is booked ahead.
-    other = Limiter(rate_limits.LimitSettings(burst_seconds=0.0, campaign_id="acme", campaign_segments_per_second=10.0),
-                    store=MemoryLimitStore({OTHER: 1.0}))
+    other = Limiter(
+        rate_limits.LimitSettings(burst_seconds=0.0, campaign_id="acme", campaign_segments_per_second=10.0),
+        store=MemoryLimitStore({OTHER: 1.0}),
+    )
     assert other.reserve(OTHER, 1, T0, then=(1,), until=T0 + 10).then == ()

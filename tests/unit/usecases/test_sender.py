@@ -2,13 +2,14 @@
 over twilio-python's real HTTP layer: every request is checked against
 Twilio's OpenAPI description (devstack/twilio_spec.py). The clock is moved by
 hand: nothing here sleeps on real time."""
+
 from __future__ import annotations
 
 import itertools
 import json
 import urllib.parse
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import boto3
@@ -18,6 +19,7 @@ import requests
 from chalicelib.adapters import aws
 from chalicelib.adapters.clock import ManualClock
 from chalicelib.adapters.twilio import TwilioGateway
+from chalicelib.core import send_timing
 from chalicelib.store.models import POOL, Message, Phone, PoolNumber
 from chalicelib.usecases import messages, sender
 from chalicelib.usecases.context import Context
@@ -62,8 +64,14 @@ class FakeTwilio:
                 raise requests.exceptions.ReadTimeout("no answer")
             if isinstance(answer, tuple):
                 status, code = answer
-                return status, json.dumps({"code": code, "message": "refused", "status": status,
-                                           "more_info": f"https://www.twilio.com/docs/errors/{code}"})
+                return status, json.dumps(
+                    {
+                        "code": code,
+                        "message": "refused",
+                        "status": status,
+                        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                    }
+                )
             created = {
                 "sid": "SM%032x" % (len(self.created) + 1),
                 "to": form["To"],
@@ -71,8 +79,8 @@ class FakeTwilio:
                 "body": form["Body"],
                 "status": "queued",
                 "num_segments": "1",
-                "date_created": format_datetime(datetime.fromtimestamp(int(self.now()), tz=timezone.utc)),
-                "date_sent": format_datetime(datetime.fromtimestamp(int(self.now()), tz=timezone.utc)),
+                "date_created": format_datetime(datetime.fromtimestamp(int(self.now()), tz=UTC)),
+                "date_sent": format_datetime(datetime.fromtimestamp(int(self.now()), tz=UTC)),
             }
             self.created.append(created)
             if answer == "accept-timeout":
@@ -235,7 +243,7 @@ def test_retries_come_back_after_a_backoff_and_are_sent_once(world, now):
     assert world.bodies() == ["Bob: hello"]
     assert sent_counted() == (1, 1)  # counted once, however many attempts
     assert world.lists == 1  # the 500 was looked up at Twilio before the next send
-    assert calls and all(0 < seconds <= sender.BACKOFF_CAP_SECONDS for batch in calls for seconds in batch)
+    assert calls and all(0 < seconds <= send_timing.BACKOFF_CAP_SECONDS for batch in calls for seconds in batch)
 
 
 def test_crash_after_twilio_accepted_is_reconciled_without_a_second_send(world, now):
@@ -323,7 +331,6 @@ def test_messages_of_a_number_are_spaced_by_their_segments(world, now, sent_at):
     assert sent_at[2] - sent_at[1] == pytest.approx(1.0)
     # The number's TAT is the end of the last send: what placement reads as backlog.
     assert PoolNumber.get(POOL, NUMBER).limiter_tat == pytest.approx(sent_at[2] + 1.0)
-
 
 
 def test_a_numbers_backlog_in_a_batch_costs_one_limiter_write(world, now, sent_at):

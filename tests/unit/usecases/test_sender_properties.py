@@ -4,30 +4,37 @@ Twilio with faults, the real sender on moto's DynamoDB. Whatever the
 schedule: no two sends on a number closer than their segments allow, each
 session's messages reach Twilio in order, nothing is sent twice, nothing is
 lost, everything ends final, and a cancelled message is never sent."""
+
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.sim import Config, FaultMix, Harness, figures
 
-TEXTS = st.sampled_from([
-    "ok",
-    "see you at lunch",
-    "x" * 200,  # two segments
-    "y" * 400,  # three
-    "привет",  # UCS-2
-    "🙂 " * 40,  # UCS-2, two segments
-])
+TEXTS = st.sampled_from(
+    [
+        "ok",
+        "see you at lunch",
+        "x" * 200,  # two segments
+        "y" * 400,  # three
+        "привет",  # UCS-2
+        "🙂 " * 40,  # UCS-2, two segments
+    ]
+)
 
 
 @st.composite
 def schedules(draw):
     numbers = draw(st.integers(1, 3))
     sessions = draw(st.integers(1, 3))
-    messages = draw(st.lists(
-        st.tuples(st.integers(0, numbers * sessions - 1), TEXTS, st.floats(0, 30, allow_nan=False)),
-        min_size=1, max_size=20,
-    ))
+    messages = draw(
+        st.lists(
+            st.tuples(st.integers(0, numbers * sessions - 1), TEXTS, st.floats(0, 30, allow_nan=False)),
+            min_size=1,
+            max_size=20,
+        )
+    )
     return {
         "numbers": numbers,
         "sessions": sessions,
@@ -50,8 +57,10 @@ def test_random_schedules_keep_spacing_order_and_each_message_once(schedule):
             number = f"+1415555{n:04d}"
             sim.add_number(number, schedule["rate"])
             sessions += [sim.add_session(number) for _ in range(schedule["sessions"])]
-        plan = [(at if schedule["spread"] else 0.0, sessions[i % len(sessions)], text)
-                for i, text, at in schedule["messages"]]
+        plan = [
+            (at if schedule["spread"] else 0.0, sessions[i % len(sessions)], text)
+            for i, text, at in schedule["messages"]
+        ]
         if schedule["spread"]:
             sim.arrivals(plan)
         else:
