@@ -4,25 +4,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from moto.core.botocore_stubber import BotocoreStubber
 
 import app as app_module
 from chalicelib.core.errors import BridgeError
 from chalicelib.usecases import sessions
-
-
-@pytest.fixture
-def atomic_moto(monkeypatch):
-    """DynamoDB applies each request atomically; moto's in-process backend is
-    not thread-safe, so serialise its requests (not the app's logic) to match."""
-    lock = threading.Lock()
-    process = BotocoreStubber.process_request
-
-    def one_at_a_time(self, request):
-        with lock:
-            return process(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)
 
 
 def _pool_numbers(count):

@@ -12,7 +12,6 @@ from datetime import UTC
 
 import pytest
 from conftest import PUBLIC_BASE_URL
-from moto.core.botocore_stubber import BotocoreStubber
 
 import app as app_module
 from chalicelib.core.errors import BridgeError
@@ -148,20 +147,6 @@ def test_over_the_monthly_budget_a_session_is_refused_saying_so(alice, monkeypat
     assert "$3.45" in message and "monthly budget of $2.50 (POOL_MONTHLY_BUDGET_USD)" in message
     assert "maximum size" not in message
     assert not twilio_requests(alice.twilio, "CreateIncomingPhoneNumber")
-
-
-@pytest.fixture
-def atomic_moto(monkeypatch):
-    """moto's in-process backend is not thread-safe: serialise its requests (each
-    DynamoDB request is atomic anyway), not the app's logic."""
-    lock = threading.Lock()
-    process = BotocoreStubber.process_request
-
-    def one_at_a_time(self, request):
-        with lock:
-            return process(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)
 
 
 def test_racing_opens_grow_the_pool_exactly_to_the_maximum(alice, atomic_moto, monkeypatch):
