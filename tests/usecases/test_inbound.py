@@ -108,8 +108,10 @@ def test_stop_and_start_flip_the_opt_out_with_events(ctx, session, queued_events
     assert of_type(queued_events, "message.received") == [], "keywords are not chat messages"
 
 
-def test_help_is_answered_and_not_routed(ctx, session, queued_events):
-    answer = inbound.receive_sms(ctx, sms(ALICE, session.pool_number, "help"))
+def test_help_is_answered_and_not_routed(ctx, session, queued_events, monkeypatch):
+    assert "<Message>" not in inbound.receive_sms(ctx, sms(ALICE, session.pool_number, "help")), "Twilio answers it"
+    monkeypatch.setenv("TWILIO_ANSWERS_HELP", "false")  # an operator who turned Twilio's answer off
+    answer = inbound.receive_sms(ctx, sms(ALICE, session.pool_number, "help", sid="SM" + "4" * 32))
     assert "Reply STOP to opt out" in answer
     assert queued_events == []
 

@@ -29,7 +29,7 @@ def test_submit_stores_it_queued_and_puts_it_on_the_outbound_queue(ctx):
     assert (stored.body, stored.from_number, stored.to_number) == ("Bob: hello", POOL[0], ALICE)
     assert stored.queued_user_id == "alice"
     records = receive(OUTBOUND)
-    assert [json.loads(r["body"]) for r in records] == [{"message_id": accepted["message_id"]}]
+    assert [json.loads(r["body"]) for r in records] == [{"message_id": accepted["message_id"], "segments": 1}]
     assert records[0]["attributes"]["MessageGroupId"] == POOL[0]
 
 

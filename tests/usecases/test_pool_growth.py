@@ -48,7 +48,8 @@ def test_a_draining_number_takes_no_new_session(ctx, twilio):
     assert pool_growth.pick_for_notice(ctx, USER) == POOL[1]
 
 
-def test_no_active_number_means_no_notice(ctx):
+def test_no_active_number_and_no_room_to_grow_means_no_notice(ctx, monkeypatch):
+    monkeypatch.setenv("POOL_MAX_SIZE", "0")  # an empty pool otherwise buys its first number (issue 13)
     error = refused(pool_growth.pick_for_notice, ctx, USER)
     assert (error.code, error.status) == ("pool_exhausted", 503)
 

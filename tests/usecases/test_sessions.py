@@ -56,7 +56,7 @@ def test_a_user_without_a_verified_phone_cannot_open(users, twilio):
     assert (caught.value.code, caught.value.status) == ("phone_not_verified", 409)
     with pytest.raises(BridgeError) as caught:
         sessions.open_session(users, {"user_id": "", "partner_id": "p1"})
-    assert (caught.value.code, caught.value.status) == ("invalid_user_id", 400)
+    assert (caught.value.code, caught.value.status) == ("invalid_id", 400)
 
 
 def test_expiry_by_virtual_time_closes_the_session_and_frees_the_route(users, queued_events):
