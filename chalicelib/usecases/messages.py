@@ -191,14 +191,16 @@ def unclaim(message: Message) -> None:
 
 
 def record_sent(ctx: Context, message: Message, twilio_sid: str, now: float) -> bool:
-    """Twilio took it: sending -> sent with its sid. False when Twilio's status
-    callback got here first and moved the status on (the sid is kept; nothing told)."""
+    """Twilio took it: sending -> sent with its sid. The 'sent' event is queued first, under
+    an id derived from (message, status): a fault between the two leaves the message
+    'sending', and the retry (reconciled with Twilio first) queues the same event again and
+    records it, so no outbox write is needed on the sender's path. False when Twilio's
+    status callback got here first and moved the status on (the sid is kept)."""
+    _emit_status(ctx, message, SENT)
     recorded: list[Action] = [Message.twilio_sid.set(twilio_sid), Message.sent_at.set(now)]
-    moved = [Message.status.set(SENT), Message.events_owed.add({SENT}), *recorded]
-    if not update_if(message, moved, Message.status == SENDING):
+    if not update_if(message, [Message.status.set(SENT), *recorded], Message.status == SENDING):
         message.update(actions=recorded)
         return False
-    notify_owed(ctx, message)  # the sender logs the change, with its metrics, in one line
     return True
 
 
@@ -272,24 +274,29 @@ def notify_owed(ctx: Context, message: Message) -> None:
     owed = sorted(message.events_owed or ())
     if not owed:
         return
-    if message.kind != VERIFICATION:
-        media: dict[str, Any] = {"media_delivery": message.media_delivery} if message.media_delivery else {}
-        for status in owed:
-            chat_events.emit(
-                ctx,
-                events.MESSAGE_STATUS,
-                f"{message.message_id}:{status}",
-                message_id=message.message_id,
-                session_id=message.session_id,
-                status=status,
-                error_code=message.error_code,
-                error_reason=carrier_errors.reason(message.error_code),
-                **media,
-            )
+    for status in owed:
+        _emit_status(ctx, message, status)
     done: list[Action] = [Message.events_owed.delete(set(owed))]
     if message.status != QUEUED and message.queued_user_id:
         done.append(Message.queued_user_id.remove())
     update_if(message, done, Message.message_id.exists())
+
+
+def _emit_status(ctx: Context, message: Message, status: str) -> None:
+    if message.kind == VERIFICATION:
+        return
+    media: dict[str, Any] = {"media_delivery": message.media_delivery} if message.media_delivery else {}
+    chat_events.emit(
+        ctx,
+        events.MESSAGE_STATUS,
+        f"{message.message_id}:{status}",
+        message_id=message.message_id,
+        session_id=message.session_id,
+        status=status,
+        error_code=message.error_code,
+        error_reason=carrier_errors.reason(message.error_code),
+        **media,
+    )
 
 
 def owed_by(message_id: str) -> Message | None:

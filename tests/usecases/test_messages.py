@@ -65,7 +65,9 @@ def test_a_callback_ahead_of_the_sender_keeps_its_status_and_the_sid(ctx, queued
     assert messages.record_sent(ctx, claimed, "SM" + "2" * 32, ctx.now()) is False
     stored = Message.get(message_id)
     assert (stored.status, stored.twilio_sid) == ("delivered", "SM" + "2" * 32)
-    assert statuses_told(queued_events) == []
+    # The sender tells 'sent' before it records it (so a fault between them loses nothing);
+    # events reach the chat backend in no set order anyway (a standard queue).
+    assert statuses_told(queued_events) == [(message_id, "sent")]
 
 
 def test_unclaim_gives_it_back_to_queued_and_so_to_cancellation(ctx):
