@@ -35,7 +35,9 @@ def api_routes() -> list[tuple[str, str]]:
         (path, method)
         for path, methods in sorted(app_module.app.routes.items())
         for method in sorted(methods)
-        if not path.startswith("/twilio/")
+        # Public by design: Twilio's webhooks (signed by Twilio) and the media links Twilio and
+        # phones open (each signed by the bridge: tests/integration/test_media.py).
+        if not path.startswith(("/twilio/", "/l/"))
     ]
     assert len(found) >= 15, found  # every route of API.md but Twilio's two
     return found
@@ -181,3 +183,13 @@ def test_chat_signatures_are_compared_with_compare_digest(monkeypatch):
     header = signing.sign_all(b"{}", ["s1"], 1000)
     assert signing.verify(b"{}", header, ["s0", "s1", "s2"], now=1000)
     assert len(compared) >= 2 and all(isinstance(a, bytes) for a, _ in compared)
+
+
+def test_a_media_link_that_is_not_the_bridges_own_signature_opens_nothing(api, aws_calls):
+    """/l/{token} needs no bearer token (Twilio and phones open it), so the token itself
+    is the credential: anything but a token the bridge signed is refused, touching nothing."""
+    for token in ("0", "med_x.1799999999.deadbeef", "../../etc/passwd", "a" * 300):
+        for method in ("get", "head"):
+            response = getattr(api.client.http, method)(f"/l/{token}")
+            assert response.status_code in (403, 404), (token, method, response.status_code)
+    assert aws_calls == [], "a forged link reached S3, DynamoDB or SQS"
