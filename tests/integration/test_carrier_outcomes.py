@@ -7,7 +7,6 @@ message.status event carries error_code and error_reason."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from conftest import PUBLIC_BASE_URL, post_webhook
@@ -27,21 +26,20 @@ class StandinCallbacks:
     def __init__(self, bridge, monkeypatch):
         self.bridge = bridge
         self.caught: list[tuple[str, dict]] = []
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         monkeypatch.setattr(bridge.twilio.state, "post_signed", self._catch)
         monkeypatch.setattr(bridge.twilio.state, "callback_delay", 0)
 
     def _catch(self, kind, url, params, method="POST"):
         with self.lock:
             self.caught.append((url, dict(params)))
+            self.lock.notify_all()
         return {}
 
     def deliver(self, count: int) -> list[dict]:
         """Wait for `count` callbacks, post them to the app, signed as Twilio signs them."""
-        deadline = time.monotonic() + 10
-        while len(self.caught) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
         with self.lock:
+            self.lock.wait_for(lambda: len(self.caught) >= count, timeout=10)
             batch, self.caught = self.caught[:count], self.caught[count:]
         assert len(batch) == count, batch
         for url, params in batch:
