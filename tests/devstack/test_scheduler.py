@@ -5,7 +5,6 @@ schedule, and a clean stop. Waiting is polling with a deadline."""
 from __future__ import annotations
 
 import threading
-import time
 import types
 from datetime import UTC, datetime
 
@@ -14,13 +13,6 @@ from chalice import Chalice, Cron, Rate
 
 import app as app_module
 from devstack.scheduler import Scheduler, next_cron, rate_seconds, scheduled_event, schedules_for
-
-
-def wait_until(condition, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def test_the_apps_schedules_are_found_on_the_chalice_app():
@@ -132,10 +124,16 @@ def test_a_failing_run_is_reported_and_the_schedule_goes_on_and_stops_cleanly():
                 raise RuntimeError("the first run fails")
 
     schedule = Schedule("flaky", "rate(1 minute)", handler)
-    scheduler = Scheduler([schedule], every_seconds=0.01, on_error=lambda s, e: errors.append(str(e)))
+    three_runs = threading.Event()
+    scheduler = Scheduler(
+        [schedule],
+        every_seconds=0.01,
+        on_error=lambda s, e: errors.append(str(e)),
+        on_run=lambda s, seconds: s.runs >= 3 and three_runs.set(),
+    )
     scheduler.start()
     try:
-        wait_until(lambda: schedule.runs >= 3)
+        assert three_runs.wait(5), "timed out"
     finally:
         scheduler.stop()
         scheduler.join(timeout=5)
