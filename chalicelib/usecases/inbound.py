@@ -139,7 +139,7 @@ def delivery_status(ctx: Context, message_id: str | None, params: dict) -> None:
     if status in ("accepted", "queued", "sending", "scheduled"):
         status = SENT  # at Twilio, not yet at the carrier: 'sent' is our word for it
     error_code = params.get("ErrorCode") or None
-    moved = messages.apply_status(message_id, status, error_code)
+    moved = messages.apply_status(ctx, message_id, status, error_code)
     if moved is not None:
         # Final outcomes feed the dashboard: delivery latency, failures by Twilio error code.
         metrics.message_final(
@@ -155,8 +155,3 @@ def delivery_status(ctx: Context, message_id: str | None, params: dict) -> None:
             )
         elif moved.status == DELIVERED and moved.to_number:
             carrier_outcomes.delivered(moved.to_number, ctx.now())
-    # The move and the events it owes are one write (Message.events_owed); a fault before they
-    # are queued answers 5xx, and Twilio's retry finds them still owed here.
-    owing = moved or messages.owed_by(message_id)
-    if owing is not None:
-        messages.notify_owed(ctx, owing)

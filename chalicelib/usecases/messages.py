@@ -247,23 +247,34 @@ def _set_error_code(error_code: str | None) -> Action:
     return Message.error_code.set(cast("str", error_code))
 
 
-def apply_status(message_id: str, status: str, error_code: str | None = None) -> Message | None:
-    """Move a message forward to `status` (never back); returns it if it moved."""
+def apply_status(ctx: Context, message_id: str, status: str, error_code: str | None = None) -> Message | None:
+    """Move a message forward to `status` (never back) and tell the chat backend; returns
+    it if it moved.
+
+    A read comes first: most callbacks move nothing (Twilio's 'sent' after the sender
+    recorded it, repeats, late ones), and a read costs a fraction of a conditional write
+    that fails. The event is queued before the move, under an id from (message, status),
+    as the sender does for 'sent': a fault between them answers 5xx, and Twilio's retry
+    finds the message not moved yet, tells the same event again and moves it. So a move
+    owes nothing afterwards and costs one write. Events an earlier move still owes
+    (Message.events_owed: a stop or the sender's give-up whose queueing failed) are told
+    on the way."""
     earlier = states_before(status)
     if not earlier:  # not a state we track, or the first one: nothing moves back to it
         return None
-    if status == SENT:
-        # The sender records 'sent' itself, nearly always before Twilio's callback comes: a
-        # consistent read (half a read unit) tells, where a conditional write that fails
-        # would cost a write unit. Only a message still 'sending' (its sender died) moves.
-        stored = get_or_none(Message, message_id)
-        if stored is None or stored.status not in earlier:
-            return None
-    message = Message(message_id=message_id)
-    actions = [Message.status.set(status), Message.queued_user_id.remove(), Message.events_owed.add({status})]
+    message = get_or_none(Message, message_id)
+    if message is None:
+        return None
+    notify_owed(ctx, message)
+    if message.status not in earlier:
+        return None
+    if error_code:
+        message.error_code = str(error_code)
+    _emit_status(ctx, message, status)
+    actions = [Message.status.set(status), Message.queued_user_id.remove()]
     if error_code:
         actions.append(Message.error_code.set(str(error_code)))
-    moved = update_if(message, actions, Message.message_id.exists() & Message.status.is_in(*earlier))
+    moved = update_if(message, actions, Message.status.is_in(*earlier))
     return message if moved else None
 
 
@@ -297,12 +308,6 @@ def _emit_status(ctx: Context, message: Message, status: str) -> None:
         error_reason=carrier_errors.reason(message.error_code),
         **media,
     )
-
-
-def owed_by(message_id: str) -> Message | None:
-    """The message, when it still owes the chat backend events (a retried trigger tells them)."""
-    message = get_or_none(Message, message_id)
-    return message if message is not None and message.events_owed else None
 
 
 def retention(now: float) -> int:

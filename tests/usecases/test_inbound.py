@@ -140,6 +140,27 @@ def test_status_callbacks_move_the_message_forward_and_tell_once(ctx, session, q
     assert told == [(message_id, "sent"), (message_id, "delivered")]
 
 
+def test_a_callback_writes_once_and_only_when_it_moves_the_message(ctx, session, dynamodb_writes):
+    message_id = sent_message(ctx, session)
+    dynamodb_writes.clear()
+    inbound.delivery_status(ctx, message_id, {"MessageStatus": "sent"})  # the sender recorded it
+    assert dynamodb_writes == [], "Twilio's 'sent' after the sender's record costs no write"
+    inbound.delivery_status(ctx, message_id, {"MessageStatus": "delivered"})
+    assert dynamodb_writes == [("UpdateItem", "messages")], "the move alone: nothing owed, no phone failures"
+    dynamodb_writes.clear()
+    inbound.delivery_status(ctx, message_id, {"MessageStatus": "delivered"})  # retried
+    inbound.delivery_status(ctx, message_id, {"MessageStatus": "undelivered", "ErrorCode": "30003"})  # late
+    assert dynamodb_writes == []
+
+
+def test_a_delivery_clears_the_phones_failures_in_a_row(ctx, session):
+    failed = sent_message(ctx, session)
+    inbound.delivery_status(ctx, failed, {"MessageStatus": "undelivered", "ErrorCode": "30003"})
+    assert Phone.get(ALICE).delivery_failures == 1
+    inbound.delivery_status(ctx, sent_message(ctx, session), {"MessageStatus": "delivered"})
+    assert Phone.get(ALICE).delivery_failures == 0
+
+
 def test_a_21610_failure_opts_the_phone_out(ctx, session, queued_events):
     message_id = sent_message(ctx, session)
     inbound.delivery_status(ctx, message_id, {"MessageStatus": "failed", "ErrorCode": "21610"})

@@ -40,34 +40,34 @@ def test_the_state_machine_moves_forward_only(ctx, queued_events):
     assert messages.claim(message_id, ctx.now()) is None, "a second claim never wins"
     assert messages.record_sent(ctx, claimed, "SM" + "1" * 32, ctx.now()) is True
     assert status(message_id) == "sent"
-    assert messages.apply_status(message_id, "delivered") is not None
+    assert messages.apply_status(ctx, message_id, "delivered") is not None
     assert status(message_id) == "delivered"
     # Late or out-of-order callbacks never move it back.
     for earlier in ("sent", "sending"):
-        assert messages.apply_status(message_id, earlier) is None
-    assert messages.apply_status(message_id, "undelivered", "30003") is None
-    assert messages.apply_status(message_id, "no-such-state") is None
+        assert messages.apply_status(ctx, message_id, earlier) is None
+    assert messages.apply_status(ctx, message_id, "undelivered", "30003") is None
+    assert messages.apply_status(ctx, message_id, "no-such-state") is None
     assert status(message_id) == "delivered"
-    assert statuses_told(queued_events) == [(message_id, "sent")]
+    assert statuses_told(queued_events) == [(message_id, "sent"), (message_id, "delivered")], "each move told once"
 
 
 def test_apply_status_back_to_queued_is_a_no_op(ctx):
     message_id = messages.submit(ctx, SessionStub(), "hello")["message_id"]
     messages.claim(message_id, ctx.now())
-    assert messages.apply_status(message_id, "queued") is None
+    assert messages.apply_status(ctx, message_id, "queued") is None
     assert status(message_id) == "sending"
 
 
 def test_a_callback_ahead_of_the_sender_keeps_its_status_and_the_sid(ctx, queued_events):
     message_id = messages.submit(ctx, SessionStub(), "hello")["message_id"]
     claimed = messages.claim(message_id, ctx.now())
-    assert messages.apply_status(message_id, "delivered") is not None
+    assert messages.apply_status(ctx, message_id, "delivered") is not None
     assert messages.record_sent(ctx, claimed, "SM" + "2" * 32, ctx.now()) is False
     stored = Message.get(message_id)
     assert (stored.status, stored.twilio_sid) == ("delivered", "SM" + "2" * 32)
     # The sender tells 'sent' before it records it (so a fault between them loses nothing);
     # events reach the chat backend in no set order anyway (a standard queue).
-    assert statuses_told(queued_events) == [(message_id, "sent")]
+    assert statuses_told(queued_events) == [(message_id, "delivered"), (message_id, "sent")]
 
 
 def test_unclaim_gives_it_back_to_queued_and_so_to_cancellation(ctx):
