@@ -380,6 +380,7 @@ def requests_per_message(service: LocalService, messages: int) -> dict:
         dynamodb_throttle_rate=0,
         chat_down=(0, 0),
         seed=3,
+        number_rate=1.0,
     )
     patch = Patch()
     run = FaultRun(
@@ -390,8 +391,11 @@ def requests_per_message(service: LocalService, messages: int) -> dict:
         chat=service.chat,
         setattr=patch,
     )
+    lambda_use = LambdaUse(run.clock, counting=lambda: HOOKS.counting)
     try:
         run.setup()
+        for feed in run.feeds:
+            feed.handler = lambda_use.timed(feed.handler)
         HOOKS.reset_counts()
         HOOKS.counting = True
         log_bytes = _count_stdout_bytes()
@@ -400,10 +404,12 @@ def requests_per_message(service: LocalService, messages: int) -> dict:
             if index % 50 == 49:
                 run._twilio_callbacks()
                 run._feed_all()
-        for _ in range(20):
+        for _ in range(200):
             run._twilio_callbacks()
             if run._feed_all() == 0 and not run._callbacks_pending():
-                break
+                if not run._any_hidden():
+                    break
+                run._time_passes()  # deferred to their slots (whole seconds of real time otherwise)
         HOOKS.counting = False
         logged = log_bytes.stop()
         figures = run.figures()
@@ -420,8 +426,40 @@ def requests_per_message(service: LocalService, messages: int) -> dict:
         "dynamodb_by_caller": by_caller,
         "total_per_message": round(sum(per_message.values()), 2),
         "log_bytes_per_message": round(logged / messages),
-        "cost": cost_per_million(per_message, logged / messages),
+        "lambda": lambda_use.per_message(messages),
+        "cost": cost_per_million(per_message, logged / messages, lambda_use.per_message(messages)),
     }
+
+
+class LambdaUse:
+    """Invocations and seconds of each queue function in the run, on the run's clock: the
+    sender's waits for its slots count, as Lambda bills them, though the run skips them."""
+
+    def __init__(self, clock, counting):
+        self.clock = clock
+        self.counting = counting  # whether this part of the run is counted
+        self.invocations: dict[str, int] = {}
+        self.seconds: dict[str, float] = {}
+
+    def timed(self, handler):
+        name = handler.func.__name__
+
+        def invoke(event, context):
+            started = self.clock.now()
+            try:
+                return handler(event, context)
+            finally:
+                if self.counting():
+                    self.invocations[name] = self.invocations.get(name, 0) + 1
+                    self.seconds[name] = self.seconds.get(name, 0.0) + self.clock.now() - started
+
+        return invoke
+
+    def per_message(self, messages: int) -> dict:
+        return {
+            name: {"invocations": round(n / messages, 3), "seconds": round(self.seconds[name] / messages, 3)}
+            for name, n in sorted(self.invocations.items())
+        }
 
 
 class _count_stdout_bytes:
@@ -466,7 +504,19 @@ class _count_stdout_bytes:
         return self.count
 
 
-def cost_per_million(per_message: dict, log_bytes: float) -> dict:
+def function_memory_gb(stage: str = "prod") -> dict[str, float]:
+    """Each function's memory in GB, as `chalice deploy` sets it for the stage."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][stage]
+    default = config.get("lambda_memory_size", 128)
+    functions = config.get("lambda_functions", {})
+    return {name: f.get("lambda_memory_size", default) / 1024 for name, f in functions.items()} | {
+        "default": default / 1024
+    }
+
+
+def cost_per_million(per_message: dict, log_bytes: float, queue_functions: dict | None = None) -> dict:
+    """AWS's bill per million messages: the counted requests at list prices, the API
+    handler's invocations as assumed (prices.json), the queue functions' as measured."""
     p = PRICES
     dynamodb_reads = sum(
         n for name, n in per_message.items() if name.split(".")[1] in ("GetItem", "Query", "Scan", "BatchGetItem")
@@ -476,16 +526,19 @@ def cost_per_million(per_message: dict, log_bytes: float) -> dict:
     )
     write_units = dynamodb_writes * p["assumptions"]["write_units_per_write"]
     sqs_requests = sum(n for name, n in per_message.items() if name.startswith("sqs."))
-    lambda_invocations = p["assumptions"]["lambda_invocations_per_message"]
-    lambda_gb_seconds = (
-        lambda_invocations * p["assumptions"]["lambda_seconds_per_invocation"] * p["assumptions"]["lambda_memory_gb"]
+    assumed = p["assumptions"]
+    memory = function_memory_gb()
+    api_calls = assumed["rest_api_requests_per_message"] + assumed["http_api_requests_per_message"]
+    invocations = api_calls + sum(f["invocations"] for f in (queue_functions or {}).values())
+    gb_seconds = api_calls * assumed["api_handler_seconds"] * memory.get("api_handler", memory["default"]) + sum(
+        f["seconds"] * memory.get(name, memory["default"]) for name, f in (queue_functions or {}).items()
     )
     million = 1_000_000
     parts = {
-        "api_gateway": p["api_gateway"]["rest_per_million_requests"] * p["assumptions"]["rest_api_requests_per_message"]
-        + p["api_gateway"]["http_per_million_requests"] * p["assumptions"]["http_api_requests_per_message"],
-        "lambda_requests": p["lambda"]["per_million_requests"] * lambda_invocations,
-        "lambda_duration": p["lambda"]["per_gb_second"] * lambda_gb_seconds * million,
+        "api_gateway": p["api_gateway"]["rest_per_million_requests"] * assumed["rest_api_requests_per_message"]
+        + p["api_gateway"]["http_per_million_requests"] * assumed["http_api_requests_per_message"],
+        "lambda_requests": p["lambda"]["per_million_requests"] * invocations,
+        "lambda_duration": p["lambda"]["per_gb_second"] * gb_seconds * million,
         "dynamodb_reads": p["dynamodb"]["on_demand_per_million_read_units"] * dynamodb_reads,
         "dynamodb_writes": p["dynamodb"]["on_demand_per_million_write_units"] * write_units,
         "sqs": p["sqs"]["fifo_per_million_requests"] * sqs_requests,

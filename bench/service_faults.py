@@ -127,6 +127,9 @@ class Plan:
     # (more rounds than the delivery queue's maxReceiveCount, 8: events get dead-lettered)
     max_rounds: int = 2000
     seed: int = 7
+    # Segments per second of each pool number: fast here, as this run is about faults, not
+    # rate limits (the per-message count of bench/service_bench.py sends at a long code's 1).
+    number_rate: float = 1000.0
     # Where this run's users, pool numbers and message ids start (a shard of a split run).
     first_user: int = 0
     first_number: int = 0
@@ -280,8 +283,7 @@ class FaultRun:
         pool_numbers = [f"+1415555{1000 + i:04d}" for i in range(p.first_number, p.first_number + p.pool_size)]
         for number in pool_numbers:
             state.add_number(number)
-            # Fast numbers: this run is about faults, not rate limits.
-            pool.record(self.ctx, phone_numbers.parse(number, "US"), "PN" + number[1:].rjust(32, "0"), 1000.0)
+            pool.record(self.ctx, phone_numbers.parse(number, "US"), "PN" + number[1:].rjust(32, "0"), p.number_rate)
         for u in range(p.first_user, p.first_user + p.users):
             user_id, phone = f"user{u:03d}", f"+1628555{u:04d}"
             self._call("PUT", f"/users/{user_id}/phone", {"phone": phone}, expect=202)
@@ -531,6 +533,13 @@ class FaultRun:
             return True
         now = time.time() * 1000.0  # moto's Queue.messages, stopping at the first
         return any(now > m.visible_at and not now < m.delayed_until for m in queue._messages)
+
+    def _any_hidden(self) -> bool:
+        """Whether a message waits on a queue, hidden (a deferral, a backoff)."""
+        from moto.backends import get_backend
+
+        queues = get_backend("sqs")[ACCOUNT][REGION].queues
+        return any(queues[feed.queue_name]._messages for feed in self.feeds if feed.queue_name in queues)
 
     def _time_passes(self) -> None:
         """Every hidden message's wait is over (backoffs, deferrals, crashed batches)."""
