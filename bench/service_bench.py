@@ -108,6 +108,9 @@ class LocalService:
         self.moto = self.mock = None
 
     def __enter__(self):
+        from devstack import moto_sqs_fifo
+
+        moto_sqs_fifo.install()  # SQS's FIFO group order and batching, as the local stack has them
         if self.in_process:
             from moto import mock_aws
 

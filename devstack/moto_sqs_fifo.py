@@ -37,6 +37,9 @@ import warnings
 
 PATCHED_VERSION = "5.2.5"
 BLOCKED_GROUP_RECHECK_SECONDS = 0.05
+# How many receivable messages a receive looks at to fill its batch from one group first
+# (SQS looks at up to 20,000 to find groups; this bounds moto's walk, once per receive).
+WALK_LIMIT = 200
 
 _lock = threading.Lock()
 _original = None  # moto's own receive_message, once install() replaced it
@@ -109,6 +112,7 @@ def _receive_message(self, queue_name, count, wait_seconds_timeout, visibility_t
         currently_pending_groups = set(queue.pending_message_groups)
 
         messages_to_dlq = []
+        candidates = []
 
         for message in queue.messages:
             if not message.visible:
@@ -130,7 +134,13 @@ def _receive_message(self, queue_name, count, wait_seconds_timeout, visibility_t
             ):
                 messages_to_dlq.append(message)
                 continue
+            candidates.append(message)
+            if len(candidates) >= WALK_LIMIT or sum(m.group_id == candidates[0].group_id for m in candidates) >= count:
+                break  # a full batch of the oldest group, or enough to choose from
 
+        # The third correction: SQS fills a batch from one group first (moto takes the
+        # queue's order, so interleaved groups share every batch).
+        for message in _same_group_first(candidates) if queue.fifo_queue else candidates:
             queue.pending_messages.add(message)
             message.mark_received(visibility_timeout=visibility_timeout)
             # A copy, so filtering the attributes does not change the stored message.
@@ -165,3 +175,14 @@ def _receive_message(self, queue_name, count, wait_seconds_timeout, visibility_t
         previous_result_count = len(result)
 
     return result
+
+
+def _same_group_first(messages: list) -> list:
+    """A group's messages together, groups in the order of their oldest message: "SQS
+    attempts to return as many messages with the same message group ID as possible" in one
+    receive, and only fills the rest of a batch from other groups (AWS's "FIFO queue
+    delivery logic in Amazon SQS")."""
+    by_group: dict = {}
+    for message in messages:
+        by_group.setdefault(message.group_id, []).append(message)
+    return [message for group in by_group.values() for message in group]

@@ -150,6 +150,27 @@ def test_a_group_unblocks_when_its_message_in_flight_is_deleted(fifo):
     assert bodies(fifo.receive()) == sent[1:]
 
 
+def interleaved(fifo, each: int) -> tuple[list[str], list[str]]:
+    first, other = [], []
+    for _ in range(each):
+        first += fifo.send(1)
+        other += fifo.send(1, group=OTHER_GROUP)
+    return first, other
+
+
+def test_a_batch_is_filled_from_one_group_first(fifo):
+    """SQS hands out as many messages of one group as it can, the oldest group first
+    (moto alone takes the queue's order, so interleaved groups shared every batch)."""
+    first, other = interleaved(fifo, 12)
+    assert bodies(fifo.receive()) == first[:10]
+    assert bodies(fifo.receive()) == other[:10], "the other group is not blocked"
+
+
+def test_a_short_group_leaves_the_rest_of_the_batch_to_the_next(fifo):
+    first, other = interleaved(fifo, 3)
+    assert bodies(fifo.receive()) == first + other
+
+
 def test_install_is_idempotent():
     assert moto_sqs_fifo.install() is True
     patched = sqs_models.SQSBackend.receive_message
