@@ -47,7 +47,7 @@ CAPPED = ((24, 3, 1200), (24, 6, 1200), (48, 12, 2400), (96, 24, 4800))
 # Half as many senders as numbers: backlogs stay short, so a batch holds several numbers' messages.
 SHALLOW = (96, 48, 4000)
 WARMUP_SECONDS = 20.0  # throughput is measured from here (at the earliest) to the last arrival
-BATCH = 10  # the outbound event source's batch size (infra/template.py)
+BATCH = 10  # the outbound event source's batch size (app.py: on_sqs_message(queue=OUTBOUND_QUEUE, batch_size=10))
 LINEAR_TOLERANCE = 0.15  # the per-sender throughput of every cap within 15% of their mean
 ZERO_FIGURES = ("spacing_violations", "order_violations", "duplicates", "lost", "not_final")
 
