@@ -26,7 +26,7 @@ STAMP := $(VENV)/.installed-py$(PYTHON_VERSION)-$(shell cat $(LOCKS) | cksum | c
 .PHONY: help install test lint lock run demo
 
 help: ## this list
-	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z_-]+:[^#]*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z_-]+:[^#]*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): $(LOCKS)
 	@test -n "$(PYTHON)" || { echo "$(NO_PYTHON)" >&2; exit 1; }
@@ -90,17 +90,21 @@ doctor: $(STAMP)
 demo: $(STAMP) ## a short conversation through a running `make run`
 	$(BIN)/python -m devstack.demo
 
-# The sender's simulation (bench/): issue 4's scenarios in virtual time, their figures;
-# the service's benchmarks; last the pool's month (bench/pool_sim.py, issue 5; alone:
-# `make pool-bench`). Each prints its figures even when another missed a goal; the
+# The sender's simulation (bench/): issue 4's scenarios in virtual time, their figures, and
+# issue 14's capacity study (alone: `make capacity-bench`); the service's benchmarks; last
+# the pool's month (bench/pool_sim.py, issue 5; alone: `make pool-bench`). Each prints its figures even when another missed a goal; the
 # target exits non-zero at the end if any missed one.
-.PHONY: bench pool-bench pool-report
+.PHONY: bench pool-bench pool-report capacity-bench
 bench: $(STAMP) ## every benchmark with its goals (exit 1 if one missed)
 	@missed=""; \
 	$(BIN)/python -m bench $(BENCH_ARGS) || missed="$$missed sender"; \
 	$(BIN)/python -m bench.service_bench $(SERVICE_BENCH_ARGS) || missed="$$missed service"; \
 	$(BIN)/python -m bench.pool_sim $(POOL_BENCH_ARGS) || missed="$$missed pool"; \
 	if [ -n "$$missed" ]; then echo "make bench: goals missed in:$$missed"; exit 1; fi
+
+# The capacity study behind docs/capacity.md (bench/capacity.py; also the last part of `python -m bench`).
+capacity-bench: $(STAMP) ## the capacity study alone (docs/capacity.md)
+	$(BIN)/python -m bench --only capacity
 
 pool-bench: $(STAMP) ## the pool's simulated month alone
 	$(BIN)/python -m bench.pool_sim $(POOL_BENCH_ARGS)

@@ -2,8 +2,9 @@
 
 Usage:
 
-    python -m bench                 every scenario, then the deferral comparison
+    python -m bench                 every scenario, the deferral comparison, the capacity study
     python -m bench --only faults   one scenario (by name; repeatable)
+    python -m bench --only capacity the capacity study alone (bench/capacity.py, docs/capacity.md)
     python -m bench --json out.json also write every figure as JSON
 """
 
@@ -32,6 +33,7 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+from bench.capacity_report import run_capacity
 from bench.scenarios import COMPARISONS, SCENARIOS, run
 
 INVOCATION_SECONDS_GOAL = 0.6
@@ -139,14 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", help="run only this scenario (repeatable)")
     parser.add_argument("--shards", type=int, help="worker processes for scenarios that split by number")
     parser.add_argument("--no-comparison", action="store_true", help="skip the deferral comparison")
+    parser.add_argument("--no-capacity", action="store_true", help="skip the capacity study")
     parser.add_argument("--json", help="write every figure to this file")
     args = parser.parse_args(argv)
 
     chosen = SCENARIOS + ([] if args.no_comparison else COMPARISONS)
+    capacity = not args.no_capacity
     if args.only:
         chosen = [s for s in SCENARIOS + COMPARISONS if s.name in args.only]
-        if not chosen:
-            parser.error(f"no scenario named {args.only}; known: {[s.name for s in SCENARIOS + COMPARISONS]}")
+        capacity = "capacity" in args.only
+        if not chosen and not capacity:
+            known = [s.name for s in SCENARIOS + COMPARISONS] + ["capacity"]
+            parser.error(f"no scenario named {args.only}; known: {known}")
     started = time.perf_counter()
     missed, results = [], {}
     for scenario in chosen:
@@ -154,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         results[scenario.name] = result
         missed += show(scenario, result)
     _comparison(results)
+    if capacity:
+        results["capacity"], capacity_missed = run_capacity(max(1, min(2, os.cpu_count() or 1)))
+        missed += capacity_missed
     print(f"\nbench total wall time {time.perf_counter() - started:.1f} s")
     if args.json:
         with open(args.json, "w") as out:

@@ -183,11 +183,7 @@ def run(scenario: Scenario, shards: int | None = None) -> dict:
         setup = max(part.setup_seconds for part in parts)
     result = figures(data)
     if scenario.campaign_segments_per_second:
-        rate = scenario.campaign_segments_per_second
-        result["campaign_spacing_violations"] = _campaign_spacing(data, rate)
-        last = max(data.accepted, key=lambda r: r.at)
-        drained = last.at + last.segments / rate - data.started_at
-        result["campaign_utilisation"] = result["segments"] / rate / drained
+        result.update(campaign_figures(data, scenario.campaign_segments_per_second))
     result["wall_total_seconds"] = time.perf_counter() - started
     result["cpu_seconds"] = _cpu_seconds() - cpu_started
     result["load_average"] = os.getloadavg()[0]
@@ -202,9 +198,15 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _campaign_spacing(data: RunData, rate: float) -> int:
+def campaign_figures(data: RunData, rate: float) -> dict:
+    """Sends closer than the campaign's rate allows, and the campaign's utilisation:
+    every segment at its rate over the simulated drain time."""
     records = sorted(data.accepted, key=lambda r: r.at)
-    return sum(1 for a, b in itertools.pairwise(records) if b.at - a.at < a.segments / rate - 1e-6)
+    spacing = sum(1 for a, b in itertools.pairwise(records) if b.at - a.at < a.segments / rate - 1e-6)
+    last = records[-1]
+    drained = last.at + last.segments / rate - data.started_at
+    segments = sum(item.segments for item in data.submitted)
+    return {"campaign_spacing_violations": spacing, "campaign_utilisation": segments / rate / drained}
 
 
 SCENARIOS = [

@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass, field
 
 from bench.kernel import Kernel, Process
+from bench.partitions import touched
 
 EPOCH = 1_800_000_000.0
 REGION = "us-east-1"
@@ -413,6 +414,9 @@ class DynamoCalls:
         self.wire = wire
         self.counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
         self.conditional_failures = collections.Counter()
+        # (role, kind, table, partition-key value) -> request units (bench/partitions.py)
+        self.partitions: collections.Counter = collections.Counter()
+        self._hash_keys: dict[str, str] = {}
 
     def install(self):
         from pynamodb.connection import base
@@ -434,6 +438,9 @@ class DynamoCalls:
         kernel = self.sim.kernel
         role = kernel.current.role if kernel.in_process else "setup"
         self.counts[role][operation] += 1
+        if role != "setup":
+            for kind, table, partition, units in touched(operation, kwargs, self._hash_key):
+                self.partitions[(role, kind, table.removeprefix(PREFIX), partition)] += units
         if kernel.in_process:
             kernel.sleep(self.sim.uniform(self.sim.latencies.dynamodb))
         try:
@@ -444,6 +451,13 @@ class DynamoCalls:
             if "ConditionalCheckFailed" in str(getattr(error, "response", {}).get("Error", {}).get("Code", "")):
                 self.conditional_failures[role] += 1
             raise
+
+    def _hash_key(self, table: str) -> str:
+        if table not in self._hash_keys:
+            from moto.dynamodb.models import dynamodb_backends
+
+            self._hash_keys[table] = dynamodb_backends[ACCOUNT][REGION].get_table(table).hash_key_attr
+        return self._hash_keys[table]
 
     def _direct(self, operation: str, kwargs: dict):
         from botocore.exceptions import ClientError
@@ -885,6 +899,7 @@ class Harness:
             started_at=self.run_started_at,
             ended_at=self.run_ended_at,
             wall_seconds=self.wall_seconds,
+            partitions=dict(self.dynamo.partitions),
         )
 
 
@@ -912,6 +927,7 @@ class RunData:
     started_at: float
     ended_at: float
     wall_seconds: float
+    partitions: dict = field(default_factory=dict)  # DynamoCalls.partitions
 
     @classmethod
     def merge(cls, parts: list[RunData]) -> RunData:
@@ -943,6 +959,7 @@ class RunData:
             started_at=min(part.started_at for part in parts),
             ended_at=max(part.ended_at for part in parts),
             wall_seconds=max(part.wall_seconds for part in parts),
+            partitions=add(part.partitions for part in parts),
         )
 
 
