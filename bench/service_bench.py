@@ -340,7 +340,7 @@ def handler_benchmarks(service: LocalService, requests: int) -> dict:
         HOOKS.reset_counts()
         HOOKS.counting = True
         handler()
-        calls = dict(HOOKS.calls)
+        calls, units = dict(HOOKS.calls), dict(HOOKS.write_units)
         HOOKS.reset_counts()
         floor()
         floor_calls = dict(HOOKS.calls)
@@ -419,7 +419,7 @@ def requests_per_message(service: LocalService, messages: int) -> dict:
     finally:
         patch.undo()
     assert figures["lost"] == figures["not_final"] == figures["sent_twice"] == 0, figures
-    calls = dict(HOOKS.calls)
+    calls, units = dict(HOOKS.calls), dict(HOOKS.write_units)
     by_caller = {name: round(n / messages, 3) for name, n in sorted(HOOKS.callers.items())}
     per_message = {name: n / messages for name, n in sorted(calls.items())}
     return {
@@ -429,8 +429,11 @@ def requests_per_message(service: LocalService, messages: int) -> dict:
         "dynamodb_by_caller": by_caller,
         "total_per_message": round(sum(per_message.values()), 2),
         "log_bytes_per_message": round(logged / messages),
+        "write_units_per_message": {name: round(n / messages, 3) for name, n in sorted(units.items())},
         "lambda": lambda_use.per_message(messages),
-        "cost": cost_per_million(per_message, logged / messages, lambda_use.per_message(messages)),
+        "cost": cost_per_million(
+            per_message, logged / messages, lambda_use.per_message(messages), sum(units.values()) / messages
+        ),
     }
 
 
@@ -517,9 +520,12 @@ def function_memory_gb(stage: str = "prod") -> dict[str, float]:
     }
 
 
-def cost_per_million(per_message: dict, log_bytes: float, queue_functions: dict | None = None) -> dict:
+def cost_per_million(
+    per_message: dict, log_bytes: float, queue_functions: dict | None = None, write_units: float | None = None
+) -> dict:
     """AWS's bill per million messages: the counted requests at list prices, the API
-    handler's invocations as assumed (prices.json), the queue functions' as measured."""
+    handler's invocations as assumed (prices.json), the queue functions' as measured, and
+    DynamoDB's write units as billed (bench/write_units.py) or, without them, assumed."""
     p = PRICES
     dynamodb_reads = sum(
         n for name, n in per_message.items() if name.split(".")[1] in ("GetItem", "Query", "Scan", "BatchGetItem")
@@ -527,7 +533,8 @@ def cost_per_million(per_message: dict, log_bytes: float, queue_functions: dict 
     dynamodb_writes = sum(
         n for name, n in per_message.items() if name.split(".")[1] in ("PutItem", "UpdateItem", "DeleteItem")
     )
-    write_units = dynamodb_writes * p["assumptions"]["write_units_per_write"]
+    if write_units is None:
+        write_units = dynamodb_writes * p["assumptions"]["write_units_per_write"]
     sqs_requests = sum(n for name, n in per_message.items() if name.startswith("sqs."))
     assumed = p["assumptions"]
     memory = function_memory_gb()
@@ -556,6 +563,7 @@ def cost_per_million(per_message: dict, log_bytes: float, queue_functions: dict 
         "twilio_usd_per_million_segments": round(twilio, 2),
         "aws_share_of_twilio_fee": round(share, 5),
         "dynamodb_writes_per_message": round(dynamodb_writes, 3),
+        "dynamodb_write_units_per_message": round(write_units, 3),
         "goal": f"<= {COST_SHARE_GOAL}",
         "met": share <= COST_SHARE_GOAL,
     }

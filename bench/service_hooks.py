@@ -17,11 +17,17 @@ with it.
 from __future__ import annotations
 
 import collections
+import json
 import random
 import threading
 
 import botocore.handlers
 from botocore.awsrequest import AWSResponse
+
+from bench import write_units
+
+WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+REGION = "us-east-1"  # the benches' (bench/service_bench.py, bench/service_faults.py)
 
 
 class AwsHooks:
@@ -34,13 +40,21 @@ class AwsHooks:
         self.throttle_rate = 0.0
         self.throttled: collections.Counter = collections.Counter()
         self.rng = random.Random(0)
+        # "dynamodb.UpdateItem" -> write request units billed (bench/write_units.py)
+        self.write_units: collections.Counter = collections.Counter()
 
-    # -- the handler -------------------------------------------------------------------
+    # -- the handlers ------------------------------------------------------------------
 
-    def before_call(self, event_name: str, model=None, **_):
+    def before_call(self, event_name: str, model=None, params=None, context=None, **_):
         # event_name: before-call.<service id>.<operation>
         _, service, operation = event_name.split(".", 2)
         service = service.lower()
+        if self.counting and service == "dynamodb" and operation in WRITES and context is not None:
+            request = json.loads((params or {}).get("body") or b"{}")  # the serialized request's JSON
+            items = len(request.get("TransactItems") or ()) or sum(
+                len(v) for v in (request.get("RequestItems") or {}).values()
+            )
+            context["bench_write"] = (operation, write_units.before(operation, request, REGION), items or 1)
         with self.lock:
             if self.counting:
                 self.calls[f"{service}.{operation}"] += 1
@@ -53,8 +67,20 @@ class AwsHooks:
 
     # -- control -----------------------------------------------------------------------
 
+    def after_call(self, event_name: str, parsed=None, context=None, **_):
+        """Bill a counted write its units, now that its outcome is known."""
+        write = (context or {}).pop("bench_write", None)
+        if write is None:
+            return
+        operation, snapshot, items = write
+        error = (parsed or {}).get("Error", {}).get("Code")
+        billed = write_units.units(operation, snapshot, error, items)
+        with self.lock:
+            self.write_units[f"dynamodb.{operation}"] += billed
+
     def reset_counts(self) -> None:
         with self.lock:
+            self.write_units.clear()
             self.calls.clear()
             self.callers.clear()
             self.throttled.clear()
@@ -94,6 +120,7 @@ def install() -> AwsHooks:
     global _INSTALLED
     if not _INSTALLED:
         botocore.handlers.BUILTIN_HANDLERS.insert(0, ("before-call", HOOKS.before_call))
+        botocore.handlers.BUILTIN_HANDLERS.insert(0, ("after-call.dynamodb", HOOKS.after_call))
         _INSTALLED = True
     forget_clients()
     return HOOKS

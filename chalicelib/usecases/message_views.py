@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from chalicelib.core.errors import bad_request, not_found
-from chalicelib.store.conditional import get_or_none
+from chalicelib.store.conditional import get_or_none, get_together
 from chalicelib.store.models import Message
 from chalicelib.usecases import media
 
@@ -62,7 +62,8 @@ def list_for_session(session_id: str, limit: str | int | None = None, cursor: st
         if not isinstance(start, dict):
             raise bad_request("invalid_cursor", "cursor must be a next_cursor value from a previous page")
     page = Message.by_session.query(session_id, limit=page_size, last_evaluated_key=start, scan_index_forward=True)
-    items = [describe(message) for message in page]
+    keys = [(Message, key.message_id, None) for key in page]  # the index holds keys only
+    items = [describe(message) for message in (get_together(keys) if keys else []) if message is not None]
     next_key = page.last_evaluated_key
     next_cursor = base64.urlsafe_b64encode(json.dumps(next_key).encode()).decode() if next_key else None
     return {"messages": items, "next_cursor": next_cursor}

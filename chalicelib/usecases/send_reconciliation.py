@@ -37,11 +37,10 @@ def reconcile(twilio: TwilioGateway, message: Message, body: str | None) -> Sent
         if sent.body == body and (sent.date_created is None or sent.date_created >= math.floor(since))
     ]
     if candidates and message.session_id:
-        known = {
-            other.twilio_sid
-            for other in Message.by_session.query(message.session_id, Message.order_key < message.order_key)
-            if other.twilio_sid
-        }
+        earlier = Message.by_session.query(message.session_id, Message.order_key < message.order_key)
+        # The index holds keys only: the sids are read from the items.
+        recorded = Message.batch_get((key.message_id for key in earlier), consistent_read=True)
+        known = {other.twilio_sid for other in recorded if other.twilio_sid}
         candidates = [sent for sent in candidates if sent.sid not in known]
     if not candidates:
         return None
