@@ -340,7 +340,7 @@ def handler_benchmarks(service: LocalService, requests: int) -> dict:
         HOOKS.reset_counts()
         HOOKS.counting = True
         handler()
-        calls, units = dict(HOOKS.calls), dict(HOOKS.write_units)
+        calls = dict(HOOKS.calls)
         HOOKS.reset_counts()
         floor()
         floor_calls = dict(HOOKS.calls)

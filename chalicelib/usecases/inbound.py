@@ -15,10 +15,9 @@ from chalicelib.config import settings
 from chalicelib.core import events, segments
 from chalicelib.core.message_rules import DELIVERED, FAILED, SENT, UNDELIVERED, inbound_message_id
 from chalicelib.store.conditional import get_together
-from chalicelib.store.models import Message, Route
+from chalicelib.store.models import Message, Phone, Route
 from chalicelib.usecases import carrier_outcomes, chat_events, media, messages, opt_out, pool_usage, sessions
 from chalicelib.usecases.context import Context
-from chalicelib.usecases.reachability import phone_state
 
 HELP_WORDS = frozenset({"HELP", "INFO"})
 
@@ -62,14 +61,16 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
 
     now = ctx.now()
     message_id = inbound_message_id(sid)
-    # Whether this MessageSid was taken before is read with the route, in one request.
-    route, taken_before = get_together([(Route, sender, pool_number), (Message, message_id, None)])
+    # The route, the sending phone's owner and whether this MessageSid was taken before, in
+    # one request.
+    route, owner, taken_before = get_together(
+        [(Route, sender, pool_number), (Phone, sender, None), (Message, message_id, None)]
+    )
     if taken_before is not None:
         return twiml()  # Twilio retried, or someone replays it: it was stored and reported once
-    session = sessions.open_on_route(sender, pool_number, now, route) if route is not None else None
+    session = sessions.routed_session(route, owner, now)
     if session is None:
         media.discard_inbound(ctx, sid, params)  # no copy stays with Twilio
-        owner = phone_state(sender)
         chat_events.emit(
             ctx,
             events.SMS_UNROUTED,

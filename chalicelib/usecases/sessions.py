@@ -17,11 +17,11 @@ from chalicelib.config import settings
 from chalicelib.core import events, identifiers, phone_numbers
 from chalicelib.core.errors import BridgeError, not_found
 from chalicelib.core.message_rules import validate_name
-from chalicelib.store.conditional import delete_if, get_or_none, save_if, update_if
-from chalicelib.store.models import Pair, Route, Session, User
+from chalicelib.store.conditional import delete_if, get_or_none, get_together, save_if, update_if
+from chalicelib.store.models import Pair, Phone, Route, Session, User
 from chalicelib.usecases import chat_events, media, messages, pool_growth, pool_numbers
 from chalicelib.usecases.context import Context
-from chalicelib.usecases.reachability import owns, phone_state, require_reachable
+from chalicelib.usecases.reachability import owns, require_reachable
 
 OPEN, CLOSED = "open", "closed"
 MAX_NAME = 64
@@ -252,17 +252,22 @@ def close_pair(ctx: Context, user_id: str, partner_id: str) -> bool:
     return close(ctx, session) if session is not None else False
 
 
-def open_on_route(phone: str, pool_number: str, now: float, route: Route | None = None) -> Session | None:
-    """The open session an SMS from `phone` to `pool_number` belongs to, if any (`route`:
-    the Route item of that pair when the caller read it already)."""
-    route = route if route is not None else get_or_none(Route, phone, pool_number)
+def open_on_route(phone: str, pool_number: str, now: float) -> Session | None:
+    """The open session an SMS from `phone` to `pool_number` belongs to, if any."""
+    route, owner = get_together([(Route, phone, pool_number), (Phone, phone, None)])
+    return routed_session(route, owner, now)
+
+
+def routed_session(route: Route | None, owner: Phone | None, now: float) -> Session | None:
+    """The open session `route` names, if any, while `owner` (the sending phone's item,
+    read with the route) says the phone is still that session's user's. Only the phone's
+    verified owner's sessions route: once the phone left the user (taken over, claimed
+    again, removed) nothing reaches their partners, even before the request that moved it
+    has closed every session."""
     session = get_or_none(Session, route.session_id) if route and route.expires_at > now else None
     if session is None or not is_open(session, now):
         return None
-    # Only the phone's verified owner's sessions route: once the phone left the user
-    # (taken over, claimed again, removed) nothing reaches their partners, even before
-    # the request that moved it has closed every session.
-    return session if owns(phone_state(phone), session.user_id) else None
+    return session if owns(owner, session.user_id) else None
 
 
 def sweep_expired(ctx: Context, now: float) -> tuple[int, Counter, Counter]:
