@@ -106,7 +106,8 @@ def show(scenario, result: dict) -> list[str]:
         f"p99 {_seconds(r['idle_latency_p99'])}"
     )
     print(
-        f"  invocations {r['invocations']} (peak concurrency {r['peak_concurrency']}, crashed {r['crashes']}, "
+        f"  invocations {r['invocations']} (cold starts {r['cold_starts']}, peak concurrency {r['peak_concurrency']}, "
+        f"crashed {r['crashes']}, "
         f"over the timeout {r['overruns']}) | virtual time {r['virtual_seconds']:.1f} s"
     )
     print(f"  Twilio calls {r['twilio_calls']}")

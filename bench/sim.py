@@ -562,6 +562,8 @@ class Harness:
         self.crashes = 0
         self.overruns = 0
         self.running = 0
+        self.idle_environments = 0  # Lambda execution environments warm and free
+        self.cold_starts = 0
         self.peak_running = 0
         self.empty_receives = 0
         self.arrivals_pending = 0
@@ -772,7 +774,6 @@ class Harness:
         import app as app_module
 
         kernel, queue = self.kernel, self.outbound
-        cold = True
         me = kernel.current
         while True:
             batch = queue.receive(10)
@@ -784,14 +785,23 @@ class Harness:
                 continue
             if queue.receivable():
                 queue.notify()
+            # Lambda runs an invocation in a free warm execution environment, whichever poller
+            # asked; it starts a new one (cold) only when every one it has is busy.
+            cold = self.idle_environments == 0
+            if cold:
+                self.cold_starts += 1
+            else:
+                self.idle_environments -= 1
             start_latency = self.uniform(self.latencies.long_poll_return) + self.uniform(
                 self.latencies.lambda_cold_start if cold else self.latencies.lambda_warm_start
             )
             kernel.sleep(start_latency)
             if cold:
                 self.invocation_seconds += start_latency
-            cold = False
-            self._invoke(app_module, batch)
+            try:
+                self._invoke(app_module, batch)
+            finally:
+                self.idle_environments += 1
 
     def _invoke(self, app_module, batch: list[SimMessage]) -> None:
         kernel, queue = self.kernel, self.outbound
@@ -875,6 +885,7 @@ class Harness:
             empty_receives=self.empty_receives,
             events_sent=sum(self.events_sent.values()),
             invocations=self.invocations,
+            cold_starts=self.cold_starts,
             invocation_seconds=self.invocation_seconds,
             crashes=self.crashes,
             overruns=self.overruns,
@@ -902,6 +913,7 @@ class RunData:
     empty_receives: int
     events_sent: int
     invocations: int
+    cold_starts: int
     invocation_seconds: float
     crashes: int
     overruns: int
@@ -933,6 +945,7 @@ class RunData:
             empty_receives=sum(part.empty_receives for part in parts),
             events_sent=sum(part.events_sent for part in parts),
             invocations=sum(part.invocations for part in parts),
+            cold_starts=sum(part.cold_starts for part in parts),
             invocation_seconds=sum(part.invocation_seconds for part in parts),
             crashes=sum(part.crashes for part in parts),
             overruns=sum(part.overruns for part in parts),
@@ -1027,6 +1040,7 @@ def figures(run: RunData) -> dict:
         "sqs_calls": run.sqs_calls,
         "sqs_empty_receives": run.empty_receives,
         "invocations": run.invocations,
+        "cold_starts": run.cold_starts,
         "invocation_seconds_per_message": run.invocation_seconds / n if n else 0.0,
         "peak_concurrency": run.peak_running,
         "crashes": run.crashes,
