@@ -105,7 +105,7 @@ class Limiter:
         not used leaves the number idle that long, never sends closer. Only without a
         campaign or burst (a campaign's slots are shared by every number)."""
         ahead = max(self.lead, horizon or 0.0)
-        if self.limits.campaign_id or self.limits.burst_seconds:
+        if not self.books_ahead:
             then = ()
         for _ in range(MAX_CHARGE_TRIES):
             keys = self._keys(number)
@@ -132,6 +132,19 @@ class Limiter:
                 state.tat += late
             elif not self._write(state, state.tat + late):
                 logger.warning("a late send could not move its limit on", extra={"late_seconds": late})
+
+    @property
+    def books_ahead(self) -> bool:
+        """A number's slots are its own to book ahead: no campaign shares them, no burst."""
+        return not (self.limits.campaign_id or self.limits.burst_seconds)
+
+    def earliest(self, number: str) -> float:
+        """When the next send from `number` may go, as far as this invocation knows."""
+        return self._earliest(number)
+
+    def cost(self, number: str, segments: int) -> float:
+        """Seconds of the number's rate a send of `segments` takes."""
+        return cost_seconds(segments, self._keys(number)[0].rate)
 
     def _earliest(self, number: str) -> float:
         return max(state.tat - self.limits.burst_seconds for state in self._keys(number))

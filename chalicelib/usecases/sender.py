@@ -20,8 +20,13 @@ For each message of a batch, in its group's order:
    leaves exactly when charged.
 5. send, and record the sid (a conditional write sending -> sent).
 
-Once a message of a group must wait outside the invocation or be retried, the rest
-of its group in the batch is given back with the same visibility timeout (one
+Handing back (usecases/give_backs.py): when a group's next slot is more than
+SENDER_MAX_IDLE_SECONDS after its first message's (a long code at 1 segment/s), the
+invocation sends that one and hands the rest back to SQS, asking for their visibility
+timeout at the moment that brings them back just before the next slot: the invocation
+ends after its send instead of idling a second a message (bench/README.md, "The
+deferral choice"). Once a message of a group must wait outside the invocation or be
+retried, the rest of its group is given back with the same visibility timeout (one
 ChangeMessageVisibilityBatch, and batchItemFailures): a number's messages never
 overtake each other, and the group is not held for the queue's visibility timeout.
 
@@ -41,31 +46,24 @@ invocation.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
 from chalicelib import config
-from chalicelib.adapters import metrics, queues
+from chalicelib.adapters import metrics
 from chalicelib.adapters.logs import correlated, logger, mask
-from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, TwilioError
+from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS
 from chalicelib.config import settings
 from chalicelib.core.media_rules import MMS
 from chalicelib.core.message_rules import FAILED, SENDING
-from chalicelib.core.send_timing import (
-    BACKOFF_BASE_RATE_LIMITED,
-    BACKOFF_BASE_UNKNOWN,
-    backoff,
-    receive_count,
-    visibility_timeout,
-)
+from chalicelib.core.send_timing import backoff, receive_count
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
-from chalicelib.usecases import carrier_outcomes, media, messages, messaging_service, pool_usage
+from chalicelib.usecases import messages, messaging_service, pool_usage, twilio_send
 from chalicelib.usecases.context import Context
+from chalicelib.usecases.give_backs import GiveBacks
 from chalicelib.usecases.rate_limits import Booking, Limiter
 from chalicelib.usecases.send_reconciliation import reconcile
 from chalicelib.usecases.send_slots import Job, SlotsAhead
-
-DONE, WAIT, RETRY = "done", "wait", "retry"
+from chalicelib.usecases.twilio_send import DONE, RETRY, WAIT, Outcome
 
 # Without a Lambda context (tests, scripts): the outbound function's timeout.
 DEFAULT_BUDGET_SECONDS = 30.0
@@ -78,16 +76,8 @@ BOOKING_MARGIN_SECONDS = 0.05
 # A claimed message may be booked (and wait, keeping its claim) this far ahead.
 HOLD_CLAIM_SECONDS = 1.0
 
-# Metric names (chalicelib/metrics.py publishes them as EMF lines).
-SEND_RETRIES = "SendRetries"  # dimension Reason: rate_limited | server_error | unreachable
+# Metric name (chalicelib/metrics.py publishes it as EMF lines); SendRetries: twilio_send.py.
 SEND_DEFERRALS = "SendDeferrals"  # messages given back to the queue to wait (dimension Reason)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    kind: str  # DONE, WAIT (the limiter refused after all), RETRY (give back with backoff)
-    seconds: float = 0.0
-    reason: str = ""
 
 
 def process_batch(ctx: Context, records: list[dict], lambda_context=None) -> list[str]:
@@ -104,6 +94,7 @@ class Batch:
         self.ctx = ctx
         self.clock = ctx.clock
         self.max_wait_seconds = settings().sender_max_wait_seconds if max_wait_seconds is None else max_wait_seconds
+        self.max_idle_seconds = settings().sender_max_idle_seconds
         self.limiter = Limiter(
             ctx.limit_store,
             messaging_service.limits_with_campaign(ctx, config.limit_settings()),
@@ -119,7 +110,7 @@ class Batch:
         for record in records:
             self.pending.setdefault(_group(record), deque()).append(record)
         self.not_before: dict[str, float] = {}
-        self.given_back: list[tuple[dict, float, bool]] = []
+        self.backs = GiveBacks(self.clock)
         self.figures = metrics.SentFigures()
         self.slots = SlotsAhead()  # booked ahead for a group's next messages
 
@@ -135,6 +126,13 @@ class Batch:
         while self.pending:
             now = self.clock.now()
             group, wait = min(((g, self._ready_in(g, now)) for g in self.pending), key=lambda gw: gw[1])
+            self._hand_back(group, now, wait)
+            ask = self.backs.next_ask()
+            if ask is not None and ask <= now + wait:
+                if ask > now:
+                    self.clock.sleep(ask - now)
+                self.backs.ask_due(self.clock.now())
+                continue
             if wait > 0:
                 if wait <= self.max_wait_seconds and now + wait + SEND_RESERVE_SECONDS <= self.deadline:
                     self.clock.sleep(wait)
@@ -154,14 +152,14 @@ class Batch:
                 outcome = Outcome(RETRY, backoff(receive_count(record), 1.0), "error")
             if outcome.kind == DONE:
                 self.pending[group].popleft()
+                self.backs.sent(group)
                 if not self.pending[group]:
                     del self.pending[group]
             elif outcome.kind == WAIT:
                 self.not_before[group] = now + outcome.seconds
             else:
                 self._give_back(group, outcome.seconds, outcome.reason)
-        self._apply_visibility()
-        return [record["messageId"] for record, _, _ in self.given_back]
+        return self.backs.finish()
 
     def _ready_in(self, group: str, now: float) -> float:
         # The group is the pool number; a record without one (not from the FIFO queue)
@@ -174,38 +172,37 @@ class Batch:
         return max(limit, self.not_before.get(group, 0.0) - now)
 
     def _give_back(self, group: str, seconds: float, reason: str) -> None:
-        records = self.pending.pop(group)
+        records = list(self.pending.pop(group))
         # A limiter wait may come back a little early and wait out the rest; a retry not.
         early = reason in ("limit", "time") and self.max_wait_seconds > 0
-        for record in records:
-            self.given_back.append((record, seconds, early))
+        self.backs.give_back(group, records, seconds, early)
         metrics.count(SEND_DEFERRALS, len(records), Reason=reason)
 
     def _give_back_all(self, now: float, reason: str) -> None:
         for group in list(self.pending):
             self._give_back(group, self._ready_in(group, now), reason)
 
-    def _apply_visibility(self) -> None:
-        """Make given-back messages visible again when they may go (SQS counts whole
-        seconds); without this they would wait out the queue's visibility timeout."""
-        by_queue: dict[str, list[dict]] = {}
-        for record, seconds, early in self.given_back:
-            arn = record.get("eventSourceARN")
-            if not arn or not record.get("receiptHandle"):
-                continue
-            entries = by_queue.setdefault(arn.rsplit(":", 1)[-1], [])
-            entries.append(
-                {
-                    "Id": str(len(entries)),
-                    "ReceiptHandle": record["receiptHandle"],
-                    "VisibilityTimeout": visibility_timeout(seconds, early),
-                }
-            )
-        for queue_name, entries in by_queue.items():
-            try:
-                queues.set_visibility(queue_name, entries)
-            except Exception:
-                logger.exception("visibility not changed; the messages wait out the queue's timeout")
+    def _hand_back(self, group: str, now: float, wait: float) -> None:
+        """Hand the group's messages after its first back to SQS, timed to come back just
+        before their slot, when that slot is more than SENDER_MAX_IDLE_SECONDS after the
+        first's: the invocation then ends after the send instead of idling until it."""
+        records = self.pending[group]
+        if len(records) < 2 or not group or group in self.backs or self.max_wait_seconds <= 0:
+            return
+        if not self.limiter.books_ahead:  # a campaign's slots, shared by every number: not foreseeable
+            return
+        job = Job.parse(records[0]["body"])
+        if job.segments is None or group in self.not_before:
+            return
+        cost = self.limiter.cost(group, job.segments)
+        if cost <= self.max_idle_seconds:
+            return
+        slot = self.slots.slot_of(job.message_id)
+        if slot is None:
+            slot = max(self.limiter.earliest(group), now + self.limiter.margin)
+        followers = list(records)[1:]
+        self.pending[group] = deque([records[0]])
+        self.backs.hand_back(group, followers, slot + cost, now, max(now, now + wait))
 
     # --- one message ---------------------------------------------------------
 
@@ -282,47 +279,7 @@ class Batch:
         return booking
 
     def _send(self, message: Message, body: str, attempt: int, now: float) -> Outcome:
-        """Send a booked message. Its booking counted it as sent (a retry's, the attempt that
-        may have gone); an answer that says it did not go takes that back."""
-        try:
-            sent = self.ctx.twilio.send_sms(
-                from_=message.from_number,
-                to=message.to_number,
-                body=body,
-                status_callback=settings().webhook_url(f"/twilio/status?message_id={message.message_id}"),
-                **media.send_arguments(self.ctx, message.media, message.media_delivery),
-                messaging_service_sid=settings().twilio_messaging_service_sid,
-            )
-        except TwilioError as error:
-            metrics.twilio_call(error.code or error.status or "unreachable")
-            if error.status == 429:
-                # Refused before it was accepted: give it back to the queue as it was.
-                messages.unclaim(message)
-                pool_usage.uncount_sent(message.from_number, int(message.segments))
-                metrics.count(SEND_RETRIES, Reason="rate_limited")
-                return Outcome(RETRY, backoff(attempt, BACKOFF_BASE_RATE_LIMITED), "rate_limited")
-            if error.retryable:
-                # Twilio may have accepted it: stay 'sending' so the next try looks it up first.
-                reason = "server_error" if error.status else "unreachable"
-                metrics.count(SEND_RETRIES, Reason=reason)
-                logger.warning(
-                    "twilio send outcome unknown; it will be reconciled, then retried",
-                    extra={"message_id": message.message_id, "status": error.status},
-                )
-                return Outcome(RETRY, backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
-            self._finish(message, str(error.code or error.status))
-            pool_usage.uncount_sent(message.from_number, int(message.segments))
-            if error.code:  # what the code means for the phone and the pool (core/carrier_errors.py)
-                carrier_outcomes.apply(
-                    self.ctx,
-                    error.code,
-                    to_number=message.to_number,
-                    from_number=message.from_number,
-                    cause=message.message_id,
-                )
-            return Outcome(DONE)
-        self._record_sent(message, sent.sid, now, twilio_requests=1)
-        return Outcome(DONE)
+        return twilio_send.send(self.ctx, message, body, attempt, now, self._record_sent, self._finish)
 
     def _record_sent(self, message: Message, twilio_sid: str, now: float, twilio_requests: int = 0) -> None:
         if message.media_delivery == MMS:

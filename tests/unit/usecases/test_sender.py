@@ -322,6 +322,14 @@ def sent_at(world, now) -> list[float]:
     return timed.times
 
 
+@pytest.fixture
+def in_one_invocation(monkeypatch):
+    """A number's backlog in a batch sent by the invocation, idling between its slots (as
+    for numbers whose slots are closer than SENDER_MAX_IDLE_SECONDS)."""
+    monkeypatch.setenv("SENDER_MAX_IDLE_SECONDS", "15")
+
+
+@pytest.mark.usefixtures("in_one_invocation")
 def test_messages_of_a_number_are_spaced_by_their_segments(world, now, sent_at):
     long_text = "x" * 300  # with "Bob: " 305 GSM-7 characters: 2 segments
     ids = [submit(world, long_text), submit(world, "short"), submit(world, "after")]
@@ -333,6 +341,7 @@ def test_messages_of_a_number_are_spaced_by_their_segments(world, now, sent_at):
     assert PoolNumber.get(POOL, NUMBER).limiter_tat == pytest.approx(sent_at[2] + 1.0)
 
 
+@pytest.mark.usefixtures("in_one_invocation")
 def test_a_numbers_backlog_in_a_batch_costs_one_limiter_write(world, now, sent_at):
     from chalicelib.store.limit_states import DynamoLimitStore
 
@@ -350,6 +359,7 @@ def test_a_numbers_backlog_in_a_batch_costs_one_limiter_write(world, now, sent_a
     assert sent_counted() == (4, 3)
 
 
+@pytest.mark.usefixtures("in_one_invocation")
 def test_slots_booked_ahead_and_not_used_are_taken_back_from_the_counters(world, now):
     class CancellingGateway(TwilioGateway):  # the user comes back while the first one goes out
         def send_sms(self, **kwargs):
@@ -393,3 +403,66 @@ def test_a_record_without_a_group_is_still_limited_by_its_number(world, now, sen
     assert sender.process_batch(world.ctx, records) == []
     assert [status(i)[0] for i in ids] == ["sent", "sent"]
     assert sent_at[1] - sent_at[0] >= 1.0 - 1e-6
+
+
+@pytest.fixture
+def asked(world, now):
+    """Every visibility timeout the sender asks of SQS: (when, receipt handle, seconds)."""
+    calls: list[tuple[float, str, int]] = []
+
+    def seen(params, **_):
+        calls.extend((now.now(), e["ReceiptHandle"], e["VisibilityTimeout"]) for e in params["Entries"])
+
+    events = aws.client("sqs").meta.events
+    events.register("provide-client-params.sqs.ChangeMessageVisibilityBatch", seen)
+    yield calls
+    events.unregister("provide-client-params.sqs.ChangeMessageVisibilityBatch", seen)
+
+
+def comes_back(asked: list, record: dict) -> float:
+    """When SQS shows a message again: its last visibility timeout asked, from when asked."""
+    when, _, seconds = [call for call in asked if call[1] == record["receiptHandle"]][-1]
+    return when + seconds
+
+
+def test_a_numbers_backlog_is_handed_back_to_come_back_just_before_each_slot(world, now, sent_at, asked):
+    texts = ["x" * 300, "short", "after", "and", "more"]  # the first is 2 segments
+    ids = [submit(world, text) for text in texts]
+    records = receive()
+    backs = []
+    while records:
+        failed = sender.process_batch(world.ctx, records)
+        # One message sent; the invocation ends with its send instead of idling until the next slot.
+        assert failed == [r["messageId"] for r in records[1:]]
+        assert now.now() == sent_at[-1]
+        records = records[1:]
+        if records:
+            backs.append(comes_back(asked, records[0]))
+            now.set(backs[-1])  # SQS shows the rest of the group again: the next invocation
+    assert [status(i)[0] for i in ids] == ["sent"] * 5
+    assert world.bodies() == [f"Bob: {text}" for text in texts]
+    assert [b - a for a, b in itertools.pairwise(sent_at)] == [pytest.approx(g) for g in (2.0, 1.0, 1.0, 1.0)]
+    # Each came back before its slot, in time to book it; after the first (handed back after
+    # its send, as an invocation that started late must), the longest lead early.
+    leads = [slot - back for slot, back in zip(sent_at[1:], backs, strict=True)]
+    assert all(lead >= send_timing.RETURN_LEAD_MIN for lead in leads)
+    assert leads[1:] == [pytest.approx(send_timing.RETURN_LEAD_MAX)] * 3
+    assert sent_counted() == (6, 5)
+
+
+def test_handed_back_messages_follow_a_retried_one_in_order(world, now, asked):
+    ids = [submit(world, f"message {i}") for i in range(3)]
+    world.answers.append((429, 20429))
+    records = receive()
+    assert sender.process_batch(world.ctx, records) == [r["messageId"] for r in records]
+    assert [status(i)[0] for i in ids] == ["queued"] * 3
+    # All back after the first's backoff together: none can come back before it.
+    backs = [comes_back(asked, record) for record in records]
+    assert backs[1:] == [backs[0]] * 2 and backs[0] - now.now() >= 1
+    now.set(backs[0])
+    for _ in range(3):
+        records = [r for r in records if r["messageId"] in sender.process_batch(world.ctx, records)]
+        if records:
+            now.set(comes_back(asked, records[0]))
+    assert [status(i)[0] for i in ids] == ["sent"] * 3
+    assert world.bodies() == [f"Bob: message {i}" for i in range(3)]
