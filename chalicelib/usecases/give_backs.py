@@ -25,6 +25,7 @@ from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.logs import logger
 from chalicelib.core.gcra import EPSILON
 from chalicelib.core.send_timing import RETURN_LEAD_MIN, hand_back_at, visibility_timeout
+from chalicelib.usecases.send_slots import Job
 
 
 @dataclass
@@ -33,6 +34,10 @@ class _Handed:
     due: float  # the slot of the first of them
     ask_at: float | None  # when to ask SQS, before the send; None: right after it
     seconds: int = 0
+
+
+def job_id(record: dict) -> str:
+    return Job.parse(record["body"]).message_id
 
 
 class GiveBacks:
@@ -44,6 +49,16 @@ class GiveBacks:
 
     def __contains__(self, group: str) -> bool:
         return group in self._handed
+
+    def handed(self, group: str) -> list[dict]:
+        return list(self._handed.get(group, ()))
+
+    def waiting(self) -> set[str]:
+        """The message ids back on the queue to be sent on the slots booked for them: handed
+        back, or given back to wait (not to retry)."""
+        waiting = {job_id(r) for records in self._handed.values() for r in records}
+        waiting |= {job_id(r) for r, _, early in self._given.values() if early}
+        return waiting - {job_id(r) for r, _, early in self._given.values() if not early}
 
     def give_back(self, group: str, records: list[dict], seconds: float, early: bool) -> None:
         """Leave `records` (a group's, in order) on the queue for `seconds` (rounded up; or, if
@@ -58,6 +73,13 @@ class GiveBacks:
         self._handed[group] = records
         when = hand_back_at(now, last, due)
         self._unasked[group] = _Handed(records, due, *(when or (None, 0)))
+
+    def take_back(self, group: str) -> list[dict]:
+        """The group's handed-back records, if their visibility was not asked yet (the one
+        before them was not sent after all: they may go now); else none."""
+        if self._unasked.pop(group, None) is None:
+            return []
+        return self._handed.pop(group)
 
     def next_ask(self) -> float | None:
         """When the next timed request is due (None: none before a send)."""

@@ -46,6 +46,7 @@ invocation.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 
 from chalicelib import config
 from chalicelib.adapters import metrics
@@ -53,7 +54,7 @@ from chalicelib.adapters.logs import correlated, logger, mask
 from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS
 from chalicelib.config import settings
 from chalicelib.core.media_rules import MMS
-from chalicelib.core.message_rules import FAILED, SENDING
+from chalicelib.core.message_rules import CANCELLED, FAILED, SENDING
 from chalicelib.core.send_timing import backoff, receive_count
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
@@ -113,14 +114,24 @@ class Batch:
         self.backs = GiveBacks(self.clock)
         self.figures = metrics.SentFigures()
         self.slots = SlotsAhead()  # booked ahead for a group's next messages
+        self.loaded: set[str] = set()  # groups whose slots booked ahead were looked up
 
     def run(self) -> list[str]:
         try:
             return self._run()
         finally:
-            self.slots.release()
+            self._release_unused()
             self.limiter.flush_late()
             self.figures.publish()
+
+    def _release_unused(self) -> None:
+        """Take back the slots booked ahead that no message here used, but those of the
+        messages back on the queue to be sent on them."""
+        for number, slots in self.slots.unused(self.backs.waiting()).items():
+            try:
+                self.limiter.release(number, slots)
+            except Exception:
+                logger.exception("slots booked ahead not taken back", extra={"pool_number": mask(number)})
 
     def _run(self) -> list[str]:
         while self.pending:
@@ -152,7 +163,10 @@ class Batch:
                 outcome = Outcome(RETRY, backoff(receive_count(record), 1.0), "error")
             if outcome.kind == DONE:
                 self.pending[group].popleft()
-                self.backs.sent(group)
+                if outcome.sent:
+                    self.backs.sent(group)
+                else:  # nothing sent (cancelled, expired...): the next one may go at once
+                    self.pending[group].extend(self.backs.take_back(group))
                 if not self.pending[group]:
                     del self.pending[group]
             elif outcome.kind == WAIT:
@@ -164,12 +178,26 @@ class Batch:
     def _ready_in(self, group: str, now: float) -> float:
         # The group is the pool number; a record without one (not from the FIFO queue)
         # is limited once its claim has told which number it goes from.
+        if group and group not in self.loaded:
+            self._load_booked(group)
         slot = self.slots.slot_of(Job.parse(self.pending[group][0]["body"]).message_id) if group else None
         if slot is not None:
             limit = max(0.0, slot - self.limiter.lead - now)
         else:
             limit = self.limiter.ready_in(group, now) if group else 0.0
         return max(limit, self.not_before.get(group, 0.0) - now)
+
+    def _load_booked(self, group: str) -> None:
+        """The slots an earlier invocation booked ahead for the group's messages here, from
+        the first on (read with the number's limiter state, once per invocation)."""
+        self.loaded.add(group)
+        booked = self.limiter.booked_slots(group)
+        for record in self.pending[group]:
+            job = Job.parse(record["body"])
+            if job.message_id not in booked or job.message_id in self.slots:
+                break
+            slot, segments = booked[job.message_id]
+            self.slots.keep(job.message_id, slot, group, segments, loaded=True)
 
     def _give_back(self, group: str, seconds: float, reason: str) -> None:
         records = list(self.pending.pop(group))
@@ -216,6 +244,8 @@ class Batch:
         reconciling = False
         if message is None:
             message = get_or_none(Message, job.message_id)
+            if message is None or message.status not in (SENDING, CANCELLED):
+                self.slots.forget(job.message_id)  # used by an earlier attempt, or taken back
             if message is None or message.status != SENDING:
                 if message is not None and message.events_owed:
                     messages.notify_owed(self.ctx, message)  # a fault came between the record and its event
@@ -223,6 +253,7 @@ class Batch:
             reconciling = True
             found = reconcile(self.ctx.twilio, message, job.secret_text or message.body)
             if found is not None:
+                self.slots.forget(job.message_id)
                 self._record_sent(message, found.sid, self.clock.now())
                 return Outcome(DONE)
         body = job.secret_text or message.body
@@ -230,6 +261,7 @@ class Batch:
         if expired or not body:
             self._finish(message, "expired" if expired else "no_body")
             if reconciling:  # the attempt that may have gone counted it; Twilio has nothing
+                self.slots.forget(job.message_id)
                 pool_usage.uncount_sent(message.from_number, int(message.segments))
             return Outcome(DONE)
         clock = self.clock
@@ -246,7 +278,7 @@ class Batch:
         self.limiter.settle(message.from_number, booking.at, sent_at)
         if sent_at > booking.at:
             self.slots.shift(message.from_number, sent_at - booking.at)
-        return outcome
+        return replace(outcome, sent=True)
 
     def _book(self, record: dict, message: Message, reconciling: bool) -> Booking:
         """The send's slot: booked ahead with the message before it, or now, with the slots
@@ -256,14 +288,17 @@ class Batch:
         if ahead is not None:
             return ahead
         following: list[tuple[str, int]] = []  # (message id, segments); booking.then: the first ones' slots
-        for later in list(self.pending.get(_group(record), ()))[1:]:
+        group = _group(record)
+        for later in list(self.pending.get(group, ()))[1:] + self.backs.handed(group):
             job = Job.parse(later["body"])
             if job.segments is None or job.message_id in self.slots:
                 break
             following.append((job.message_id, job.segments))
         # A TAT another writer moved (the campaign's): a slot a little later is booked at once.
         horizon = HOLD_CLAIM_SECONDS if clock.now() + HOLD_CLAIM_SECONDS + SEND_RESERVE_SECONDS <= self.deadline else 0
-        until = min(clock.now() + self.max_wait_seconds, self.deadline - SEND_RESERVE_SECONDS)
+        until = clock.now() + self.max_wait_seconds  # handed back: sent by the invocations after this one
+        if group not in self.backs:
+            until = min(until, self.deadline - SEND_RESERVE_SECONDS)
         # Counted in the number's usage, unless a retry of a send that may have gone (counted).
         booking = self.limiter.reserve(
             message.from_number,
@@ -273,13 +308,24 @@ class Batch:
             not reconciling,
             tuple(segments for _, segments in following),
             until,
+            tuple(message_id for message_id, _ in following),
         )
         for (message_id, segments), slot in zip(following, booking.then, strict=False):
             self.slots.keep(message_id, slot, message.from_number, segments)
         return booking
 
     def _send(self, message: Message, body: str, attempt: int, now: float) -> Outcome:
-        return twilio_send.send(self.ctx, message, body, attempt, now, self._record_sent, self._finish)
+        return twilio_send.send(self.ctx, message, body, attempt, now, self._record_sent, self._finish, self._uncount)
+
+    def _uncount(self, message: Message) -> None:
+        """A send that did not go: take back its count, and its slot if an earlier invocation
+        booked it (so that the message, tried again, does not take it for its own)."""
+        segments = int(message.segments)
+        if not (
+            self.slots.was_loaded(message.message_id)
+            and self.limiter.release(message.from_number, {message.message_id: segments})
+        ):
+            pool_usage.uncount_sent(message.from_number, segments)
 
     def _record_sent(self, message: Message, twilio_sid: str, now: float, twilio_requests: int = 0) -> None:
         if message.media_delivery == MMS:

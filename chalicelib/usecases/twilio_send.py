@@ -13,7 +13,7 @@ from chalicelib.adapters.twilio import TwilioError
 from chalicelib.config import settings
 from chalicelib.core.send_timing import BACKOFF_BASE_RATE_LIMITED, BACKOFF_BASE_UNKNOWN, backoff
 from chalicelib.store.models import Message
-from chalicelib.usecases import carrier_outcomes, media, messages, pool_usage
+from chalicelib.usecases import carrier_outcomes, media, messages
 from chalicelib.usecases.context import Context
 
 DONE, WAIT, RETRY = "done", "wait", "retry"
@@ -27,11 +27,12 @@ class Outcome:
     kind: str  # DONE, WAIT (the limiter refused after all), RETRY (give back with backoff)
     seconds: float = 0.0
     reason: str = ""
+    sent: bool = False  # DONE after a request to Twilio (its slot used), whatever the answer
 
 
-def send(ctx: Context, message: Message, body: str, attempt: int, now: float, record_sent, finish) -> Outcome:
+def send(ctx: Context, message: Message, body: str, attempt: int, now: float, record_sent, finish, uncount) -> Outcome:
     """Send a booked message. Its booking counted it as sent (a retry's, the attempt that
-    may have gone); an answer that says it did not go takes that back."""
+    may have gone); an answer that says it did not go takes that back (`uncount`)."""
     try:
         sent = ctx.twilio.send_sms(
             from_=message.from_number,
@@ -46,7 +47,7 @@ def send(ctx: Context, message: Message, body: str, attempt: int, now: float, re
         if error.status == 429:
             # Refused before it was accepted: give it back to the queue as it was.
             messages.unclaim(message)
-            pool_usage.uncount_sent(message.from_number, int(message.segments))
+            uncount(message)
             metrics.count(SEND_RETRIES, Reason="rate_limited")
             return Outcome(RETRY, backoff(attempt, BACKOFF_BASE_RATE_LIMITED), "rate_limited")
         if error.retryable:
@@ -59,7 +60,7 @@ def send(ctx: Context, message: Message, body: str, attempt: int, now: float, re
             )
             return Outcome(RETRY, backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
         finish(message, str(error.code or error.status))
-        pool_usage.uncount_sent(message.from_number, int(message.segments))
+        uncount(message)
         if error.code:  # what the code means for the phone and the pool (core/carrier_errors.py)
             carrier_outcomes.apply(
                 ctx,

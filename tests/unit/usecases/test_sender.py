@@ -466,3 +466,63 @@ def test_handed_back_messages_follow_a_retried_one_in_order(world, now, asked):
             now.set(comes_back(asked, records[0]))
     assert [status(i)[0] for i in ids] == ["sent"] * 3
     assert world.bodies() == [f"Bob: message {i}" for i in range(3)]
+
+
+@pytest.fixture
+def limiter_writes():
+    """The limiter's writes to DynamoDB (charges and moves of a number's TAT)."""
+    from chalicelib.store.limit_states import DynamoLimitStore
+
+    writes: list = []
+    real_write = DynamoLimitStore.write
+    DynamoLimitStore.write = lambda self, *args, **kwargs: writes.append(args) or real_write(self, *args, **kwargs)
+    yield writes
+    DynamoLimitStore.write = real_write
+
+
+def hand_over(world, now, asked, records: list[dict], ctx: Context | None = None) -> list[dict]:
+    """One invocation; what it left on the queue, once SQS shows it again."""
+    failed = sender.process_batch(ctx or world.ctx, records)
+    left = [r for r in records if r["messageId"] in failed]
+    if left:
+        now.set(max(now.now(), comes_back(asked, left[0])))
+    return left
+
+
+def test_a_handed_back_backlog_costs_one_limiter_write(world, now, sent_at, asked, limiter_writes):
+    ids = [submit(world, text) for text in ("one", "two", "three", "four")]
+    records = receive()
+    while records:
+        records = hand_over(world, now, asked, records)
+    assert [status(i)[0] for i in ids] == ["sent"] * 4
+    assert [b - a for a, b in itertools.pairwise(sent_at)] == [pytest.approx(1.0)] * 3
+    # The first invocation's write booked the slots of the three after it, on the number:
+    # the invocations they were handed back to sent on them without a write of their own.
+    assert len(limiter_writes) == 1
+    assert sent_counted() == (4, 4)
+
+
+def test_a_handed_back_message_cancelled_gives_its_slot_back_once(world, now, asked):
+    ids = [submit(world, "first"), submit(world, "second"), submit(world, "third")]
+    records = hand_over(world, now, asked, receive())
+    assert sent_counted() == (3, 3)  # the first, and the slots booked for the two after it
+    assert messages.cancel_queued_for_user(world.ctx, "alice") == 2  # the user came back
+    again = list(records)
+    while records:
+        records = hand_over(world, now, asked, records)
+    assert [status(i)[0] for i in ids] == ["sent", "cancelled", "cancelled"]
+    assert sent_counted() == (1, 1)
+    while again:  # SQS delivers them again: nothing more is sent or taken back
+        again = hand_over(world, now, asked, again)
+    assert sent_counted() == (1, 1) and world.posts == 1
+
+
+def test_a_handed_back_message_refused_with_429_is_counted_once_when_it_goes(world, now, sent_at, asked):
+    ids = [submit(world, "first"), submit(world, "second")]
+    records = hand_over(world, now, asked, receive())
+    world.answers.append((429, 20429))
+    records = hand_over(world, now, asked, records)  # its booked slot, refused: taken back
+    assert [status(i)[0] for i in ids] == ["sent", "queued"] and sent_counted() == (1, 1)
+    assert hand_over(world, now, asked, records) == []
+    assert [status(i)[0] for i in ids] == ["sent", "sent"] and sent_counted() == (2, 2)
+    assert sent_at[2] - sent_at[0] >= 1.0  # the try refused by Twilio, and the one that went
