@@ -58,7 +58,10 @@ def show(scenario, result: dict) -> list[str]:
         )
         if r["campaign_spacing_violations"]:
             missed.append(f"{scenario.name}: campaign spacing violations")
-    print(f"  wrong records {r['wrong_record']} | dead-lettered {r['dead_lettered']} | statuses {r['statuses']}")
+    print(
+        f"  wrong records {r['wrong_record']} | dead-lettered {r['dead_lettered']} | statuses {r['statuses']} | "
+        f"sent counters less segments sent {r['counted_less_sent']}"
+    )
     backlog = scenario.arrival_load is None
     util_goal = ""
     if (

@@ -871,10 +871,12 @@ class Harness:
     # --- what happened -------------------------------------------------------------------
 
     def collect(self) -> RunData:
-        from chalicelib.store.models import Message
+        from chalicelib.store.models import Message, PoolNumber
 
         statuses = {m.message_id: m.status for m in Message.scan()}
+        counted = sum(int(n.segments_out or 0) for n in PoolNumber.scan() if n.phone_number in self.numbers)
         return RunData(
+            counted_segments=counted,
             numbers=dict(self.numbers),
             submitted=list(self.submitted.values()),
             accepted=list(self.twilio.accepted),
@@ -921,6 +923,7 @@ class RunData:
     twilio_calls: dict
     metrics: dict
     dead_lettered: int
+    counted_segments: int  # the pool numbers' cumulative sent counters (segments_out), summed
     started_at: float
     ended_at: float
     wall_seconds: float
@@ -953,6 +956,7 @@ class RunData:
             twilio_calls=add(part.twilio_calls for part in parts),
             metrics=add(part.metrics for part in parts),
             dead_lettered=sum(part.dead_lettered for part in parts),
+            counted_segments=sum(part.counted_segments for part in parts),
             started_at=min(part.started_at for part in parts),
             ended_at=max(part.ended_at for part in parts),
             wall_seconds=max(part.wall_seconds for part in parts),
@@ -1027,6 +1031,9 @@ def figures(run: RunData) -> dict:
         "not_final": not_final,
         "wrong_record": wrong_record,
         "dead_lettered": run.dead_lettered,
+        # what the sent counters say less the segments of the messages recorded sent
+        "counted_less_sent": run.counted_segments
+        - sum(i.segments for i in run.submitted if run.statuses.get(i.message_id) == "sent"),
         "statuses": dict(collections.Counter(run.statuses.values())),
         "utilisation": utilisation,
         "utilisation_min_number": min(per_number) if per_number else 0.0,
