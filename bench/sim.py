@@ -533,6 +533,7 @@ class Config:
     visibility_timeout: int = 180  # infra/resources.py: six times the function timeout
     max_receives: int = 20
     max_wait_seconds: float | None = None  # the sender's SENDER_MAX_WAIT_SECONDS; None: its default
+    max_idle_seconds: float | None = None  # the sender's SENDER_MAX_IDLE_SECONDS; None: its default
     faults: FaultMix = field(default_factory=FaultMix)
     latencies: Latencies = field(default_factory=Latencies)
     wire: bool = False
@@ -575,13 +576,23 @@ class Harness:
         from moto import mock_aws
 
         self._saved_env = {
-            k: os.environ.get(k) for k in ("SENDER_MAX_WAIT_SECONDS", "CAMPAIGN_SEGMENTS_PER_SECOND", "RESOURCE_PREFIX")
+            k: os.environ.get(k)
+            for k in (
+                "SENDER_MAX_WAIT_SECONDS",
+                "SENDER_MAX_IDLE_SECONDS",
+                "CAMPAIGN_SEGMENTS_PER_SECOND",
+                "RESOURCE_PREFIX",
+            )
         }
         os.environ["RESOURCE_PREFIX"] = PREFIX
         if self.config.max_wait_seconds is not None:
             os.environ["SENDER_MAX_WAIT_SECONDS"] = str(self.config.max_wait_seconds)
         else:
             os.environ.pop("SENDER_MAX_WAIT_SECONDS", None)
+        if self.config.max_idle_seconds is not None:
+            os.environ["SENDER_MAX_IDLE_SECONDS"] = str(self.config.max_idle_seconds)
+        else:
+            os.environ.pop("SENDER_MAX_IDLE_SECONDS", None)
         if self.config.campaign_segments_per_second:
             os.environ["CAMPAIGN_SEGMENTS_PER_SECOND"] = str(self.config.campaign_segments_per_second)
         else:

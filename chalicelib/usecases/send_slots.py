@@ -69,6 +69,13 @@ class SlotsAhead:
         """Whether the slot the message took was booked by an earlier invocation."""
         return message_id in self._loaded_taken
 
+    def drop(self, number: str) -> dict[str, int]:
+        """Forget the number's slots; what they were (message id -> segments)."""
+        dropped = {message_id: slot[2] for message_id, slot in self._slots.items() if slot[1] == number}
+        for message_id in dropped:
+            del self._slots[message_id]
+        return dropped
+
     def forget(self, message_id: str) -> None:
         """Not this invocation's to use or take back (an earlier attempt used it)."""
         self._slots.pop(message_id, None)

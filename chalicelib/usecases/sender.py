@@ -25,22 +25,23 @@ SENDER_MAX_IDLE_SECONDS after its first message's (a long code at 1 segment/s), 
 invocation sends that one and hands the rest back to SQS, asking for their visibility
 timeout at the moment that brings them back just before the next slot: the invocation
 ends after its send instead of idling a second a message (bench/README.md, "The
-deferral choice"). Once a message of a group must wait outside the invocation or be
-retried, the rest of its group is given back with the same visibility timeout (one
-ChangeMessageVisibilityBatch, and batchItemFailures): a number's messages never
-overtake each other, and the group is not held for the queue's visibility timeout.
+deferral choice"; not with a campaign limit). Once a message of a group must wait
+outside the invocation or be retried, the rest of its group is given back with the
+same visibility timeout (one ChangeMessageVisibilityBatch, and batchItemFailures): a
+number's messages never overtake each other, nor wait out the queue's timeout.
 
-Twilio outcomes: 429 was not accepted -> back to 'queued', retried with backoff and
-jitter. 5xx, timeouts and unreachable may have been accepted -> left in 'sending',
-retried with backoff, reconciled first. Other 4xx: final with Twilio's code (21610
-also opts the phone out).
+Twilio outcomes (usecases/twilio_send.py): 429 was not accepted -> back to 'queued',
+retried with backoff and jitter. 5xx, timeouts and unreachable may have been accepted
+-> left in 'sending', retried with backoff, reconciled first. Other 4xx: final with
+Twilio's code (21610 also opts the phone out).
 
 Per message, outside faults: one write to claim, one to record; the limiter's
 write (two with a campaign) books a message and, without a campaign, the slots
-of its group's next messages the invocation can wait for (usecases/send_slots.py),
-adding them to the number's cumulative sent counters (the usage report's source;
-a send that did not go is taken back). Reads: a group's limiter state once per
-invocation.
+of its group's next messages in the batch (usecases/send_slots.py), adding them to
+the number's cumulative sent counters (the usage report's source; a slot not used is
+taken back) and storing them on the number, so the invocations they are handed back
+to send on them without a write. Reads: a group's limiter state once per invocation
+(so once per message when a number's messages are handed back one by one).
 """
 
 from __future__ import annotations
@@ -188,12 +189,15 @@ class Batch:
         return max(limit, self.not_before.get(group, 0.0) - now)
 
     def _load_booked(self, group: str) -> None:
-        """The slots an earlier invocation booked ahead for the group's messages here, from
-        the first on (read with the number's limiter state, once per invocation)."""
+        """The slots an earlier invocation booked ahead for the group's messages here, in
+        order from the first (or the second: the first may be the one that booked them, back)
+        on; read with the number's limiter state, once per invocation."""
         self.loaded.add(group)
         booked = self.limiter.booked_slots(group)
-        for record in self.pending[group]:
+        for index, record in enumerate(self.pending[group]):
             job = Job.parse(record["body"])
+            if index == 0 and job.message_id not in booked:
+                continue
             if job.message_id not in booked or job.message_id in self.slots:
                 break
             slot, segments = booked[job.message_id]
@@ -287,6 +291,9 @@ class Batch:
         ahead = self.slots.take(message.message_id, int(message.segments), reconciling)
         if ahead is not None:
             return ahead
+        # Slots booked for the messages after this one come before the one it books now:
+        # taken back, and booked again after it.
+        self.limiter.release(message.from_number, self.slots.drop(message.from_number))
         following: list[tuple[str, int]] = []  # (message id, segments); booking.then: the first ones' slots
         group = _group(record)
         for later in list(self.pending.get(group, ()))[1:] + self.backs.handed(group):

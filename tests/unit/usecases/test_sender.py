@@ -526,3 +526,20 @@ def test_a_handed_back_message_refused_with_429_is_counted_once_when_it_goes(wor
     assert hand_over(world, now, asked, records) == []
     assert [status(i)[0] for i in ids] == ["sent", "sent"] and sent_counted() == (2, 2)
     assert sent_at[2] - sent_at[0] >= 1.0  # the try refused by Twilio, and the one that went
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_after_a_crash_the_next_messages_go_after_the_retried_one_and_are_counted_once(
+    world, now, sent_at, asked, when
+):
+    ids = [submit(world, "first"), submit(world, "second"), submit(world, "third")]
+    records = receive()
+    with pytest.raises(Crash):  # the first's charge booked the two after it, then the process died
+        sender.process_batch(Context(clock=now, twilio=CrashingGateway(world.http, when)), records)
+    now.advance(180)  # the queue's visibility timeout: SQS delivers the batch again
+    while records:
+        records = hand_over(world, now, asked, records)
+    assert [status(i)[0] for i in ids] == ["sent"] * 3
+    assert world.bodies() == ["Bob: first", "Bob: second", "Bob: third"]  # each once
+    assert all(b - a >= 1.0 - 1e-6 for a, b in itertools.pairwise(sent_at))
+    assert sent_counted() == (3, 3)
