@@ -44,9 +44,10 @@ class Settings:
     default_country: str
     # Longest limiter wait the sender sleeps out inside an invocation; longer ones use SQS visibility.
     sender_max_wait_seconds: float
-    # Longest an invocation idles for a FIFO group's next slot after sending one of its
-    # messages; a longer wait hands the rest of the group back to SQS, timed to come back
-    # just before that slot (usecases/give_backs.py). Above SENDER_MAX_WAIT_SECONDS: never.
+    # A FIFO group's messages after the one being sent are handed back to SQS, timed to come
+    # back just before their slot (usecases/give_backs.py), when that one holds its number
+    # longer than this (its segments / the number's rate: 1 s for a segment at 1 segment/s);
+    # else the invocation idles until their slot. 15 (beyond any message): never, as before.
     sender_max_idle_seconds: float = 0.5
     # The Messaging Service every pool number is a sender of (issue 13); None: plain numbers.
     twilio_messaging_service_sid: str | None = None
