@@ -543,3 +543,16 @@ def test_after_a_crash_the_next_messages_go_after_the_retried_one_and_are_counte
     assert world.bodies() == ["Bob: first", "Bob: second", "Bob: third"]  # each once
     assert all(b - a >= 1.0 - 1e-6 for a, b in itertools.pairwise(sent_at))
     assert sent_counted() == (3, 3)
+
+
+def test_messages_handed_back_after_one_that_is_not_sent_go_in_the_same_invocation(world, now, monkeypatch):
+    monkeypatch.setenv("MESSAGE_VALIDITY_SECONDS", "60")
+    expired = submit(world, "too late")
+    now.advance(61)
+    ids = [submit(world, "second"), submit(world, "third")]
+    records = receive()
+    # The first fails as expired before any send: the second goes now, the third is handed back.
+    assert sender.process_batch(world.ctx, records) == [records[2]["messageId"]]
+    assert status(expired) == ("failed", "expired")
+    assert [status(i)[0] for i in ids] == ["sent", "queued"]
+    assert world.bodies() == ["Bob: second"]
