@@ -31,6 +31,11 @@ MAX_CHARGE_TRIES = 5
 # A send this little late (a sleep's overshoot, a slow write: nearly every send by a little)
 # moves the TAT the invocation knows, and so its next charge, without a write of its own.
 SETTLE_WRITE_SECONDS = 0.02
+# What is still unwritten at the end of an invocation is written once it adds up to this: the
+# next invocation (with a number's messages handed back, the next send) knows only what is
+# written, and may send that much early. A sleep's overshoot (a fraction of a millisecond) is
+# left; a message that came back after its slot had passed, however little, is not.
+FLUSH_LATE_SECONDS = 0.001
 
 
 @dataclass(frozen=True)
@@ -122,17 +127,18 @@ class Limiter:
         # Lost every race: come back shortly rather than spin here.
         return Booking(None, self.lead or EPSILON)
 
-    def settle(self, number: str, booked_at: float, sent_at: float) -> None:
+    def settle(self, number: str, booked_at: float, sent_at: float, missed: bool = False) -> None:
         """A send that left later than its slot occupies the number that much
         longer: move the TATs on by the delay. A delay under SETTLE_WRITE_SECONDS
         (nearly every send is a little late) moves only what this invocation knows,
         so it is written with the next charge; a longer one (rare: the writes before
-        it took longer than `lead`) is written at once."""
+        it took longer than `lead`), or one whose slot had `missed` before the send
+        (a slot booked ahead, its message back too late), is written at once."""
         late = sent_at - booked_at
         if late <= EPSILON:
             return
         for state in self._keys(number):
-            if late < SETTLE_WRITE_SECONDS:
+            if late < SETTLE_WRITE_SECONDS and not missed:
                 state.tat += late
             elif not self._write(state, state.tat + late):
                 logger.warning("a late send could not move its limit on", extra={"late_seconds": late})
@@ -225,10 +231,10 @@ class Limiter:
     def flush_late(self) -> None:
         """At the end of an invocation: write what small delays moved the TATs on since their
         last write (settle), when no later charge carried it (a slot booked ahead is used
-        without a write) and it adds up to SETTLE_WRITE_SECONDS; less is left unwritten, so
+        without a write) and it adds up to FLUSH_LATE_SECONDS; less is left unwritten, so
         the next invocation's first send may come that much early."""
         for state in self._states.values():
-            if state.tat >= state.stored + SETTLE_WRITE_SECONDS and not self._write(state, state.tat):
+            if state.tat >= state.stored + FLUSH_LATE_SECONDS and not self._write(state, state.tat):
                 logger.warning(
                     "a late send could not move its limit on", extra={"late_seconds": state.tat - state.stored}
                 )

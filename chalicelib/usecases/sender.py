@@ -30,10 +30,9 @@ outside the invocation or be retried, the rest of its group is given back with t
 same visibility timeout (one ChangeMessageVisibilityBatch, and batchItemFailures): a
 number's messages never overtake each other, nor wait out the queue's timeout.
 
-Twilio outcomes (usecases/twilio_send.py): 429 was not accepted -> back to 'queued',
-retried with backoff and jitter. 5xx, timeouts and unreachable may have been accepted
--> left in 'sending', retried with backoff, reconciled first. Other 4xx: final with
-Twilio's code (21610 also opts the phone out).
+Twilio outcomes (usecases/twilio_send.py): 429 -> back to 'queued', retried with backoff;
+5xx, timeouts, unreachable (perhaps accepted) -> left in 'sending', retried with backoff,
+reconciled first; other 4xx: final with Twilio's code (21610 also opts the phone out).
 
 Per message, outside faults: one write to claim, one to record; the limiter's
 write (two with a campaign) books a message and, without a campaign, the slots
@@ -54,6 +53,7 @@ from chalicelib.adapters import metrics
 from chalicelib.adapters.logs import correlated, logger, mask
 from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS
 from chalicelib.config import settings
+from chalicelib.core.gcra import EPSILON
 from chalicelib.core.media_rules import MMS
 from chalicelib.core.message_rules import CANCELLED, FAILED, SENDING
 from chalicelib.core.send_timing import backoff, receive_count
@@ -274,12 +274,13 @@ class Batch:
             if not reconciling:
                 messages.unclaim(message)
             return Outcome(WAIT, booking.wait_seconds)
+        missed = booking.at < clock.now() - EPSILON  # a slot booked ahead, its message back late
         if booking.at > clock.now():
             clock.sleep(booking.at - clock.now())
         sent_at = clock.now()
         attempt = receive_count(record) if reconciling else int(message.attempts or 1)
         outcome = self._send(message, body, attempt, sent_at)
-        self.limiter.settle(message.from_number, booking.at, sent_at)
+        self.limiter.settle(message.from_number, booking.at, sent_at, missed)
         if sent_at > booking.at:
             self.slots.shift(message.from_number, sent_at - booking.at)
         return replace(outcome, sent=True)

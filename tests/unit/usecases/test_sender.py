@@ -556,3 +556,15 @@ def test_messages_handed_back_after_one_that_is_not_sent_go_in_the_same_invocati
     assert status(expired) == ("failed", "expired")
     assert [status(i)[0] for i in ids] == ["sent", "queued"]
     assert world.bodies() == ["Bob: second"]
+
+
+def test_a_message_back_after_its_slot_moves_the_next_ones_on_with_it(world, now, sent_at, asked):
+    ids = [submit(world, text) for text in ("one", "two", "three")]
+    records = hand_over(world, now, asked, receive())
+    now.set(sent_at[0] + 1.005)  # SQS (or Lambda) was 5 ms late: its booked slot has passed
+    while records:
+        records = hand_over(world, now, asked, records)
+    assert [status(i)[0] for i in ids] == ["sent"] * 3
+    # It went at once, 5 ms late; the next invocation knew, and kept the rate after it.
+    assert sent_at[1] - sent_at[0] == pytest.approx(1.005)
+    assert sent_at[2] - sent_at[1] == pytest.approx(1.0) and sent_at[2] - sent_at[1] >= 1.0 - 1e-9
