@@ -60,7 +60,10 @@ def show(scenario, result: dict) -> list[str]:
         )
         if r["campaign_spacing_violations"]:
             missed.append(f"{scenario.name}: campaign spacing violations")
-    print(f"  wrong records {r['wrong_record']} | dead-lettered {r['dead_lettered']} | statuses {r['statuses']}")
+    print(
+        f"  wrong records {r['wrong_record']} | dead-lettered {r['dead_lettered']} | statuses {r['statuses']} | "
+        f"sent counters less segments sent {r['counted_less_sent']}"
+    )
     backlog = scenario.arrival_load is None
     util_goal = ""
     if (
@@ -68,6 +71,7 @@ def show(scenario, result: dict) -> list[str]:
         and not scenario.faults
         and not scenario.campaign_segments_per_second
         and scenario.max_wait_seconds is None
+        and scenario.max_idle_seconds is None
     ):
         good = r["utilisation"] >= 0.99
         util_goal = f"   [goal >= 0.99: {'ok' if good else 'MISSED'}]"
@@ -108,7 +112,8 @@ def show(scenario, result: dict) -> list[str]:
         f"p99 {_seconds(r['idle_latency_p99'])}"
     )
     print(
-        f"  invocations {r['invocations']} (peak concurrency {r['peak_concurrency']}, crashed {r['crashes']}, "
+        f"  invocations {r['invocations']} (cold starts {r['cold_starts']}, peak concurrency {r['peak_concurrency']}, "
+        f"crashed {r['crashes']}, "
         f"over the timeout {r['overruns']}) | virtual time {r['virtual_seconds']:.1f} s"
     )
     print(f"  Twilio calls {r['twilio_calls']}")
@@ -175,11 +180,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _comparison(results: dict) -> None:
-    pairs = [("one_number", "one_number_visibility_only"), ("ten_numbers", "ten_numbers_visibility_only")]
-    rows = [(a, b) for a, b in pairs if a in results and b in results]
+    pairs = [
+        ("one_number", "one_number_waits_inside", "one_number_visibility_only"),
+        ("ten_numbers", "ten_numbers_visibility_only"),
+    ]
+    rows = [tuple(name for name in row if name in results) for row in pairs]
+    rows = [row for row in rows if len(row) > 1]
     if not rows:
         return
-    print("\n== deferral: short waits inside the invocation vs. SQS visibility timeouts only")
+    print("\n== deferral: handed back timed (the default) vs. waits inside the invocation vs. visibility timeouts only")
     print(
         f"  {'scenario':<30}{'utilisation':>12}{'reads/msg':>11}{'writes/msg':>11}{'SQS/msg':>9}"
         f"{'inv-s/msg':>11}{'invocations':>13}"

@@ -76,6 +76,7 @@ class Scenario:
     segments_per_second: float = 1.0
     campaign_segments_per_second: float | None = None
     max_wait_seconds: float | None = None  # None: the sender's default (SENDER_MAX_WAIT_SECONDS)
+    max_idle_seconds: float | None = None  # None: the sender's default (SENDER_MAX_IDLE_SECONDS)
     concurrency: int = 60
     shards: int = 1
     seed: int = 4
@@ -144,6 +145,7 @@ def run_shard(scenario: Scenario, planned: list[Planned], shard: int, shards: in
         seed=scenario.seed * 1000 + shard,
         concurrency=max(1, math.ceil(scenario.concurrency / shards)),
         max_wait_seconds=scenario.max_wait_seconds,
+        max_idle_seconds=scenario.max_idle_seconds,
         faults=FaultMix.total(scenario.faults) if scenario.faults else FaultMix(),
         campaign_segments_per_second=scenario.campaign_segments_per_second,
     )
@@ -250,17 +252,22 @@ SCENARIOS = [
     ),
 ]
 
-# The deferral choice: the same backlogs with every wait left to SQS visibility timeouts.
+# The deferral choice: the same backlogs with every wait left to SQS visibility timeouts, and
+# with a number's waits between its sends slept out inside the invocation (before issue 14's hand-back).
 COMPARISONS = [
+    replace(
+        SCENARIOS[0],
+        name="one_number_waits_inside",
+        max_idle_seconds=15.0,
+        title="one number, 1,000 messages, waits between sends inside the invocation (SENDER_MAX_IDLE_SECONDS=15)",
+    ),
     replace(
         SCENARIOS[0],
         name="one_number_visibility_only",
         max_wait_seconds=0.0,
         title="one number, 1,000 messages, waits by visibility timeout only",
     ),
-    Scenario(
-        "ten_numbers", "10 numbers, 1,000 messages at once (short waits in the invocation)", numbers=10, messages=1000
-    ),
+    Scenario("ten_numbers", "10 numbers, 1,000 messages at once (the sender's defaults)", numbers=10, messages=1000),
     Scenario(
         "ten_numbers_visibility_only",
         "10 numbers, 1,000 messages, waits by visibility timeout only",

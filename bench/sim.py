@@ -547,6 +547,7 @@ class Config:
     visibility_timeout: int = 180  # infra/resources.py: six times the function timeout
     max_receives: int = 20
     max_wait_seconds: float | None = None  # the sender's SENDER_MAX_WAIT_SECONDS; None: its default
+    max_idle_seconds: float | None = None  # the sender's SENDER_MAX_IDLE_SECONDS; None: its default
     faults: FaultMix = field(default_factory=FaultMix)
     latencies: Latencies = field(default_factory=Latencies)
     wire: bool = False
@@ -576,6 +577,8 @@ class Harness:
         self.crashes = 0
         self.overruns = 0
         self.running = 0
+        self.idle_environments = 0  # Lambda execution environments warm and free
+        self.cold_starts = 0
         self.peak_running = 0
         self.empty_receives = 0
         self.arrivals_pending = 0
@@ -587,13 +590,23 @@ class Harness:
         from moto import mock_aws
 
         self._saved_env = {
-            k: os.environ.get(k) for k in ("SENDER_MAX_WAIT_SECONDS", "CAMPAIGN_SEGMENTS_PER_SECOND", "RESOURCE_PREFIX")
+            k: os.environ.get(k)
+            for k in (
+                "SENDER_MAX_WAIT_SECONDS",
+                "SENDER_MAX_IDLE_SECONDS",
+                "CAMPAIGN_SEGMENTS_PER_SECOND",
+                "RESOURCE_PREFIX",
+            )
         }
         os.environ["RESOURCE_PREFIX"] = PREFIX
         if self.config.max_wait_seconds is not None:
             os.environ["SENDER_MAX_WAIT_SECONDS"] = str(self.config.max_wait_seconds)
         else:
             os.environ.pop("SENDER_MAX_WAIT_SECONDS", None)
+        if self.config.max_idle_seconds is not None:
+            os.environ["SENDER_MAX_IDLE_SECONDS"] = str(self.config.max_idle_seconds)
+        else:
+            os.environ.pop("SENDER_MAX_IDLE_SECONDS", None)
         if self.config.campaign_segments_per_second:
             os.environ["CAMPAIGN_SEGMENTS_PER_SECOND"] = str(self.config.campaign_segments_per_second)
         else:
@@ -786,7 +799,6 @@ class Harness:
         import app as app_module
 
         kernel, queue = self.kernel, self.outbound
-        cold = True
         me = kernel.current
         while True:
             batch = queue.receive(10)
@@ -798,14 +810,23 @@ class Harness:
                 continue
             if queue.receivable():
                 queue.notify()
+            # Lambda runs an invocation in a free warm execution environment, whichever poller
+            # asked; it starts a new one (cold) only when every one it has is busy.
+            cold = self.idle_environments == 0
+            if cold:
+                self.cold_starts += 1
+            else:
+                self.idle_environments -= 1
             start_latency = self.uniform(self.latencies.long_poll_return) + self.uniform(
                 self.latencies.lambda_cold_start if cold else self.latencies.lambda_warm_start
             )
             kernel.sleep(start_latency)
             if cold:
                 self.invocation_seconds += start_latency
-            cold = False
-            self._invoke(app_module, batch)
+            try:
+                self._invoke(app_module, batch)
+            finally:
+                self.idle_environments += 1
 
     def _invoke(self, app_module, batch: list[SimMessage]) -> None:
         kernel, queue = self.kernel, self.outbound
@@ -875,10 +896,12 @@ class Harness:
     # --- what happened -------------------------------------------------------------------
 
     def collect(self) -> RunData:
-        from chalicelib.store.models import Message
+        from chalicelib.store.models import Message, PoolNumber
 
         statuses = {m.message_id: m.status for m in Message.scan()}
+        counted = sum(int(n.segments_out or 0) for n in PoolNumber.scan() if n.phone_number in self.numbers)
         return RunData(
+            counted_segments=counted,
             numbers=dict(self.numbers),
             submitted=list(self.submitted.values()),
             accepted=list(self.twilio.accepted),
@@ -889,6 +912,7 @@ class Harness:
             empty_receives=self.empty_receives,
             events_sent=sum(self.events_sent.values()),
             invocations=self.invocations,
+            cold_starts=self.cold_starts,
             invocation_seconds=self.invocation_seconds,
             crashes=self.crashes,
             overruns=self.overruns,
@@ -917,6 +941,7 @@ class RunData:
     empty_receives: int
     events_sent: int
     invocations: int
+    cold_starts: int
     invocation_seconds: float
     crashes: int
     overruns: int
@@ -924,6 +949,7 @@ class RunData:
     twilio_calls: dict
     metrics: dict
     dead_lettered: int
+    counted_segments: int  # the pool numbers' cumulative sent counters (segments_out), summed
     started_at: float
     ended_at: float
     wall_seconds: float
@@ -949,6 +975,7 @@ class RunData:
             empty_receives=sum(part.empty_receives for part in parts),
             events_sent=sum(part.events_sent for part in parts),
             invocations=sum(part.invocations for part in parts),
+            cold_starts=sum(part.cold_starts for part in parts),
             invocation_seconds=sum(part.invocation_seconds for part in parts),
             crashes=sum(part.crashes for part in parts),
             overruns=sum(part.overruns for part in parts),
@@ -956,6 +983,7 @@ class RunData:
             twilio_calls=add(part.twilio_calls for part in parts),
             metrics=add(part.metrics for part in parts),
             dead_lettered=sum(part.dead_lettered for part in parts),
+            counted_segments=sum(part.counted_segments for part in parts),
             started_at=min(part.started_at for part in parts),
             ended_at=max(part.ended_at for part in parts),
             wall_seconds=max(part.wall_seconds for part in parts),
@@ -1031,6 +1059,9 @@ def figures(run: RunData) -> dict:
         "not_final": not_final,
         "wrong_record": wrong_record,
         "dead_lettered": run.dead_lettered,
+        # what the sent counters say less the segments of the messages recorded sent
+        "counted_less_sent": run.counted_segments
+        - sum(i.segments for i in run.submitted if run.statuses.get(i.message_id) == "sent"),
         "statuses": dict(collections.Counter(run.statuses.values())),
         "utilisation": utilisation,
         "utilisation_min_number": min(per_number) if per_number else 0.0,
@@ -1044,6 +1075,7 @@ def figures(run: RunData) -> dict:
         "sqs_calls": run.sqs_calls,
         "sqs_empty_receives": run.empty_receives,
         "invocations": run.invocations,
+        "cold_starts": run.cold_starts,
         "invocation_seconds_per_message": run.invocation_seconds / n if n else 0.0,
         "peak_concurrency": run.peak_running,
         "crashes": run.crashes,

@@ -44,6 +44,11 @@ class Settings:
     default_country: str
     # Longest limiter wait the sender sleeps out inside an invocation; longer ones use SQS visibility.
     sender_max_wait_seconds: float
+    # A FIFO group's messages after the one being sent are handed back to SQS, timed to come
+    # back just before their slot (usecases/give_backs.py), when that one holds its number
+    # longer than this (its segments / the number's rate: 1 s for a segment at 1 segment/s);
+    # else the invocation idles until their slot. 15 (beyond any message): never, as before.
+    sender_max_idle_seconds: float = 0.5
     # The Messaging Service every pool number is a sender of (issue 13); None: plain numbers.
     twilio_messaging_service_sid: str | None = None
     # A service that sends inbound SMS to its own URL is set to defer to the numbers' (else refused).
@@ -95,6 +100,7 @@ def settings() -> Settings:
         message_retention_days=_int("MESSAGE_RETENTION_DAYS", 90),
         default_country=env.get("DEFAULT_COUNTRY", "US"),
         sender_max_wait_seconds=_float("SENDER_MAX_WAIT_SECONDS", 15.0),
+        sender_max_idle_seconds=_float("SENDER_MAX_IDLE_SECONDS", 0.5),
         twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID", "").strip() or None,
         configure_service_inbound=_bool("TWILIO_SERVICE_CONFIGURE_INBOUND", True),
         require_a2p_campaign=_bool("REQUIRE_A2P_CAMPAIGN", True),

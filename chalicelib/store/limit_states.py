@@ -3,15 +3,23 @@ number's on its PoolNumber item (placement reads it as the number's backlog),
 a campaign's on a CampaignLimit item. Every write is conditional on the TAT
 that was read, so two senders can never both spend the same slot.
 
+A number's charge also stores the slots it booked ahead for the messages after the
+one charged (`booked`: message id -> (seconds before the TAT, segments)), replacing
+what the last charge stored; they are kept relative to the TAT, so a write that moves
+the TAT on for a late send moves them with it. `release` takes back booked slots not
+used: it removes them and their count in one write, once.
+
 `MemoryLimitStore` keeps the same contract in memory, for tests and simulations.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from pynamodb.attributes import MapAttribute
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.store.conditional import update_if
@@ -26,10 +34,15 @@ class LimitKey:
     name: str
 
 
+# message id -> (seconds before the TAT its slot starts, segments)
+Booked = dict[str, tuple[float, int]]
+
+
 @dataclass(frozen=True)
 class StoredLimit:
     tat: float
     segments_per_second: float | None  # a number's own rate; None: not stored
+    booked: Booked = field(default_factory=dict)  # a number's slots booked ahead by its last charge
 
 
 class LimitStore(Protocol):
@@ -44,10 +57,15 @@ class LimitStore(Protocol):
         segments_per_second: float,
         sent: int = 0,
         messages: int = 1,
+        booked: Booked | None = None,
     ) -> bool:
         """Store `new_tat` if the key still holds `expected_tat`; False if it does not.
         `sent` segments (a number's, of `messages` messages) are added to its cumulative
-        counters in the same write."""
+        counters in the same write; `booked` (a number's charge) replaces its slots booked ahead."""
+
+    def release(self, number: str, slots: dict[str, int]) -> bool:
+        """Take back booked slots not used (message id -> segments) from the number's slots
+        booked ahead and its sent counters; False (nothing done) unless all are still booked."""
 
 
 class DynamoLimitStore:
@@ -58,11 +76,12 @@ class DynamoLimitStore:
                 POOL if key.kind == NUMBER else LIMITS,
                 key.name,
                 consistent_read=True,
-                attributes_to_get=["limiter_tat", "segments_per_second"],
+                attributes_to_get=["limiter_tat", "segments_per_second", "limiter_booked"],
             )
         except model.DoesNotExist:
             return None if key.kind == NUMBER else StoredLimit(0.0, None)
-        return StoredLimit(float(item.limiter_tat or 0), item.segments_per_second)
+        booked = getattr(item, "limiter_booked", None)
+        return StoredLimit(float(item.limiter_tat or 0), item.segments_per_second, _parse(booked))
 
     def write(
         self,
@@ -72,6 +91,7 @@ class DynamoLimitStore:
         segments_per_second: float,
         sent: int = 0,
         messages: int = 1,
+        booked: Booked | None = None,
     ) -> bool:
         model = PoolNumber if key.kind == NUMBER else CampaignLimit
         condition = model.limiter_tat == expected_tat
@@ -85,10 +105,39 @@ class DynamoLimitStore:
             condition = condition & PoolNumber.phone_number.exists()  # never create a number
             if sent:
                 actions += [PoolNumber.segments_out.add(sent), PoolNumber.messages_out.add(messages)]
+            if booked:
+                actions.append(PoolNumber.limiter_booked.set({k: f"{o!r} {n}" for k, (o, n) in booked.items()}))
+            elif booked is not None:
+                actions.append(PoolNumber.limiter_booked.remove())
         else:
             item = CampaignLimit(LIMITS, key.name)
             actions.append(CampaignLimit.segments_per_second.set(segments_per_second))
         return update_if(item, actions, condition)
+
+    def release(self, number: str, slots: dict[str, int]) -> bool:
+        if not slots:
+            return True
+        condition: Condition = PoolNumber.phone_number.exists()
+        actions: list[Action] = [
+            PoolNumber.segments_out.add(-sum(slots.values())),
+            PoolNumber.messages_out.add(-len(slots)),
+        ]
+        for message_id in slots:
+            condition = condition & PoolNumber.limiter_booked[message_id].exists()
+            actions.append(PoolNumber.limiter_booked[message_id].remove())
+        return update_if(PoolNumber(POOL, number), actions, condition)
+
+
+def _parse(booked) -> Booked:
+    """The stored slots booked ahead; an entry that does not parse is left out (never used)."""
+    parsed: Booked = {}
+    for message_id, value in (booked.as_dict() if isinstance(booked, MapAttribute) else booked or {}).items():
+        try:
+            offset, segments = str(value).split()
+            parsed[message_id] = (float(offset), int(segments))
+        except ValueError:
+            continue
+    return parsed
 
 
 class MemoryLimitStore:
@@ -100,11 +149,12 @@ class MemoryLimitStore:
         self.rates = dict(numbers or {})
         self.writes = 0
         self.sent: dict[str, list[int]] = {}  # a number's cumulative [segments, messages]
+        self.booked: dict[str, Booked] = {}
 
     def read(self, key: LimitKey) -> StoredLimit | None:
         if key.kind == NUMBER and key.name not in self.rates:
             return None
-        return StoredLimit(self.tats.get(key, 0.0), self.rates.get(key.name))
+        return StoredLimit(self.tats.get(key, 0.0), self.rates.get(key.name), dict(self.booked.get(key.name, {})))
 
     def write(
         self,
@@ -114,6 +164,7 @@ class MemoryLimitStore:
         segments_per_second: float,
         sent: int = 0,
         messages: int = 1,
+        booked: Booked | None = None,
     ) -> bool:
         with self._lock:
             if self.tats.get(key, 0.0) != expected_tat or (key.kind == NUMBER and key.name not in self.rates):
@@ -123,5 +174,20 @@ class MemoryLimitStore:
                 totals = self.sent.setdefault(key.name, [0, 0])
                 totals[0] += sent
                 totals[1] += messages
+            if booked is not None and key.kind == NUMBER:
+                self.booked[key.name] = dict(booked)
+            self.writes += 1
+            return True
+
+    def release(self, number: str, slots: dict[str, int]) -> bool:
+        with self._lock:
+            booked = self.booked.get(number, {})
+            if not all(message_id in booked for message_id in slots):
+                return False
+            for message_id in slots:
+                del booked[message_id]
+            totals = self.sent.setdefault(number, [0, 0])
+            totals[0] -= sum(slots.values())
+            totals[1] -= len(slots)
             self.writes += 1
             return True

@@ -17,6 +17,7 @@ from typing import Any
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -183,6 +184,9 @@ class PoolNumber(Model):
     # write that charges the send); the scheduled run adds their deltas to DailyUsage.
     segments_out = NumberAttribute(null=True)
     messages_out = NumberAttribute(null=True)
+    # The slots the limiter's last charge booked ahead for the FIFO group's next messages:
+    # message id -> "<seconds before limiter_tat> <segments>" (store/limit_states.py).
+    limiter_booked: MapAttribute = MapAttribute(null=True)
     created_at = NumberAttribute()
     last_used_at = NumberAttribute(null=True)
     # Twilio bills from bought_at, monthly (usecases/pool_numbers.py).

@@ -20,52 +20,52 @@ For each message of a batch, in its group's order:
    leaves exactly when charged.
 5. send, and record the sid (a conditional write sending -> sent).
 
-Once a message of a group must wait outside the invocation or be retried, the rest
-of its group in the batch is given back with the same visibility timeout (one
-ChangeMessageVisibilityBatch, and batchItemFailures): a number's messages never
-overtake each other, and the group is not held for the queue's visibility timeout.
+Handing back (usecases/give_backs.py): when a group's next slot is more than
+SENDER_MAX_IDLE_SECONDS after its first message's (a long code at 1 segment/s), the
+invocation sends that one and hands the rest back to SQS, asking for their visibility
+timeout at the moment that brings them back just before the next slot: the invocation
+ends after its send instead of idling a second a message (bench/README.md, "The
+deferral choice"; not with a campaign limit). Once a message of a group must wait
+outside the invocation or be retried, the rest of its group is given back with the
+same visibility timeout (one ChangeMessageVisibilityBatch, and batchItemFailures): a
+number's messages never overtake each other, nor wait out the queue's timeout.
 
-Twilio outcomes: 429 was not accepted -> back to 'queued', retried with backoff and
-jitter. 5xx, timeouts and unreachable may have been accepted -> left in 'sending',
-retried with backoff, reconciled first. Other 4xx: final with Twilio's code (21610
-also opts the phone out).
+Twilio outcomes (usecases/twilio_send.py): 429 -> back to 'queued', retried with backoff;
+5xx, timeouts, unreachable (perhaps accepted) -> left in 'sending', retried with backoff,
+reconciled first; other 4xx: final with Twilio's code (21610 also opts the phone out).
 
 Per message, outside faults: one write to claim, one to record; the limiter's
 write (two with a campaign) books a message and, without a campaign, the slots
-of its group's next messages the invocation can wait for (usecases/send_slots.py),
-adding them to the number's cumulative sent counters (the usage report's source;
-a send that did not go is taken back). Reads: a group's limiter state once per
-invocation.
+of its group's next messages in the batch (usecases/send_slots.py), adding them to
+the number's cumulative sent counters (the usage report's source; a slot not used is
+taken back) and storing them on the number, so the invocations they are handed back
+to send on them without a write. Reads: a group's limiter state once per invocation
+(so once per message when a number's messages are handed back one by one).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import replace
 
 from chalicelib import config
-from chalicelib.adapters import metrics, queues
+from chalicelib.adapters import metrics
 from chalicelib.adapters.logs import correlated, logger, mask
-from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS, TwilioError
+from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS
 from chalicelib.config import settings
+from chalicelib.core.gcra import EPSILON
 from chalicelib.core.media_rules import MMS
-from chalicelib.core.message_rules import FAILED, SENDING
-from chalicelib.core.send_timing import (
-    BACKOFF_BASE_RATE_LIMITED,
-    BACKOFF_BASE_UNKNOWN,
-    backoff,
-    receive_count,
-    visibility_timeout,
-)
+from chalicelib.core.message_rules import CANCELLED, FAILED, SENDING
+from chalicelib.core.send_timing import backoff, receive_count
 from chalicelib.store.conditional import get_or_none
 from chalicelib.store.models import Message
-from chalicelib.usecases import carrier_outcomes, media, messages, messaging_service, pool_usage
+from chalicelib.usecases import messages, messaging_service, pool_usage, twilio_send
 from chalicelib.usecases.context import Context
+from chalicelib.usecases.give_backs import GiveBacks
 from chalicelib.usecases.rate_limits import Booking, Limiter
 from chalicelib.usecases.send_reconciliation import reconcile
 from chalicelib.usecases.send_slots import Job, SlotsAhead
-
-DONE, WAIT, RETRY = "done", "wait", "retry"
+from chalicelib.usecases.twilio_send import DONE, RETRY, WAIT, Outcome
 
 # Without a Lambda context (tests, scripts): the outbound function's timeout.
 DEFAULT_BUDGET_SECONDS = 30.0
@@ -78,16 +78,8 @@ BOOKING_MARGIN_SECONDS = 0.05
 # A claimed message may be booked (and wait, keeping its claim) this far ahead.
 HOLD_CLAIM_SECONDS = 1.0
 
-# Metric names (chalicelib/metrics.py publishes them as EMF lines).
-SEND_RETRIES = "SendRetries"  # dimension Reason: rate_limited | server_error | unreachable
+# Metric name (chalicelib/metrics.py publishes it as EMF lines); SendRetries: twilio_send.py.
 SEND_DEFERRALS = "SendDeferrals"  # messages given back to the queue to wait (dimension Reason)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    kind: str  # DONE, WAIT (the limiter refused after all), RETRY (give back with backoff)
-    seconds: float = 0.0
-    reason: str = ""
 
 
 def process_batch(ctx: Context, records: list[dict], lambda_context=None) -> list[str]:
@@ -104,6 +96,7 @@ class Batch:
         self.ctx = ctx
         self.clock = ctx.clock
         self.max_wait_seconds = settings().sender_max_wait_seconds if max_wait_seconds is None else max_wait_seconds
+        self.max_idle_seconds = settings().sender_max_idle_seconds
         self.limiter = Limiter(
             ctx.limit_store,
             messaging_service.limits_with_campaign(ctx, config.limit_settings()),
@@ -119,22 +112,39 @@ class Batch:
         for record in records:
             self.pending.setdefault(_group(record), deque()).append(record)
         self.not_before: dict[str, float] = {}
-        self.given_back: list[tuple[dict, float, bool]] = []
+        self.backs = GiveBacks(self.clock)
         self.figures = metrics.SentFigures()
         self.slots = SlotsAhead()  # booked ahead for a group's next messages
+        self.loaded: set[str] = set()  # groups whose slots booked ahead were looked up
 
     def run(self) -> list[str]:
         try:
             return self._run()
         finally:
-            self.slots.release()
+            self._release_unused()
             self.limiter.flush_late()
             self.figures.publish()
+
+    def _release_unused(self) -> None:
+        """Take back the slots booked ahead that no message here used, but those of the
+        messages back on the queue to be sent on them."""
+        for number, slots in self.slots.unused(self.backs.waiting()).items():
+            try:
+                self.limiter.release(number, slots)
+            except Exception:
+                logger.exception("slots booked ahead not taken back", extra={"pool_number": mask(number)})
 
     def _run(self) -> list[str]:
         while self.pending:
             now = self.clock.now()
             group, wait = min(((g, self._ready_in(g, now)) for g in self.pending), key=lambda gw: gw[1])
+            self._hand_back(group, now, wait)
+            ask = self.backs.next_ask()
+            if ask is not None and ask <= now + wait:
+                if ask > now:
+                    self.clock.sleep(ask - now)
+                self.backs.ask_due(self.clock.now())
+                continue
             if wait > 0:
                 if wait <= self.max_wait_seconds and now + wait + SEND_RESERVE_SECONDS <= self.deadline:
                     self.clock.sleep(wait)
@@ -154,18 +164,23 @@ class Batch:
                 outcome = Outcome(RETRY, backoff(receive_count(record), 1.0), "error")
             if outcome.kind == DONE:
                 self.pending[group].popleft()
+                if outcome.sent:
+                    self.backs.sent(group)
+                else:  # nothing sent (cancelled, expired...): the next one may go at once
+                    self.pending[group].extend(self.backs.take_back(group))
                 if not self.pending[group]:
                     del self.pending[group]
             elif outcome.kind == WAIT:
                 self.not_before[group] = now + outcome.seconds
             else:
                 self._give_back(group, outcome.seconds, outcome.reason)
-        self._apply_visibility()
-        return [record["messageId"] for record, _, _ in self.given_back]
+        return self.backs.finish()
 
     def _ready_in(self, group: str, now: float) -> float:
         # The group is the pool number; a record without one (not from the FIFO queue)
         # is limited once its claim has told which number it goes from.
+        if group and group not in self.loaded:
+            self._load_booked(group)
         slot = self.slots.slot_of(Job.parse(self.pending[group][0]["body"]).message_id) if group else None
         if slot is not None:
             limit = max(0.0, slot - self.limiter.lead - now)
@@ -173,39 +188,53 @@ class Batch:
             limit = self.limiter.ready_in(group, now) if group else 0.0
         return max(limit, self.not_before.get(group, 0.0) - now)
 
+    def _load_booked(self, group: str) -> None:
+        """The slots an earlier invocation booked ahead for the group's messages here, in
+        order from the first (or the second: the first may be the one that booked them, back)
+        on; read with the number's limiter state, once per invocation."""
+        self.loaded.add(group)
+        booked = self.limiter.booked_slots(group)
+        for index, record in enumerate(self.pending[group]):
+            job = Job.parse(record["body"])
+            if index == 0 and job.message_id not in booked:
+                continue
+            if job.message_id not in booked or job.message_id in self.slots:
+                break
+            slot, segments = booked[job.message_id]
+            self.slots.keep(job.message_id, slot, group, segments, loaded=True)
+
     def _give_back(self, group: str, seconds: float, reason: str) -> None:
-        records = self.pending.pop(group)
+        records = list(self.pending.pop(group))
         # A limiter wait may come back a little early and wait out the rest; a retry not.
         early = reason in ("limit", "time") and self.max_wait_seconds > 0
-        for record in records:
-            self.given_back.append((record, seconds, early))
+        self.backs.give_back(group, records, seconds, early)
         metrics.count(SEND_DEFERRALS, len(records), Reason=reason)
 
     def _give_back_all(self, now: float, reason: str) -> None:
         for group in list(self.pending):
             self._give_back(group, self._ready_in(group, now), reason)
 
-    def _apply_visibility(self) -> None:
-        """Make given-back messages visible again when they may go (SQS counts whole
-        seconds); without this they would wait out the queue's visibility timeout."""
-        by_queue: dict[str, list[dict]] = {}
-        for record, seconds, early in self.given_back:
-            arn = record.get("eventSourceARN")
-            if not arn or not record.get("receiptHandle"):
-                continue
-            entries = by_queue.setdefault(arn.rsplit(":", 1)[-1], [])
-            entries.append(
-                {
-                    "Id": str(len(entries)),
-                    "ReceiptHandle": record["receiptHandle"],
-                    "VisibilityTimeout": visibility_timeout(seconds, early),
-                }
-            )
-        for queue_name, entries in by_queue.items():
-            try:
-                queues.set_visibility(queue_name, entries)
-            except Exception:
-                logger.exception("visibility not changed; the messages wait out the queue's timeout")
+    def _hand_back(self, group: str, now: float, wait: float) -> None:
+        """Hand the group's messages after its first back to SQS, timed to come back just
+        before their slot, when that slot is more than SENDER_MAX_IDLE_SECONDS after the
+        first's: the invocation then ends after the send instead of idling until it."""
+        records = self.pending[group]
+        if len(records) < 2 or not group or group in self.backs or self.max_wait_seconds <= 0:
+            return
+        if not self.limiter.books_ahead:  # a campaign's slots, shared by every number: not foreseeable
+            return
+        job = Job.parse(records[0]["body"])
+        if job.segments is None or group in self.not_before:
+            return
+        cost = self.limiter.cost(group, job.segments)
+        if cost <= self.max_idle_seconds:
+            return
+        slot = self.slots.slot_of(job.message_id)
+        if slot is None:
+            slot = max(self.limiter.earliest(group), now + self.limiter.margin)
+        followers = list(records)[1:]
+        self.pending[group] = deque([records[0]])
+        self.backs.hand_back(group, followers, slot + cost, now, max(now, now + wait))
 
     # --- one message ---------------------------------------------------------
 
@@ -219,6 +248,8 @@ class Batch:
         reconciling = False
         if message is None:
             message = get_or_none(Message, job.message_id)
+            if message is None or message.status not in (SENDING, CANCELLED):
+                self.slots.forget(job.message_id)  # used by an earlier attempt, or taken back
             if message is None or message.status != SENDING:
                 if message is not None and message.events_owed:
                     messages.notify_owed(self.ctx, message)  # a fault came between the record and its event
@@ -226,6 +257,7 @@ class Batch:
             reconciling = True
             found = reconcile(self.ctx.twilio, message, job.secret_text or message.body)
             if found is not None:
+                self.slots.forget(job.message_id)
                 self._record_sent(message, found.sid, self.clock.now())
                 return Outcome(DONE)
         body = job.secret_text or message.body
@@ -233,6 +265,7 @@ class Batch:
         if expired or not body:
             self._finish(message, "expired" if expired else "no_body")
             if reconciling:  # the attempt that may have gone counted it; Twilio has nothing
+                self.slots.forget(job.message_id)
                 pool_usage.uncount_sent(message.from_number, int(message.segments))
             return Outcome(DONE)
         clock = self.clock
@@ -241,15 +274,16 @@ class Batch:
             if not reconciling:
                 messages.unclaim(message)
             return Outcome(WAIT, booking.wait_seconds)
+        missed = booking.at < clock.now() - EPSILON  # a slot booked ahead, its message back late
         if booking.at > clock.now():
             clock.sleep(booking.at - clock.now())
         sent_at = clock.now()
         attempt = receive_count(record) if reconciling else int(message.attempts or 1)
         outcome = self._send(message, body, attempt, sent_at)
-        self.limiter.settle(message.from_number, booking.at, sent_at)
+        self.limiter.settle(message.from_number, booking.at, sent_at, missed)
         if sent_at > booking.at:
             self.slots.shift(message.from_number, sent_at - booking.at)
-        return outcome
+        return replace(outcome, sent=True)
 
     def _book(self, record: dict, message: Message, reconciling: bool) -> Booking:
         """The send's slot: booked ahead with the message before it, or now, with the slots
@@ -258,15 +292,21 @@ class Batch:
         ahead = self.slots.take(message.message_id, int(message.segments), reconciling)
         if ahead is not None:
             return ahead
+        # Slots booked for the messages after this one come before the one it books now:
+        # taken back, and booked again after it.
+        self.limiter.release(message.from_number, self.slots.drop(message.from_number))
         following: list[tuple[str, int]] = []  # (message id, segments); booking.then: the first ones' slots
-        for later in list(self.pending.get(_group(record), ()))[1:]:
+        group = _group(record)
+        for later in list(self.pending.get(group, ()))[1:] + self.backs.handed(group):
             job = Job.parse(later["body"])
             if job.segments is None or job.message_id in self.slots:
                 break
             following.append((job.message_id, job.segments))
         # A TAT another writer moved (the campaign's): a slot a little later is booked at once.
         horizon = HOLD_CLAIM_SECONDS if clock.now() + HOLD_CLAIM_SECONDS + SEND_RESERVE_SECONDS <= self.deadline else 0
-        until = min(clock.now() + self.max_wait_seconds, self.deadline - SEND_RESERVE_SECONDS)
+        until = clock.now() + self.max_wait_seconds  # handed back: sent by the invocations after this one
+        if group not in self.backs:
+            until = min(until, self.deadline - SEND_RESERVE_SECONDS)
         # Counted in the number's usage, unless a retry of a send that may have gone (counted).
         booking = self.limiter.reserve(
             message.from_number,
@@ -276,53 +316,24 @@ class Batch:
             not reconciling,
             tuple(segments for _, segments in following),
             until,
+            tuple(message_id for message_id, _ in following),
         )
         for (message_id, segments), slot in zip(following, booking.then, strict=False):
             self.slots.keep(message_id, slot, message.from_number, segments)
         return booking
 
     def _send(self, message: Message, body: str, attempt: int, now: float) -> Outcome:
-        """Send a booked message. Its booking counted it as sent (a retry's, the attempt that
-        may have gone); an answer that says it did not go takes that back."""
-        try:
-            sent = self.ctx.twilio.send_sms(
-                from_=message.from_number,
-                to=message.to_number,
-                body=body,
-                status_callback=settings().webhook_url(f"/twilio/status?message_id={message.message_id}"),
-                **media.send_arguments(self.ctx, message.media, message.media_delivery),
-                messaging_service_sid=settings().twilio_messaging_service_sid,
-            )
-        except TwilioError as error:
-            metrics.twilio_call(error.code or error.status or "unreachable")
-            if error.status == 429:
-                # Refused before it was accepted: give it back to the queue as it was.
-                messages.unclaim(message)
-                pool_usage.uncount_sent(message.from_number, int(message.segments))
-                metrics.count(SEND_RETRIES, Reason="rate_limited")
-                return Outcome(RETRY, backoff(attempt, BACKOFF_BASE_RATE_LIMITED), "rate_limited")
-            if error.retryable:
-                # Twilio may have accepted it: stay 'sending' so the next try looks it up first.
-                reason = "server_error" if error.status else "unreachable"
-                metrics.count(SEND_RETRIES, Reason=reason)
-                logger.warning(
-                    "twilio send outcome unknown; it will be reconciled, then retried",
-                    extra={"message_id": message.message_id, "status": error.status},
-                )
-                return Outcome(RETRY, backoff(attempt, BACKOFF_BASE_UNKNOWN), reason)
-            self._finish(message, str(error.code or error.status))
-            pool_usage.uncount_sent(message.from_number, int(message.segments))
-            if error.code:  # what the code means for the phone and the pool (core/carrier_errors.py)
-                carrier_outcomes.apply(
-                    self.ctx,
-                    error.code,
-                    to_number=message.to_number,
-                    from_number=message.from_number,
-                    cause=message.message_id,
-                )
-            return Outcome(DONE)
-        self._record_sent(message, sent.sid, now, twilio_requests=1)
-        return Outcome(DONE)
+        return twilio_send.send(self.ctx, message, body, attempt, now, self._record_sent, self._finish, self._uncount)
+
+    def _uncount(self, message: Message) -> None:
+        """A send that did not go: take back its count, and its slot if an earlier invocation
+        booked it (so that the message, tried again, does not take it for its own)."""
+        segments = int(message.segments)
+        if not (
+            self.slots.was_loaded(message.message_id)
+            and self.limiter.release(message.from_number, {message.message_id: segments})
+        ):
+            pool_usage.uncount_sent(message.from_number, segments)
 
     def _record_sent(self, message: Message, twilio_sid: str, now: float, twilio_requests: int = 0) -> None:
         if message.media_delivery == MMS:

@@ -226,3 +226,32 @@ def test_a_groups_next_sends_are_booked_and_counted_in_the_same_write(aws_backen
         store=MemoryLimitStore({OTHER: 1.0}),
     )
     assert other.reserve(OTHER, 1, T0, then=(1,), until=T0 + 10).then == ()
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_slots_booked_ahead_are_remembered_for_the_next_invocation_and_taken_back_once(aws_backend, in_memory):
+    _add_number(NUMBER)
+    store = MemoryLimitStore({NUMBER: 1.0}) if in_memory else DynamoLimitStore()
+    first = Limiter(NO_CAMPAIGN, lead=0.1, margin=0.05, store=store)
+    first.reserve(NUMBER, 1, T0, then=(2, 1), until=T0 + 10, then_ids=("b", "c"))
+    # The next invocation reads them with the state: no write to send on them.
+    second = Limiter(NO_CAMPAIGN, lead=0.1, margin=0.05, store=store)
+    assert second.booked_slots(NUMBER) == {"b": (approx(T0 + 1.05), 2), "c": (approx(T0 + 3.05), 1)}
+    # A late send written moves the TAT on, and the slots booked ahead with it.
+    second.settle(NUMBER, T0 + 1.05, T0 + 1.30)
+    assert Limiter(NO_CAMPAIGN, store=store).booked_slots(NUMBER)["c"][0] == approx(T0 + 3.30)
+    # Taken back once, whoever tries again.
+    assert second.release(NUMBER, {"c": 1}) is True
+    assert Limiter(NO_CAMPAIGN, store=store).release(NUMBER, {"c": 1}) is False
+    assert "c" not in Limiter(NO_CAMPAIGN, store=store).booked_slots(NUMBER)
+    counted = store.sent[NUMBER] if in_memory else _counted(NUMBER)
+    assert list(counted) == [3, 2]  # 4 segments of 3 messages booked, 1 of 1 taken back
+    # The next charge replaces them: what it books ahead, nothing here.
+    third = Limiter(NO_CAMPAIGN, store=store)
+    third.reserve(NUMBER, 1, T0 + 10)
+    assert Limiter(NO_CAMPAIGN, store=store).booked_slots(NUMBER) == {}
+
+
+def _counted(phone: str) -> tuple[int, int]:
+    stored = PoolNumber.get(POOL, phone, consistent_read=True)
+    return int(stored.segments_out or 0), int(stored.messages_out or 0)

@@ -322,6 +322,14 @@ def sent_at(world, now) -> list[float]:
     return timed.times
 
 
+@pytest.fixture
+def in_one_invocation(monkeypatch):
+    """A number's backlog in a batch sent by the invocation, idling between its slots (as
+    for numbers whose slots are closer than SENDER_MAX_IDLE_SECONDS)."""
+    monkeypatch.setenv("SENDER_MAX_IDLE_SECONDS", "15")
+
+
+@pytest.mark.usefixtures("in_one_invocation")
 def test_messages_of_a_number_are_spaced_by_their_segments(world, now, sent_at):
     long_text = "x" * 300  # with "Bob: " 305 GSM-7 characters: 2 segments
     ids = [submit(world, long_text), submit(world, "short"), submit(world, "after")]
@@ -333,6 +341,7 @@ def test_messages_of_a_number_are_spaced_by_their_segments(world, now, sent_at):
     assert PoolNumber.get(POOL, NUMBER).limiter_tat == pytest.approx(sent_at[2] + 1.0)
 
 
+@pytest.mark.usefixtures("in_one_invocation")
 def test_a_numbers_backlog_in_a_batch_costs_one_limiter_write(world, now, sent_at):
     from chalicelib.store.limit_states import DynamoLimitStore
 
@@ -350,6 +359,7 @@ def test_a_numbers_backlog_in_a_batch_costs_one_limiter_write(world, now, sent_a
     assert sent_counted() == (4, 3)
 
 
+@pytest.mark.usefixtures("in_one_invocation")
 def test_slots_booked_ahead_and_not_used_are_taken_back_from_the_counters(world, now):
     class CancellingGateway(TwilioGateway):  # the user comes back while the first one goes out
         def send_sms(self, **kwargs):
@@ -393,3 +403,168 @@ def test_a_record_without_a_group_is_still_limited_by_its_number(world, now, sen
     assert sender.process_batch(world.ctx, records) == []
     assert [status(i)[0] for i in ids] == ["sent", "sent"]
     assert sent_at[1] - sent_at[0] >= 1.0 - 1e-6
+
+
+@pytest.fixture
+def asked(world, now):
+    """Every visibility timeout the sender asks of SQS: (when, receipt handle, seconds)."""
+    calls: list[tuple[float, str, int]] = []
+
+    def seen(params, **_):
+        calls.extend((now.now(), e["ReceiptHandle"], e["VisibilityTimeout"]) for e in params["Entries"])
+
+    events = aws.client("sqs").meta.events
+    events.register("provide-client-params.sqs.ChangeMessageVisibilityBatch", seen)
+    yield calls
+    events.unregister("provide-client-params.sqs.ChangeMessageVisibilityBatch", seen)
+
+
+def comes_back(asked: list, record: dict) -> float:
+    """When SQS shows a message again: its last visibility timeout asked, from when asked."""
+    when, _, seconds = [call for call in asked if call[1] == record["receiptHandle"]][-1]
+    return when + seconds
+
+
+def test_a_numbers_backlog_is_handed_back_to_come_back_just_before_each_slot(world, now, sent_at, asked):
+    texts = ["x" * 300, "short", "after", "and", "more"]  # the first is 2 segments
+    ids = [submit(world, text) for text in texts]
+    records = receive()
+    backs = []
+    while records:
+        failed = sender.process_batch(world.ctx, records)
+        # One message sent; the invocation ends with its send instead of idling until the next slot.
+        assert failed == [r["messageId"] for r in records[1:]]
+        assert now.now() == sent_at[-1]
+        records = records[1:]
+        if records:
+            backs.append(comes_back(asked, records[0]))
+            now.set(backs[-1])  # SQS shows the rest of the group again: the next invocation
+    assert [status(i)[0] for i in ids] == ["sent"] * 5
+    assert world.bodies() == [f"Bob: {text}" for text in texts]
+    assert [b - a for a, b in itertools.pairwise(sent_at)] == [pytest.approx(g) for g in (2.0, 1.0, 1.0, 1.0)]
+    # Each came back before its slot, in time to book it; after the first (handed back after
+    # its send, as an invocation that started late must), the longest lead early.
+    leads = [slot - back for slot, back in zip(sent_at[1:], backs, strict=True)]
+    assert all(lead >= send_timing.RETURN_LEAD_MIN for lead in leads)
+    assert leads[1:] == [pytest.approx(send_timing.RETURN_LEAD_MAX)] * 3
+    assert sent_counted() == (6, 5)
+
+
+def test_handed_back_messages_follow_a_retried_one_in_order(world, now, asked):
+    ids = [submit(world, f"message {i}") for i in range(3)]
+    world.answers.append((429, 20429))
+    records = receive()
+    assert sender.process_batch(world.ctx, records) == [r["messageId"] for r in records]
+    assert [status(i)[0] for i in ids] == ["queued"] * 3
+    # All back after the first's backoff together: none can come back before it.
+    backs = [comes_back(asked, record) for record in records]
+    assert backs[1:] == [backs[0]] * 2 and backs[0] - now.now() >= 1
+    now.set(backs[0])
+    for _ in range(3):
+        records = [r for r in records if r["messageId"] in sender.process_batch(world.ctx, records)]
+        if records:
+            now.set(comes_back(asked, records[0]))
+    assert [status(i)[0] for i in ids] == ["sent"] * 3
+    assert world.bodies() == [f"Bob: message {i}" for i in range(3)]
+
+
+@pytest.fixture
+def limiter_writes():
+    """The limiter's writes to DynamoDB (charges and moves of a number's TAT)."""
+    from chalicelib.store.limit_states import DynamoLimitStore
+
+    writes: list = []
+    real_write = DynamoLimitStore.write
+    DynamoLimitStore.write = lambda self, *args, **kwargs: writes.append(args) or real_write(self, *args, **kwargs)
+    yield writes
+    DynamoLimitStore.write = real_write
+
+
+def hand_over(world, now, asked, records: list[dict], ctx: Context | None = None) -> list[dict]:
+    """One invocation; what it left on the queue, once SQS shows it again."""
+    failed = sender.process_batch(ctx or world.ctx, records)
+    left = [r for r in records if r["messageId"] in failed]
+    if left:
+        now.set(max(now.now(), comes_back(asked, left[0])))
+    return left
+
+
+def test_a_handed_back_backlog_costs_one_limiter_write(world, now, sent_at, asked, limiter_writes):
+    ids = [submit(world, text) for text in ("one", "two", "three", "four")]
+    records = receive()
+    while records:
+        records = hand_over(world, now, asked, records)
+    assert [status(i)[0] for i in ids] == ["sent"] * 4
+    assert [b - a for a, b in itertools.pairwise(sent_at)] == [pytest.approx(1.0)] * 3
+    # The first invocation's write booked the slots of the three after it, on the number:
+    # the invocations they were handed back to sent on them without a write of their own.
+    assert len(limiter_writes) == 1
+    assert sent_counted() == (4, 4)
+
+
+def test_a_handed_back_message_cancelled_gives_its_slot_back_once(world, now, asked):
+    ids = [submit(world, "first"), submit(world, "second"), submit(world, "third")]
+    records = hand_over(world, now, asked, receive())
+    assert sent_counted() == (3, 3)  # the first, and the slots booked for the two after it
+    assert messages.cancel_queued_for_user(world.ctx, "alice") == 2  # the user came back
+    again = list(records)
+    while records:
+        records = hand_over(world, now, asked, records)
+    assert [status(i)[0] for i in ids] == ["sent", "cancelled", "cancelled"]
+    assert sent_counted() == (1, 1)
+    while again:  # SQS delivers them again: nothing more is sent or taken back
+        again = hand_over(world, now, asked, again)
+    assert sent_counted() == (1, 1) and world.posts == 1
+
+
+def test_a_handed_back_message_refused_with_429_is_counted_once_when_it_goes(world, now, sent_at, asked):
+    ids = [submit(world, "first"), submit(world, "second")]
+    records = hand_over(world, now, asked, receive())
+    world.answers.append((429, 20429))
+    records = hand_over(world, now, asked, records)  # its booked slot, refused: taken back
+    assert [status(i)[0] for i in ids] == ["sent", "queued"] and sent_counted() == (1, 1)
+    assert hand_over(world, now, asked, records) == []
+    assert [status(i)[0] for i in ids] == ["sent", "sent"] and sent_counted() == (2, 2)
+    assert sent_at[2] - sent_at[0] >= 1.0  # the try refused by Twilio, and the one that went
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_after_a_crash_the_next_messages_go_after_the_retried_one_and_are_counted_once(
+    world, now, sent_at, asked, when
+):
+    ids = [submit(world, "first"), submit(world, "second"), submit(world, "third")]
+    records = receive()
+    with pytest.raises(Crash):  # the first's charge booked the two after it, then the process died
+        sender.process_batch(Context(clock=now, twilio=CrashingGateway(world.http, when)), records)
+    now.advance(180)  # the queue's visibility timeout: SQS delivers the batch again
+    while records:
+        records = hand_over(world, now, asked, records)
+    assert [status(i)[0] for i in ids] == ["sent"] * 3
+    assert world.bodies() == ["Bob: first", "Bob: second", "Bob: third"]  # each once
+    assert all(b - a >= 1.0 - 1e-6 for a, b in itertools.pairwise(sent_at))
+    assert sent_counted() == (3, 3)
+
+
+def test_messages_handed_back_after_one_that_is_not_sent_go_in_the_same_invocation(world, now, monkeypatch):
+    monkeypatch.setenv("MESSAGE_VALIDITY_SECONDS", "60")
+    expired = submit(world, "too late")
+    now.advance(61)
+    ids = [submit(world, "second"), submit(world, "third")]
+    records = receive()
+    # The first fails as expired before any send: the second goes now, the third is handed back.
+    assert sender.process_batch(world.ctx, records) == [records[2]["messageId"]]
+    assert status(expired) == ("failed", "expired")
+    assert [status(i)[0] for i in ids] == ["sent", "queued"]
+    assert world.bodies() == ["Bob: second"]
+
+
+def test_a_message_back_after_its_slot_moves_the_next_ones_on_with_it(world, now, sent_at, asked):
+    ids = [submit(world, text) for text in ("one", "two", "three")]
+    records = hand_over(world, now, asked, receive())
+    now.set(sent_at[0] + 1.005)  # SQS (or Lambda) was 5 ms late: its booked slot has passed
+    while records:
+        records = hand_over(world, now, asked, records)
+    assert [status(i)[0] for i in ids] == ["sent"] * 3
+    # It went at once, 5 ms late; the next invocation knew, and kept the rate after it.
+    assert sent_at[1] - sent_at[0] == pytest.approx(1.005)
+    assert sent_at[2] - sent_at[1] == pytest.approx(1.0) and sent_at[2] - sent_at[1] >= 1.0 - 1e-9
