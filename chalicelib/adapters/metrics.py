@@ -162,24 +162,32 @@ def twilio_call(error_code: object = None) -> None:
         count(TWILIO_ERRORS_BY_CODE, ErrorCode=error_code)
 
 
-def sms_sent(message_id: str, to: str) -> None:
-    """The log line of a message Twilio accepted (its figures: SentFigures, per batch)."""
-    state_change("sms sent", [], message_id=message_id, to=to)
-
-
 class SentFigures:
-    """The figures of the messages a sender's batch had accepted, published at the end of
-    the batch as one EMF line per pool number (their values as EMF arrays), not a line each."""
+    """The messages a sender's batch had accepted: an 'sms sent' line each, printed at the end
+    of the batch, the last line of each pool number carrying that number's figures as EMF
+    (values as EMF arrays). A batch of one send, the usual one since the sender hands a
+    number's next messages back to SQS, costs one line, not a line and an EMF line."""
 
     def __init__(self):
-        self.by_number: dict[str, list[float]] = {}  # pool number -> [messages, segments]
+        # pool number -> [messages, segments, [(message_id, masked phone)]]
+        self.by_number: dict[str, list] = {}
         self.latencies_ms: list[float] = []
         self.twilio_requests = 0
 
-    def add(self, pool_number: str, segments: int | None, latency_seconds: float, twilio_requests: int) -> None:
-        counts = self.by_number.setdefault(pool_number, [0, 0])
+    def add(
+        self,
+        pool_number: str,
+        segments: int | None,
+        latency_seconds: float,
+        twilio_requests: int,
+        message_id: str | None = None,
+        to: str | None = None,
+    ) -> None:
+        counts = self.by_number.setdefault(pool_number, [0, 0, []])
         counts[0] += 1
         counts[1] += segments or 1
+        if message_id is not None:
+            counts[2].append((message_id, to))
         self.latencies_ms.append(round(max(0.0, latency_seconds) * 1000.0, 1))
         self.twilio_requests += twilio_requests
 
@@ -187,12 +195,18 @@ class SentFigures:
         shared: list[Point] = [(SEND_LATENCY, self.latencies_ms, Milliseconds, {})]
         if self.twilio_requests:
             shared.append((TWILIO_REQUESTS, self.twilio_requests, Count, {}))
-        for index, (number, (messages, segments)) in enumerate(self.by_number.items()):
+        for index, (number, (messages, segments, sent)) in enumerate(self.by_number.items()):
             points: list[Point] = [
                 (SMS_SENT, messages, Count, {"PoolNumber": number}),
                 (SEGMENTS_SENT, segments, Count, {"PoolNumber": number}),
+                *(shared if index == 0 else []),
             ]
-            emf(points + (shared if index == 0 else []))
+            for message_id, to in sent[:-1]:
+                state_change("sms sent", [], message_id=message_id, to=to)
+            if sent:
+                state_change("sms sent", points, message_id=sent[-1][0], to=sent[-1][1])
+            else:
+                emf(points)
         self.by_number, self.latencies_ms, self.twilio_requests = {}, [], 0
 
 

@@ -339,9 +339,9 @@ class Batch:
         if message.media_delivery == MMS:
             pool_usage.count_mms_sent(message.from_number, now)
         if messages.record_sent(self.ctx, message, twilio_sid, now):
-            # One log line for the change; its figures go out with the batch's (run()).
-            metrics.sms_sent(message.message_id, mask(message.to_number))
-            self.figures.add(message.from_number, int(message.segments), now - message.created_at, twilio_requests)
+            # Its log line and figures go out with the batch's (run()): a line a send.
+            figures = (int(message.segments), now - message.created_at, twilio_requests)
+            self.figures.add(message.from_number, *figures, message.message_id, mask(message.to_number))
         elif twilio_requests:
             metrics.twilio_call()
 

@@ -22,15 +22,17 @@ def _metric(blob: dict) -> tuple[str, list[str]]:
     return directive["Metrics"][0]["Name"], dimensions
 
 
-def test_a_batchs_sends_are_one_emf_line_per_pool_number(capsys, monkeypatch):
+def test_a_batchs_sends_are_a_line_each_the_last_of_a_number_with_its_figures(capsys, monkeypatch):
     monkeypatch.setenv("STAGE", "prod")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "SmsBridge")
     figures = metrics.SentFigures()
-    figures.add("+14155550100", 3, 1.5, 1)
-    figures.add("+14155550100", 1, 2.5, 1)
-    figures.add("+14155550101", 2, 0.5, 0)  # found by a reconciliation: no Twilio request
+    figures.add("+14155550100", 3, 1.5, 1, "msg_1", "+1415*****01")
+    figures.add("+14155550100", 1, 2.5, 1, "msg_2", "+1415*****02")
+    figures.add("+14155550101", 2, 0.5, 0, "msg_3", "+1415*****03")  # found by a reconciliation: no request
     figures.publish()
-    first, second = _emitted(capsys)
+    plain, first, second = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert plain == {"level": "INFO", "message": "sms sent", "message_id": "msg_1", "to": "+1415*****01"}
+    assert (first["message"], first["message_id"], second["message_id"]) == ("sms sent", "msg_2", "msg_3")
     assert _directives(first) == {
         ("service", "stage", "PoolNumber"): ["SmsSent", "SegmentsSent"],
         ("service", "stage"): ["SendLatency", "TwilioRequests"],
@@ -44,10 +46,17 @@ def test_a_batchs_sends_are_one_emf_line_per_pool_number(capsys, monkeypatch):
     assert _emitted(capsys) == []
 
 
-def test_a_send_logs_one_lean_line(capsys):
-    metrics.sms_sent("msg_1", "+1415*****00")
+def test_a_batch_of_one_send_logs_one_line(capsys):
+    figures = metrics.SentFigures()
+    figures.add("+14155550100", 1, 0.2, 1, "msg_1", "+1415*****00")
+    figures.publish()
     (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
-    assert line == {"level": "INFO", "message": "sms sent", "message_id": "msg_1", "to": "+1415*****00"}
+    assert (line["message"], line["message_id"], line["to"], line["SmsSent"]) == (
+        "sms sent",
+        "msg_1",
+        "+1415*****00",
+        1,
+    )
 
 
 def test_twilio_errors_counted_in_total_and_by_code(capsys):
