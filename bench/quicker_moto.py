@@ -58,18 +58,19 @@ def _sqs(setattr) -> None:
     setattr(models, "unix_time", unix_time)
     setattr(models, "unix_time_millis", unix_time_millis)
 
-    # -- the walks over a queue's messages, one clock read each ---------------------------
+    # -- the walks over a queue's messages, one clock read each (moto's, as set above or by a
+    # run whose SQS follows its own clock: service_faults.FaultRun.sqs_follows_the_run_clock) --
 
     def messages(self) -> list:  # visible and not delayed
-        now = time.time() * 1000.0
+        now = models.unix_time_millis()
         return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
 
     def delayed(self) -> int:
-        now = time.time() * 1000.0
+        now = models.unix_time_millis()
         return sum(1 for m in self._messages if now < m.delayed_until)
 
     def not_visible(self) -> int:
-        now = time.time() * 1000.0
+        now = models.unix_time_millis()
         return sum(1 for m in self._messages if not now > m.visible_at)
 
     setattr(Queue, "messages", property(messages))
@@ -113,7 +114,7 @@ def _sqs(setattr) -> None:
     def is_message_valid_based_on_retention_period(self, queue_name, message) -> bool:
         # moto builds every attribute of the queue for the one it reads.
         retention = int(self.get_queue(queue_name).message_retention_period)
-        return retention + message.sent_timestamp / 1000 > time.time()
+        return retention + message.sent_timestamp / 1000 > models.unix_time()
 
     setattr(SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period)
 

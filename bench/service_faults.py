@@ -531,15 +531,27 @@ class FaultRun:
         queue = get_backend("sqs")[ACCOUNT][REGION].queues.get(queue_name)
         if queue is None:
             return True
-        now = time.time() * 1000.0  # moto's Queue.messages, stopping at the first
+        from moto.sqs import models
+
+        now = models.unix_time_millis()  # moto's own clock (the run's, when it follows it)
         return any(now > m.visible_at and not now < m.delayed_until for m in queue._messages)
 
-    def _any_hidden(self) -> bool:
-        """Whether a message waits on a queue, hidden (a deferral, a backoff)."""
+    def sqs_follows_the_run_clock(self) -> None:
+        """moto's SQS reads the run's clock, so a visibility timeout ends when the run's time
+        says (with its waits skipped), not after as many real seconds."""
+        from moto.sqs import models
+
+        self.setattr(models, "unix_time", self.clock.now)
+        self.setattr(models, "unix_time_millis", lambda: self.clock.now() * 1000.0)
+
+    def next_visible_in(self) -> float | None:
+        """Seconds of the run's time until the next hidden message is visible; None if none."""
         from moto.backends import get_backend
+        from moto.sqs import models
 
         queues = get_backend("sqs")[ACCOUNT][REGION].queues
-        return any(queues[feed.queue_name]._messages for feed in self.feeds if feed.queue_name in queues)
+        hidden = [m.visible_at for f in self.feeds if f.queue_name in queues for m in queues[f.queue_name]._messages]
+        return max(0.0, min(hidden) / 1000.0 - models.unix_time()) if hidden else None
 
     def _time_passes(self) -> None:
         """Every hidden message's wait is over (backoffs, deferrals, crashed batches)."""
