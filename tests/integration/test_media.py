@@ -241,6 +241,10 @@ def test_mms_are_counted_and_priced_apart_from_segments(bridge, session):
     bridge.send(session["session_id"], "Plain text")
     bridge.send(session["session_id"], "With a picture", media_ids=[upload(bridge, PNG, "image/png")])
     bridge.queues.drain()
+    # The picture's slot is a second after the text's: the sender handed it back to SQS until
+    # then (moto keeps real time; the test's clock is virtual).
+    bridge.queues.end_waits("sms-bridge-dev-outbound.fifo")
+    bridge.queues.drain()
     _, _, post = phone_sends_mms(bridge, session["pool_number"], "back", [("image/png", PNG)])
     assert post().status_code == 200
     bridge.queues.drain()  # what came in is counted by the delivery consumer, from the event it causes

@@ -21,6 +21,8 @@ def run(submitted: list[Submitted], accepted: list[Accepted]) -> RunData:
         crashes=0,
         overruns=0,
         peak_running=0,
+        cold_starts=0,
+        counted_segments=0,
         twilio_calls={},
         metrics={},
         dead_lettered=0,
