@@ -383,6 +383,7 @@ def alarm_resources(stage: str, sam: dict, data: dict) -> dict:
         }
 
     sender_id = sqs_consumers(stage, sam)["outbound"][0]
+    out.update(sent_line_filters(sam, sender_id))
     sender = function_name(stage, functions[sender_id])
     out["SenderErrorsAlarm"] = _alarm(
         stage,
@@ -501,6 +502,34 @@ def log_group_patches(stage: str, sam: dict) -> dict:
         group_id: {"Properties": {"LogGroupName": f"/aws/lambda/{function_name(stage, functions[function_id])}"}}
         for function_id, group_id in log_groups(sam).items()
     }
+
+
+def sent_line_filters(sam: dict, sender_id: str) -> dict:
+    """The sender's figures (SmsSent, SegmentsSent per PoolNumber, SendLatency, TwilioRequests)
+    from the fields of its one 'sms sent' line a message (metrics.SENT_LINE_METRICS), with the
+    dimensions EMF gives every metric, so the alarms and the dashboard read them as before."""
+    out = {}
+    for name, value, unit, number_field in metrics.SENT_LINE_METRICS:
+        dimensions = {"service": "$.service", "stage": "$.stage"}
+        if number_field:
+            dimensions["PoolNumber"] = f"$.{number_field}"
+        out[f"{sender_id}{name}Filter"] = {
+            "Type": "AWS::Logs::MetricFilter",
+            "Properties": {
+                "LogGroupName": {"Ref": _log_group_id(sam, sender_id)},
+                "FilterPattern": f'{{ $.message = "{metrics.SENT_LINE}" }}',
+                "MetricTransformations": [
+                    {
+                        "MetricNamespace": metrics.DEFAULT_NAMESPACE,
+                        "MetricName": name,
+                        "MetricValue": value,
+                        "Unit": unit,
+                        "Dimensions": [{"Key": key, "Value": field} for key, field in dimensions.items()],
+                    }
+                ],
+            },
+        }
+    return out
 
 
 # --- dashboard --------------------------------------------------------------------

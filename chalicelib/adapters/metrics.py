@@ -13,19 +13,22 @@ here are logged and swallowed.
 
 The names below are the contract with infra/template.py (alarms, dashboard):
 
-    SmsSent            Count         PoolNumber   one per message Twilio accepted (sends per number)
-    SegmentsSent       Count         PoolNumber   segments of those messages (what the limits count)
-    TwilioRequests     Count         -            every call to Twilio's API (error-rate denominator)
+    SmsSent            Count         PoolNumber   one per message Twilio accepted (sends per number)*
+    SegmentsSent       Count         PoolNumber   segments of those messages (what the limits count)*
+    TwilioRequests     Count         -            every call to Twilio's API (error-rate denominator)*
     TwilioErrors       Count         -            calls Twilio refused or that never reached it
     TwilioErrorsByCode Count         ErrorCode    the same, split by Twilio error code (or HTTP status)
     MessageFailed      Count         ErrorCode    outbound SMS that ended failed/undelivered
     DeliveryLatency    Milliseconds  -            queued (submitted) -> 'delivered' status callback
-    SendLatency        Milliseconds  -            queued -> accepted by Twilio (the sender reports it)
+    SendLatency        Milliseconds  -            queued -> accepted by Twilio (the sender reports it)*
     VerificationSms    Count         -            verification code SMS admitted by the limits
     VerificationBudgetNear Count     -            one per code admitted or refused once the hour's global
                                                   budget is used up to VERIFY_GLOBAL_ALARM_FRACTION (alarm)
     PoolNumberFaults   Count         -            a pool number or the account at fault (30007, 30034,
                                                   30032, 21408): the number is held back (alarmed)
+
+* from the sender's 'sms sent' line by metric filters (SENT_LINE_METRICS; TwilioRequests of a
+  call that failed is EMF), so a send costs one lean line.
 """
 
 from __future__ import annotations
@@ -162,52 +165,34 @@ def twilio_call(error_code: object = None) -> None:
         count(TWILIO_ERRORS_BY_CODE, ErrorCode=error_code)
 
 
-class SentFigures:
-    """The messages a sender's batch had accepted: an 'sms sent' line each, printed at the end
-    of the batch, the last line of each pool number carrying that number's figures as EMF
-    (values as EMF arrays). A batch of one send, the usual one since the sender hands a
-    number's next messages back to SQS, costs one line, not a line and an EMF line."""
+# The line of a message Twilio accepted, and its fields that CloudWatch Logs metric filters
+# turn into metrics (infra/template.py builds the filters from this): (metric, value, unit,
+# the line's field for PoolNumber or None). EMF directives would double the line, and since the
+# sender hands a number's next messages back to SQS an invocation sends one message.
+SENT_LINE = "sms sent"
+SENT_LINE_METRICS = (
+    (SMS_SENT, "1", "Count", "pool_number"),
+    (SEGMENTS_SENT, "$.segments", "Count", "pool_number"),
+    (SEND_LATENCY, "$.latency_ms", "Milliseconds", None),
+    (TWILIO_REQUESTS, "$.twilio_requests", "Count", None),
+)
 
-    def __init__(self):
-        # pool number -> [messages, segments, [(message_id, masked phone)]]
-        self.by_number: dict[str, list] = {}
-        self.latencies_ms: list[float] = []
-        self.twilio_requests = 0
 
-    def add(
-        self,
-        pool_number: str,
-        segments: int | None,
-        latency_seconds: float,
-        twilio_requests: int,
-        message_id: str | None = None,
-        to: str | None = None,
-    ) -> None:
-        counts = self.by_number.setdefault(pool_number, [0, 0, []])
-        counts[0] += 1
-        counts[1] += segments or 1
-        if message_id is not None:
-            counts[2].append((message_id, to))
-        self.latencies_ms.append(round(max(0.0, latency_seconds) * 1000.0, 1))
-        self.twilio_requests += twilio_requests
-
-    def publish(self) -> None:
-        shared: list[Point] = [(SEND_LATENCY, self.latencies_ms, Milliseconds, {})]
-        if self.twilio_requests:
-            shared.append((TWILIO_REQUESTS, self.twilio_requests, Count, {}))
-        for index, (number, (messages, segments, sent)) in enumerate(self.by_number.items()):
-            points: list[Point] = [
-                (SMS_SENT, messages, Count, {"PoolNumber": number}),
-                (SEGMENTS_SENT, segments, Count, {"PoolNumber": number}),
-                *(shared if index == 0 else []),
-            ]
-            for message_id, to in sent[:-1]:
-                state_change("sms sent", [], message_id=message_id, to=to)
-            if sent:
-                state_change("sms sent", points, message_id=sent[-1][0], to=sent[-1][1])
-            else:
-                emf(points)
-        self.by_number, self.latencies_ms, self.twilio_requests = {}, [], 0
+def sms_sent(
+    message_id: str, to: str, pool_number: str, segments: int, latency_seconds: float, twilio_requests: int
+) -> None:
+    """The one line of a message Twilio accepted, its figures as plain fields (SENT_LINE_METRICS)."""
+    latency_ms = round(max(0.0, latency_seconds) * 1000.0, 1)
+    if _sinks:
+        sink = _sinks[-1]
+        sink(SMS_SENT, 1, {"PoolNumber": pool_number})
+        sink(SEGMENTS_SENT, segments, {"PoolNumber": pool_number})
+        sink(SEND_LATENCY, latency_ms, {})
+        sink(TWILIO_REQUESTS, twilio_requests, {})
+        return
+    fields = {"pool_number": pool_number, "segments": segments, "latency_ms": latency_ms}
+    fields |= {"twilio_requests": twilio_requests, **base_dimensions()}  # the filters' dimensions too
+    state_change(SENT_LINE, [], message_id=message_id, to=to, **fields)
 
 
 def message_final(status: str, error_code: object, queued_seconds: float | None, **fields: object) -> None:

@@ -113,7 +113,6 @@ class Batch:
             self.pending.setdefault(_group(record), deque()).append(record)
         self.not_before: dict[str, float] = {}
         self.backs = GiveBacks(self.clock)
-        self.figures = metrics.SentFigures()
         self.slots = SlotsAhead()  # booked ahead for a group's next messages
         self.loaded: set[str] = set()  # groups whose slots booked ahead were looked up
 
@@ -123,7 +122,6 @@ class Batch:
         finally:
             self._release_unused()
             self.limiter.flush_late()
-            self.figures.publish()
 
     def _release_unused(self) -> None:
         """Take back the slots booked ahead that no message here used, but those of the
@@ -339,9 +337,8 @@ class Batch:
         if message.media_delivery == MMS:
             pool_usage.count_mms_sent(message.from_number, now)
         if messages.record_sent(self.ctx, message, twilio_sid, now):
-            # Its log line and figures go out with the batch's (run()): a line a send.
             figures = (int(message.segments), now - message.created_at, twilio_requests)
-            self.figures.add(message.from_number, *figures, message.message_id, mask(message.to_number))
+            metrics.sms_sent(message.message_id, mask(message.to_number), message.from_number, *figures)
         elif twilio_requests:
             metrics.twilio_call()
 

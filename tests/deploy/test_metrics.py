@@ -22,41 +22,39 @@ def _metric(blob: dict) -> tuple[str, list[str]]:
     return directive["Metrics"][0]["Name"], dimensions
 
 
-def test_a_batchs_sends_are_a_line_each_the_last_of_a_number_with_its_figures(capsys, monkeypatch):
+def test_a_send_is_one_lean_line_whose_fields_the_metric_filters_read(capsys, monkeypatch):
     monkeypatch.setenv("STAGE", "prod")
-    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "SmsBridge")
-    figures = metrics.SentFigures()
-    figures.add("+14155550100", 3, 1.5, 1, "msg_1", "+1415*****01")
-    figures.add("+14155550100", 1, 2.5, 1, "msg_2", "+1415*****02")
-    figures.add("+14155550101", 2, 0.5, 0, "msg_3", "+1415*****03")  # found by a reconciliation: no request
-    figures.publish()
-    plain, first, second = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
-    assert plain == {"level": "INFO", "message": "sms sent", "message_id": "msg_1", "to": "+1415*****01"}
-    assert (first["message"], first["message_id"], second["message_id"]) == ("sms sent", "msg_2", "msg_3")
-    assert _directives(first) == {
-        ("service", "stage", "PoolNumber"): ["SmsSent", "SegmentsSent"],
-        ("service", "stage"): ["SendLatency", "TwilioRequests"],
-    }
-    assert _directives(second) == {("service", "stage", "PoolNumber"): ["SmsSent", "SegmentsSent"]}
-    assert all(d["Namespace"] == "SmsBridge" for b in (first, second) for d in b["_aws"]["CloudWatchMetrics"])
-    assert (first["PoolNumber"], first["SmsSent"], first["SegmentsSent"]) == ("+14155550100", 2, 4)
-    assert (first["SendLatency"], first["TwilioRequests"], first["stage"]) == ([1500.0, 2500.0, 500.0], 2, "prod")
-    assert (second["PoolNumber"], second["SmsSent"], second["SegmentsSent"]) == ("+14155550101", 1, 2)
-    figures.publish()  # nothing left: nothing printed
-    assert _emitted(capsys) == []
-
-
-def test_a_batch_of_one_send_logs_one_line(capsys):
-    figures = metrics.SentFigures()
-    figures.add("+14155550100", 1, 0.2, 1, "msg_1", "+1415*****00")
-    figures.publish()
+    metrics.sms_sent("msg_1", "+1415*****00", "+14155550100", 3, 1.5, 1)
     (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
-    assert (line["message"], line["message_id"], line["to"], line["SmsSent"]) == (
-        "sms sent",
-        "msg_1",
-        "+1415*****00",
-        1,
-    )
+    assert line == {
+        "level": "INFO",
+        "message": "sms sent",
+        "message_id": "msg_1",
+        "to": "+1415*****00",
+        "pool_number": "+14155550100",
+        "segments": 3,
+        "latency_ms": 1500.0,
+        "twilio_requests": 1,
+        "service": "sms-bridge",
+        "stage": "prod",
+    }
+    for _, value, _, number_field in metrics.SENT_LINE_METRICS:  # every field a filter reads is there
+        assert value == "1" or value.removeprefix("$.") in line
+        assert number_field is None or number_field in line
+    assert len(json.dumps(line)) < 300, "a send costs one short line"
+
+
+def test_in_a_simulation_the_sends_figures_are_collected(capsys):
+    seen = []
+    with metrics.collected(lambda name, value, dims: seen.append((name, value, dims))):
+        metrics.sms_sent("msg_1", "+1415*****00", "+14155550100", 2, 0.25, 0)
+    assert seen == [
+        ("SmsSent", 1, {"PoolNumber": "+14155550100"}),
+        ("SegmentsSent", 2, {"PoolNumber": "+14155550100"}),
+        ("SendLatency", 250.0, {}),
+        ("TwilioRequests", 0, {}),
+    ]
+    assert capsys.readouterr().out == ""
 
 
 def test_twilio_errors_counted_in_total_and_by_code(capsys):

@@ -220,6 +220,30 @@ def test_dashboard_shows_sends_backlog_latency_and_failures(stage):
     assert len(alarm_widget["properties"]["alarms"]) == len(_alarms(t))
 
 
+def test_the_senders_figures_come_from_its_sent_line_with_the_dashboards_dimensions(stage):
+    """SmsSent and SegmentsSent per PoolNumber, SendLatency and TwilioRequests: metric filters on
+    the sender's log group turn the fields of its 'sms sent' line into the metrics the alarms and
+    the dashboard read, with the dimensions they search (service, stage[, PoolNumber])."""
+    t = template(stage)
+    filters = [
+        f["Properties"]
+        for f in of_type(t, "AWS::Logs::MetricFilter").values()
+        if f["Properties"]["FilterPattern"] == '{ $.message = "sms sent" }'
+    ]
+    by_name = {p["MetricTransformations"][0]["MetricName"]: p for p in filters}
+    assert set(by_name) == {metrics.SMS_SENT, metrics.SEGMENTS_SENT, metrics.SEND_LATENCY, metrics.TWILIO_REQUESTS}
+    groups = {json.dumps(p["LogGroupName"]) for p in filters}
+    assert len(groups) == 1, "all on the sender's log group"
+    (group,) = [json.loads(g)["Ref"] for g in groups]
+    assert "Outbound" in group or "send" in group.lower()
+    for name, properties in by_name.items():
+        (transformation,) = properties["MetricTransformations"]
+        keys = [d["Key"] for d in transformation["Dimensions"]]
+        per_number = name in (metrics.SMS_SENT, metrics.SEGMENTS_SENT)
+        assert keys == ["service", "stage", *(["PoolNumber"] if per_number else [])]
+        assert transformation["MetricNamespace"] == metrics.DEFAULT_NAMESPACE
+
+
 def test_twilio_webhooks_are_served_by_an_http_api_in_front_of_the_api_handler(stage):
     """Twilio's webhooks cost an HTTP API request ($1.00/M), not a REST API one ($3.50/M):
     the two routes, payload 1.0 (the REST API's event format, which Chalice routes), the
