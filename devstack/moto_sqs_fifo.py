@@ -113,6 +113,7 @@ def _receive_message(self, queue_name, count, wait_seconds_timeout, visibility_t
 
         messages_to_dlq = []
         candidates = []
+        of_first_group = 0  # candidates in the oldest group's: a full batch of it ends the walk
 
         for message in queue.messages:
             if not message.visible:
@@ -135,7 +136,8 @@ def _receive_message(self, queue_name, count, wait_seconds_timeout, visibility_t
                 messages_to_dlq.append(message)
                 continue
             candidates.append(message)
-            if len(candidates) >= WALK_LIMIT or sum(m.group_id == candidates[0].group_id for m in candidates) >= count:
+            of_first_group += message.group_id == candidates[0].group_id
+            if len(candidates) >= WALK_LIMIT or of_first_group >= count:
                 break  # a full batch of the oldest group, or enough to choose from
 
         # The third correction: SQS fills a batch from one group first (moto takes the

@@ -82,7 +82,7 @@ class Limiter:
     def ready_in(self, number: str, now: float) -> float:
         """Seconds until a send from `number` may be booked (its slot no more than
         `lead` ahead); 0 when it may be booked now."""
-        return max(0.0, self._earliest(number) - self.lead - now)
+        return max(0.0, self.earliest(number) - self.lead - now)
 
     def reserve(
         self,
@@ -118,7 +118,7 @@ class Limiter:
             then = ()
         for _ in range(MAX_CHARGE_TRIES):
             keys = self._keys(number)
-            at = max(now + self.margin, self._earliest(number))
+            at = max(now + self.margin, self.earliest(number))
             if at - now > ahead + EPSILON:
                 return Booking(None, at - now - self.lead)
             slots = self._slots(keys[0], at, segments, then, until)
@@ -148,15 +148,12 @@ class Limiter:
         """A number's slots are its own to book ahead: no campaign shares them, no burst."""
         return not (self.limits.campaign_id or self.limits.burst_seconds)
 
-    def earliest(self, number: str) -> float:
-        """When the next send from `number` may go, as far as this invocation knows."""
-        return self._earliest(number)
-
     def cost(self, number: str, segments: int) -> float:
         """Seconds of the number's rate a send of `segments` takes."""
         return cost_seconds(segments, self._keys(number)[0].rate)
 
-    def _earliest(self, number: str) -> float:
+    def earliest(self, number: str) -> float:
+        """When the next send from `number` may go, as far as this invocation knows."""
         return max(state.tat - self.limits.burst_seconds for state in self._keys(number))
 
     @staticmethod
@@ -179,19 +176,17 @@ class Limiter:
         slots: Sequence[tuple[float, int]] = (),
         ids: Sequence[str] = (),
     ) -> bool:
+        number = state.key.kind == NUMBER  # a campaign's key books no slots and counts nothing
         cost = cost_seconds(segments, state.rate)
-        booked = None
-        if state.key.kind == NUMBER:
+        if number:
             cost += sum(cost_seconds(s, state.rate) for _, s in slots)
         decision = decide(state.tat, at, cost, self.limits.burst_seconds)
-        if state.key.kind == NUMBER:
+        booked, sent, sends = None, 0, 0
+        if number:
             booked = {i: (decision.new_tat - slot, s) for i, (slot, s) in zip(ids, slots, strict=False)}
-        # Counted: the send unless told not to (a retry of one that may have gone), the slots after it.
-        sent, sends = (max(1, int(segments or 1)), 1) if count else (0, 0)
-        if state.key.kind == NUMBER:
+            # Counted: the send unless told not to (a retry of one that may have gone), the slots after it.
+            sent, sends = (max(1, int(segments or 1)), 1) if count else (0, 0)
             sent, sends = sent + sum(s for _, s in slots), sends + len(slots)
-        else:
-            sent = 0
         if decision.allowed and self._write(state, decision.new_tat, sent, sends, booked):
             return True
         self.conflicts += 1
