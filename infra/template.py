@@ -27,6 +27,7 @@ merger behind `chalice package --merge-template`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from chalicelib.adapters import metrics
@@ -671,40 +672,62 @@ def dashboard_resource(stage: str, sam: dict, data: dict, alarms: dict) -> dict:
     }
 
 
-# --- Twilio's webhooks on an HTTP API ------------------------------------------------
+# --- HTTP APIs in front of the API handler -------------------------------------------
+#
+# An HTTP API request costs $1.00 per million against the REST API's $3.50. Both APIs
+# below send the API handler the REST API's event format (payload 1.0), which Chalice
+# routes, so the routes, the checks and the answers are Chalice's, whichever API a
+# request came in by. Chalice's REST API stays (Chalice makes it) and answers the same.
 
 WEBHOOK_API = "TwilioWebhookApi"
 WEBHOOK_ROUTES = ("/twilio/sms", "/twilio/status")
+CHAT_API = "ChatApi"
 
 
-def webhook_api_resources(sam: dict) -> dict:
-    """Twilio's webhooks (an inbound SMS, two status callbacks per message) served by an HTTP
-    API ($1.00 per million requests, against the REST API's $3.50), in front of the same
-    API handler with the REST API's event format (payload 1.0), so the routes, the
-    signature check and the answers are Chalice's as before. Only the two webhook routes."""
+def api_handler(sam: dict) -> str:
     handler = next((lid for lid, name in chalice_functions(sam).items() if name == "api_handler"), None)
     if handler is None:
-        raise TemplateError("Chalice's template has no API handler to serve Twilio's webhooks")
-    resources = {
-        WEBHOOK_API: {
+        raise TemplateError("Chalice's template has no API handler to put an HTTP API in front of")
+    return handler
+
+
+def chalice_routes(sam: dict) -> list[tuple[str, str]]:
+    """(METHOD, path) of every route Chalice's REST API serves, as its template lists them."""
+    paths = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    return [(method.upper(), path) for path, methods in paths.items() for method in methods if method != "options"]
+
+
+def _route_name(method: str, path: str) -> str:
+    """ "GET /users/{user_id}/sessions" -> "GetUsersUserIdSessions" (a logical id's part)."""
+    return method.capitalize() + "".join(word.capitalize() for word in re.findall(r"[A-Za-z0-9]+", path))
+
+
+def http_api_resources(
+    api_id: str, prefix: str, name: str, handler: str, routes: dict[str, tuple[str, str]], invoked_on: str
+) -> dict:
+    """An HTTP API with `routes` (logical id -> (METHOD, path)), each proxied to `handler` with
+    payload 1.0; `invoked_on` is the part of the execute-api ARN (stage/method/path) the
+    handler may be invoked from."""
+    resources: dict = {
+        api_id: {
             "Type": "AWS::ApiGatewayV2::Api",
-            "Properties": {"Name": {"Fn::Sub": "${AWS::StackName}-twilio-webhooks"}, "ProtocolType": "HTTP"},
+            "Properties": {"Name": {"Fn::Sub": "${AWS::StackName}-" + name}, "ProtocolType": "HTTP"},
         },
-        "TwilioWebhookIntegration": {
+        f"{prefix}Integration": {
             "Type": "AWS::ApiGatewayV2::Integration",
             "Properties": {
-                "ApiId": {"Ref": WEBHOOK_API},
+                "ApiId": {"Ref": api_id},
                 "IntegrationType": "AWS_PROXY",
                 "IntegrationUri": {"Fn::GetAtt": [handler, "Arn"]},
                 "PayloadFormatVersion": "1.0",
                 "TimeoutInMillis": 29000,
             },
         },
-        "TwilioWebhookStage": {
+        f"{prefix}Stage": {
             "Type": "AWS::ApiGatewayV2::Stage",
-            "Properties": {"ApiId": {"Ref": WEBHOOK_API}, "StageName": "$default", "AutoDeploy": True},
+            "Properties": {"ApiId": {"Ref": api_id}, "StageName": "$default", "AutoDeploy": True},
         },
-        "TwilioWebhookPermission": {
+        f"{prefix}Permission": {
             "Type": "AWS::Lambda::Permission",
             "Properties": {
                 "Action": "lambda:InvokeFunction",
@@ -712,22 +735,41 @@ def webhook_api_resources(sam: dict) -> dict:
                 "Principal": "apigateway.amazonaws.com",
                 "SourceArn": {
                     "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-                    f"${{{WEBHOOK_API}}}/*/*/twilio/*"
+                    f"${{{api_id}}}/{invoked_on}"
                 },
             },
         },
     }
-    for path in WEBHOOK_ROUTES:
-        route_id = "TwilioWebhookRoute" + path.rsplit("/", 1)[-1].capitalize()
+    for route_id, (method, path) in routes.items():
         resources[route_id] = {
             "Type": "AWS::ApiGatewayV2::Route",
             "Properties": {
-                "ApiId": {"Ref": WEBHOOK_API},
-                "RouteKey": f"POST {path}",
-                "Target": {"Fn::Sub": "integrations/${TwilioWebhookIntegration}"},
+                "ApiId": {"Ref": api_id},
+                "RouteKey": f"{method} {path}",
+                "Target": {"Fn::Sub": f"integrations/${{{prefix}Integration}}"},
             },
         }
     return resources
+
+
+def webhook_api_resources(sam: dict) -> dict:
+    """Twilio's webhooks (an inbound SMS, two status callbacks per message): only their two
+    routes, on an API of their own whose URL Twilio signs (TwilioWebhookBaseUrl)."""
+    # Their logical ids predate the chat API's: renamed, CloudFormation would create the new
+    # route before deleting the old one, and an API refuses a second route with the same key.
+    routes = {"TwilioWebhookRoute" + path.rsplit("/", 1)[-1].capitalize(): ("POST", path) for path in WEBHOOK_ROUTES}
+    return http_api_resources(WEBHOOK_API, "TwilioWebhook", "twilio-webhooks", api_handler(sam), routes, "*/*/twilio/*")
+
+
+def chat_api_resources(sam: dict) -> dict:
+    """The chat backend's API (every route but Twilio's webhooks) on an HTTP API: the
+    submit of each message is a request, so this is the URL to call (output ChatApiUrl)."""
+    routes = {
+        f"{CHAT_API}Route{_route_name(method, path)}": (method, path)
+        for method, path in chalice_routes(sam)
+        if path not in WEBHOOK_ROUTES
+    }
+    return http_api_resources(CHAT_API, CHAT_API, "chat-api", api_handler(sam), routes, "*/*/*")
 
 
 # --- the whole overlay ------------------------------------------------------------
@@ -745,6 +787,7 @@ def overlay(stage: str, sam: dict) -> dict:
         **role_patches(sam),
         **log_group_patches(stage, sam),
         **webhook_api_resources(sam),
+        **chat_api_resources(sam),
         **alarms,
         "Dashboard": dashboard_resource(stage, sam, data, alarms),
     }
@@ -772,6 +815,11 @@ def overlay(stage: str, sam: dict) -> dict:
                         {"Fn::GetAtt": [WEBHOOK_API, "ApiEndpoint"]},
                     ]
                 },
+            },
+            "ChatApiUrl": {
+                "Description": "The chat backend's API on an HTTP API ($1.00 per million requests; "
+                "the REST API's EndpointURL answers the same at $3.50)",
+                "Value": {"Fn::GetAtt": [CHAT_API, "ApiEndpoint"]},
             },
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
             "DashboardUrl": {

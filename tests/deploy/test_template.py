@@ -244,6 +244,11 @@ def test_the_senders_figures_come_from_its_sent_line_with_the_dashboards_dimensi
         assert transformation["MetricNamespace"] == metrics.DEFAULT_NAMESPACE
 
 
+def _route_keys(t: dict, api: str) -> set[str]:
+    routes = of_type(t, "AWS::ApiGatewayV2::Route").values()
+    return {r["Properties"]["RouteKey"] for r in routes if r["Properties"]["ApiId"] == {"Ref": api}}
+
+
 def test_twilio_webhooks_are_served_by_an_http_api_in_front_of_the_api_handler(stage):
     """Twilio's webhooks cost an HTTP API request ($1.00/M), not a REST API one ($3.50/M):
     the two routes, payload 1.0 (the REST API's event format, which Chalice routes), the
@@ -251,8 +256,7 @@ def test_twilio_webhooks_are_served_by_an_http_api_in_front_of_the_api_handler(s
     t = template(stage)
     api = t["Resources"]["TwilioWebhookApi"]
     assert api["Type"] == "AWS::ApiGatewayV2::Api" and api["Properties"]["ProtocolType"] == "HTTP"
-    routes = {r["Properties"]["RouteKey"] for r in of_type(t, "AWS::ApiGatewayV2::Route").values()}
-    assert routes == {"POST /twilio/sms", "POST /twilio/status"}
+    assert _route_keys(t, "TwilioWebhookApi") == {"POST /twilio/sms", "POST /twilio/status"}
     integration = t["Resources"]["TwilioWebhookIntegration"]["Properties"]
     assert integration["IntegrationType"] == "AWS_PROXY" and integration["PayloadFormatVersion"] == "1.0"
     handler = integration["IntegrationUri"]["Fn::GetAtt"][0]
@@ -266,3 +270,20 @@ def test_twilio_webhooks_are_served_by_an_http_api_in_front_of_the_api_handler(s
         assert url["Fn::If"][0] == "HasTwilioWebhookBaseUrl"
         assert url["Fn::If"][2] == {"Fn::GetAtt": ["TwilioWebhookApi", "ApiEndpoint"]}
     assert t["Parameters"]["TwilioWebhookBaseUrl"]["Default"] == ""
+
+
+def test_the_chat_api_is_served_by_an_http_api_with_every_route_but_twilios(stage):
+    """A message's submit costs an HTTP API request ($1.00/M), not a REST API one ($3.50/M):
+    every route the REST API has, but Twilio's two, with the same path parameters, proxied
+    to the same handler with payload 1.0; the URL is a stack output."""
+    t = template(stage)
+    paths = t["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    rest_routes = {f"{method.upper()} {path}" for path, methods in paths.items() for method in methods}
+    assert "POST /sessions/{session_id}/messages" in rest_routes
+    assert _route_keys(t, "ChatApi") == rest_routes - {"POST /twilio/sms", "POST /twilio/status"}
+    integration = t["Resources"]["ChatApiIntegration"]["Properties"]
+    assert integration["IntegrationType"] == "AWS_PROXY" and integration["PayloadFormatVersion"] == "1.0"
+    assert integration["IntegrationUri"] == t["Resources"]["TwilioWebhookIntegration"]["Properties"]["IntegrationUri"]
+    permission = t["Resources"]["ChatApiPermission"]["Properties"]
+    assert permission["SourceArn"]["Fn::Sub"].endswith("${ChatApi}/*/*/*")
+    assert t["Outputs"]["ChatApiUrl"]["Value"] == {"Fn::GetAtt": ["ChatApi", "ApiEndpoint"]}
