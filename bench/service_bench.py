@@ -398,6 +398,11 @@ def requests_per_message(service: LocalService, messages: int) -> dict:
     try:
         run.setup()
         run.sqs_follows_the_run_clock()  # a handed-back message comes back when SQS would
+        run.parallel_invocations = True  # one number's invocation does not delay another's
+        # Lambda's pollers long-poll (20 s): a receive answers when a message is there, so a
+        # busy queue costs no empty receive; the run's receives that would find nothing are
+        # not made (the lanes make many more moments at which a queue is looked at).
+        run.skip_empty_receives = True
         for feed in run.feeds:
             feed.handler = lambda_use.timed(feed.handler)
         HOOKS.reset_counts()
@@ -408,7 +413,7 @@ def requests_per_message(service: LocalService, messages: int) -> dict:
             if index % 50 == 49:
                 run._twilio_callbacks()
                 run._feed_all()
-        for _ in range(200):
+        for _ in range(100 * messages):
             run._twilio_callbacks()
             if run._feed_all() == 0 and not run._callbacks_pending():
                 wait = run.next_visible_in()
@@ -421,7 +426,7 @@ def requests_per_message(service: LocalService, messages: int) -> dict:
     finally:
         patch.undo()
     assert figures["lost"] == figures["not_final"] == figures["sent_twice"] == 0, figures
-    calls, units = dict(HOOKS.calls), dict(HOOKS.write_units)
+    calls, units, fifo = dict(HOOKS.calls), dict(HOOKS.write_units), dict(HOOKS.fifo_calls)
     by_caller = {name: round(n / messages, 3) for name, n in sorted(HOOKS.callers.items())}
     per_message = {name: n / messages for name, n in sorted(calls.items())}
     return {
@@ -433,8 +438,13 @@ def requests_per_message(service: LocalService, messages: int) -> dict:
         "log_bytes_per_message": round(logged / messages),
         "write_units_per_message": {name: round(n / messages, 3) for name, n in sorted(units.items())},
         "lambda": lambda_use.per_message(messages),
+        "sqs_fifo_per_message": {name: round(n / messages, 3) for name, n in sorted(fifo.items())},
         "cost": cost_per_million(
-            per_message, logged / messages, lambda_use.per_message(messages), sum(units.values()) / messages
+            per_message,
+            logged / messages,
+            lambda_use.per_message(messages),
+            sum(units.values()) / messages,
+            sum(fifo.values()) / messages,
         ),
     }
 
@@ -523,11 +533,16 @@ def function_memory_gb(stage: str = "prod") -> dict[str, float]:
 
 
 def cost_per_million(
-    per_message: dict, log_bytes: float, queue_functions: dict | None = None, write_units: float | None = None
+    per_message: dict,
+    log_bytes: float,
+    queue_functions: dict | None = None,
+    write_units: float | None = None,
+    fifo_sqs_requests: float | None = None,
 ) -> dict:
     """AWS's bill per million messages: the counted requests at list prices, the API
-    handler's invocations as assumed (prices.json), the queue functions' as measured, and
-    DynamoDB's write units as billed (bench/write_units.py) or, without them, assumed."""
+    handler's invocations as assumed (prices.json), the queue functions' as measured,
+    DynamoDB's write units as billed (bench/write_units.py) or, without them, assumed, and
+    SQS's requests at a FIFO queue's price or, those counted as a standard queue's, at that."""
     p = PRICES
     dynamodb_reads = sum(
         n for name, n in per_message.items() if name.split(".")[1] in ("GetItem", "Query", "Scan", "BatchGetItem")
@@ -538,6 +553,8 @@ def cost_per_million(
     if write_units is None:
         write_units = dynamodb_writes * p["assumptions"]["write_units_per_write"]
     sqs_requests = sum(n for name, n in per_message.items() if name.startswith("sqs."))
+    if fifo_sqs_requests is None:
+        fifo_sqs_requests = sqs_requests
     assumed = p["assumptions"]
     memory = function_memory_gb()
     api_calls = assumed["rest_api_requests_per_message"] + assumed["http_api_requests_per_message"]
@@ -553,7 +570,8 @@ def cost_per_million(
         "lambda_duration": p["lambda"]["per_gb_second"] * gb_seconds * million,
         "dynamodb_reads": p["dynamodb"]["on_demand_per_million_read_units"] * dynamodb_reads,
         "dynamodb_writes": p["dynamodb"]["on_demand_per_million_write_units"] * write_units,
-        "sqs": p["sqs"]["fifo_per_million_requests"] * sqs_requests,
+        "sqs": p["sqs"]["fifo_per_million_requests"] * fifo_sqs_requests
+        + p["sqs"]["standard_per_million_requests"] * (sqs_requests - fifo_sqs_requests),
         "cloudwatch_logs": p["cloudwatch_logs"]["per_gb_ingested"] * log_bytes * million / 1e9,
     }
     aws = sum(parts.values())

@@ -44,6 +44,7 @@ webhook again after a non-2xx.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import json
 import random
@@ -61,10 +62,11 @@ REGION = "us-east-1"
 
 
 class RunClock:
-    """The run's clock: real time plus every wait skipped so far. Never goes back."""
+    """The run's clock: real time plus every wait skipped so far. Never goes back, but
+    between invocations played as parallel lanes (`lane`)."""
 
     def __init__(self):
-        self.skipped = 0.0  # seconds of waits not slept
+        self.skipped = 0.0  # seconds of waits not slept (less the lanes' time, given back)
 
     def now(self) -> float:
         return time.time() + self.skipped
@@ -72,6 +74,19 @@ class RunClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             self.skipped += seconds
+
+    @contextlib.contextmanager
+    def lane(self):
+        """An invocation that runs beside the others, as Lambda runs one per message group
+        at once: its time starts at the run's now and passes as it runs (its waits too);
+        when it ends the run's time is back where the invocation started, so the next one
+        starts then as well. The run plays invocations one after another; on AWS one
+        number's invocation does not hold up another's slot."""
+        real_start, skipped_before = time.time(), self.skipped
+        try:
+            yield
+        finally:
+            self.skipped = skipped_before - (time.time() - real_start)
 
     def utc(self):
         from datetime import datetime
@@ -88,6 +103,26 @@ class RunClock:
         setattr(standin_state, "clock", self.utc)
         # The receiver checks each event's signature timestamp against its time.
         setattr(chat_receiver, "time", types.SimpleNamespace(time=self.now, monotonic=time.monotonic))
+
+
+@contextlib.contextmanager
+def invocation_lane(clock: RunClock, queue_name: str):
+    """An invocation fed from `queue_name` in a lane of the run's clock (RunClock.lane). What
+    it made visible again in its own time (a visibility timeout of 0 once its slot came) is
+    still in flight when the run's time goes back to the lane's start: moto's FIFO queue,
+    which counts a group held only while a message of it is in its pending set, is told so,
+    or it would hand out the group's later messages meanwhile."""
+    from moto.backends import get_backend
+
+    try:
+        with clock.lane():
+            yield
+    finally:
+        queue = get_backend("sqs")[ACCOUNT][REGION].queues.get(queue_name)
+        if queue is not None and queue.fifo_queue:
+            for message in queue._messages:
+                if message.approximate_receive_count and not message.visible:
+                    queue.pending_messages.add(message)
 
 
 class SimulatedCrash(BaseException):
@@ -308,6 +343,7 @@ class FaultRun:
 
     faulting = False
     skip_empty_receives = False
+    parallel_invocations = False  # each invocation in a lane of the run's clock (RunClock.lane)
 
     def drain_quietly(self) -> None:
         for _ in range(50):
@@ -495,8 +531,10 @@ class FaultRun:
             return 0
         arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{feed.queue_name}"
         event = {"Records": [poller._record(m, arn, REGION) for m in received]}
+        lane = invocation_lane(self.clock, feed.queue_name) if self.parallel_invocations else contextlib.nullcontext()
         try:
-            result = feed.handler(event, poller._Context())
+            with lane:
+                result = feed.handler(event, poller._Context())
         except SimulatedCrash:
             return len(received)  # the invocation died: nothing deleted, nothing given back
         except Exception:
@@ -534,7 +572,12 @@ class FaultRun:
         from moto.sqs import models
 
         now = models.unix_time_millis()  # moto's own clock (the run's, when it follows it)
-        return any(now > m.visible_at and not now < m.delayed_until for m in queue._messages)
+        # A FIFO group with a message in flight (received, not visible yet) gives nothing.
+        held = {m.group_id for m in queue._messages if m.approximate_receive_count and not now > m.visible_at}
+        return any(
+            now > m.visible_at and not now < m.delayed_until and (m.group_id is None or m.group_id not in held)
+            for m in queue._messages
+        )
 
     def sqs_follows_the_run_clock(self) -> None:
         """moto's SQS reads the run's clock, so a visibility timeout ends when the run's time
@@ -550,8 +593,17 @@ class FaultRun:
         from moto.sqs import models
 
         queues = get_backend("sqs")[ACCOUNT][REGION].queues
-        hidden = [m.visible_at for f in self.feeds if f.queue_name in queues for m in queues[f.queue_name]._messages]
-        return max(0.0, min(hidden) / 1000.0 - models.unix_time()) if hidden else None
+        now = models.unix_time_millis()
+        # Only what is still hidden: a visible message that a receive does not return (its
+        # FIFO group has one in flight) comes back when that one does.
+        hidden = [
+            at
+            for f in self.feeds
+            if f.queue_name in queues
+            for m in queues[f.queue_name]._messages
+            if (at := max(m.visible_at, m.delayed_until)) > now
+        ]
+        return (min(hidden) - now) / 1000.0 if hidden else None
 
     def _time_passes(self) -> None:
         """Every hidden message's wait is over (backoffs, deferrals, crashed batches)."""

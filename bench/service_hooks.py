@@ -42,6 +42,8 @@ class AwsHooks:
         self.rng = random.Random(0)
         # "dynamodb.UpdateItem" -> write request units billed (bench/write_units.py)
         self.write_units: collections.Counter = collections.Counter()
+        # "sqs.SendMessage" -> n of them to a FIFO queue (priced above a standard queue's)
+        self.fifo_calls: collections.Counter = collections.Counter()
 
     # -- the handlers ------------------------------------------------------------------
 
@@ -60,6 +62,8 @@ class AwsHooks:
                 self.calls[f"{service}.{operation}"] += 1
                 if service == "dynamodb":
                     self.callers[f"{service}.{operation} <- {_use_case()}"] += 1
+                if service == "sqs" and b".fifo" in _body(params):
+                    self.fifo_calls[f"{service}.{operation}"] += 1
             if service == "dynamodb" and self.throttle_rate and self.rng.random() < self.throttle_rate:
                 self.throttled[operation] += 1
                 return _throttled(operation)
@@ -81,6 +85,7 @@ class AwsHooks:
     def reset_counts(self) -> None:
         with self.lock:
             self.write_units.clear()
+            self.fifo_calls.clear()
             self.calls.clear()
             self.callers.clear()
             self.throttled.clear()
@@ -88,6 +93,12 @@ class AwsHooks:
     def total(self, service: str | None = None) -> int:
         with self.lock:
             return sum(n for name, n in self.calls.items() if service is None or name.startswith(service + "."))
+
+
+def _body(params) -> bytes:
+    """The serialized request's body (SQS's JSON protocol names the QueueUrl there)."""
+    body = (params or {}).get("body") or b""
+    return body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else b""
 
 
 def _use_case() -> str:
