@@ -113,8 +113,9 @@ if [ "$STAGE" = prod ]; then
     aws cloudformation update-termination-protection --enable-termination-protection --stack-name "$STACK" >/dev/null
 fi
 
-say "done. API: $URL"
-say "Twilio webhooks (set on each pool number by POST /numbers): $URL/twilio/sms and $URL/twilio/status"
+say "done. Chat API (HTTP API, \$1.00 per million requests): $(stack_output "$STACK" ChatApiUrl)"
+say "the same on the REST API (\$3.50 per million; PublicBaseUrl): $URL"
+say "Twilio webhooks (set on each pool number by POST /numbers): $(stack_output "$STACK" TwilioWebhookBaseUrl)/twilio/sms and /twilio/status"
 aws cloudformation describe-stacks --stack-name "$STACK" \
-    --query "Stacks[0].Outputs[?OutputKey=='EndpointURL' || OutputKey=='RequestsQueueUrl' || OutputKey=='DashboardUrl' || OutputKey=='AlarmTopicArn'].[OutputKey,OutputValue]" \
+    --query "Stacks[0].Outputs[?OutputKey=='ChatApiUrl' || OutputKey=='EndpointURL' || OutputKey=='TwilioWebhookBaseUrl' || OutputKey=='RequestsQueueUrl' || OutputKey=='DashboardUrl' || OutputKey=='AlarmTopicArn'].[OutputKey,OutputValue]" \
     --output text
