@@ -248,13 +248,31 @@ class Stack:
     def _bind_api(self):
         # After the environment: app.py names its queues at import.
         from chalice.config import Config
-        from chalice.local import ChaliceRequestHandler
+        from chalice.local import ChaliceRequestHandler, RouteMatcher
 
         import app as app_module
 
         stack = self
+        routes = RouteMatcher(list(app_module.app.routes))
 
         class RequestHandler(ChaliceRequestHandler):
+            def _routed(self) -> None:
+                """As the deployed chat HTTP API routes (infra/template.py): a path it does not
+                have is answered 404 {"message": "Not Found"} by API Gateway, never reaching
+                the handler (chalice's local server answers the REST API's 403 "Missing
+                Authentication Token"). A path it has takes any method: the app answers."""
+                try:
+                    routes.match_route(self.path)
+                except ValueError:
+                    pass
+                else:
+                    self._generic_handle()
+                    return
+                self._parse_payload()  # read the body: the connection stays usable
+                self._send_http_response(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _routed
+
             def log_request(self, code="-", size="-") -> None:
                 path = self.path.split("?")[0]
                 if path == "/twilio/status" and str(code).startswith("2"):

@@ -762,13 +762,13 @@ def webhook_api_resources(sam: dict) -> dict:
 
 
 def chat_api_resources(sam: dict) -> dict:
-    """The chat backend's API (every route but Twilio's webhooks) on an HTTP API: the
-    submit of each message is a request, so this is the URL to call (output ChatApiUrl)."""
-    routes = {
-        f"{CHAT_API}Route{_route_name(method, path)}": (method, path)
-        for method, path in chalice_routes(sam)
-        if path not in WEBHOOK_ROUTES
-    }
+    """The chat backend's API (every path but Twilio's webhooks) on an HTTP API: the submit
+    of each message is a request, so this is the URL to call (output ChatApiUrl). A path's
+    route takes ANY method, so a method it does not have reaches the handler, which answers
+    405 in API.md's error shape (an HTTP API answers a request no route matches itself, 404
+    {"message": "Not Found"}, as it still does for a path the API does not have)."""
+    paths = dict.fromkeys(path for _, path in chalice_routes(sam) if path not in WEBHOOK_ROUTES)
+    routes = {f"{CHAT_API}Route{_route_name('ANY', path)}": ("ANY", path) for path in paths}
     return http_api_resources(CHAT_API, CHAT_API, "chat-api", api_handler(sam), routes, "*/*/*")
 
 

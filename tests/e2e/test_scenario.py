@@ -116,6 +116,19 @@ def _refused_requests(stack):
     assert stack.http.post(bad_sid, data=form, auth=stack.twilio_auth, timeout=10).status_code in (400, 404)
 
 
+def test_a_path_no_route_has_is_answered_404_as_the_http_api_does(stack):
+    """The chat API is deployed on an HTTP API, which answers a path it does not have itself:
+    404 {"message": "Not Found"}, whatever the method, token or body. The local stack answers
+    the same, and the connection stays usable after it. A method a path does not have reaches
+    the app (the HTTP API's routes take any method): 405 in API.md's error shape."""
+    for method, path in (("GET", "/nope"), ("POST", "/sessions/ses_x/nope"), ("DELETE", "/")):
+        response = stack.call(method, path, {"any": "body"} if method != "GET" else None)
+        assert (response.status_code, response.json()) == (404, {"message": "Not Found"}), (method, path)
+    wrong_method = stack.call("PATCH", "/numbers", {"any": "body"})
+    assert (wrong_method.status_code, wrong_method.json()["error"]["code"]) == (405, "method_not_allowed")
+    assert stack.call("GET", "/numbers", expect=200).json()["numbers"], "the same session's next request is served"
+
+
 def test_the_api_needs_the_configured_token(stack):
     assert stack.http.get(f"{stack.api_url}/numbers", timeout=10).status_code == 401
     numbers = stack.call("GET", "/numbers", expect=200).json()["numbers"]

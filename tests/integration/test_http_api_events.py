@@ -94,3 +94,6 @@ def test_the_http_api_refuses_as_the_rest_api_does(alice):
     assert status == 404 and error["error"]["code"] == "session_not_found"
     status, error = _call("PUT", "/users/{user_id}/phone", {"user_id": "p/q"}, {"phone": ALICE})
     assert status == 400 and error["error"]["code"] == "invalid_id"
+    # The chat API's routes take any method (infra/template.py): the handler answers one a path lacks.
+    status, error = _call("PATCH", "/numbers", body={})
+    assert status == 405 and error["error"]["code"] == "method_not_allowed"
