@@ -681,6 +681,9 @@ def dashboard_resource(stage: str, sam: dict, data: dict, alarms: dict) -> dict:
 
 WEBHOOK_API = "TwilioWebhookApi"
 WEBHOOK_ROUTES = ("/twilio/sms", "/twilio/status")
+# The picture links an SMS carries and Twilio fetches as an MMS's MediaUrl: built on the same
+# public URL as the webhooks (config.webhook_url), so served by the same API.
+LINK_ROUTE = "/l/{token}"
 CHAT_API = "ChatApi"
 
 
@@ -753,12 +756,24 @@ def http_api_resources(
 
 
 def webhook_api_resources(sam: dict) -> dict:
-    """Twilio's webhooks (an inbound SMS, two status callbacks per message): only their two
-    routes, on an API of their own whose URL Twilio signs (TwilioWebhookBaseUrl)."""
+    """Twilio's webhooks (an inbound SMS, two status callbacks per message) on an API of their
+    own whose URL Twilio signs (TwilioWebhookBaseUrl), with the picture links built on it."""
     # Their logical ids predate the chat API's: renamed, CloudFormation would create the new
     # route before deleting the old one, and an API refuses a second route with the same key.
     routes = {"TwilioWebhookRoute" + path.rsplit("/", 1)[-1].capitalize(): ("POST", path) for path in WEBHOOK_ROUTES}
-    return http_api_resources(WEBHOOK_API, "TwilioWebhook", "twilio-webhooks", api_handler(sam), routes, "*/*/twilio/*")
+    routes |= {f"TwilioWebhookRouteLink{method.capitalize()}": (method, LINK_ROUTE) for method in ("GET", "HEAD")}
+    resources = http_api_resources(
+        WEBHOOK_API, "TwilioWebhook", "twilio-webhooks", api_handler(sam), routes, "*/*/twilio/*"
+    )
+    links = dict(resources["TwilioWebhookPermission"])
+    links["Properties"] = {
+        **links["Properties"],
+        "SourceArn": {
+            "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+            f"${{{WEBHOOK_API}}}/*/*/l/*"
+        },
+    }
+    return resources | {"TwilioWebhookLinkPermission": links}
 
 
 def chat_api_resources(sam: dict) -> dict:

@@ -256,7 +256,16 @@ def test_twilio_webhooks_are_served_by_an_http_api_in_front_of_the_api_handler(s
     t = template(stage)
     api = t["Resources"]["TwilioWebhookApi"]
     assert api["Type"] == "AWS::ApiGatewayV2::Api" and api["Properties"]["ProtocolType"] == "HTTP"
-    assert _route_keys(t, "TwilioWebhookApi") == {"POST /twilio/sms", "POST /twilio/status"}
+    # Every URL the app builds on TWILIO_WEBHOOK_BASE_URL (config.webhook_url): the webhooks,
+    # and the picture links an SMS carries and Twilio fetches as an MMS's MediaUrl.
+    assert _route_keys(t, "TwilioWebhookApi") == {
+        "POST /twilio/sms",
+        "POST /twilio/status",
+        "GET /l/{token}",
+        "HEAD /l/{token}",
+    }
+    link_permission = t["Resources"]["TwilioWebhookLinkPermission"]["Properties"]
+    assert link_permission["SourceArn"]["Fn::Sub"].endswith("${TwilioWebhookApi}/*/*/l/*")
     integration = t["Resources"]["TwilioWebhookIntegration"]["Properties"]
     assert integration["IntegrationType"] == "AWS_PROXY" and integration["PayloadFormatVersion"] == "1.0"
     handler = integration["IntegrationUri"]["Fn::GetAtt"][0]
