@@ -522,7 +522,7 @@ class FaultRun:
         from devstack import poller
 
         if self.skip_empty_receives and not self._any_visible(feed.queue_name):
-            return 0  # the receive would answer nothing: not made (run() only; bench section 2 counts them)
+            return 0  # the receive would answer nothing: not made (Lambda's pollers long-poll)
         url = feed.url(self.sqs)
         received = self.sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=feed.batch_size, AttributeNames=["All"], MessageAttributeNames=["All"]

@@ -8,7 +8,8 @@
 #   AWS_REGION       region to deploy to (else the AWS CLI's configured region)
 #   ARTIFACT_BUCKET  S3 bucket for code and template (else the bootstrap stack's output)
 #   CFN_ROLE_ARN     role CloudFormation deploys with (else the bootstrap stack's output, if any)
-#   PUBLIC_BASE_URL  URL Twilio calls, e.g. a custom domain (else the API's own URL)
+#   PUBLIC_BASE_URL  the app's public URL, e.g. a custom domain (else the REST API's own URL);
+#                    Twilio calls the stack output TwilioWebhookBaseUrl
 #   ALARM_EMAIL      address to subscribe to the alarm topic (else unchanged)
 #   BOOTSTRAP_STACK  name of the bootstrap stack (default sms-bridge-bootstrap)
 #   BUILD_DIR        where make package wrote the stage (default build/$STAGE)
@@ -74,7 +75,7 @@ EOF
 MISSING=$(aws ssm get-parameters --names "${PARAMETERS[@]}" --query InvalidParameters --output text | sed 's/^None$//')
 [ -z "$MISSING" ] || die "missing SSM parameters: $MISSING (docs/deploy.md, 'Secrets and settings')"
 
-# 2. The URL Twilio calls: given, else the API's own once the stack exists.
+# 2. The app's public URL (PublicBaseUrl): given, else the REST API's own once the stack exists.
 EXISTING_URL=$(stack_output "$STACK" EndpointURL)
 URL=${PUBLIC_BASE_URL:-${EXISTING_URL%/}}
 URL=${URL:-$PENDING_URL}
@@ -114,7 +115,7 @@ if [ "$STAGE" = prod ]; then
 fi
 
 say "done. Chat API (HTTP API, \$1.00 per million requests): $(stack_output "$STACK" ChatApiUrl)"
-say "the same on the REST API (\$3.50 per million; PublicBaseUrl): $URL"
+say "the same on the REST API (\$3.50 per million): $(stack_output "$STACK" EndpointURL)"
 say "Twilio webhooks (set on each pool number by POST /numbers): $(stack_output "$STACK" TwilioWebhookBaseUrl)/twilio/sms and /twilio/status"
 aws cloudformation describe-stacks --stack-name "$STACK" \
     --query "Stacks[0].Outputs[?OutputKey=='ChatApiUrl' || OutputKey=='EndpointURL' || OutputKey=='TwilioWebhookBaseUrl' || OutputKey=='RequestsQueueUrl' || OutputKey=='DashboardUrl' || OutputKey=='AlarmTopicArn'].[OutputKey,OutputValue]" \
