@@ -105,6 +105,11 @@ class RunClock:
         setattr(chat_receiver, "time", types.SimpleNamespace(time=self.now, monotonic=time.monotonic))
 
 
+def in_flight(message, now_ms: float) -> bool:
+    """Received and not visible yet: SQS holds the message's FIFO group back meanwhile."""
+    return bool(message.approximate_receive_count) and not now_ms > message.visible_at
+
+
 @contextlib.contextmanager
 def invocation_lane(clock: RunClock, queue_name: str):
     """An invocation fed from `queue_name` in a lane of the run's clock (RunClock.lane). What
@@ -113,6 +118,7 @@ def invocation_lane(clock: RunClock, queue_name: str):
     which counts a group held only while a message of it is in its pending set, is told so,
     or it would hand out the group's later messages meanwhile."""
     from moto.backends import get_backend
+    from moto.sqs import models
 
     try:
         with clock.lane():
@@ -120,9 +126,8 @@ def invocation_lane(clock: RunClock, queue_name: str):
     finally:
         queue = get_backend("sqs")[ACCOUNT][REGION].queues.get(queue_name)
         if queue is not None and queue.fifo_queue:
-            for message in queue._messages:
-                if message.approximate_receive_count and not message.visible:
-                    queue.pending_messages.add(message)
+            now = models.unix_time_millis()  # moto's clock: the run's, when it follows it
+            queue.pending_messages.update(m for m in queue._messages if in_flight(m, now))
 
 
 class SimulatedCrash(BaseException):
@@ -572,8 +577,7 @@ class FaultRun:
         from moto.sqs import models
 
         now = models.unix_time_millis()  # moto's own clock (the run's, when it follows it)
-        # A FIFO group with a message in flight (received, not visible yet) gives nothing.
-        held = {m.group_id for m in queue._messages if m.approximate_receive_count and not now > m.visible_at}
+        held = {m.group_id for m in queue._messages if in_flight(m, now)}  # its FIFO group gives nothing
         return any(
             now > m.visible_at and not now < m.delayed_until and (m.group_id is None or m.group_id not in held)
             for m in queue._messages

@@ -264,12 +264,10 @@ class Stack:
                 try:
                     routes.match_route(self.path)
                 except ValueError:
-                    pass
-                else:
-                    self._generic_handle()
+                    self._parse_payload()  # read the body: the connection stays usable
+                    self._send_http_response(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
                     return
-                self._parse_payload()  # read the body: the connection stays usable
-                self._send_http_response(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
+                self._generic_handle()
 
             do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _routed
 

@@ -694,15 +694,30 @@ def api_handler(sam: dict) -> str:
     return handler
 
 
-def chalice_routes(sam: dict) -> list[tuple[str, str]]:
-    """(METHOD, path) of every route Chalice's REST API serves, as its template lists them."""
-    paths = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
-    return [(method.upper(), path) for path, methods in paths.items() for method in methods if method != "options"]
+def chalice_paths(sam: dict) -> list[str]:
+    """Every path Chalice's REST API serves, as its template lists them."""
+    return list(sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"])
 
 
-def _route_name(method: str, path: str) -> str:
-    """ "GET /users/{user_id}/sessions" -> "GetUsersUserIdSessions" (a logical id's part)."""
-    return method.capitalize() + "".join(word.capitalize() for word in re.findall(r"[A-Za-z0-9]+", path))
+def _id_words(path: str) -> str:
+    """ "/users/{user_id}/sessions" -> "UsersUserIdSessions" (a logical id's part)."""
+    return "".join(word.capitalize() for word in re.findall(r"[A-Za-z0-9]+", path))
+
+
+def _invoke_permission(api_id: str, handler: str, invoked_on: str) -> dict:
+    """`api_id` may invoke `handler` for requests matching `invoked_on` (stage/method/path)."""
+    return {
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Ref": handler},
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": {
+                "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+                f"${{{api_id}}}/{invoked_on}"
+            },
+        },
+    }
 
 
 def http_api_resources(
@@ -730,18 +745,7 @@ def http_api_resources(
             "Type": "AWS::ApiGatewayV2::Stage",
             "Properties": {"ApiId": {"Ref": api_id}, "StageName": "$default", "AutoDeploy": True},
         },
-        f"{prefix}Permission": {
-            "Type": "AWS::Lambda::Permission",
-            "Properties": {
-                "Action": "lambda:InvokeFunction",
-                "FunctionName": {"Ref": handler},
-                "Principal": "apigateway.amazonaws.com",
-                "SourceArn": {
-                    "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-                    f"${{{api_id}}}/{invoked_on}"
-                },
-            },
-        },
+        f"{prefix}Permission": _invoke_permission(api_id, handler, invoked_on),
     }
     for route_id, (method, path) in routes.items():
         resources[route_id] = {
@@ -762,18 +766,9 @@ def webhook_api_resources(sam: dict) -> dict:
     # route before deleting the old one, and an API refuses a second route with the same key.
     routes = {"TwilioWebhookRoute" + path.rsplit("/", 1)[-1].capitalize(): ("POST", path) for path in WEBHOOK_ROUTES}
     routes |= {f"TwilioWebhookRouteLink{method.capitalize()}": (method, LINK_ROUTE) for method in ("GET", "HEAD")}
-    resources = http_api_resources(
-        WEBHOOK_API, "TwilioWebhook", "twilio-webhooks", api_handler(sam), routes, "*/*/twilio/*"
-    )
-    links = dict(resources["TwilioWebhookPermission"])
-    links["Properties"] = {
-        **links["Properties"],
-        "SourceArn": {
-            "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-            f"${{{WEBHOOK_API}}}/*/*/l/*"
-        },
-    }
-    return resources | {"TwilioWebhookLinkPermission": links}
+    handler = api_handler(sam)
+    resources = http_api_resources(WEBHOOK_API, "TwilioWebhook", "twilio-webhooks", handler, routes, "*/*/twilio/*")
+    return resources | {"TwilioWebhookLinkPermission": _invoke_permission(WEBHOOK_API, handler, "*/*/l/*")}
 
 
 def chat_api_resources(sam: dict) -> dict:
@@ -782,8 +777,8 @@ def chat_api_resources(sam: dict) -> dict:
     route takes ANY method, so a method it does not have reaches the handler, which answers
     405 in API.md's error shape (an HTTP API answers a request no route matches itself, 404
     {"message": "Not Found"}, as it still does for a path the API does not have)."""
-    paths = dict.fromkeys(path for _, path in chalice_routes(sam) if path not in WEBHOOK_ROUTES)
-    routes = {f"{CHAT_API}Route{_route_name('ANY', path)}": ("ANY", path) for path in paths}
+    paths = [path for path in chalice_paths(sam) if path not in WEBHOOK_ROUTES]
+    routes = {f"{CHAT_API}RouteAny{_id_words(path)}": ("ANY", path) for path in paths}
     return http_api_resources(CHAT_API, CHAT_API, "chat-api", api_handler(sam), routes, "*/*/*")
 
 
