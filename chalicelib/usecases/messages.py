@@ -268,12 +268,11 @@ def apply_status(ctx: Context, message_id: str, status: str, error_code: str | N
     notify_owed(ctx, message)
     if message.status not in earlier:
         return None
-    if error_code:
-        message.error_code = str(error_code)
-    _emit_status(ctx, message, status)
     actions = [Message.status.set(status), Message.queued_user_id.remove()]
     if error_code:
-        actions.append(Message.error_code.set(str(error_code)))
+        message.error_code = str(error_code)  # the event tells it too
+        actions.append(_set_error_code(message.error_code))
+    _emit_status(ctx, message, status)
     moved = update_if(message, actions, Message.status.is_in(*earlier))
     return message if moved else None
 
