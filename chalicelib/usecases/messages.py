@@ -268,7 +268,7 @@ def apply_status(ctx: Context, message_id: str, status: str, error_code: str | N
     notify_owed(ctx, message)
     if message.status not in earlier:
         return None
-    actions = [Message.status.set(status), Message.queued_user_id.remove()]
+    actions: list[Action] = [Message.status.set(status), Message.queued_user_id.remove()]
     if error_code:
         message.error_code = str(error_code)  # the event tells it too
         actions.append(_set_error_code(message.error_code))
