@@ -30,17 +30,20 @@ from chalicelib.usecases import (
     sessions,
 )
 from chalicelib.usecases.context import Context
+from chalicelib.wiring import production_context
 
 app = Chalice(app_name="sms-bridge")
 
 # Queue names are needed when Chalice reads the decorators (deploy and import),
 # so they are read at import; the stage config sets them.
-OUTBOUND_QUEUE = config.queue_name("outbound")
-DELIVERY_QUEUE = config.queue_name("delivery")
-REQUESTS_QUEUE = config.queue_name("requests")
+_QUEUES = config.load().queues
+OUTBOUND_QUEUE = _QUEUES.outbound
+DELIVERY_QUEUE = _QUEUES.delivery
+REQUESTS_QUEUE = _QUEUES.requests
 
-# The clock, the Twilio gateway and the limit store every handler works with.
-context = Context()
+# Every dependency the handlers' use cases work with (usecases/context.py); its settings
+# are taken again at the start of each invocation (`refresh_settings`).
+context = production_context()
 
 
 def configure(new_context: Context) -> None:
@@ -59,6 +62,14 @@ _CHALICE_ERRORS = {
     "NotFoundError": "not_found",
     "InternalServerError": "internal_error",
 }
+
+
+@app.middleware("all")
+def refresh_settings(event, get_response):
+    """The settings of this invocation: Chalice's test client applies a stage's
+    environment only while it runs one (config.py)."""
+    context.refresh()
+    return get_response(event)
 
 
 @app.middleware("all")
@@ -84,7 +95,7 @@ def authenticate_and_shape_errors(event, get_response):
     """Bearer token on every route but Twilio's and picture links; every error as {"error": {...}}."""
     try:
         if not event.path.startswith(("/twilio/", "/l/")):
-            api_auth.require_bearer(event.headers.get("authorization"))
+            api_auth.require_bearer(context, event.headers.get("authorization"))
             _require_user_id((event.uri_params or {}).get("user_id"))
         response = get_response(event)
     except BridgeError as error:
@@ -155,7 +166,7 @@ def verify_phone(user_id):
 
 @app.route("/users/{user_id}/phone", methods=["GET"])
 def get_phone(user_id):
-    return phones.describe(phones.get_user(user_id))
+    return phones.describe(context, phones.get_user(context, user_id))
 
 
 @app.route("/users/{user_id}/phone", methods=["DELETE"])
@@ -180,14 +191,13 @@ def open_session():
 
 @app.route("/sessions/{session_id}", methods=["GET"])
 def get_session(session_id):
-    return sessions.describe(sessions.get(context, session_id))
+    # An expired session read here is closed now (and told), before the schedule's sweep.
+    return sessions.describe(sessions.settle_expired(context, sessions.get(context, session_id)))
 
 
 @app.route("/sessions/{session_id}", methods=["DELETE"])
 def close_session(session_id):
-    session = sessions.get(context, session_id)
-    sessions.close(context, session)
-    return sessions.describe(session)
+    return sessions.describe(sessions.end(context, session_id))
 
 
 @app.route("/users/{user_id}/sessions", methods=["GET"])
@@ -224,14 +234,14 @@ def open_media_link(token):
 
 @app.route("/sessions/{session_id}/messages", methods=["GET"])
 def list_messages(session_id):
-    sessions.get(context, session_id)
+    sessions.settle_expired(context, sessions.get(context, session_id))  # 404 for no such session
     query = app.current_request.query_params or {}
-    return message_views.list_for_session(session_id, query.get("limit"), query.get("cursor"))
+    return message_views.list_for_session(context, session_id, query.get("limit"), query.get("cursor"))
 
 
 @app.route("/messages/{message_id}", methods=["GET"])
 def get_message(message_id):
-    return message_views.describe(message_views.get(message_id))
+    return message_views.describe(context, message_views.get(context, message_id))
 
 
 # --- pool ---------------------------------------------------------------------
@@ -239,7 +249,7 @@ def get_message(message_id):
 
 @app.route("/numbers", methods=["GET"])
 def list_numbers():
-    return pool_numbers.list_numbers()
+    return pool_numbers.list_numbers(context)
 
 
 @app.route("/numbers", methods=["POST"], content_types=JSON_TYPES)
@@ -249,7 +259,7 @@ def add_number():
 
 @app.route("/numbers/{phone_number}/reactivate", methods=["POST"])
 def reactivate_number(phone_number):
-    return pool_numbers.clear_hold(phone_number)
+    return pool_numbers.clear_hold(context, phone_number)
 
 
 @app.route("/numbers/{phone_number}", methods=["DELETE"])
@@ -276,7 +286,13 @@ def _twilio_form() -> dict:
     raw = request.raw_body or b""  # bytes, though Chalice annotates it str | bytes
     params = dict(parse_qsl(raw if isinstance(raw, str) else raw.decode("utf-8", "replace"), keep_blank_values=True))
     query = dict(request.query_params or {})
-    twilio_signature.require_valid_signature(request.path, query, params, request.headers.get("x-twilio-signature"))
+    twilio_signature.require_valid_signature(
+        context.settings.webhook_url(request.path),
+        query,
+        params,
+        request.headers.get("x-twilio-signature"),
+        context.secrets.get_list("TWILIO_AUTH_TOKEN"),
+    )
     return params
 
 

@@ -312,13 +312,13 @@ class FaultRun:
     def setup(self) -> None:
         from chalicelib.core import phone_numbers
         from chalicelib.usecases import pool_numbers as pool
-        from chalicelib.usecases.context import Context
+        from chalicelib.wiring import production_context
 
         p = self.plan
         quicker_moto.install(self.setattr)
         state = self.standin.state
         self.clock.install(self.setattr, state)
-        self.ctx = Context(clock=self.clock, twilio=crashing_gateway(self))
+        self.ctx = production_context(clock=self.clock, twilio=crashing_gateway(self))
         self.app_module.configure(self.ctx)
         pool_numbers = [f"+1415555{1000 + i:04d}" for i in range(p.first_number, p.first_number + p.pool_size)]
         for number in pool_numbers:

@@ -622,7 +622,7 @@ class Harness:
         from chalicelib import config
 
         self.outbound = FifoQueue(
-            self, config.queue_name("outbound"), self.config.visibility_timeout, self.config.max_receives
+            self, config.load().queues.outbound, self.config.visibility_timeout, self.config.max_receives
         )
         self.twilio = Twilio(self, self.config.faults)
         self._patch()
@@ -666,7 +666,7 @@ class Harness:
         import app as app_module
         from chalicelib.adapters import aws, metrics
         from chalicelib.adapters.logs import logger
-        from chalicelib.usecases.context import Context
+        from chalicelib.wiring import production_context
 
         aws.reset()
 
@@ -674,7 +674,7 @@ class Harness:
             key = name + "".join(f"[{k}={v}]" for k, v in sorted(dimensions.items()) if k != "PoolNumber")
             self.metrics[key] += value
 
-        self.ctx = Context(clock=VirtualClock(self.kernel), twilio=self.twilio)
+        self.ctx = production_context(clock=VirtualClock(self.kernel), twilio=self.twilio)
         self._app_context = app_module.context
         app_module.configure(self.ctx)
         self._seams = contextlib.ExitStack()

@@ -39,7 +39,7 @@ from moto import mock_aws  # noqa: E402
 
 import app as app_module  # noqa: E402
 from chalicelib.adapters.clock import ManualClock  # noqa: E402
-from chalicelib.usecases.context import Context  # noqa: E402
+from chalicelib.wiring import production_context  # noqa: E402
 from devstack import moto_sqs_fifo, poller  # noqa: E402
 from devstack.chat_receiver import ChatReceiver  # noqa: E402
 from infra.resources import create_all  # noqa: E402
@@ -181,7 +181,7 @@ class Api:
 
 @pytest.fixture
 def api(aws_backend):
-    app_module.configure(Context())
+    app_module.configure(production_context())
     with Client(app_module.app) as client:
         yield Api(client)
 
@@ -192,7 +192,7 @@ def clock(api):
     import time
 
     manual = ManualClock(time.time())
-    app_module.configure(Context(clock=manual))
+    app_module.configure(production_context(clock=manual))
     return manual
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.adapters import queues
 from chalicelib.adapters.logs import logger
 from chalicelib.core import events, request_body
 from chalicelib.core.errors import BridgeError, bad_request
@@ -60,7 +59,7 @@ def process_batch(ctx: Context, records: list[dict]) -> list[str]:
 
 def _reject(ctx: Context, record: dict, error: BridgeError) -> None:
     reason = f"{error.code}: {error.message}"
-    queues.dead_letter_request(record["body"], record["messageId"], reason)
+    ctx.queues.dead_letter_request(record["body"], record["messageId"], reason)
     chat_events.emit(
         ctx,
         events.REQUEST_REJECTED,

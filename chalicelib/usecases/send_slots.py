@@ -1,5 +1,4 @@
-"""What the sender reads from an outbound queue message (Job: the message id, the
-segments it was submitted with), and the slots booked ahead for a FIFO group's
+"""The slots booked ahead for a FIFO group's
 next messages in the limiter's write that booked the message before them
 (usecases/rate_limits.py: `then`), so a number's backlog costs one limiter write
 per batch rather than one per message. The write stores them on the number
@@ -13,32 +12,14 @@ batch; one whose message went back to the queue to be sent on it is kept."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-
 from chalicelib.usecases import pool_usage
+from chalicelib.usecases.context import Context
 from chalicelib.usecases.rate_limits import Booking
 
 
-@dataclass(frozen=True)
-class Job:
-    message_id: str
-    secret_text: str | None = None
-    segments: int | None = None  # as submitted (older bodies have none)
-
-    @classmethod
-    def parse(cls, body: str) -> Job:
-        data = json.loads(body)
-        segments = data.get("segments")
-        return cls(
-            message_id=data["message_id"],
-            secret_text=data.get("secret_text"),
-            segments=segments if isinstance(segments, int) and segments > 0 else None,
-        )
-
-
 class SlotsAhead:
-    def __init__(self):
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
         self._slots: dict[str, list] = {}  # message id -> [slot, pool number, segments, loaded]
         self._loaded_taken: set[str] = set()
 
@@ -58,7 +39,7 @@ class SlotsAhead:
         if ahead[3]:
             self._loaded_taken.add(message_id)
         if reconciling and not ahead[3]:  # the attempt that may have gone counted it already
-            pool_usage.uncount_sent(ahead[1], ahead[2])  # (a slot booked earlier: that attempt's)
+            pool_usage.uncount_sent(self.ctx, ahead[1], ahead[2])  # (a slot booked earlier: that attempt's)
         return Booking(ahead[0], 0.0)
 
     def keep(self, message_id: str, slot: float, number: str, segments: int, loaded: bool = False) -> None:

@@ -48,23 +48,21 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import replace
 
-from chalicelib import config
 from chalicelib.adapters import metrics
 from chalicelib.adapters.logs import correlated, logger, mask
 from chalicelib.adapters.twilio import HTTP_TIMEOUT_SECONDS
-from chalicelib.config import settings
 from chalicelib.core.gcra import EPSILON
 from chalicelib.core.media_rules import MMS
 from chalicelib.core.message_rules import CANCELLED, FAILED, SENDING
+from chalicelib.core.outbound_job import OutboundJob
 from chalicelib.core.send_timing import backoff, receive_count
-from chalicelib.store.conditional import get_or_none
-from chalicelib.store.models import Message
+from chalicelib.store.messages import Message
 from chalicelib.usecases import messages, messaging_service, pool_usage, twilio_send
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.give_backs import GiveBacks
 from chalicelib.usecases.rate_limits import Booking, Limiter
 from chalicelib.usecases.send_reconciliation import reconcile
-from chalicelib.usecases.send_slots import Job, SlotsAhead
+from chalicelib.usecases.send_slots import SlotsAhead
 from chalicelib.usecases.twilio_send import DONE, RETRY, WAIT, Outcome
 
 # Without a Lambda context (tests, scripts): the outbound function's timeout.
@@ -95,12 +93,13 @@ class Batch:
     def __init__(self, ctx: Context, records: list[dict], lambda_context=None, max_wait_seconds: float | None = None):
         self.ctx = ctx
         self.clock = ctx.clock
-        self.max_wait_seconds = settings().sender_max_wait_seconds if max_wait_seconds is None else max_wait_seconds
-        self.max_idle_seconds = settings().sender_max_idle_seconds
+        config = ctx.settings
+        self.max_wait_seconds = config.sender_max_wait_seconds if max_wait_seconds is None else max_wait_seconds
+        self.max_idle_seconds = config.sender_max_idle_seconds
         self.limiter = Limiter(
-            ctx.limit_store,
-            messaging_service.limits_with_campaign(ctx, config.limit_settings()),
-            settings().default_segments_per_second,
+            ctx.store.limits,
+            messaging_service.limits_with_campaign(ctx, config.limits),
+            config.default_segments_per_second,
             lead=BOOKING_LEAD_SECONDS,
             margin=BOOKING_MARGIN_SECONDS,
         )
@@ -112,8 +111,8 @@ class Batch:
         for record in records:
             self.pending.setdefault(_group(record), deque()).append(record)
         self.not_before: dict[str, float] = {}
-        self.backs = GiveBacks(self.clock)
-        self.slots = SlotsAhead()  # booked ahead for a group's next messages
+        self.backs = GiveBacks(self.clock, ctx.queues)
+        self.slots = SlotsAhead(ctx)  # booked ahead for a group's next messages
         self.loaded: set[str] = set()  # groups whose slots booked ahead were looked up
 
     def run(self) -> list[str]:
@@ -179,7 +178,7 @@ class Batch:
         # is limited once its claim has told which number it goes from.
         if group and group not in self.loaded:
             self._load_booked(group)
-        slot = self.slots.slot_of(Job.parse(self.pending[group][0]["body"]).message_id) if group else None
+        slot = self.slots.slot_of(OutboundJob.decode(self.pending[group][0]["body"]).message_id) if group else None
         if slot is not None:
             limit = max(0.0, slot - self.limiter.lead - now)
         else:
@@ -193,7 +192,7 @@ class Batch:
         self.loaded.add(group)
         booked = self.limiter.booked_slots(group)
         for index, record in enumerate(self.pending[group]):
-            job = Job.parse(record["body"])
+            job = OutboundJob.decode(record["body"])
             if index == 0 and job.message_id not in booked:
                 continue
             if job.message_id not in booked or job.message_id in self.slots:
@@ -206,7 +205,7 @@ class Batch:
         # A limiter wait may come back a little early and wait out the rest; a retry not.
         early = reason in ("limit", "time") and self.max_wait_seconds > 0
         self.backs.give_back(group, records, seconds, early)
-        metrics.count(SEND_DEFERRALS, len(records), Reason=reason)
+        self.ctx.metrics.count(SEND_DEFERRALS, len(records), Reason=reason)
 
     def _give_back_all(self, now: float, reason: str) -> None:
         for group in list(self.pending):
@@ -221,7 +220,7 @@ class Batch:
             return
         if not self.limiter.books_ahead:  # a campaign's slots, shared by every number: not foreseeable
             return
-        job = Job.parse(records[0]["body"])
+        job = OutboundJob.decode(records[0]["body"])
         if job.segments is None or group in self.not_before:
             return
         cost = self.limiter.cost(group, job.segments)
@@ -237,15 +236,15 @@ class Batch:
     # --- one message ---------------------------------------------------------
 
     def handle(self, record: dict, now: float) -> Outcome:
-        job = Job.parse(record["body"])
+        job = OutboundJob.decode(record["body"])
         with correlated(message_id=job.message_id):
             return self._handle(job, record, now)
 
-    def _handle(self, job: Job, record: dict, now: float) -> Outcome:
-        message = messages.claim(job.message_id, now)
+    def _handle(self, job: OutboundJob, record: dict, now: float) -> Outcome:
+        message = messages.claim(self.ctx, job.message_id, now)
         reconciling = False
         if message is None:
-            message = get_or_none(Message, job.message_id)
+            message = self.ctx.store.messages.get(job.message_id)
             if message is None or message.status not in (SENDING, CANCELLED):
                 self.slots.forget(job.message_id)  # used by an earlier attempt, or taken back
             if message is None or message.status != SENDING:
@@ -253,24 +252,24 @@ class Batch:
                     messages.notify_owed(self.ctx, message)  # a fault came between the record and its event
                 return Outcome(DONE)  # a duplicate delivery, a cancelled or a final message
             reconciling = True
-            found = reconcile(self.ctx.twilio, message, job.secret_text or message.body)
+            found = reconcile(self.ctx, message, job.secret_text or message.body)
             if found is not None:
                 self.slots.forget(job.message_id)
                 self._record_sent(message, found.sid, self.clock.now())
                 return Outcome(DONE)
         body = job.secret_text or message.body
-        expired = now - message.created_at > settings().message_validity_seconds
+        expired = now - message.created_at > self.ctx.settings.message_validity_seconds
         if expired or not body:
             self._finish(message, "expired" if expired else "no_body")
             if reconciling:  # the attempt that may have gone counted it; Twilio has nothing
                 self.slots.forget(job.message_id)
-                pool_usage.uncount_sent(message.from_number, int(message.segments))
+                pool_usage.uncount_sent(self.ctx, message.from_number, int(message.segments))
             return Outcome(DONE)
         clock = self.clock
         booking = self._book(record, message, reconciling)
         if booking.at is None:
             if not reconciling:
-                messages.unclaim(message)
+                messages.unclaim(self.ctx, message)
             return Outcome(WAIT, booking.wait_seconds)
         missed = booking.at < clock.now() - EPSILON  # a slot booked ahead, its message back late
         if booking.at > clock.now():
@@ -296,7 +295,7 @@ class Batch:
         following: list[tuple[str, int]] = []  # (message id, segments); booking.then: the first ones' slots
         group = _group(record)
         for later in list(self.pending.get(group, ()))[1:] + self.backs.handed(group):
-            job = Job.parse(later["body"])
+            job = OutboundJob.decode(later["body"])
             if job.segments is None or job.message_id in self.slots:
                 break
             following.append((job.message_id, job.segments))
@@ -331,17 +330,17 @@ class Batch:
             self.slots.was_loaded(message.message_id)
             and self.limiter.release(message.from_number, {message.message_id: segments})
         ):
-            pool_usage.uncount_sent(message.from_number, segments)
+            pool_usage.uncount_sent(self.ctx, message.from_number, segments)
 
     def _record_sent(self, message: Message, twilio_sid: str, now: float, twilio_requests: int = 0) -> None:
         if message.media_delivery == MMS:
-            pool_usage.count_mms_sent(message.from_number, now)
+            pool_usage.count_mms_sent(self.ctx, message.from_number, now)
         if messages.record_sent(self.ctx, message, twilio_sid, now):
             figures = (int(message.segments), now - message.created_at, twilio_requests)
-            metrics.sms_sent(message.message_id, mask(message.to_number), message.from_number, *figures)
+            self.ctx.metrics.sms_sent(message.message_id, mask(message.to_number), message.from_number, *figures)
         elif twilio_requests:
-            metrics.twilio_call()
+            self.ctx.metrics.twilio_call()
 
     def _finish(self, message: Message, error_code: str) -> None:
         messages.finish(self.ctx, message, FAILED, error_code)
-        metrics.count(metrics.MESSAGE_FAILED, ErrorCode=error_code)
+        self.ctx.metrics.count(metrics.MESSAGE_FAILED, ErrorCode=error_code)

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.adapters import metrics
 from chalicelib.adapters.logs import logger
 from chalicelib.adapters.twilio import TwilioError
-from chalicelib.config import settings
 from chalicelib.core.send_timing import BACKOFF_BASE_RATE_LIMITED, BACKOFF_BASE_UNKNOWN, backoff
-from chalicelib.store.models import Message
+from chalicelib.store.messages import Message
 from chalicelib.usecases import carrier_outcomes, media, messages
 from chalicelib.usecases.context import Context
 
@@ -38,22 +36,22 @@ def send(ctx: Context, message: Message, body: str, attempt: int, now: float, re
             from_=message.from_number,
             to=message.to_number,
             body=body,
-            status_callback=settings().webhook_url(f"/twilio/status?message_id={message.message_id}"),
+            status_callback=ctx.settings.webhook_url(f"/twilio/status?message_id={message.message_id}"),
             **media.send_arguments(ctx, message.media, message.media_delivery),
-            messaging_service_sid=settings().twilio_messaging_service_sid,
+            messaging_service_sid=ctx.settings.twilio_messaging_service_sid,
         )
     except TwilioError as error:
-        metrics.twilio_call(error.code or error.status or "unreachable")
+        ctx.metrics.twilio_call(error.code or error.status or "unreachable")
         if error.status == 429:
             # Refused before it was accepted: give it back to the queue as it was.
-            messages.unclaim(message)
+            messages.unclaim(ctx, message)
             uncount(message)
-            metrics.count(SEND_RETRIES, Reason="rate_limited")
+            ctx.metrics.count(SEND_RETRIES, Reason="rate_limited")
             return Outcome(RETRY, backoff(attempt, BACKOFF_BASE_RATE_LIMITED), "rate_limited")
         if error.retryable:
             # Twilio may have accepted it: stay 'sending' so the next try looks it up first.
             reason = "server_error" if error.status else "unreachable"
-            metrics.count(SEND_RETRIES, Reason=reason)
+            ctx.metrics.count(SEND_RETRIES, Reason=reason)
             logger.warning(
                 "twilio send outcome unknown; it will be reconciled, then retried",
                 extra={"message_id": message.message_id, "status": error.status},

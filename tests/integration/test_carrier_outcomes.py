@@ -7,6 +7,7 @@ message.status event carries error_code and error_reason."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 from conftest import PUBLIC_BASE_URL, post_webhook
@@ -14,6 +15,7 @@ from integration.test_pool import assert_twilio_spec_kept
 
 import app as app_module
 from chalicelib.adapters import metrics
+from chalicelib.adapters.metrics import Collector, Metrics
 from chalicelib.adapters.twilio import TwilioError
 
 ALICE = "+14155552671"
@@ -120,11 +122,10 @@ def test_a_delivered_sms_starts_the_count_again(alice, monkeypatch):
 def test_an_unregistered_number_is_held_back_with_a_metric_until_reactivated(alice):
     alice.twilio.state.require_a2p = True  # the pool's numbers are in no approved campaign: 30034
     session = alice.open_session("alice", "bob", "Bob")
-    faults = []
-    with metrics.collected(
-        lambda name, value, dims: faults.append(name) if name == metrics.POOL_NUMBER_FAULTS else None
-    ):
-        message = send_and_settle(alice, session["session_id"], "blocked", callbacks=1)  # undelivered 30034
+    figures = []
+    app_module.configure(replace(app_module.context, metrics=Metrics(Collector(lambda name, *_: figures.append(name)))))
+    message = send_and_settle(alice, session["session_id"], "blocked", callbacks=1)  # undelivered 30034
+    faults = [name for name in figures if name == metrics.POOL_NUMBER_FAULTS]
     final = status_events(alice, message["message_id"])[-1]
     assert (final["status"], final["error_code"]) == ("undelivered", "30034")
     assert "A2P 10DLC" in final["error_reason"]

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
+from chalicelib.core.session_rules import is_open
 from chalicelib.store.models import Message, Pair, Phone, RateCounter, Route, Session, User
 from chalicelib.usecases import sessions
 
@@ -62,12 +63,14 @@ def check_invariants(now: float) -> None:
         return phone is not None and phone.user_id == session.user_id and phone.verified
 
     for session in Session.scan(consistent_read=True):
-        if sessions.is_open(session, now):
+        if is_open(session.status, session.expires_at, now):
             assert owner_ok(session), f"open session {session.session_id} of a user who lost {session.user_phone}"
     for route in Route.scan(consistent_read=True):
         if route.expires_at > now:
             session = Session.get(route.session_id, consistent_read=True)
-            assert sessions.is_open(session, now) and owner_ok(session), "a live route to a phone its user lost"
+            assert is_open(session.status, session.expires_at, now) and owner_ok(session), (
+                "a live route to a phone its user lost"
+            )
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import boto3
 import pytest
 
 from chalicelib.config import LimitSettings
-from chalicelib.store.limit_states import DynamoLimitStore, MemoryLimitStore
+from chalicelib.store.dynamodb.limits import DynamoLimitStore
+from chalicelib.store.limit_states import MemoryLimitStore
 from chalicelib.store.models import LIMITS, POOL, CampaignLimit, PoolNumber
 from chalicelib.usecases import rate_limits
 from chalicelib.usecases.rate_limits import campaign_key
