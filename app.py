@@ -4,7 +4,6 @@ domain function in chalicelib/ and shapes the answer."""
 from __future__ import annotations
 
 import functools
-import json
 from urllib.parse import parse_qsl
 
 from chalice import Chalice, Rate, Response
@@ -134,21 +133,10 @@ def _request() -> Request:
 
 
 def _json() -> dict:
-    raw = _request().raw_body
-    request_body.check(raw)  # 413 or 400 before json.loads sees it
-    try:
-        # Strict JSON: NaN and Infinity are not JSON; a lone surrogate (\ud800) is no text.
-        body = json.loads(raw or b"", parse_constant=_not_json)
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except ValueError:  # UnicodeError is one
-        raise bad_request("invalid_json", "the body must be a JSON object of UTF-8 text") from None
+    body = request_body.parse(_request().raw_body)  # strict, and held to its limits first
     if not isinstance(body, dict):
         raise bad_request("invalid_json", "the body must be a JSON object")
     return body
-
-
-def _not_json(constant: str):
-    raise ValueError(f"{constant} is not JSON")
 
 
 # --- phones -----------------------------------------------------------------

@@ -24,6 +24,9 @@ from chalicelib.core.pool_policy import Policy
 DEFAULT_PREFIX = "sms-bridge-dev-"
 DEFAULT_METRICS_NAMESPACE = "SmsBridge"
 QUEUE_KINDS = ("outbound", "delivery", "requests", "requests-dlq")
+# Receives after which a queue's redrive policy dead-letters a message: infra/resources.py
+# builds the policies from these, and the consumers that count receives read them here.
+QUEUE_MAX_RECEIVES = {"outbound": 20, "delivery": 8, "requests": 5}
 
 
 @dataclass(frozen=True)

@@ -100,16 +100,16 @@ def queued_events(aws_backend):
 @pytest.fixture
 def codes(aws_backend):
     """Every verification code put on the outbound queue, in order (the SMS that would go out)."""
-    import json
-
     from chalicelib.adapters import aws
+    from chalicelib.core.outbound_job import OutboundJob
 
     seen = []
 
     def record(params, **_):
-        body = json.loads(params["MessageBody"])
-        if params["QueueUrl"].endswith("outbound.fifo") and "secret_text" in body:
-            seen.append(body["secret_text"].split("code is ")[1][:6])
+        if params["QueueUrl"].endswith("outbound.fifo"):
+            job = OutboundJob.decode(params["MessageBody"])
+            if job.secret_text:
+                seen.append(job.secret_text.split("code is ")[1][:6])
 
     hooks = aws.client("sqs").meta.events
     hooks.register("provide-client-params.sqs.SendMessage", record)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.adapters.twilio import A2pCampaign, TwilioError
 from chalicelib.config import LimitSettings
+from chalicelib.core.campaign_rates import campaign_segments_per_second
 from chalicelib.core.errors import BridgeError, pool_exhausted
 from chalicelib.usecases.context import Context
 
@@ -154,18 +155,6 @@ def require_campaign_for(ctx: Context, country: str, held_back: Sequence[str] = 
             f"the A2P 10DLC campaign of Messaging Service {sid} is {found.campaign_status or 'not approved'}, "
             f"not approved yet: US numbers are bought once it is VERIFIED ({CONSOLE_A2P})"
         )
-
-
-def campaign_segments_per_second(rate_limits: dict | None) -> float | None:
-    """The campaign's rate Twilio reports: the smallest per-second figure of a
-    carrier (AT&T's 'mps'), or None when Twilio reports none (T-Mobile has a daily cap)."""
-    rates = []
-    for limits in (rate_limits or {}).values():
-        if isinstance(limits, dict):
-            mps = limits.get("mps")
-            if isinstance(mps, (int, float)) and not isinstance(mps, bool) and mps > 0:
-                rates.append(float(mps))
-    return min(rates) if rates else None
 
 
 def reported_campaign_rate(ctx: Context) -> tuple[str, float] | None:

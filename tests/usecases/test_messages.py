@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from chalicelib.core import phone_numbers
 from chalicelib.core.errors import BridgeError
+from chalicelib.core.outbound_job import OutboundJob
 from chalicelib.store.models import Message
 from chalicelib.usecases import messages
 
@@ -29,7 +28,7 @@ def test_submit_stores_it_queued_and_puts_it_on_the_outbound_queue(ctx):
     assert (stored.body, stored.from_number, stored.to_number) == ("Bob: hello", POOL[0], ALICE)
     assert stored.queued_user_id == "alice"
     records = receive(OUTBOUND)
-    assert [json.loads(r["body"]) for r in records] == [{"message_id": accepted["message_id"], "segments": 1}]
+    assert [OutboundJob.decode(r["body"]) for r in records] == [OutboundJob(accepted["message_id"], segments=1)]
     assert records[0]["attributes"]["MessageGroupId"] == POOL[0]
 
 
@@ -143,7 +142,7 @@ def test_a_verification_code_rides_only_in_the_queue(ctx, queued_events):
     [stored] = list(Message.scan())
     assert stored.kind == "verification" and "424242" not in f"{stored.text} {stored.body}"
     [record] = receive(OUTBOUND)
-    assert "424242" in json.loads(record["body"])["secret_text"]
+    assert "424242" in OutboundJob.decode(record["body"]).secret_text
     claimed = messages.claim(ctx, stored.message_id, ctx.now())
     messages.record_sent(ctx, claimed, "SM" + "4" * 32, ctx.now())
     assert statuses_told(queued_events) == [], "the chat backend hears nothing of verification codes"

@@ -20,6 +20,7 @@ from chalicelib.adapters import aws
 from chalicelib.adapters.clock import ManualClock
 from chalicelib.adapters.twilio import TwilioGateway
 from chalicelib.core import send_timing
+from chalicelib.core.outbound_job import OutboundJob
 from chalicelib.store.models import POOL, Message, Phone, PoolNumber
 from chalicelib.usecases import messages, sender
 from chalicelib.usecases.context import Context
@@ -171,7 +172,7 @@ def record_for(message_id: str, receive_count: int = 1) -> dict:
     """A record for a message without the queue (no receipt: nothing to give back)."""
     return {
         "messageId": f"sqs-{message_id}",
-        "body": json.dumps({"message_id": message_id}),
+        "body": OutboundJob(message_id).encode(),
         "attributes": {"MessageGroupId": NUMBER, "ApproximateReceiveCount": str(receive_count)},
     }
 
