@@ -25,7 +25,7 @@ from chalicelib.usecases import (
     pool_numbers,
     pool_usage,
     requests_consumer,
-    sender,
+    sending,
     sessions,
 )
 from chalicelib.usecases.context import Context
@@ -332,7 +332,7 @@ def _batch_result(failed_ids: list[str]) -> dict:
 
 @app.on_sqs_message(queue=OUTBOUND_QUEUE, batch_size=10)
 def send_outbound(event):
-    return _batch_result(sender.process_batch(context, event.to_dict()["Records"], event.context))
+    return _batch_result(sending.process_batch(context, event.to_dict()["Records"], event.context))
 
 
 @app.on_sqs_message(queue=DELIVERY_QUEUE, batch_size=10)

@@ -63,7 +63,7 @@ def _table(runs: list[Measured], deep: list[Measured]) -> dict:
 
 
 def _check_delivery(runs: list[Measured], goals: Goals) -> None:
-    from chalicelib.usecases.rate_limits import SETTLE_WRITE_SECONDS
+    from chalicelib.usecases.sending.limits import SETTLE_WRITE_SECONDS
 
     zeros = {name: sum(m.figures[name] for m in runs) for name in ZERO_FIGURES if name != "spacing_violations"}
     text = " | ".join(f"{k.replace('_', ' ')} {v}" for k, v in zeros.items())
@@ -73,7 +73,7 @@ def _check_delivery(runs: list[Measured], goals: Goals) -> None:
     goals.check(
         f"sends closer than a number's rate: {count}, the earliest {worst * 1000:.1f} ms early",
         worst <= SETTLE_WRITE_SECONDS,
-        f"none over the {SETTLE_WRITE_SECONDS * 1000:.0f} ms an invocation leaves unwritten (rate_limits.flush_late)",
+        f"none over the {SETTLE_WRITE_SECONDS * 1000:.0f} ms an invocation leaves unwritten (sending/limits.flush_late)",
     )
 
 

@@ -1,6 +1,6 @@
 """A simulation of the outbound path in virtual time, around the real code.
 
-Real: app.py's SQS handler, usecases/sender.py and rate_limits.py, messages.submit,
+Real: app.py's SQS handler, usecases/sending/ (the sender), messages.submit,
 PynamoDB, and moto's DynamoDB backend (in-process). Modelled here, in virtual
 time (bench/kernel.py): the SQS FIFO queue (groups, whole-second visibility
 timeouts, batches of up to 10, redelivery, a dead-letter queue after

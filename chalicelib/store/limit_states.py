@@ -1,4 +1,4 @@
-"""Where the send limiter keeps its TATs (usecases/rate_limits.py): a pool
+"""Where the send limiter keeps its TATs (usecases/sending/limits.py): a pool
 number's on its PoolNumber item (placement reads it as the number's backlog),
 a campaign's on a CampaignLimit item. Every write is conditional on the TAT
 that was read, so two senders can never both spend the same slot.

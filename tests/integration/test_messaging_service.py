@@ -119,9 +119,9 @@ def test_the_campaigns_rate_limits_the_sender_unless_one_is_configured(bridge, s
     limits = messaging_service.limits_with_campaign(ctx, ctx.settings.limits)
     assert limits.campaign_segments_per_second == 4.0
     assert limits.campaign_id == bridge.twilio.state.service(service.sid).campaign.sid
-    from chalicelib.usecases import sender
+    from chalicelib.usecases.sending.batch import Batch
 
-    assert sender.Batch(ctx, []).limiter.limits == limits  # what the sender charges
+    assert Batch(ctx, []).limiter.limits == limits  # what the sender charges
 
     monkeypatch.setenv("CAMPAIGN_SEGMENTS_PER_SECOND", "2.5")
     ctx.refresh()

@@ -1,4 +1,4 @@
-"""The limiter (usecases/rate_limits.py) over its stores: in DynamoDB (conditional
+"""The limiter (usecases/sending/limits.py) over its stores: in DynamoDB (conditional
 writes, one read per key per invocation, the campaign on top) and in memory
 (the same compare-and-set contract, without moto)."""
 
@@ -11,8 +11,8 @@ from chalicelib.config import LimitSettings
 from chalicelib.store.dynamodb.limits import DynamoLimitStore
 from chalicelib.store.limit_states import MemoryLimitStore
 from chalicelib.store.models import LIMITS, POOL, CampaignLimit, PoolNumber
-from chalicelib.usecases import rate_limits
-from chalicelib.usecases.rate_limits import campaign_key
+from chalicelib.usecases.sending import limits as rate_limits
+from chalicelib.usecases.sending.limits import campaign_key
 
 T0 = 1_800_000_000.0  # an epoch second, so float sums behave as they will in production
 

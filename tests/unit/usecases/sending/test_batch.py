@@ -22,8 +22,9 @@ from chalicelib.adapters.twilio import TwilioGateway
 from chalicelib.core import send_timing
 from chalicelib.core.outbound_job import OutboundJob
 from chalicelib.store.models import POOL, Message, Phone, PoolNumber
-from chalicelib.usecases import messages, sender
+from chalicelib.usecases import messages
 from chalicelib.usecases.context import Context
+from chalicelib.usecases.sending import batch as sender
 from chalicelib.wiring import production_context
 from devstack.twilio_spec import recording_http_client
 
