@@ -37,7 +37,7 @@ from devstack.offline import fake_aws_environment
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # never another interface: the dev secrets below are public
 DEFAULT_POOL = ("+14155550101", "+14155550102", "+14155550103")
-# The stand-in's own dev account (devstack.twilio_standin), so it runs alone with the same values.
+# The stand-in's own dev account (devstack.twilio.server), so it runs alone with the same values.
 DEFAULT_ACCOUNT_SID = "AC" + "5eed" * 8
 DEFAULT_AUTH_TOKEN = "standin-dev-auth-token"
 # Queue-name overrides the app honours; the local stack names queues by prefix only,
@@ -333,7 +333,7 @@ class Stack:
         if s.twilio_api_base_url:
             self.twilio_api_base_url = s.twilio_api_base_url
         else:
-            from devstack.twilio_standin import serve
+            from devstack.twilio.server import serve
 
             try:
                 standin = serve(
