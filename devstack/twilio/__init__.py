@@ -39,6 +39,7 @@ The HTTP and time side:
     faults.py         fault injection; control.py: the control API; phone_page.py: the
                       page's view model (static/phones.html)
     context.py        Standin: the parts handed to the responses and the control API
+    traffic.py        what `make run` prints of the SMS and the refused requests
     server.py         create_app, serve, StandinServer, StandinHttpClient, main
 
 Control API (JSON in and out; errors as {"error": {"code", "message"}}):
