@@ -100,6 +100,7 @@ def _encoding(text: str) -> str:
 
 
 _CLUSTER = regex.compile(r"\X")
+_ASTRAL = regex.compile(r"[^\x00-\uffff]")  # a code point UTF-16 writes as a surrogate pair
 
 
 def _ucs2_width(atom: str) -> int:
@@ -113,8 +114,10 @@ def _gsm7_atoms(text: str) -> tuple[list[str], list[int]]:
 def _ucs2_atoms(text: str, per_part: int) -> tuple[list[str], list[int]]:
     """The pieces a part boundary may fall between, with their UTF-16 units (module docstring)."""
     atoms: list[str] = _CLUSTER.findall(text)
-    astral = max(text) > "\uffff"  # without surrogate pairs, units are code points (fast path)
-    widths = [_ucs2_width(atom) for atom in atoms] if astral else [len(atom) for atom in atoms]
+    widths = [len(atom) for atom in atoms]  # code points; one more unit per surrogate pair:
+    ends = list(accumulate(widths))
+    for match in _ASTRAL.finditer(text):
+        widths[bisect_right(ends, match.start())] += 1
     if "\r\n" in text or max(widths) > per_part:
         atoms = [
             piece
