@@ -20,6 +20,7 @@ from chalicelib.store.models import TABLE_MODELS, TTL_ATTRIBUTE
 FUNCTION_TIMEOUTS = {"outbound": 30, "delivery": 60, "requests": 60}
 MAX_RECEIVES = {"outbound": 20, "delivery": 8, "requests": 5}
 RETENTION_SECONDS = 14 * 86400
+SCHEDULED_DLQ = "ScheduledDlq"
 
 
 def _logical(name: str) -> str:
@@ -87,6 +88,9 @@ def queue_resources(prefix: str) -> dict:
         "DeliveryQueue": queue("delivery", dlq="DeliveryDlq", receives=MAX_RECEIVES["delivery"]),
         "RequestsDlq": queue("requests-dlq"),
         "RequestsQueue": queue("requests", dlq="RequestsDlq", receives=MAX_RECEIVES["requests"]),
+        # Where Lambda puts a scheduled run that failed every attempt (the function's own
+        # dead-letter queue: a schedule invokes it asynchronously, with no queue in front).
+        SCHEDULED_DLQ: queue("scheduled-dlq"),
     }
 
 

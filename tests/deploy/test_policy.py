@@ -27,6 +27,8 @@ import requests
 from conftest import API_TOKEN, AUTH_TOKEN, POOL, WEBHOOK_SECRET, post_webhook
 from packaged import ROOT, of_type, policy, stage_environment, template
 
+from infra.security import with_kms_key
+
 ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's
 APP_SOURCES = (str(ROOT / "app.py"), str(ROOT / "chalicelib") + "/")
 ALICE = "+14155550100"
@@ -208,7 +210,8 @@ def authorizations(service: str, operation: str, params: dict) -> list[tuple[str
 
 
 def lambda_service_needs(stage: str) -> list[tuple[str, str]]:
-    """What Lambda does with each function's role: poll its queue, write its logs."""
+    """What Lambda does with each function's role: poll its queue, write its logs, send an
+    asynchronous invocation that failed every attempt to the function's dead-letter queue."""
     t = template(stage)
     needs = []
     for function in of_type(t, "AWS::Serverless::Function").values():
@@ -216,6 +219,9 @@ def lambda_service_needs(stage: str) -> list[tuple[str, str]]:
         log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{properties['FunctionName']}"
         stream = f"{log_group}:log-stream:2026/01/01/[$LATEST]0123456789abcdef"
         needs += [("logs:CreateLogStream", stream), ("logs:PutLogEvents", stream)]
+        if "DeadLetterQueue" in properties:
+            dlq = t["Resources"][properties["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]]
+            needs.append(("sqs:SendMessage", _queue(dlq["Properties"]["QueueName"])))
         for event in properties.get("Events", {}).values():
             if event["Type"] != "SQS":
                 continue  # EventBridge invokes scheduled functions with its own permission
@@ -294,13 +300,34 @@ def test_the_policy_names_only_the_stages_own_resources(stage):
             assert "*" not in action, f"wildcard action {action}"
         for resource in _listed(statement["Resource"]):
             assert resource.startswith(_own_resource_prefixes(stage)), f"{resource} is not one of {stage}'s own"
-    # The packaged template pins each ARN to the stack's own account and region.
-    for role in of_type(template(stage), "AWS::IAM::Role").values():
+    # The packaged template pins each ARN to the stack's own account and region, and adds
+    # nothing when KmsKeyArn is empty (the default).
+    for role in of_type(with_kms_key(template(stage), None), "AWS::IAM::Role").values():
         (deployed,) = role["Properties"]["Policies"]
+        assert [s["Sid"] for s in deployed["PolicyDocument"]["Statement"]] == [s["Sid"] for s in document["Statement"]]
         for statement in deployed["PolicyDocument"]["Statement"]:
             for resource in statement["Resource"]:
                 # S3 ARNs name neither region nor account (bucket names are global).
                 assert "${AWS::Region}:${AWS::AccountId}" in resource["Fn::Sub"] or ":s3:::" in resource["Fn::Sub"]
+
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_with_a_customer_managed_key_every_role_may_use_that_key_and_no_other(stage):
+    """What DynamoDB, SQS and S3 ask of a caller to read and write under the key."""
+    with_key = of_type(with_kms_key(template(stage), KEY), "AWS::IAM::Role")
+    without = of_type(with_kms_key(template(stage), None), "AWS::IAM::Role")
+    assert len(with_key) == len(of_type(template(stage), "AWS::Serverless::Function"))
+    for logical_id, role in with_key.items():
+        (deployed,) = role["Properties"]["Policies"]
+        *others, key_statement = deployed["PolicyDocument"]["Statement"]
+        assert key_statement["Resource"] == KEY and key_statement["Effect"] == "Allow"
+        assert set(key_statement["Action"]) == {"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"}
+        # ...and nothing else changes.
+        assert others == without[logical_id]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        assert not any(a.startswith("kms:") for s in others for a in _listed(s["Action"]))
 
 
 def test_prod_policy_is_the_dev_policy_for_prod():
