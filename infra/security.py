@@ -106,19 +106,36 @@ def encryption_patches(resources: Mapping[str, Mapping]) -> dict:
     return patches
 
 
-def key_statement() -> dict:
-    """The statement every function role gets when KmsKeyArn is set: what DynamoDB, SQS
-    and S3 ask of the caller to read and write data under a customer-managed key (Lambda
-    decrypts the environment through its own grant, CloudWatch through the key policy)."""
-    return _if_key(
-        {
-            "Sid": "OperatorsKey",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-            "Resource": {"Ref": KMS_KEY},
-        },
-        NO_VALUE,
-    )
+KEY_POLICY = "OperatorsKeyPolicy"
+
+
+def key_policy(role_ids: list[str]) -> dict:
+    """A policy that exists only when KmsKeyArn is set, on every function role: what DynamoDB,
+    SQS and S3 ask of the caller to read and write data under a customer-managed key (Lambda
+    decrypts the environment through its own grant, CloudWatch through the key policy). A
+    resource of its own, not a conditional statement in the roles, so their policies stay
+    plain IAM that checkov's policy checks can read."""
+    return {
+        KEY_POLICY: {
+            "Type": "AWS::IAM::Policy",
+            "Condition": HAS_KMS_KEY,
+            "Properties": {
+                "PolicyName": "operators-kms-key",
+                "Roles": [{"Ref": role_id} for role_id in role_ids],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "OperatorsKey",
+                            "Effect": "Allow",
+                            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                            "Resource": {"Ref": KMS_KEY},
+                        }
+                    ],
+                },
+            },
+        }
+    }
 
 
 # --- the template with KmsKeyArn decided (for the tests, and to read it) -------------------
@@ -126,8 +143,8 @@ def key_statement() -> dict:
 
 def with_kms_key(template: Any, key_arn: str | None) -> Any:
     """`template` as CloudFormation deploys it with KmsKeyArn = `key_arn` (None: empty, the
-    default): each Fn::If on HasKmsKey decided, Ref KmsKeyArn replaced, AWS::NoValue dropped.
-    Other conditions are left as they are."""
+    default): each Fn::If on HasKmsKey decided, Ref KmsKeyArn replaced, AWS::NoValue dropped,
+    a resource on condition HasKmsKey kept or dropped. Other conditions are left as they are."""
 
     def resolve(node: Any) -> Any:
         if isinstance(node, dict):
@@ -141,7 +158,14 @@ def with_kms_key(template: Any, key_arn: str | None) -> Any:
             return [item for item in (resolve(value) for value in node) if item != NO_VALUE]
         return node
 
-    return resolve(template)
+    resolved = resolve(template)
+    for logical_id, resource in list(resolved.get("Resources", {}).items()):
+        if resource.get("Condition") == HAS_KMS_KEY:
+            if key_arn:
+                del resource["Condition"]
+            else:
+                del resolved["Resources"][logical_id]
+    return resolved
 
 
 # --- access logs -------------------------------------------------------------------

@@ -249,7 +249,6 @@ def role_patches(sam: dict) -> dict:
                     targets = statement["Resource"]
                     targets = targets if isinstance(targets, list) else [targets]
                     statement["Resource"] = [pin_arn(target) for target in targets]
-            document["Statement"].append(security.key_statement())
             policies.append({**policy, "PolicyDocument": document})
         patches[logical_id] = {"Properties": {"Policies": policies}}
     return patches
@@ -933,6 +932,7 @@ def overlay(stage: str, sam: dict) -> dict:
         webhook_api_resources(sam),
         chat_api_resources(sam),
         security.access_log_resources(stage, log_retention_days(sam), HTTP_API_STAGES, "RestAPI"),
+        security.key_policy([lid for lid, r in sam["Resources"].items() if r["Type"] == "AWS::IAM::Role"]),
         alarms,
         {"Dashboard": dashboard_resource(stage, sam, data, alarms)},
     )

@@ -110,6 +110,8 @@ def _needs(stage: str) -> set[tuple[str, str]]:
                     needs.add(("events:PutRule", f"arn:aws:events:{arn}:rule/{generated(event_id)}"))
             if "KmsKeyArn" in p:
                 needs.add(("kms:CreateGrant", KEY))
+        elif kind == "AWS::IAM::Policy":  # attached to the function roles
+            needs.add(("iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/{generated('role')}"))
         elif kind == "AWS::IAM::Role":
             needs |= {("iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/{generated(logical_id)}")}
         elif kind == "AWS::Logs::LogGroup":

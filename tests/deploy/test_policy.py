@@ -300,9 +300,8 @@ def test_the_policy_names_only_the_stages_own_resources(stage):
             assert "*" not in action, f"wildcard action {action}"
         for resource in _listed(statement["Resource"]):
             assert resource.startswith(_own_resource_prefixes(stage)), f"{resource} is not one of {stage}'s own"
-    # The packaged template pins each ARN to the stack's own account and region, and adds
-    # nothing when KmsKeyArn is empty (the default).
-    for role in of_type(with_kms_key(template(stage), None), "AWS::IAM::Role").values():
+    # The packaged template pins each ARN to the stack's own account and region.
+    for role in of_type(template(stage), "AWS::IAM::Role").values():
         (deployed,) = role["Properties"]["Policies"]
         assert [s["Sid"] for s in deployed["PolicyDocument"]["Statement"]] == [s["Sid"] for s in document["Statement"]]
         for statement in deployed["PolicyDocument"]["Statement"]:
@@ -316,18 +315,20 @@ KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_with_a_customer_managed_key_every_role_may_use_that_key_and_no_other(stage):
-    """What DynamoDB, SQS and S3 ask of a caller to read and write under the key."""
-    with_key = of_type(with_kms_key(template(stage), KEY), "AWS::IAM::Role")
-    without = of_type(with_kms_key(template(stage), None), "AWS::IAM::Role")
-    assert len(with_key) == len(of_type(template(stage), "AWS::Serverless::Function"))
-    for logical_id, role in with_key.items():
-        (deployed,) = role["Properties"]["Policies"]
-        *others, key_statement = deployed["PolicyDocument"]["Statement"]
-        assert key_statement["Resource"] == KEY and key_statement["Effect"] == "Allow"
-        assert set(key_statement["Action"]) == {"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"}
-        # ...and nothing else changes.
-        assert others == without[logical_id]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        assert not any(a.startswith("kms:") for s in others for a in _listed(s["Action"]))
+    """What DynamoDB, SQS and S3 ask of a caller to read and write under the key: a
+    policy of its own on every role, there only when KmsKeyArn is set."""
+    with_key = with_kms_key(template(stage), KEY)
+    roles = of_type(with_key, "AWS::IAM::Role")
+    assert len(roles) == len(of_type(template(stage), "AWS::Serverless::Function"))
+    (key_policy,) = of_type(with_key, "AWS::IAM::Policy").values()
+    assert sorted(r["Ref"] for r in key_policy["Properties"]["Roles"]) == sorted(roles)
+    (statement,) = key_policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == KEY and statement["Effect"] == "Allow"
+    assert set(statement["Action"]) == {"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"}
+    # ...the roles' own policies do not change, and without a key there is no such policy.
+    without = with_kms_key(template(stage), None)
+    assert roles == of_type(without, "AWS::IAM::Role")
+    assert not of_type(without, "AWS::IAM::Policy")
 
 
 def test_prod_policy_is_the_dev_policy_for_prod():
