@@ -112,7 +112,7 @@ KEY_POLICY = "OperatorsKeyPolicy"
 def key_policy(role_ids: list[str]) -> dict:
     """A policy that exists only when KmsKeyArn is set, on every function role: what DynamoDB,
     SQS and S3 ask of the caller to read and write data under a customer-managed key (Lambda
-    decrypts the environment through its own grant, CloudWatch through the key policy). A
+    decrypts the environment itself, CloudWatch is let in by the key policy). A
     resource of its own, not a conditional statement in the roles, so their policies stay
     plain IAM that checkov's policy checks can read."""
     return {

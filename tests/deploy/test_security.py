@@ -94,7 +94,11 @@ def test_the_kms_parameter_takes_a_key_arn_or_nothing(stage):
     for accepted in ("", KEY, "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234567890abcdef1234567890abcdef"):
         assert pattern.fullmatch(accepted), accepted
     # Log groups and Lambda take a key ARN only: an alias would fail the deploy half-way.
-    for refused in ("alias/sms", "arn:aws:kms:us-east-1:123456789012:alias/sms", "1234abcd-12ab-34cd-56ef-1234567890ab"):
+    for refused in (
+        "alias/sms",
+        "arn:aws:kms:us-east-1:123456789012:alias/sms",
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+    ):
         assert not pattern.fullmatch(refused), refused
 
 
@@ -141,7 +145,7 @@ def test_the_scheduled_run_fails_into_a_dead_letter_queue_with_an_alarm(stage):
     scheduled = {lid: f for lid, f in functions.items() if security.invoked_asynchronously(f)}
     assert scheduled, "the pool's scheduled run"
     alarms = [a["Properties"] for a in of_type(t, "AWS::CloudWatch::Alarm").values()]
-    for logical_id, function in scheduled.items():
+    for function in scheduled.values():
         properties = function["Properties"]
         assert properties["DeadLetterQueue"]["Type"] == "SQS"
         dlq = t["Resources"][properties["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]]
@@ -161,7 +165,9 @@ def test_the_scheduled_run_fails_into_a_dead_letter_queue_with_an_alarm(stage):
 @pytest.mark.parametrize("stage", STAGES)
 def test_prod_reserves_concurrency_for_all_but_the_front_door_and_dev_for_none(stage):
     functions = of_type(template(stage), "AWS::Serverless::Function")
-    reserved = {f["Properties"]["Handler"]: f["Properties"].get("ReservedConcurrentExecutions") for f in functions.values()}
+    reserved = {
+        f["Properties"]["Handler"]: f["Properties"].get("ReservedConcurrentExecutions") for f in functions.values()
+    }
     if stage == "dev":
         assert set(reserved.values()) == {None}
     else:
