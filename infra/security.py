@@ -5,6 +5,7 @@
   media bucket are encrypted with the operator's key, and every function role may use it;
   without it each keeps the AWS key it has today (`encryption_patches`, `key_statement`);
 - an access log for every API stage (`access_log_resources`) and X-Ray on the REST API;
+- the media bucket's S3 access log, in a bucket of its own (`media_access_log_resources`);
 - the scheduled run's dead-letter queue (`async_failure_patches`);
 - every checkov check left failing on purpose, suppressed on its resource with the reason
   (`checkov_skips`); docs/deploy.md ("Security posture") lists them.
@@ -245,6 +246,86 @@ def access_log_resources(stage: str, retention_days: int, http_stages: Mapping[s
         }
     }
     return out
+
+
+# --- the media bucket's access log -------------------------------------------------
+
+MEDIA_ACCESS_LOG_BUCKET = "MediaAccessLogBucket"
+MEDIA_LOG_PREFIX = "media/"
+
+
+def media_access_log_resources(prefix: str, days: int) -> dict:
+    """S3 server access logs of the media bucket: a bucket of their own (named by
+    CloudFormation), private, SSE-S3 (log delivery writes no SSE-KMS), kept `days`, which
+    only S3's log delivery may write to, for that bucket of this account."""
+    media_arn = f"arn:${{AWS::Partition}}:s3:::{prefix}media"
+    return {
+        MEDIA_ACCESS_LOG_BUCKET: {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+                    ]
+                },
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "LifecycleConfiguration": {
+                    "Rules": [{"Id": "expire-access-logs", "Status": "Enabled", "ExpirationInDays": days}]
+                },
+            },
+        },
+        f"{MEDIA_ACCESS_LOG_BUCKET}Policy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": MEDIA_ACCESS_LOG_BUCKET},
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "S3LogDelivery",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "logging.s3.amazonaws.com"},
+                            "Action": "s3:PutObject",
+                            "Resource": {"Fn::Sub": f"${{{MEDIA_ACCESS_LOG_BUCKET}.Arn}}/{MEDIA_LOG_PREFIX}*"},
+                            "Condition": {
+                                "ArnLike": {"aws:SourceArn": {"Fn::Sub": media_arn}},
+                                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                            },
+                        },
+                        {
+                            "Sid": "TlsOnly",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [
+                                {"Fn::GetAtt": [MEDIA_ACCESS_LOG_BUCKET, "Arn"]},
+                                {"Fn::Sub": f"${{{MEDIA_ACCESS_LOG_BUCKET}.Arn}}/*"},
+                            ],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        },
+                    ],
+                },
+            },
+        },
+        "MediaBucket": {
+            # Log delivery is authorized by the policy above (the bucket has no ACLs).
+            "DependsOn": [f"{MEDIA_ACCESS_LOG_BUCKET}Policy"],
+            "Properties": {
+                "LoggingConfiguration": {
+                    "DestinationBucketName": {"Ref": MEDIA_ACCESS_LOG_BUCKET},
+                    "LogFilePrefix": MEDIA_LOG_PREFIX,
+                }
+            },
+        },
+    }
 
 
 # --- asynchronous invocations ------------------------------------------------------

@@ -275,86 +275,8 @@ def data_resources(stage: str) -> dict:
         out[logical_id] = resource
     days = STAGES[stage].media_access_log_days
     if days:
-        out = deep_merge(media_access_log_resources(stage, days), out)
+        out = deep_merge(security.media_access_log_resources(prefix(stage), days), out)
     return out
-
-
-MEDIA_ACCESS_LOG_BUCKET = "MediaAccessLogBucket"
-MEDIA_LOG_PREFIX = "media/"
-
-
-def media_access_log_resources(stage: str, days: int) -> dict:
-    """S3 server access logs of the media bucket: a bucket of their own (named by
-    CloudFormation), private, SSE-S3 (log delivery writes no SSE-KMS), kept `days`, which
-    only S3's log delivery may write to, for that bucket of this account."""
-    media_arn = f"arn:${{AWS::Partition}}:s3:::{prefix(stage)}media"
-    return {
-        MEDIA_ACCESS_LOG_BUCKET: {
-            "Type": "AWS::S3::Bucket",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [
-                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
-                    ]
-                },
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                "LifecycleConfiguration": {
-                    "Rules": [{"Id": "expire-access-logs", "Status": "Enabled", "ExpirationInDays": days}]
-                },
-            },
-        },
-        f"{MEDIA_ACCESS_LOG_BUCKET}Policy": {
-            "Type": "AWS::S3::BucketPolicy",
-            "Properties": {
-                "Bucket": {"Ref": MEDIA_ACCESS_LOG_BUCKET},
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "S3LogDelivery",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "logging.s3.amazonaws.com"},
-                            "Action": "s3:PutObject",
-                            "Resource": {"Fn::Sub": f"${{{MEDIA_ACCESS_LOG_BUCKET}.Arn}}/{MEDIA_LOG_PREFIX}*"},
-                            "Condition": {
-                                "ArnLike": {"aws:SourceArn": {"Fn::Sub": media_arn}},
-                                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-                            },
-                        },
-                        {
-                            "Sid": "TlsOnly",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [
-                                {"Fn::GetAtt": [MEDIA_ACCESS_LOG_BUCKET, "Arn"]},
-                                {"Fn::Sub": f"${{{MEDIA_ACCESS_LOG_BUCKET}.Arn}}/*"},
-                            ],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
-                    ],
-                },
-            },
-        },
-        "MediaBucket": {
-            # Log delivery is authorized by the policy above (the bucket has no ACLs).
-            "DependsOn": [f"{MEDIA_ACCESS_LOG_BUCKET}Policy"],
-            "Properties": {
-                "LoggingConfiguration": {
-                    "DestinationBucketName": {"Ref": MEDIA_ACCESS_LOG_BUCKET},
-                    "LogFilePrefix": MEDIA_LOG_PREFIX,
-                }
-            },
-        },
-    }
 
 
 def deep_merge(patch: Any, base: Any) -> Any:
@@ -945,8 +867,8 @@ def overlay(stage: str, sam: dict) -> dict:
     skips = suppressions.checkov_skips(
         whole,
         api_handler=api_handler(sam),
-        media_logged=MEDIA_ACCESS_LOG_BUCKET in whole,
-        log_bucket=MEDIA_ACCESS_LOG_BUCKET,
+        media_logged=security.MEDIA_ACCESS_LOG_BUCKET in whole,
+        log_bucket=security.MEDIA_ACCESS_LOG_BUCKET,
     )
     overlay_resources = deep_merge(skips, overlay_resources)
     queue_outputs = {

@@ -11,7 +11,6 @@ import pytest
 from packaged import STAGES, chalice_config, of_type, template
 
 from infra import security
-from infra import template as infra_template
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 # Every kind of resource that holds data or configuration at rest.
@@ -76,7 +75,7 @@ def test_with_kms_key_arn_every_resource_that_holds_data_uses_the_operators_key(
     t = _resolved(stage, KEY)
     found = {lid: _encryption_of(r) for lid, r in _holding_data(t).items()}
     # S3 delivers server access logs only to an SSE-S3 bucket: the one exception.
-    assert found.pop(infra_template.MEDIA_ACCESS_LOG_BUCKET) == "AES256"
+    assert found.pop(security.MEDIA_ACCESS_LOG_BUCKET) == "AES256"
     assert found and set(found.values()) == {KEY}, {lid: k for lid, k in found.items() if k != KEY}
     for kind in HOLDS_DATA:
         assert any(t["Resources"][lid]["Type"] == kind for lid in found), f"no {kind} checked"
