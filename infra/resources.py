@@ -94,6 +94,25 @@ def queue_resources(prefix: str) -> dict:
     }
 
 
+def private_bucket_properties() -> dict:
+    """A bucket no one outside the account reaches: every public access blocked, ACLs off,
+    encrypted at rest with SSE-S3 (a bucket key)."""
+    return {
+        "BucketEncryption": {
+            "ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+            ]
+        },
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        },
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    }
+
+
 def media_bucket_resources(prefix: str, retention_days: int = MEDIA_RETENTION_DAYS_DEFAULT) -> dict:
     """Pictures of MMS both ways: private (every public access blocked, ACLs off),
     encrypted at rest (SSE-S3), and expired after `retention_days`."""
@@ -102,18 +121,7 @@ def media_bucket_resources(prefix: str, retention_days: int = MEDIA_RETENTION_DA
             "Type": "AWS::S3::Bucket",
             "Properties": {
                 "BucketName": f"{prefix}media",
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [
-                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
-                    ]
-                },
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                **private_bucket_properties(),
                 "LifecycleConfiguration": {
                     "Rules": [
                         {"Id": "expire-media", "Status": "Enabled", "ExpirationInDays": retention_days},

@@ -105,7 +105,10 @@ def without_skips(template: dict) -> dict:
 
 
 def package_offline(stage: str, out_dir: Path) -> Path:
-    # A fresh interpreter per stage: Chalice imports app.py with the stage's environment.
+    """The stage's template as `make package` writes it, less the layer's contents, in `out_dir`.
+
+    A fresh interpreter per stage: Chalice imports app.py with the stage's environment,
+    which names the queues, and a process imports it once."""
     subprocess.run(
         [sys.executable, "-m", "infra.package", "--stage", stage, "--out", str(out_dir), "--offline"],
         cwd=ROOT,

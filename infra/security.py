@@ -17,6 +17,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from infra import resources
+
 KMS_KEY = "KmsKeyArn"
 HAS_KMS_KEY = "HasKmsKey"
 NO_VALUE = {"Ref": "AWS::NoValue"}
@@ -265,18 +267,7 @@ def media_access_log_resources(prefix: str, days: int) -> dict:
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
             "Properties": {
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [
-                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
-                    ]
-                },
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                **resources.private_bucket_properties(),
                 "LifecycleConfiguration": {
                     "Rules": [{"Id": "expire-access-logs", "Status": "Enabled", "ExpirationInDays": days}]
                 },
