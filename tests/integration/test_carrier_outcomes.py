@@ -10,7 +10,7 @@ import threading
 from dataclasses import replace
 
 import pytest
-from conftest import PUBLIC_BASE_URL, post_webhook
+from conftest import PUBLIC_BASE_URL, Failing, post_webhook
 from integration.test_pool import assert_twilio_spec_kept
 
 import app as app_module
@@ -159,13 +159,14 @@ def test_without_a_service_blocked_numbers_are_not_followed_by_more_plain_ones(a
     assert len(alice.api.get("/numbers").json["numbers"]) == 2
 
 
-def test_a_send_refused_for_the_region_holds_the_number_back(alice, monkeypatch):
+def test_a_send_refused_for_the_region_holds_the_number_back(alice):
     session = alice.open_session("alice", "bob", "Bob")
 
-    def refuse(**_):
-        raise TwilioError("Twilio answered 400 (code 21408)", status=400, code=21408, retryable=False)
+    def refused():
+        return TwilioError("Twilio answered 400 (code 21408)", status=400, code=21408, retryable=False)
 
-    monkeypatch.setattr(app_module.context.twilio, "send_sms", refuse)
+    ctx = app_module.context
+    app_module.configure(replace(ctx, twilio=Failing(ctx.twilio, "send_sms", refused)))
     message = alice.send(session["session_id"], "abroad")
     alice.queues.drain()
     final = status_events(alice, message["message_id"])[-1]

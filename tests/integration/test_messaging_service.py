@@ -129,11 +129,10 @@ def test_the_campaigns_rate_limits_the_sender_unless_one_is_configured(bridge, s
     assert limits.campaign_segments_per_second == 2.5
 
 
-def test_without_the_setting_numbers_stay_plain_and_it_is_said_once(bridge, monkeypatch):
-    said = []
-    monkeypatch.setattr(messaging_service.logger, "warning", lambda message, *a, **k: said.append(message))
+def test_without_the_setting_numbers_stay_plain_and_it_is_said_once(bridge, caplog):
     bridge.add_pool(SF)
     bridge.add_pool("+14155550182")
+    said = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
     assert len([m for m in said if "TWILIO_MESSAGING_SERVICE_SID is not set" in m]) == 1
     assert member_of(bridge, SF) is None
     assert not [r for r in twilio_requests(bridge.twilio) if r.get("path", "").startswith("/v1/")]

@@ -5,6 +5,7 @@ hand: nothing here sleeps on real time."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import urllib.parse
@@ -21,6 +22,8 @@ from chalicelib.adapters.clock import ManualClock
 from chalicelib.adapters.twilio import TwilioGateway
 from chalicelib.core import send_timing
 from chalicelib.core.outbound_job import OutboundJob
+from chalicelib.store.dynamodb import dynamodb_store
+from chalicelib.store.dynamodb.limits import DynamoLimitStore
 from chalicelib.store.models import POOL, Message, Phone, PoolNumber
 from chalicelib.usecases import messages
 from chalicelib.usecases.context import Context
@@ -142,16 +145,28 @@ def twilio(now):
     return fake
 
 
+class CountedLimits(DynamoLimitStore):
+    """The limiter's state in DynamoDB, its writes (charges and moves of a TAT) counted."""
+
+    def __init__(self):
+        self.writes: list[tuple] = []
+
+    def write(self, *args, **kwargs):
+        self.writes.append(args)
+        return super().write(*args, **kwargs)
+
+
 @pytest.fixture
 def world(aws_backend, twilio, now):
     PoolNumber(POOL, NUMBER, segments_per_second=1, created_at=int(T0), open_sessions=1, limiter_tat=0).save()
     Phone(phone=ALICE, user_id="alice", verified=True, updated_at=int(T0)).save()
-    twilio.ctx = production_context(clock=now, twilio=TwilioGateway(twilio.http))
+    twilio.store = dataclasses.replace(dynamodb_store(), limits=CountedLimits())
+    twilio.ctx = production_context(clock=now, twilio=TwilioGateway(twilio.http), store=twilio.store)
     return twilio
 
 
 def crashing(world, when: str) -> Context:
-    return production_context(clock=world.ctx.clock, twilio=CrashingGateway(world.http, when))
+    return production_context(clock=world.ctx.clock, twilio=CrashingGateway(world.http, when), store=world.store)
 
 
 def submit(world, text: str, session: SessionStub | None = None) -> str:
@@ -322,7 +337,7 @@ def test_a_message_older_than_its_validity_fails_as_expired(world, now, monkeypa
 def sent_at(world, now) -> list[float]:
     """The virtual time of each request to Twilio, in order."""
     timed = TimedGateway(world.http, now)
-    world.ctx = production_context(clock=now, twilio=timed)
+    world.ctx = production_context(clock=now, twilio=timed, store=world.store)
     return timed.times
 
 
@@ -348,16 +363,9 @@ def test_messages_of_a_number_are_spaced_by_their_segments(world, now, sent_at):
 
 @pytest.mark.usefixtures("in_one_invocation")
 def test_a_numbers_backlog_in_a_batch_costs_one_limiter_write(world, now, sent_at):
-    from chalicelib.store.dynamodb.limits import DynamoLimitStore
-
-    writes = []
-    real_write = DynamoLimitStore.write
-    DynamoLimitStore.write = lambda self, *args: writes.append(args) or real_write(self, *args)
-    try:
-        ids = [submit(world, "x" * 300), submit(world, "short"), submit(world, "after")]
-        assert sender.process_batch(world.ctx, receive()) == []
-    finally:
-        DynamoLimitStore.write = real_write
+    writes = world.store.limits.writes
+    ids = [submit(world, "x" * 300), submit(world, "short"), submit(world, "after")]
+    assert sender.process_batch(world.ctx, receive()) == []
     assert [status(i)[0] for i in ids] == ["sent"] * 3
     assert len(writes) == 1  # the first send's write booked the two after it
     assert [b - a for a, b in itertools.pairwise(sent_at)] == [pytest.approx(2.0), pytest.approx(1.0)]
@@ -373,7 +381,7 @@ def test_slots_booked_ahead_and_not_used_are_taken_back_from_the_counters(world,
             return sent
 
     ids = [submit(world, "first"), submit(world, "second"), submit(world, "third")]
-    ctx = production_context(clock=now, twilio=CancellingGateway(world.http))
+    ctx = production_context(clock=now, twilio=CancellingGateway(world.http), store=world.store)
     assert sender.process_batch(ctx, receive()) == []
     assert [status(i)[0] for i in ids] == ["sent", "cancelled", "cancelled"]
     assert sent_counted() == (1, 1)  # booked and counted for three, two taken back
@@ -475,15 +483,9 @@ def test_handed_back_messages_follow_a_retried_one_in_order(world, now, asked):
 
 
 @pytest.fixture
-def limiter_writes():
+def limiter_writes(world):
     """The limiter's writes to DynamoDB (charges and moves of a number's TAT)."""
-    from chalicelib.store.dynamodb.limits import DynamoLimitStore
-
-    writes: list = []
-    real_write = DynamoLimitStore.write
-    DynamoLimitStore.write = lambda self, *args, **kwargs: writes.append(args) or real_write(self, *args, **kwargs)
-    yield writes
-    DynamoLimitStore.write = real_write
+    return world.store.limits.writes
 
 
 def hand_over(world, now, asked, records: list[dict], ctx: Context | None = None) -> list[dict]:
@@ -541,7 +543,9 @@ def test_after_a_crash_the_next_messages_go_after_the_retried_one_and_are_counte
     ids = [submit(world, "first"), submit(world, "second"), submit(world, "third")]
     records = receive()
     with pytest.raises(Crash):  # the first's charge booked the two after it, then the process died
-        sender.process_batch(production_context(clock=now, twilio=CrashingGateway(world.http, when)), records)
+        sender.process_batch(
+            production_context(clock=now, twilio=CrashingGateway(world.http, when), store=world.store), records
+        )
     now.advance(180)  # the queue's visibility timeout: SQS delivers the batch again
     while records:
         records = hand_over(world, now, asked, records)

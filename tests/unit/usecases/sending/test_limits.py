@@ -168,10 +168,14 @@ def test_a_late_send_moves_the_tat_on_by_its_delay(aws_backend):
 
 def test_a_send_a_little_late_moves_the_next_charge_without_a_write_of_its_own(aws_backend):
     _add_number(NUMBER)
-    store = DynamoLimitStore()
     writes = []
-    real_write = store.write
-    store.write = lambda *args: writes.append(args) or real_write(*args)
+
+    class Counted(DynamoLimitStore):
+        def write(self, *args, **kwargs):
+            writes.append(args)
+            return super().write(*args, **kwargs)
+
+    store = Counted()
     limits = Limiter(NO_CAMPAIGN, lead=0.1, margin=0.05, store=store)
     booking = limits.reserve(NUMBER, 1, T0)
     limits.settle(NUMBER, booking.at, booking.at + 0.005)  # a sleep's overshoot
