@@ -28,9 +28,11 @@ class Decision:
 
 
 def admit(times: list[float] | tuple[float, ...], now: float, windows: list[Window]) -> Decision:
-    """May one more event happen at `now`, given the times of the earlier ones?"""
+    """May one more event happen at `now`, given the times of the earlier ones?
+    A time after `now` counts and is kept: a racing request whose clock read later
+    wrote it first (dropping it let every racer erase the one before)."""
     longest = max(window.seconds for window in windows)
-    kept = sorted(t for t in times if now - longest < t <= now)
+    kept = sorted(t for t in times if t > now - longest)
     wait = 0.0
     for window in windows:
         recent = [t for t in kept if t > now - window.seconds]
@@ -45,7 +47,7 @@ def admit(times: list[float] | tuple[float, ...], now: float, windows: list[Wind
 
 
 def used(times: list[float] | tuple[float, ...], now: float, window: Window) -> int:
-    return sum(1 for t in times if now - window.seconds < t <= now)
+    return sum(1 for t in times if t > now - window.seconds)  # later times too, as admit counts them
 
 
 def fixed_window(now: float, seconds: int) -> tuple[int, int]:

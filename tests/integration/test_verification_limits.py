@@ -127,6 +127,23 @@ def test_racing_guesses_get_at_most_5_tries(pool, codes, atomic_moto):
     assert User.get("alice").phone_status in ("verified", "pending")
 
 
+def test_tries_whose_clocks_were_read_out_of_order_all_count(pool, clock, codes):
+    """Racing guesses each read the clock when they arrive and write their try later, in
+    another order: a try stamped a millisecond after a later writer's `now` still counts
+    (it was erased by the write that came after it, so every guess got `wrong_code`)."""
+    assert _put(pool, "alice", ALICE).status_code == 202
+    start = clock.now()
+    wrong = "000000" if codes[-1] != "000000" else "111111"
+    for i in range(5):
+        clock.set(start + 0.010 - i * 0.001)  # each guess's clock read earlier than the last one's
+        response = pool.api.post("/users/alice/phone/verify", {"code": wrong})
+        assert response.json["error"]["code"] == "wrong_code", response.json
+        assert f"{4 - i} tries left" in response.json["error"]["message"]
+    clock.set(start)
+    _refused(pool.api.post("/users/alice/phone/verify", {"code": codes[-1]}), "too_many_tries")
+    assert len(RateCounter.get(f"tries#{ALICE}", consistent_read=True).times) == 5
+
+
 def test_racing_code_requests_send_one(pool, codes, atomic_moto):
     start = threading.Barrier(12)
 

@@ -43,6 +43,33 @@ def test_admitted_events_never_exceed_any_window(requests):
         assert all(b - a >= 30 for a, b in itertools.pairwise(admitted))
 
 
+def test_an_event_stamped_later_than_now_counts_and_stays_in_the_log():
+    """Racing requests read their clocks in one order and write in another: the log a
+    request reads may hold an event stamped after its own `now`. That event happened;
+    it counts, and the log written back keeps it."""
+    later = admit((), 1000.5, PHONE).times
+    earlier = admit(later, 1000.0, PHONE)
+    assert not earlier.allowed and earlier.times == (1000.5,)
+    assert earlier.retry_after == 31  # 30 s after the later event
+
+
+@settings(deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=20_000, allow_nan=False), max_size=80))
+def test_admitted_events_never_exceed_any_window_whatever_order_the_clocks_were_read_in(requests):
+    """Each request decides on the log the one before it wrote (conditional writes
+    serialise them), with the time its own clock read, in no particular order."""
+    times, admitted = (), []
+    for now in requests:
+        decision = admit(times, now, PHONE)
+        if decision.allowed:
+            admitted.append(now)
+            times = decision.times
+    admitted.sort()
+    for i, start in enumerate(admitted):
+        assert len([t for t in admitted[i:] if t < start + 3600]) <= 5
+    assert all(b - a >= 30 for a, b in itertools.pairwise(admitted))
+
+
 def test_fixed_window_and_near():
     assert fixed_window(7300, 3600) == (7200, 10800)
     assert not near(799, 1000, 0.8) and near(800, 1000, 0.8)
