@@ -150,13 +150,17 @@ def verify(ctx: Context, user_id: str, code: object) -> dict:
         ("update", user, done, (User.code_salt == user.code_salt) & (User.phone == user.phone)),
     )
     if lost is not None:
-        raise _lost_verify(user_id, user)
+        error = _lost_verify(user_id, user)
+        if error is not None:
+            raise error
+        return {"status": VERIFIED}  # a racing verify of this same claim won (a double submit)
     logger.info("phone verified", extra={"user_id": user_id, "phone": mask(user.phone)})
     return {"status": VERIFIED}
 
 
-def _lost_verify(user_id: str, user: User) -> BridgeError:
-    """What happened to the claim this code came with, as a 409."""
+def _lost_verify(user_id: str, user: User) -> BridgeError | None:
+    """What happened to the claim this code came with, as a 409; None when a racing
+    verify of the same claim verified it."""
     now_user, phone = get_or_none(User, user_id), phone_state(user.phone)
     if now_user is None:
         return conflict("phone_removed", "the phone was removed while this code was checked; PUT it again")
@@ -164,6 +168,8 @@ def _lost_verify(user_id: str, user: User) -> BridgeError:
         return conflict("phone_changed", "another phone was hooked up since this code was sent; use that one's code")
     if phone is None or phone.user_id != user_id:
         return conflict("phone_taken_over", "another user claimed this phone after the code was sent; PUT it again")
+    if phone.verified and phone.claim == user.code_salt:
+        return None
     return conflict("code_superseded", "a newer code was sent since this one; use the newest code")
 
 
