@@ -2,9 +2,9 @@
 keeps every event (deduped on event_id, as a real receiver must) and can
 print them. Used by the local stack and the tests.
 
-GET /events answers {"events": [...], "rejected": n, "deliveries": n}: what arrived so
-far, oldest first, so a separate process (make demo, the end-to-end tests) can read it;
-`deliveries` counts every signed POST, repeats of an event_id included."""
+GET /events answers {"events": [...], "rejected": n, "deliveries": {event_id: n}}: what
+arrived so far, oldest first, so a separate process (make demo, the end-to-end tests) can
+read it; `deliveries` counts the signed POSTs of each event, repeats included."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class ChatReceiver:
         self.secrets = secrets
         self.events: list[dict] = []
         self.rejected = 0
-        self.deliveries = 0  # signed POSTs accepted, repeats included
+        self.deliveries: dict[str, int] = {}  # event_id -> signed POSTs of it, repeats included
         self.failing = False  # tests set it to play a chat backend that is down
         self._seen: set[str] = set()
         self._changed = threading.Condition()
@@ -67,7 +67,7 @@ class ChatReceiver:
             return 401
         event = json.loads(body)
         with self._changed:
-            self.deliveries += 1
+            self.deliveries[event["event_id"]] = self.deliveries.get(event["event_id"], 0) + 1
             if event["event_id"] not in self._seen:
                 self._seen.add(event["event_id"])
                 self.events.append(event)
