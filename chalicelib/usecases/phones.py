@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets as random
+import unicodedata
 
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import settings, verification_settings
@@ -116,8 +117,7 @@ def verify(ctx: Context, user_id: str, code: object) -> dict:
     user = get_user(user_id)
     if user.phone_status == VERIFIED and owns(phone_state(user.phone), user_id):
         return {"status": VERIFIED}
-    if not isinstance(code, str) or not code.isdigit() or len(code) != 6:
-        raise bad_request("invalid_code", "code must be the 6 digits sent by SMS, as a string")
+    code = _typed_code(code)
     now = ctx.now()
     if user.code_hash is None or now >= (user.code_expires_at or 0):
         raise BridgeError("code_expired", "the code has expired; PUT the phone again to get a new one", 410)
@@ -156,6 +156,16 @@ def verify(ctx: Context, user_id: str, code: object) -> dict:
         return {"status": VERIFIED}  # a racing verify of this same claim won (a double submit)
     logger.info("phone verified", extra={"user_id": user_id, "phone": mask(user.phone)})
     return {"status": VERIFIED}
+
+
+def _typed_code(code: object) -> str:
+    """The 6 digits as typed: full-width digits (East Asian keyboards) are the digits they
+    look like and spaces around them go; anything else is 400 invalid_code, before a try is
+    counted (str.isdigit alone let full-width digits through, to burn a try as wrong_code)."""
+    typed = unicodedata.normalize("NFKC", code).strip() if isinstance(code, str) else None
+    if typed is None or not (typed.isascii() and typed.isdigit()) or len(typed) != 6:
+        raise bad_request("invalid_code", "code must be the 6 digits sent by SMS, as a string")
+    return typed
 
 
 def _lost_verify(user_id: str, user: User) -> BridgeError | None:
