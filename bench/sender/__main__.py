@@ -92,11 +92,12 @@ def show(scenario, result: dict) -> list[str]:
             missed.append(f"{scenario.name}: invocation-seconds per message {seconds:.3f}")
     print(
         f"    DynamoDB calls by the sender {r['dynamodb_sender_calls']} (conditional failures "
-        f"{r['dynamodb_conditional_failures']})"
+        f"{r['dynamodb_conditional_failures']}, {r['dynamodb_conditional_failures_per_segment']:.3f} per segment)"
     )
     print(f"    SQS calls {r['sqs_calls']} (+ {r['sqs_empty_receives']} empty long polls, not counted above)")
     print(
-        f"  submit -> Twilio: p50 {_seconds(r['latency_p50'])}, p99 {_seconds(r['latency_p99'])}; "
+        f"  submit -> Twilio: p50 {_seconds(r['latency_p50'])}, p95 {_seconds(r['latency_p95'])}, "
+        f"p99 {_seconds(r['latency_p99'])}; "
         f"on an idle number ({r['idle_messages']} messages): p50 {_seconds(r['idle_latency_p50'])}, "
         f"p99 {_seconds(r['idle_latency_p99'])}"
     )

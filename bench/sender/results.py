@@ -145,8 +145,8 @@ def figures(run: RunData) -> dict:
     utilisation = ideal[bottleneck] / max(drained.values()) if drained else 0.0
     per_number = [ideal[k] / drained[k] for k in drained if ideal[k] > 0]
 
-    latency_p50, latency_p99 = percentiles(
-        (i.first_accept - i.submitted_at for i in run.submitted if i.first_accept), 50, 99
+    latency_p50, latency_p95, latency_p99 = percentiles(
+        (i.first_accept - i.submitted_at for i in run.submitted if i.first_accept), 50, 95, 99
     )
     idle = [i.first_accept - i.submitted_at for i in run.submitted if i.first_accept and i.idle_at_submit]
     idle_p50, idle_p99 = percentiles(idle, 50, 99)
@@ -154,9 +154,10 @@ def figures(run: RunData) -> dict:
     reads = sum(v for k, v in sender_calls.items() if k in READ_OPERATIONS)
     writes = sum(v for k, v in sender_calls.items() if k in WRITE_OPERATIONS)
     sqs_total = sum(run.sqs_calls.values())
+    segments = sum(i.segments for i in run.submitted)
     return {
         "messages": n,
-        "segments": sum(i.segments for i in run.submitted),
+        "segments": segments,
         "numbers": len(run.numbers),
         "spacing_violations": spacing,
         "order_violations": order,
@@ -177,6 +178,9 @@ def figures(run: RunData) -> dict:
         "dynamodb_writes_per_message": writes / n if n else 0.0,
         "dynamodb_sender_calls": sender_calls,
         "dynamodb_conditional_failures": run.conditional_failures.get("sender", 0),
+        "dynamodb_conditional_failures_per_segment": run.conditional_failures.get("sender", 0) / segments
+        if segments
+        else 0.0,
         "sqs_calls_per_message": (sqs_total - run.empty_receives) / n if n else 0.0,
         "sqs_calls": run.sqs_calls,
         "sqs_empty_receives": run.empty_receives,
@@ -188,6 +192,7 @@ def figures(run: RunData) -> dict:
         "overruns": run.overruns,
         "twilio_calls": run.twilio_calls,
         "latency_p50": latency_p50,
+        "latency_p95": latency_p95,
         "latency_p99": latency_p99,
         "idle_latency_p50": idle_p50,
         "idle_latency_p99": idle_p99,

@@ -9,7 +9,7 @@
    boto3 calls, against one moto server. Goal: handler p50 <= 1.2 x floor p50.
 2. AWS requests per message end to end (bench/service/per_message.py) for outbound
    messages with their status callbacks and events; the AWS cost per million messages
-   from the published prices (bench/service/costs.py, prices.json), next to Twilio's
+   from the published prices (bench/service/costs.py, bench/kit/prices.json), next to Twilio's
    per-segment fee. Goals: AWS cost <= 0.20% of the Twilio fee, <= 4.5 DynamoDB writes per
    message, log bytes per message at most half of the 1,478 before issue 14.
 3. `import app` time against importing its dependencies alone (bench/service/import_time.py).

@@ -1,4 +1,4 @@
-"""What AWS bills for the service's messages: the published prices (bench/service/prices.json),
+"""What AWS bills for the service's messages: the published prices (bench/kit/prices.json),
 each function's memory as `chalice deploy` sets it, and the bill per million messages from the
 requests, write units, log bytes and queue-function seconds the per-message run counted."""
 
@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bench.kit.prices import PRICES
+
 ROOT = Path(__file__).resolve().parents[2]
-PRICES = json.loads((Path(__file__).with_name("prices.json")).read_text())
 # Issue 14's goal: AWS's cost at most this share of Twilio's fee for the same messages.
 COST_SHARE_GOAL = 0.002
 
