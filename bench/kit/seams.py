@@ -114,8 +114,8 @@ class Seams:
     # -- what runs beside the service --------------------------------------------------------
 
     def standin_clock(self, standin_state, utc: Callable) -> None:
-        """The Twilio stand-in dates its messages by `utc()` (the sender's reconciliation
-        compares them with its claim time)."""
+        """The Twilio stand-in's backend (`server.state`) dates its messages by `utc()` (the
+        sender's reconciliation compares them with its claim time)."""
         self.replace(standin_state, "clock", utc)
 
     def chat_receiver_clock(self, now: Callable[[], float]) -> None:

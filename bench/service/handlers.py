@@ -83,6 +83,14 @@ class Routes:
         self.delivery_url = self.sqs.get_queue_url(QueueName=f"{PREFIX}delivery")["QueueUrl"]
         self.outbound_url = self.sqs.get_queue_url(QueueName=f"{PREFIX}outbound.fifo")["QueueUrl"]
 
+    def _put_new(self, message: Message) -> None:
+        """The message's item, written unless its id exists (the route's one conditional write)."""
+        self.dynamodb.put_item(
+            TableName=f"{PREFIX}messages",
+            ConditionExpression="attribute_not_exists(message_id)",
+            Item=message.serialize(),
+        )
+
     def _inbound_params(self) -> dict:
         return {
             "From": self.phone,
@@ -131,11 +139,7 @@ class Routes:
             created_at=now,
             order_key=order_key(now, message_id),
         )
-        self.dynamodb.put_item(
-            TableName=f"{PREFIX}messages",
-            ConditionExpression="attribute_not_exists(message_id)",
-            Item=message.serialize(),
-        )
+        self._put_new(message)
         self.sqs.send_message(
             QueueUrl=self.delivery_url,
             MessageBody=json.dumps({"type": "message.received", "message_id": message_id, "text": params["Body"]}),
@@ -180,11 +184,7 @@ class Routes:
             order_key=order_key(now, message_id),
             queued_user_id=item["user_id"]["S"],
         )
-        self.dynamodb.put_item(
-            TableName=f"{PREFIX}messages",
-            ConditionExpression="attribute_not_exists(message_id)",
-            Item=message.serialize(),
-        )
+        self._put_new(message)
         self.sqs.send_message(
             QueueUrl=self.outbound_url,
             MessageBody=json.dumps({"message_id": message_id}),

@@ -20,7 +20,7 @@ from bench.kit.seams import Seams
 from bench.service import aws_hooks
 from bench.service.settings import AUTH_TOKEN
 from devstack.chat_receiver import ChatReceiver
-from devstack.twilio_standin import serve
+from devstack.twilio.server import serve
 from infra.resources import create_all
 
 
