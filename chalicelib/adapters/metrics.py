@@ -35,11 +35,10 @@ The names below are the contract with infra/template.py (alarms, dashboard):
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -94,9 +93,6 @@ class EmfSink:
         self.settings = settings.metrics
 
     def point(self, name: str, value: float, unit: MetricUnit, dimensions: dict) -> None:
-        if _sinks:
-            Collector(_sinks[-1]).point(name, value, unit, dimensions)
-            return
         try:
             with single_metric(
                 name=name,
@@ -114,9 +110,6 @@ class EmfSink:
 
     def line(self, points: Sequence[Point], fields: dict, emf: bool = True) -> None:
         """Printed whatever POWERTOOLS_METRICS_DISABLED says, as Powertools' single_metric does."""
-        if _sinks:
-            Collector(_sinks[-1]).line(points, fields, emf)
-            return
         try:
             if not emf:  # the metric filters read the fields, and their dimensions
                 line = {**fields, **base_dimensions(self.settings.stage)}
@@ -142,21 +135,6 @@ class EmfSink:
             values[name] = value if isinstance(value, list) else round(value, 1)
         cloudwatch = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": list(directives.values())}
         return {"_aws": cloudwatch, **base_dimensions(self.settings.stage), **values}
-
-
-# Where data points go instead of EMF lines while `collected` is in force: the benches' way in
-# until they pass a Collector in their Context.
-_sinks: list[Callable[[str, float, dict], None]] = []
-
-
-@contextlib.contextmanager
-def collected(sink: Callable[[str, float, dict], None]) -> Iterator[None]:
-    """Within the block, each data point goes to `sink(name, value, dimensions)`, not to CloudWatch."""
-    _sinks.append(sink)
-    try:
-        yield
-    finally:
-        _sinks.remove(sink)
 
 
 class Collector:

@@ -30,8 +30,8 @@ def usage_in(record: dict) -> tuple[str, int] | None:
 
 
 class Queues:
-    """The stage's queues over an SQS client: `sqs`, or (None) the process's own
-    (adapters/aws.py), asked for at each call."""
+    """The stage's queues over an SQS client: `sqs` (a simulation's), or (None) the process's
+    own (adapters/aws.py), looked up at each call, as tests make it again for a new backend."""
 
     def __init__(self, names: QueueNames, sqs: Any = None):
         self.names = names
