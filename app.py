@@ -4,7 +4,6 @@ domain function in chalicelib/ and shapes the answer."""
 from __future__ import annotations
 
 import functools
-import json
 from urllib.parse import parse_qsl
 
 from chalice import Chalice, Rate, Response
@@ -26,21 +25,24 @@ from chalicelib.usecases import (
     pool_numbers,
     pool_usage,
     requests_consumer,
-    sender,
+    sending,
     sessions,
 )
 from chalicelib.usecases.context import Context
+from chalicelib.wiring import production_context
 
 app = Chalice(app_name="sms-bridge")
 
 # Queue names are needed when Chalice reads the decorators (deploy and import),
 # so they are read at import; the stage config sets them.
-OUTBOUND_QUEUE = config.queue_name("outbound")
-DELIVERY_QUEUE = config.queue_name("delivery")
-REQUESTS_QUEUE = config.queue_name("requests")
+_QUEUES = config.load().queues
+OUTBOUND_QUEUE = _QUEUES.outbound
+DELIVERY_QUEUE = _QUEUES.delivery
+REQUESTS_QUEUE = _QUEUES.requests
 
-# The clock, the Twilio gateway and the limit store every handler works with.
-context = Context()
+# Every dependency the handlers' use cases work with (usecases/context.py); its settings
+# are taken again at the start of each invocation (`refresh_settings`).
+context = production_context()
 
 
 def configure(new_context: Context) -> None:
@@ -59,6 +61,14 @@ _CHALICE_ERRORS = {
     "NotFoundError": "not_found",
     "InternalServerError": "internal_error",
 }
+
+
+@app.middleware("all")
+def refresh_settings(event, get_response):
+    """The settings of this invocation: Chalice's test client applies a stage's
+    environment only while it runs one (config.py)."""
+    context.refresh()
+    return get_response(event)
 
 
 @app.middleware("all")
@@ -84,7 +94,7 @@ def authenticate_and_shape_errors(event, get_response):
     """Bearer token on every route but Twilio's and picture links; every error as {"error": {...}}."""
     try:
         if not event.path.startswith(("/twilio/", "/l/")):
-            api_auth.require_bearer(event.headers.get("authorization"))
+            api_auth.require_bearer(context, event.headers.get("authorization"))
             _require_user_id((event.uri_params or {}).get("user_id"))
         response = get_response(event)
     except BridgeError as error:
@@ -123,21 +133,10 @@ def _request() -> Request:
 
 
 def _json() -> dict:
-    raw = _request().raw_body
-    request_body.check(raw)  # 413 or 400 before json.loads sees it
-    try:
-        # Strict JSON: NaN and Infinity are not JSON; a lone surrogate (\ud800) is no text.
-        body = json.loads(raw or b"", parse_constant=_not_json)
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except ValueError:  # UnicodeError is one
-        raise bad_request("invalid_json", "the body must be a JSON object of UTF-8 text") from None
+    body = request_body.parse(_request().raw_body)  # strict, and held to its limits first
     if not isinstance(body, dict):
         raise bad_request("invalid_json", "the body must be a JSON object")
     return body
-
-
-def _not_json(constant: str):
-    raise ValueError(f"{constant} is not JSON")
 
 
 # --- phones -----------------------------------------------------------------
@@ -155,7 +154,7 @@ def verify_phone(user_id):
 
 @app.route("/users/{user_id}/phone", methods=["GET"])
 def get_phone(user_id):
-    return phones.describe(phones.get_user(user_id))
+    return phones.describe(context, phones.get_user(context, user_id))
 
 
 @app.route("/users/{user_id}/phone", methods=["DELETE"])
@@ -180,14 +179,13 @@ def open_session():
 
 @app.route("/sessions/{session_id}", methods=["GET"])
 def get_session(session_id):
-    return sessions.describe(sessions.get(context, session_id))
+    # An expired session read here is closed now (and told), before the schedule's sweep.
+    return sessions.describe(sessions.settle_expired(context, sessions.get(context, session_id)))
 
 
 @app.route("/sessions/{session_id}", methods=["DELETE"])
 def close_session(session_id):
-    session = sessions.get(context, session_id)
-    sessions.close(context, session)
-    return sessions.describe(session)
+    return sessions.describe(sessions.end(context, session_id))
 
 
 @app.route("/users/{user_id}/sessions", methods=["GET"])
@@ -224,14 +222,14 @@ def open_media_link(token):
 
 @app.route("/sessions/{session_id}/messages", methods=["GET"])
 def list_messages(session_id):
-    sessions.get(context, session_id)
+    sessions.settle_expired(context, sessions.get(context, session_id))  # 404 for no such session
     query = app.current_request.query_params or {}
-    return message_views.list_for_session(session_id, query.get("limit"), query.get("cursor"))
+    return message_views.list_for_session(context, session_id, query.get("limit"), query.get("cursor"))
 
 
 @app.route("/messages/{message_id}", methods=["GET"])
 def get_message(message_id):
-    return message_views.describe(message_views.get(message_id))
+    return message_views.describe(context, message_views.get(context, message_id))
 
 
 # --- pool ---------------------------------------------------------------------
@@ -239,7 +237,7 @@ def get_message(message_id):
 
 @app.route("/numbers", methods=["GET"])
 def list_numbers():
-    return pool_numbers.list_numbers()
+    return pool_numbers.list_numbers(context)
 
 
 @app.route("/numbers", methods=["POST"], content_types=JSON_TYPES)
@@ -249,7 +247,7 @@ def add_number():
 
 @app.route("/numbers/{phone_number}/reactivate", methods=["POST"])
 def reactivate_number(phone_number):
-    return pool_numbers.clear_hold(phone_number)
+    return pool_numbers.clear_hold(context, phone_number)
 
 
 @app.route("/numbers/{phone_number}", methods=["DELETE"])
@@ -276,7 +274,13 @@ def _twilio_form() -> dict:
     raw = request.raw_body or b""  # bytes, though Chalice annotates it str | bytes
     params = dict(parse_qsl(raw if isinstance(raw, str) else raw.decode("utf-8", "replace"), keep_blank_values=True))
     query = dict(request.query_params or {})
-    twilio_signature.require_valid_signature(request.path, query, params, request.headers.get("x-twilio-signature"))
+    twilio_signature.require_valid_signature(
+        context.settings.webhook_url(request.path),
+        query,
+        params,
+        request.headers.get("x-twilio-signature"),
+        context.secrets.get_list("TWILIO_AUTH_TOKEN"),
+    )
     return params
 
 
@@ -328,7 +332,7 @@ def _batch_result(failed_ids: list[str]) -> dict:
 
 @app.on_sqs_message(queue=OUTBOUND_QUEUE, batch_size=10)
 def send_outbound(event):
-    return _batch_result(sender.process_batch(context, event.to_dict()["Records"], event.context))
+    return _batch_result(sending.process_batch(context, event.to_dict()["Records"], event.context))
 
 
 @app.on_sqs_message(queue=DELIVERY_QUEUE, batch_size=10)

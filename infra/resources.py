@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from chalicelib.config import MEDIA_RETENTION_DAYS_DEFAULT
+from chalicelib.config import MEDIA_RETENTION_DAYS_DEFAULT, QUEUE_MAX_RECEIVES
 from chalicelib.store.models import TABLE_MODELS, TTL_ATTRIBUTE
 
 # Seconds a Lambda consuming each queue may run (lambda_timeout of its function in
 # .chalice/config.json; tests/deploy checks they agree); SQS visibility is six times it,
 # as AWS advises for event source mappings, so a batch still running is never redelivered.
 FUNCTION_TIMEOUTS = {"outbound": 30, "delivery": 60, "requests": 60}
-MAX_RECEIVES = {"outbound": 20, "delivery": 8, "requests": 5}
+MAX_RECEIVES = QUEUE_MAX_RECEIVES  # the runtime reads them too: chalicelib/config.py holds them
 RETENTION_SECONDS = 14 * 86400
 SCHEDULED_DLQ = "ScheduledDlq"
 

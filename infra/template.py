@@ -35,8 +35,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib import config
 from chalicelib.adapters import metrics
-from chalicelib.config import media_settings
 from infra import resources, security, suppressions
 
 APP = "sms-bridge"
@@ -258,7 +258,7 @@ def role_patches(sam: dict) -> dict:
 
 
 def data_resources(stage: str) -> dict:
-    defined = resources.template(prefix(stage), media_settings().retention_days)["Resources"]
+    defined = resources.template(prefix(stage), config.load().media.retention_days)["Resources"]
     out = {}
     for logical_id, resource in defined.items():
         resource = json.loads(json.dumps(resource))
@@ -311,7 +311,7 @@ def dead_letter_queues(data: dict) -> dict[str, str]:
 
 
 def _app_metric(name: str, stage: str) -> dict:
-    dimensions = {**metrics.base_dimensions(), "stage": stage}
+    dimensions = metrics.base_dimensions(stage)
     return {
         "Namespace": metrics.DEFAULT_NAMESPACE,
         "MetricName": name,

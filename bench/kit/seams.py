@@ -3,10 +3,9 @@
 A harness opens `Seams()` (a context manager, or `close()`), installs what it needs through
 its methods, and everything is undone, last first, when it closes. Each method says what it
 replaces and why; `replace` is the one setattr of bench/ (the moto speed-ups go through it
-too, from their table). The service's own seams (its Context through `app.configure`, the
-SQS client through `aws.substituted`, the metrics through `metrics.collected`, the
-settings through the environment, its cached clients) are all here, so moving the benches
-onto one Context that carries every dependency changes this module, not the harnesses.
+too, from their table). The service itself takes what a harness replaces (the clock, Twilio,
+SQS, metrics) in the one Context the harness builds (chalicelib/wiring.production_context)
+and hands to `app.configure` here; its settings come through the environment.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from pynamodb.connection import base as pynamodb_connection
 from twilio.http.http_client import TwilioHttpClient
 
 from bench.kit import moto_speedups
-from chalicelib.adapters import aws, metrics
+from chalicelib.adapters import aws
 from chalicelib.adapters.logs import logger
 from chalicelib.store.models import TABLE_MODELS
 from chalicelib.usecases.context import Context
@@ -71,18 +70,10 @@ class Seams:
                 os.environ[name] = value
 
     def service_context(self, app_module, context: Context) -> None:
-        """The app's handlers use `context` (the clock, Twilio, the limit store) until close."""
+        """The app's handlers use `context` (every dependency of the service) until close."""
         previous = app_module.context
         app_module.configure(context)
         self._undo.callback(app_module.configure, previous)
-
-    def sqs_client(self, client: object) -> None:
-        """The service's SQS client (`aws.client("sqs")`) is `client`: a simulation's own SQS."""
-        self.enter(aws.substituted("sqs", client))
-
-    def metrics_sink(self, sink: Callable[[str, float, dict], None]) -> None:
-        """The service's data points go to `sink(name, value, dimensions)`, not to CloudWatch."""
-        self.enter(metrics.collected(sink))
 
     def fresh_clients(self) -> None:
         """The service's cached boto3 and PynamoDB clients are made again on next use, now and

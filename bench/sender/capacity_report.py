@@ -23,7 +23,7 @@ from bench.sender.capacity import (
 )
 from bench.sender.results import campaign_figures
 from chalicelib.store.models import LIMITS, POOL
-from chalicelib.usecases.rate_limits import SETTLE_WRITE_SECONDS
+from chalicelib.usecases.sending.limits import SETTLE_WRITE_SECONDS
 from infra.template import STAGES
 
 
@@ -74,7 +74,7 @@ def _check_delivery(runs: list[Measured], goals: Goals) -> None:
     goals.check(
         f"sends closer than a number's rate: {count}, the earliest {worst * 1000:.1f} ms early",
         worst <= SETTLE_WRITE_SECONDS,
-        f"none over the {SETTLE_WRITE_SECONDS * 1000:.0f} ms an invocation leaves unwritten (rate_limits.flush_late)",
+        f"none over the {SETTLE_WRITE_SECONDS * 1000:.0f} ms an invocation leaves unwritten (sending/limits.flush_late)",
     )
 
 

@@ -33,9 +33,11 @@ from bench.sender.dynamo_calls import DynamoCalls
 from bench.sender.results import RunData, Submitted
 from bench.sender.sqs_client import SqsClient
 from chalicelib import config as service_config
+from chalicelib.adapters.metrics import Collector, Metrics
+from chalicelib.adapters.queues import Queues
 from chalicelib.store.models import Message, PoolNumber
 from chalicelib.usecases import messages
-from chalicelib.usecases.context import Context
+from chalicelib.wiring import production_context
 from infra.resources import create_all
 
 EPOCH = 1_800_000_000.0
@@ -138,16 +140,20 @@ class Harness:
         create_all(PREFIX, boto3.client("dynamodb", region_name=REGION), boto3.client("sqs", region_name=REGION))
         self.outbound = FifoQueue(
             self.kernel,
-            service_config.queue_name("outbound"),
+            service_config.load().queues.outbound,
             self.config.visibility_timeout,
             self.config.max_receives,
         )
         self.twilio = VirtualTwilio(self.kernel, self.rng, self.config.faults, self.latencies.twilio, self.on_accepted)
-        self.ctx = Context(clock=VirtualClock(self.kernel), twilio=self.twilio)
-        seams.service_context(app_module, self.ctx)
         self.sqs = SqsClient(self.kernel, self.outbound, self.count_sqs, lambda: self.uniform(self.latencies.sqs_call))
-        seams.sqs_client(self.sqs)
-        seams.metrics_sink(self._collect_metric)
+        # The service's clock, Twilio, SQS and metrics are the simulation's, in its context.
+        self.ctx = production_context(
+            clock=VirtualClock(self.kernel),
+            twilio=self.twilio,
+            queues=Queues(service_config.load().queues, sqs=self.sqs),
+            metrics=Metrics(Collector(self._collect_metric)),
+        )
+        seams.service_context(app_module, self.ctx)
         seams.moto_speedups()
         seams.log_level("ERROR")
         self.dynamo = DynamoCalls(self.kernel, self.rng, self.latencies.dynamodb, self.config.wire)

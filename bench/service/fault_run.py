@@ -72,7 +72,7 @@ from chalicelib.core import events, phone_numbers
 from chalicelib.core.message_rules import FINAL, inbound_message_id
 from chalicelib.store.models import Message
 from chalicelib.usecases import pool_numbers as pool
-from chalicelib.usecases.context import Context
+from chalicelib.wiring import production_context
 from devstack import poller
 from scripts.replay_dlq import replay
 
@@ -107,7 +107,7 @@ class FaultRun:
         state = self.standin.state
         seams.standin_clock(state, self.clock.utc)
         seams.chat_receiver_clock(self.clock.now)
-        self.ctx = Context(clock=self.clock, twilio=crashing_gateway(self._crashes))
+        self.ctx = production_context(clock=self.clock, twilio=crashing_gateway(self._crashes))
         seams.service_context(self.app_module, self.ctx)
         pool_numbers = [f"+1415555{1000 + i:04d}" for i in range(p.first_number, p.first_number + p.pool_size)]
         for number in pool_numbers:

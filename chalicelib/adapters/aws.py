@@ -6,9 +6,7 @@ local stack), so nothing here names a host.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
 
 import boto3
 from botocore.config import Config
@@ -21,30 +19,11 @@ _CONFIG = Config(
 )
 
 
-# Clients a simulation put in place of AWS's (bench/sim.py): `substituted`.
-_substitutes: dict[str, object] = {}
-
-
-def client(service: str):
-    return _substitutes.get(service) or _client(service)
-
-
 @functools.cache
-def _client(service: str):
+def client(service: str):
+    """The process's client of `service` (a simulation passes its own to the adapter instead)."""
     config = _CONFIG.merge(Config(signature_version="s3v4")) if service == "s3" else _CONFIG
     return boto3.session.Session().client(service, config=config)
-
-
-@contextlib.contextmanager
-def substituted(service: str, stand_in: object) -> Iterator[None]:
-    """Within the block, `client(service)` is `stand_in` (a simulation's own SQS, say)."""
-    _substitutes[service] = stand_in
-    queue_url.cache_clear()
-    try:
-        yield
-    finally:
-        del _substitutes[service]
-        queue_url.cache_clear()
 
 
 @functools.cache
@@ -54,7 +33,7 @@ def queue_url(name: str) -> str:
 
 def reset() -> None:
     """Forget every client and queue URL (tests switch AWS backends)."""
-    _client.cache_clear()
+    client.cache_clear()
     queue_url.cache_clear()
 
 

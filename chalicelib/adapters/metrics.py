@@ -1,6 +1,7 @@
 """Metrics: figures for CloudWatch, as embedded metric format (EMF) log lines.
 
-Each call prints one EMF JSON line (Powertools' `single_metric`); Lambda sends
+`Metrics` (the context's `metrics`) writes through a sink: `EmfSink` in production, where
+each figure is one EMF JSON line (Powertools' `single_metric`); Lambda sends
 stdout to CloudWatch Logs, which turns the line into a metric. A message's state
 changes print one line each that is both the log line and every metric of that
 change (`state_change`: EMF with a directive per dimension set), so a message
@@ -9,7 +10,8 @@ buffered, so no handler needs a flush decorator and a crash loses nothing
 already counted. Every metric carries the dimensions `service` and `stage`
 (plus its own, below) so the alarms and the dashboard in infra/template.py
 can name it exactly. A metric must never break the work it measures: errors
-here are logged and swallowed.
+here are logged and swallowed. Simulations and tests pass a `Collector`, which hands each
+data point to a function of theirs and prints nothing.
 
 The names below are the contract with infra/template.py (alarms, dashboard):
 
@@ -33,16 +35,17 @@ The names below are the contract with infra/template.py (alarms, dashboard):
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from chalicelib import config
 from chalicelib.adapters.logs import correlation_keys, logger
+from chalicelib.config import MetricSettings, Settings
 
 DEFAULT_NAMESPACE = config.DEFAULT_METRICS_NAMESPACE
 SERVICE = "sms-bridge"
@@ -62,107 +65,165 @@ POOL_NUMBER_FAULTS = "PoolNumberFaults"
 Count = MetricUnit.Count
 Milliseconds = MetricUnit.Milliseconds
 
-
-def base_dimensions() -> dict[str, str]:
-    """The dimensions every metric has; alarms must name exactly these (plus the metric's own)."""
-    return {"service": SERVICE, "stage": config.metric_settings().stage}
-
-
-# Where data points go instead of EMF lines, while `collected` is in force (simulations).
-_sinks: list[Callable[[str, float, dict], None]] = []
-
-# One figure for emf(): (name, value or values, unit, its own dimensions).
+# One figure: (name, value or values, unit, its own dimensions).
 Point = tuple[str, float | list[float], MetricUnit, dict]
 
 
-@contextlib.contextmanager
-def collected(sink: Callable[[str, float, dict], None]) -> Iterator[None]:
-    """Within the block, each data point goes to `sink(name, value, dimensions)`, not to CloudWatch."""
-    _sinks.append(sink)
-    try:
-        yield
-    finally:
-        _sinks.remove(sink)
+def base_dimensions(stage: str) -> dict[str, str]:
+    """The dimensions every metric has; alarms must name exactly these (plus the metric's own)."""
+    return {"service": SERVICE, "stage": stage}
 
 
-def publish(name: str, value: float = 1, unit: MetricUnit = Count, **dimensions: object) -> None:
-    """Publish one data point of `name` with the base dimensions plus `dimensions`."""
-    if _sinks:
-        _sinks[-1](name, value, dimensions)
-        return
-    try:
-        with single_metric(
-            name=name,
-            unit=unit,
-            value=value,
-            namespace=config.metric_settings().namespace,
-            default_dimensions={**base_dimensions(), **{k: str(v) for k, v in dimensions.items()}},
-        ):
-            pass
-    except Exception:  # a figure is never worth a failed send
-        logger.warning("metric not published", extra={"metric": name}, exc_info=True)
+class Sink(Protocol):
+    def point(self, name: str, value: float, unit: MetricUnit, dimensions: dict) -> None:
+        """One figure on its own."""
+
+    def line(self, points: Sequence[Point], fields: dict, emf: bool = True) -> None:
+        """One line of `fields` carrying `points` as EMF directives, or (`emf=False`) as plain
+        fields that CloudWatch Logs metric filters read, with the base dimensions."""
 
 
-def state_change(message: str, points: Sequence[Point], **fields: object) -> None:
-    """One INFO log line for a state change of a message; with `points` (name, value or
-    values, unit, own dimensions) it is also their EMF, so the change and its figures
-    cost one line."""
-    emf(points, level="INFO", message=message, **fields)
+class EmfSink:
+    """Production: EMF lines on stdout, which CloudWatch Logs turns into metrics."""
+
+    def __init__(self, settings: MetricSettings):
+        self.settings = settings
+
+    def configure(self, settings: Settings) -> None:
+        self.settings = settings.metrics
+
+    def point(self, name: str, value: float, unit: MetricUnit, dimensions: dict) -> None:
+        try:
+            with single_metric(
+                name=name,
+                unit=unit,
+                value=value,
+                namespace=self.settings.namespace,
+                default_dimensions={
+                    **base_dimensions(self.settings.stage),
+                    **{k: str(v) for k, v in dimensions.items()},
+                },
+            ):
+                pass
+        except Exception:  # a figure is never worth a failed send
+            logger.warning("metric not published", extra={"metric": name}, exc_info=True)
+
+    def line(self, points: Sequence[Point], fields: dict, emf: bool = True) -> None:
+        """Printed whatever POWERTOOLS_METRICS_DISABLED says, as Powertools' single_metric does."""
+        try:
+            if not emf:  # the metric filters read the fields, and their dimensions
+                line = {**fields, **base_dimensions(self.settings.stage)}
+            else:
+                line = {**(self._emf(points) if points else {}), **fields}
+            if "message" in fields:  # a log line too: it carries the invocation's correlation keys (logs.correlated)
+                line.update({key: value for key, value in correlation_keys().items() if key not in line})
+            print(json.dumps(line, separators=(",", ":"), default=str), file=sys.stdout)
+        except Exception:  # a figure is never worth a failed send
+            logger.warning("metrics not published", exc_info=True)
+
+    def _emf(self, points: Sequence[Point]) -> dict:
+        """The EMF of `points`: a directive per dimension set."""
+        directives: dict[tuple, dict] = {}
+        values: dict = {}
+        for name, value, unit, dimensions in points:
+            keys = ("service", "stage", *dimensions)
+            directive = directives.setdefault(
+                keys, {"Namespace": self.settings.namespace, "Dimensions": [list(keys)], "Metrics": []}
+            )
+            directive["Metrics"].append({"Name": name, "Unit": getattr(unit, "value", unit)})
+            values.update({k: str(v) for k, v in dimensions.items()})
+            values[name] = value if isinstance(value, list) else round(value, 1)
+        cloudwatch = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": list(directives.values())}
+        return {"_aws": cloudwatch, **base_dimensions(self.settings.stage), **values}
 
 
-def emf(points: Sequence[Point], **fields: object) -> None:
-    """One line: `fields`, and the EMF of `points` (a directive per dimension set). Printed
-    whatever POWERTOOLS_METRICS_DISABLED says, as Powertools' single_metric does."""
-    if _sinks:
+class Collector:
+    """Simulations and tests: every data point goes to `record(name, value, dimensions)`;
+    nothing is printed."""
+
+    def __init__(self, record: Callable[[str, float, dict], None]):
+        self.record = record
+
+    def point(self, name: str, value: float, unit: MetricUnit, dimensions: dict) -> None:
+        self.record(name, value, dimensions)
+
+    def line(self, points: Sequence[Point], fields: dict, emf: bool = True) -> None:
         for name, value, _, dimensions in points:
             for one in value if isinstance(value, list) else [value]:
-                _sinks[-1](name, one, dimensions)
-        if not fields:
-            return
-    try:
-        line: dict = {}
-        if points and not _sinks:
-            directives: dict[tuple, dict] = {}
-            values: dict = {}
-            for name, value, unit, dimensions in points:
-                keys = ("service", "stage", *dimensions)
-                directive = directives.setdefault(
-                    keys, {"Namespace": config.metric_settings().namespace, "Dimensions": [list(keys)], "Metrics": []}
-                )
-                directive["Metrics"].append({"Name": name, "Unit": getattr(unit, "value", unit)})
-                values.update({k: str(v) for k, v in dimensions.items()})
-                values[name] = value if isinstance(value, list) else round(value, 1)
-            cloudwatch = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": list(directives.values())}
-            line = {"_aws": cloudwatch, **base_dimensions(), **values}
-        line.update(fields)
-        if _sinks:
-            return
-        if "message" in fields:  # a log line too: it carries the invocation's correlation keys (logs.correlated)
-            line.update({key: value for key, value in correlation_keys().items() if key not in line})
-        print(json.dumps(line, separators=(",", ":"), default=str), file=sys.stdout)
-    except Exception:  # a figure is never worth a failed send
-        logger.warning("metrics not published", exc_info=True)
+                self.record(name, one, dimensions)
 
 
-def count(name: str, value: float = 1, **dimensions: object) -> None:
-    publish(name, value, Count, **dimensions)
+class Metrics:
+    """The figures the service publishes (names above), through its sink."""
 
+    def __init__(self, sink: Sink):
+        self.sink = sink
 
-def milliseconds(name: str, seconds: float, **dimensions: object) -> None:
-    """A duration measured in seconds (the clock's unit), published in milliseconds."""
-    publish(name, max(0.0, seconds) * 1000.0, Milliseconds, **dimensions)
+    def configure(self, settings: Settings) -> None:
+        if isinstance(self.sink, EmfSink):
+            self.sink.configure(settings)
 
+    def publish(self, name: str, value: float = 1, unit: MetricUnit = Count, **dimensions: object) -> None:
+        """Publish one data point of `name` with the base dimensions plus `dimensions`."""
+        self.sink.point(name, value, unit, dimensions)
 
-# --- the figures the alarms and the dashboard read -----------------------------
+    def count(self, name: str, value: float = 1, **dimensions: object) -> None:
+        self.publish(name, value, Count, **dimensions)
 
+    def milliseconds(self, name: str, seconds: float, **dimensions: object) -> None:
+        """A duration measured in seconds (the clock's unit), published in milliseconds."""
+        self.publish(name, max(0.0, seconds) * 1000.0, Milliseconds, **dimensions)
 
-def twilio_call(error_code: object = None) -> None:
-    """One Twilio API call; `error_code` (Twilio's code, else the HTTP status,
-    else 'unreachable') when it failed."""
-    count(TWILIO_REQUESTS)
-    if error_code is not None:
-        count(TWILIO_ERRORS)
-        count(TWILIO_ERRORS_BY_CODE, ErrorCode=error_code)
+    def state_change(self, message: str, points: Sequence[Point], **fields: object) -> None:
+        """One INFO log line for a state change of a message; with `points` it is also their
+        EMF, so the change and its figures cost one line."""
+        self.sink.line(points, {"level": "INFO", "message": message, **fields})
+
+    # --- the figures the alarms and the dashboard read -----------------------------
+
+    def twilio_call(self, error_code: object = None) -> None:
+        """One Twilio API call; `error_code` (Twilio's code, else the HTTP status,
+        else 'unreachable') when it failed."""
+        self.count(TWILIO_REQUESTS)
+        if error_code is not None:
+            self.count(TWILIO_ERRORS)
+            self.count(TWILIO_ERRORS_BY_CODE, ErrorCode=error_code)
+
+    def sms_sent(
+        self, message_id: str, to: str, pool_number: str, segments: int, latency_seconds: float, twilio_requests: int
+    ) -> None:
+        """The one line of a message Twilio accepted, its figures as plain fields (SENT_LINE_METRICS)."""
+        latency_ms = round(max(0.0, latency_seconds) * 1000.0, 1)
+        points: list[Point] = [
+            (SMS_SENT, 1, Count, {"PoolNumber": pool_number}),
+            (SEGMENTS_SENT, segments, Count, {"PoolNumber": pool_number}),
+            (SEND_LATENCY, latency_ms, Milliseconds, {}),
+            (TWILIO_REQUESTS, twilio_requests, Count, {}),
+        ]
+        fields: dict[str, object] = {"level": "INFO", "message": SENT_LINE, "message_id": message_id, "to": to}
+        fields |= {"pool_number": pool_number, "segments": segments, "latency_ms": latency_ms}
+        fields["twilio_requests"] = twilio_requests
+        self.sink.line(points, fields, emf=False)
+
+    def message_final(self, status: str, error_code: object, queued_seconds: float | None, **fields: object) -> None:
+        """An outbound message moved on from Twilio's callback (the line that logs the change)."""
+        points: list[Point]
+        if status == "delivered" and queued_seconds is not None:
+            points = [(DELIVERY_LATENCY, max(0.0, queued_seconds) * 1000.0, Milliseconds, {})]
+        elif status in ("failed", "undelivered"):
+            points = [(MESSAGE_FAILED, 1, Count, {"ErrorCode": error_code or "none"})]
+        else:
+            points = []
+        self.state_change(f"sms {status}", points, **fields)
+
+    def verification_sms(self) -> None:
+        """A verification code SMS the limits let through."""
+        self.count(VERIFICATION_SMS)
+
+    def verification_budget(self, near: bool) -> None:
+        """The global budget of verification SMS is near (or at) its end: the alarm's input."""
+        if near:
+            self.count(VERIFICATION_BUDGET_NEAR)
 
 
 # The line of a message Twilio accepted, and its fields that CloudWatch Logs metric filters
@@ -176,43 +237,3 @@ SENT_LINE_METRICS = (
     (SEND_LATENCY, "$.latency_ms", "Milliseconds", None),
     (TWILIO_REQUESTS, "$.twilio_requests", "Count", None),
 )
-
-
-def sms_sent(
-    message_id: str, to: str, pool_number: str, segments: int, latency_seconds: float, twilio_requests: int
-) -> None:
-    """The one line of a message Twilio accepted, its figures as plain fields (SENT_LINE_METRICS)."""
-    latency_ms = round(max(0.0, latency_seconds) * 1000.0, 1)
-    if _sinks:
-        sink = _sinks[-1]
-        sink(SMS_SENT, 1, {"PoolNumber": pool_number})
-        sink(SEGMENTS_SENT, segments, {"PoolNumber": pool_number})
-        sink(SEND_LATENCY, latency_ms, {})
-        sink(TWILIO_REQUESTS, twilio_requests, {})
-        return
-    fields = {"pool_number": pool_number, "segments": segments, "latency_ms": latency_ms}
-    fields |= {"twilio_requests": twilio_requests, **base_dimensions()}  # the filters' dimensions too
-    state_change(SENT_LINE, [], message_id=message_id, to=to, **fields)
-
-
-def message_final(status: str, error_code: object, queued_seconds: float | None, **fields: object) -> None:
-    """An outbound message moved on from Twilio's callback (the line that logs the change)."""
-    points: list[Point]
-    if status == "delivered" and queued_seconds is not None:
-        points = [(DELIVERY_LATENCY, max(0.0, queued_seconds) * 1000.0, Milliseconds, {})]
-    elif status in ("failed", "undelivered"):
-        points = [(MESSAGE_FAILED, 1, Count, {"ErrorCode": error_code or "none"})]
-    else:
-        points = []
-    state_change(f"sms {status}", points, **fields)
-
-
-def verification_sms() -> None:
-    """A verification code SMS the limits let through."""
-    count(VERIFICATION_SMS)
-
-
-def verification_budget(near: bool) -> None:
-    """The global budget of verification SMS is near (or at) its end: the alarm's input."""
-    if near:
-        count(VERIFICATION_BUDGET_NEAR)

@@ -3,7 +3,7 @@ SecureString that `<name>_PARAM` names, fetched through Powertools Parameters
 and kept at most SECRETS_MAX_AGE_SECONDS (default 5 minutes), so a rotated
 secret is picked up by every function without a redeploy.
 
-The cache's clock is passed in (`Secrets(clock=...)`), so tests rotate a
+The context's `secrets`; the cache's clock is the context's, so tests rotate a
 secret and move time on instead of waiting."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.parameters.ssm import SSMProvider
 
 from chalicelib import config
 from chalicelib.adapters import aws
-from chalicelib.adapters.clock import Clock, SystemClock
+from chalicelib.adapters.clock import Clock
+from chalicelib.config import Settings
 
 
 class _ClockedSSMProvider(SSMProvider):
@@ -37,9 +38,13 @@ class _ClockedSSMProvider(SSMProvider):
 
 
 class Secrets:
-    def __init__(self, clock: Clock | None = None):
-        self._clock = clock or SystemClock()
+    def __init__(self, clock: Clock, max_age_seconds: int):
+        self._clock = clock
+        self.max_age_seconds = max_age_seconds  # SECRETS_MAX_AGE_SECONDS
         self._provider: _ClockedSSMProvider | None = None
+
+    def configure(self, settings: Settings) -> None:
+        self.max_age_seconds = settings.secrets_max_age_seconds
 
     def get(self, name: str) -> str:
         value, parameter = config.secret_source(name)
@@ -49,7 +54,7 @@ class Secrets:
             raise RuntimeError(f"configuration: set {name} or {name}_PARAM")
         if self._provider is None:
             self._provider = _ClockedSSMProvider(self._clock)
-        secret = self._provider.get(parameter, decrypt=True, max_age=config.secrets_max_age_seconds())
+        secret = self._provider.get(parameter, decrypt=True, max_age=self.max_age_seconds)
         if not isinstance(secret, str):  # no transform asked for, so SSM's text
             raise RuntimeError(f"configuration: {name}_PARAM {parameter} read as {type(secret).__name__}, not text")
         return secret
@@ -57,22 +62,3 @@ class Secrets:
     def get_list(self, name: str) -> list[str]:
         """A comma-separated secret (API tokens, webhook secrets during rotation)."""
         return [item.strip() for item in self.get(name).split(",") if item.strip()]
-
-    def forget(self) -> None:
-        """Drop every cached value and the SSM client (tests switch AWS backends)."""
-        self._provider = None
-
-
-_process_secrets = Secrets()
-
-
-def secret(name: str) -> str:
-    return _process_secrets.get(name)
-
-
-def secret_list(name: str) -> list[str]:
-    return _process_secrets.get_list(name)
-
-
-def forget() -> None:
-    _process_secrets.forget()

@@ -1,11 +1,10 @@
-"""The one module that talks to Twilio: `TwilioGateway`.
+"""The one module that talks to Twilio: `TwilioGateway` (its answers: adapters/twilio_answers.py).
 
-Everything else calls its methods and sees plain values or TwilioError. The
-use cases get a gateway passed in (usecases/context.py); tests give it an
-HTTP client of their own. `twilio.rest` is imported on first use only: it
-costs tens of milliseconds and most invocations never send.
-TWILIO_API_BASE_URL points the client at a Twilio-compatible server (the local
-stand-in) by rewriting scheme and host.
+Everything else calls its methods (the context's `twilio`) and sees plain values or
+TwilioError; tests give it an HTTP client of their own. `twilio.rest` is imported on first
+use only: it costs tens of milliseconds and most invocations never send.
+TWILIO_API_BASE_URL points the client at a Twilio-compatible server (the local stand-in)
+by rewriting scheme and host.
 """
 
 from __future__ import annotations
@@ -13,11 +12,22 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from chalicelib.adapters.secrets import secret_list
-from chalicelib.config import settings
+from chalicelib import config
+from chalicelib.adapters.clock import SystemClock
+from chalicelib.adapters.secrets import Secrets
+from chalicelib.adapters.twilio_answers import (
+    A2pCampaign,
+    MessagingServiceInfo,
+    OwnedNumber,
+    SentMessage,
+    TwilioError,
+    owned_of,
+    sent_of,
+    service_of,
+)
+from chalicelib.config import Settings
 
 # Twilio error codes the service acts on.
 OPTED_OUT = 21610
@@ -26,74 +36,36 @@ ALREADY_IN_SERVICE = 21710  # the number is already a sender of this Messaging S
 HTTP_TIMEOUT_SECONDS = 10
 
 
-class TwilioError(Exception):
-    """A send or API call that failed. `retryable` says whether trying again
-    later can succeed (429, 5xx, timeouts, connection faults)."""
-
-    def __init__(self, message: str, *, status: int | None, code: int | None, retryable: bool):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.retryable = retryable
-
-
-@dataclass(frozen=True)
-class SentMessage:
-    sid: str
-    status: str
-    segments: int | None = None
-    error_code: int | None = None
-    body: str | None = None
-    date_created: float | None = None  # epoch seconds (Twilio keeps whole seconds)
-
-
-@dataclass(frozen=True)
-class OwnedNumber:
-    sid: str
-    phone_number: str
-    sms_url: str | None
-    mms: bool | None = None  # Twilio's capabilities.mms; None when not told
-    status_callback: str | None = None
-
-
-@dataclass(frozen=True)
-class MessagingServiceInfo:
-    sid: str
-    friendly_name: str
-    inbound_request_url: str | None
-    use_inbound_webhook_on_number: bool
-
-
-@dataclass(frozen=True)
-class A2pCampaign:
-    """A US A2P 10DLC campaign of a Messaging Service (Compliance/Usa2p)."""
-
-    sid: str
-    campaign_status: str  # VERIFIED (approved) | PENDING | IN_PROGRESS | FAILED
-    rate_limits: dict | None
-
-
-def _mms(number) -> bool | None:
-    capabilities = getattr(number, "capabilities", None)
-    return bool(capabilities.get("mms")) if isinstance(capabilities, dict) and "mms" in capabilities else None
-
-
 class TwilioGateway:
-    """Twilio's REST API. Without an `http_client` it uses the account of the
-    configuration (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_API_BASE_URL);
-    with one (a test's), every request goes through it."""
+    """Twilio's REST API. Without an `http_client` it uses the account of the settings
+    (TWILIO_ACCOUNT_SID, TWILIO_API_BASE_URL) and the secret TWILIO_AUTH_TOKEN; with one
+    (a test's), every request goes through it. A context configures it with its settings
+    and secrets; one made on its own (a script's) reads the configuration when first used."""
 
     def __init__(self, http_client=None):
         self._http_client = http_client
+        self._account: tuple[Settings, Secrets] | None = None
+
+    def configure(self, settings: Settings, secrets: Secrets) -> None:
+        self._account = (settings, secrets)
+
+    def _settings(self) -> Settings:
+        if self._account is None:  # made on its own (a script's): the configuration as first used
+            settings = config.load()
+            self.configure(settings, Secrets(SystemClock(), settings.secrets_max_age_seconds))
+        return self._account[0]  # type: ignore[index]
+
+    def _auth_token(self) -> str:
+        self._settings()
+        # The first token listed authenticates (the secondary, during a rotation).
+        return self._account[1].get_list("TWILIO_AUTH_TOKEN")[0]  # type: ignore[index]
 
     def _call(self, action):
-        config = settings()
+        settings = self._settings()
         if self._http_client is not None:
-            client = _client_over(config.twilio_account_sid, self._http_client)
+            client = _client_over(settings.twilio_account_sid, self._http_client)
         else:
-            # The first token listed authenticates (the secondary, during a rotation).
-            token = secret_list("TWILIO_AUTH_TOKEN")[0]
-            client = _client(config.twilio_account_sid, token, config.twilio_api_base_url)
+            client = _client(settings.twilio_account_sid, self._auth_token(), settings.twilio_api_base_url)
         return _call(client, action)
 
     def send_sms(
@@ -115,7 +87,7 @@ class TwilioGateway:
         message = self._call(
             lambda c: c.messages.create(to=to, from_=from_, body=body, status_callback=status_callback, **extra)
         )
-        return _sent(message)
+        return sent_of(message)
 
     def find_sent(self, *, from_: str, to: str, sent_on_or_after: float) -> list[SentMessage]:
         """Messages Twilio has from `from_` to `to`, created since the given time
@@ -128,18 +100,18 @@ class TwilioGateway:
         the one in doubt has been sent."""
         since = math.floor(sent_on_or_after)
         messages = self._call(lambda c: c.messages.list(to=to, from_=from_, limit=50))
-        found = [_sent(message) for message in messages]
+        found = [sent_of(message) for message in messages]
         return [sent for sent in found if sent.date_created is None or sent.date_created >= since]
 
     def find_owned_number(self, phone_number: str) -> OwnedNumber | None:
         numbers = self._call(lambda c: c.incoming_phone_numbers.list(phone_number=phone_number, limit=1))
         for number in numbers:
-            return _owned(number)
+            return owned_of(number)
         return None
 
     def owned_numbers(self, limit: int = 1000) -> list[OwnedNumber]:
         """The account's phone numbers with their SMS and status webhooks (make doctor)."""
-        return [_owned(n) for n in self._call(lambda c: c.incoming_phone_numbers.list(limit=limit))]
+        return [owned_of(n) for n in self._call(lambda c: c.incoming_phone_numbers.list(limit=limit))]
 
     def point_number_at(self, sid: str, *, sms_url: str, status_callback: str) -> None:
         self._call(
@@ -169,7 +141,7 @@ class TwilioGateway:
                 status_callback_method="POST",
             )
         )
-        return _owned(number)
+        return owned_of(number)
 
     def release(self, sid: str) -> None:
         self._call(lambda c: c.incoming_phone_numbers(sid).delete())
@@ -180,18 +152,15 @@ class TwilioGateway:
         to Twilio's own hosts only, and a redirect to its storage drops them)."""
         import requests
 
-        config = settings()
+        settings = self._settings()
         parts = urlsplit(url)
         host = parts.hostname or ""
         if parts.scheme != "https" or not (host == "twilio.com" or host.endswith(".twilio.com")):
             # Only Twilio's own media are fetched (nothing else is sent our credentials).
             raise TwilioError("not a Twilio media URL", status=None, code=None, retryable=False)
-        auth = (config.twilio_account_sid, secret_list("TWILIO_AUTH_TOKEN")[0])
-        if config.twilio_api_base_url:
-            target = urlsplit(config.twilio_api_base_url)
-            url = urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
+        auth = (settings.twilio_account_sid, self._auth_token())
         try:
-            response = requests.get(url, auth=auth, timeout=timeout)
+            response = requests.get(_rebased(url, settings.twilio_api_base_url), auth=auth, timeout=timeout)
         except requests.RequestException as error:
             raise TwilioError(
                 f"media unreachable: {type(error).__name__}", status=None, code=None, retryable=True
@@ -215,11 +184,11 @@ class TwilioGateway:
     # --- Messaging API v1 (messaging.twilio.com) ------------------------------
 
     def fetch_service(self, service_sid: str) -> MessagingServiceInfo:
-        return _service(self._call(lambda c: c.messaging.v1.services(service_sid).fetch()))
+        return service_of(self._call(lambda c: c.messaging.v1.services(service_sid).fetch()))
 
     def defer_inbound_to_numbers(self, service_sid: str) -> MessagingServiceInfo:
         """Make the service hand incoming SMS to each number's own SmsUrl."""
-        return _service(
+        return service_of(
             self._call(lambda c: c.messaging.v1.services(service_sid).update(use_inbound_webhook_on_number=True))
         )
 
@@ -248,36 +217,6 @@ class TwilioGateway:
         """The service's US A2P 10DLC campaign(s); Twilio allows one per service."""
         campaigns = self._call(lambda c: c.messaging.v1.services(service_sid).us_app_to_person.list())
         return [A2pCampaign(c.sid, (c.campaign_status or "").upper(), c.rate_limits) for c in campaigns]
-
-
-def _owned(number) -> OwnedNumber:
-    return OwnedNumber(
-        number.sid,
-        number.phone_number,
-        number.sms_url,
-        mms=_mms(number),
-        status_callback=getattr(number, "status_callback", None),
-    )
-
-
-def _service(service) -> MessagingServiceInfo:
-    return MessagingServiceInfo(
-        service.sid,
-        service.friendly_name or "",
-        service.inbound_request_url or None,
-        bool(service.use_inbound_webhook_on_number),
-    )
-
-
-def _sent(message) -> SentMessage:
-    return SentMessage(
-        sid=message.sid,
-        status=message.status,
-        segments=int(message.num_segments) if message.num_segments else None,
-        error_code=int(message.error_code) if message.error_code else None,
-        body=message.body,
-        date_created=message.date_created.timestamp() if getattr(message, "date_created", None) else None,
-    )
 
 
 def _call(client, action):
@@ -309,6 +248,14 @@ def _call(client, action):
         ) from None
 
 
+def _rebased(url: str, base_url: str | None) -> str:
+    """`url` on the scheme and host of `base_url` (the stand-in), when one is set."""
+    if not base_url:
+        return url
+    target, parts = urlsplit(base_url), urlsplit(url)
+    return urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
+
+
 @functools.lru_cache(maxsize=4)
 def _client(account_sid: str, auth_token: str, base_url: str | None):
     from twilio.http.http_client import TwilioHttpClient
@@ -318,11 +265,7 @@ def _client(account_sid: str, auth_token: str, base_url: str | None):
         """Sends every request to `base_url` instead of *.twilio.com."""
 
         def request(self, method, url, *args, **kwargs):
-            if base_url:
-                target = urlsplit(base_url)
-                parts = urlsplit(url)
-                url = urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
-            return super().request(method, url, *args, **kwargs)
+            return super().request(method, _rebased(url, base_url), *args, **kwargs)
 
     # twilio's client logs every request's query (To, From: full phone numbers) at INFO;
     # our logs carry masked numbers only (chalicelib/logs.py), whatever the root level.

@@ -4,7 +4,7 @@ Twilio bills a number's full monthly price up front when it is bought and
 again on the same day of every following month until it is released; there is
 no proration (https://support.twilio.com/hc/en-us/articles/223182908). A day
 that a month lacks (the 31st) bills on its last day. Messages bill per segment,
-in and out. Prices come from configuration (config.pool_settings), so every
+in and out. Prices come from configuration (config.load().pool), so every
 figure here is an estimate; carrier fees are not included.
 """
 

@@ -18,12 +18,12 @@ from typing import TypeGuard
 from chalicelib.core.errors import bad_request
 
 MAX_ID = 128
-ID_PATTERN = r"^[A-Za-z0-9._~-]{1,128}$"
-_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+ID_PATTERN = r"^[A-Za-z0-9._~-]{1,128}$"  # openapi.yaml's Id (tests/unit/test_openapi_document.py)
+_ID = re.compile(ID_PATTERN)
 
 
 def is_valid_id(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and _ID.fullmatch(value) is not None
+    return isinstance(value, str) and _ID.fullmatch(value) is not None  # fullmatch: no trailing newline
 
 
 def require_id(value: object, field: str) -> str:

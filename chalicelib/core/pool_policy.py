@@ -21,7 +21,7 @@ BUY, REACTIVATE, DRAIN, RELEASE, REFUSE, HOLD = "buy", "reactivate", "drain", "r
 @dataclass(frozen=True)
 class Policy:
     """How the pool grows and shrinks (docs/pool.md). These defaults are the only ones:
-    config.pool_settings() overrides just the fields whose environment variable is set."""
+    config.load() (its `pool` group) overrides just the fields whose environment variable is set."""
 
     target_wait_seconds: float = 10.0
     headroom: int = 1

@@ -1,7 +1,10 @@
-"""Limits a JSON body is held to BEFORE it is parsed (pure), so no body can make
-the parser do unbounded work or recurse past Python's stack (a body nested a
-few thousand levels deep used to answer 500 RecursionError).
+"""The one strict JSON parser of what callers send (the API's bodies and the requests
+queue's messages), and the limits a body is held to BEFORE it is parsed (pure), so no
+body can make the parser do unbounded work or recurse past Python's stack (a body
+nested a few thousand levels deep used to answer 500 RecursionError).
 
+- strict JSON (`parse`): NaN, Infinity and -Infinity are no JSON, and a lone surrogate
+  (an escaped U+D800, say) is no text: refused with 400 `invalid_json`, wherever it comes;
 - MAX_BODY_BYTES: larger bodies are refused with 413 `payload_too_large`
   (the largest real body, a 1,600-character text written entirely as
   surrogate-pair escapes, is about 19 KB).
@@ -11,10 +14,30 @@ few thousand levels deep used to answer 500 RecursionError).
 
 from __future__ import annotations
 
+import json
+
 from chalicelib.core.errors import BridgeError, bad_request
 
 MAX_BODY_BYTES = 32 * 1024
 MAX_JSON_DEPTH = 8
+
+
+def parse(raw: bytes | str | None, max_bytes: int = MAX_BODY_BYTES) -> object:
+    """The JSON value of `raw`, checked first (check()) and parsed strictly; else the
+    documented error (413 payload_too_large or 400 invalid_json)."""
+    check(raw, max_bytes)
+    try:
+        value = json.loads(raw or b"", parse_constant=_not_json)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate does not encode
+    except ValueError:  # UnicodeError is one
+        raise bad_request(
+            "invalid_json", "the body must be JSON of UTF-8 text (NaN, Infinity and lone surrogates are not)"
+        ) from None
+    return value
+
+
+def _not_json(constant: str) -> object:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def check(raw: bytes | str | None, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_JSON_DEPTH) -> None:

@@ -21,7 +21,7 @@ PICKUP_SECONDS = 0.5
 
 # A FIFO group's next message handed back to SQS while its invocation sends the one before
 # it comes back between these two leads before its slot: time for Lambda to start the next
-# invocation, for its reads and the booking write (usecases/rate_limits.py: BOOKING_MARGIN).
+# invocation, for its reads and the booking write (usecases/sending/batch.py: BOOKING_MARGIN_SECONDS).
 RETURN_LEAD_MIN = 0.1
 RETURN_LEAD_MAX = 0.25
 

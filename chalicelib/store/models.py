@@ -248,7 +248,7 @@ class CampaignLimit(Model):
 class MessagesBySession(GlobalSecondaryIndex):
     """Keys only: a message moves four times or more, and an index projecting its attributes
     is written again at each move (a write unit per KB, each time); pages and reconciliation
-    read the items themselves (usecases/message_views.py, usecases/send_reconciliation.py).
+    read the items themselves (usecases/message_views.py, usecases/sending/reconcile.py).
     Renamed from "by-session" (all attributes) when it became keys only: DynamoDB cannot
     change an index's projection (README, "Deploy")."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hmac
 
-from chalicelib.adapters.secrets import secret_list
 from chalicelib.core.errors import BridgeError
+from chalicelib.usecases.context import Context
 
 
-def require_bearer(authorization: str | None) -> None:
+def require_bearer(ctx: Context, authorization: str | None) -> None:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise BridgeError(
@@ -17,7 +17,7 @@ def require_bearer(authorization: str | None) -> None:
     candidate = token.strip().encode()
     # Compare against every configured token so the time taken does not tell which matched.
     matched = False
-    for known in secret_list("API_TOKENS"):
+    for known in ctx.secrets.get_list("API_TOKENS"):
         matched |= hmac.compare_digest(candidate, known.encode())
     if not matched:
         raise BridgeError("unauthorized", "the bearer token is not valid; check API_TOKENS", 401)

@@ -4,15 +4,12 @@ decision with its reason, and carry it out unless POOL_DRY_RUN."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 from chalicelib.adapters.logs import logger, mask
-from chalicelib.config import pool_settings, settings
 from chalicelib.core import pool_plan
 from chalicelib.core.pool_policy import BUY, DRAIN, HOLD, REACTIVATE, REFUSE, RELEASE, Decision, PoolView, required
-from chalicelib.store.conditional import get_or_none, update_if
-from chalicelib.store.models import AUTOSCALER_MEMORY_ITEM, POOL, POOL_META, AutoscalerMemory, PoolNumber
+from chalicelib.store.pool import HELD, PoolNumber
 from chalicelib.usecases import pool_growth, pool_numbers, pool_usage, sessions
 from chalicelib.usecases.context import Context
 
@@ -24,25 +21,25 @@ SETTLED_SECONDS = 60
 def autoscale(ctx: Context) -> dict:
     """The scheduled function. Returns what it did."""
     now = ctx.now()
-    config = pool_settings()
+    config = ctx.settings.pool
     swept, per_user, per_number = sessions.sweep_expired(ctx, now)
-    numbers = pool_numbers.all_numbers()
-    repaired = repair_counters(numbers, per_number, now)
-    pool_usage.fold_sent(numbers, now)
+    numbers = pool_numbers.all_numbers(ctx)
+    repaired = repair_counters(ctx, numbers, per_number, now)
+    pool_usage.fold_sent(ctx, numbers, now)
     today = pool_usage.today(now)
-    usage = pool_usage.usage_for_day(today)
+    usage = pool_usage.usage_for_day(ctx, today)
     view = PoolView(
         now=now,
         day=today.isoformat(),
         numbers=tuple(
             pool_numbers.number_state(n, now, usage.get(n.phone_number), per_number.get(n.phone_number, 0))
             for n in numbers
-            if n.status in pool_numbers.HELD
+            if n.status in HELD
         ),
         max_user_sessions=max(per_user.values(), default=0),
         rentals_this_month=pool_numbers.rentals_this_month(numbers, now),
     )
-    plan = pool_plan.plan(view, config.policy, _load_memory())
+    plan = pool_plan.plan(view, config.policy, _load_memory(ctx))
     done = []
     for decision in plan.decisions:
         pool_growth.log_decision(decision, dry_run=config.dry_run, figures=plan.figures)
@@ -64,7 +61,7 @@ def autoscale(ctx: Context) -> dict:
                 "outcome": outcome,
             }
         )
-    _save_memory(plan.memory)
+    ctx.store.pool.keep_autoscaler_memory(plan.memory)
     return {
         "dry_run": config.dry_run,
         "decisions": done,
@@ -76,19 +73,19 @@ def autoscale(ctx: Context) -> dict:
 
 def _carry_out(ctx: Context, decision: Decision, now: float) -> str:
     if decision.action == BUY:
-        rate = settings().default_segments_per_second
+        rate = ctx.settings.default_segments_per_second
         number = pool_numbers.buy(ctx, decision.area_code, rate, decision.country, why=decision.reason)
         return f"bought {mask(number.phone_number)}"
     if decision.action == REACTIVATE:
         return (
             "taken back"
-            if pool_numbers.reactivate(required(decision.phone_number, "phone_number"), now)
+            if pool_numbers.reactivate(ctx, required(decision.phone_number, "phone_number"), now)
             else "skipped: no longer drained"
         )
     if decision.action == DRAIN:
         return (
             "draining"
-            if pool_numbers.drain_auto(required(decision.phone_number, "phone_number"), now)
+            if pool_numbers.drain_auto(ctx, required(decision.phone_number, "phone_number"), now)
             else "skipped: no longer active"
         )
     if decision.action == RELEASE:
@@ -97,41 +94,29 @@ def _carry_out(ctx: Context, decision: Decision, now: float) -> str:
     return "logged"
 
 
-def repair_counters(numbers: list[PoolNumber], per_number: Counter, now: float) -> int:
+def repair_counters(ctx: Context, numbers: list[PoolNumber], per_number: Counter, now: float) -> int:
     """Set a number's open-session counter to the count the sweep found, when they differ
     and nothing opened or closed on the number lately (both conditions in the write)."""
     repaired = 0
     for number in numbers:
-        if number.status not in pool_numbers.HELD:
+        if number.status not in HELD:
             continue
-        counted, found = int(number.open_sessions or 0), per_number.get(number.phone_number, 0)
+        counted, found = number.open_sessions, per_number.get(number.phone_number, 0)
         last_used = number.last_used_at
         if counted == found or (last_used is not None and last_used > now - SETTLED_SECONDS):
             continue
-        unchanged = PoolNumber.open_sessions == counted
-        unchanged &= (
-            PoolNumber.last_used_at.does_not_exist() if last_used is None else PoolNumber.last_used_at == last_used
-        )
-        if update_if(PoolNumber(POOL, number.phone_number), [PoolNumber.open_sessions.set(found)], unchanged):
+        if ctx.store.pool.correct_open_sessions(number.phone_number, counted, last_used, found):
             logger.warning(
                 "open-session counter corrected",
                 extra={"pool_number": mask(number.phone_number), "counted": counted, "found": found},
             )
-            number.open_sessions = found
             repaired += 1
     return repaired
 
 
-def _load_memory() -> dict:
-    item = get_or_none(AutoscalerMemory, POOL_META, AUTOSCALER_MEMORY_ITEM)
-    if item is None or not item.state_json:
-        return {}
+def _load_memory(ctx: Context) -> dict:
     try:
-        return json.loads(item.state_json)
+        return ctx.store.pool.autoscaler_memory()
     except ValueError:
         logger.warning("autoscaler memory unreadable; starting afresh")
         return {}
-
-
-def _save_memory(memory: dict) -> None:
-    AutoscalerMemory().update(actions=[AutoscalerMemory.state_json.set(json.dumps(memory))])

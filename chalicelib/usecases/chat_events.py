@@ -1,9 +1,8 @@
 """Events owed to the chat backend: built (core/events.py) with the context's
-time and queued for delivery (adapters/queues.py; usecases/delivery.py POSTs them)."""
+time and queued for delivery (the context's queues; usecases/delivery.py POSTs them)."""
 
 from __future__ import annotations
 
-from chalicelib.adapters import queues
 from chalicelib.core import events
 from chalicelib.usecases.context import Context
 
@@ -13,4 +12,4 @@ def emit(ctx: Context, event_type: str, cause: str, usage_in: tuple[str, int] | 
     own trigger is retried, and the retry yields the same event id). `usage_in`:
     the (pool number, segments) of the SMS received that caused it, counted by
     the delivery consumer (off the webhook's path)."""
-    return queues.queue_event(events.build(event_type, cause, ctx.now(), **fields), usage_in)
+    return ctx.queues.queue_event(events.build(event_type, cause, ctx.now(), **fields), usage_in)

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from chalicelib.adapters import metrics
 from chalicelib.adapters.logs import correlated, logger, mask
-from chalicelib.config import settings
 from chalicelib.core import events, segments
 from chalicelib.core.message_rules import DELIVERED, FAILED, SENT, UNDELIVERED, inbound_message_id
-from chalicelib.store.conditional import get_together
-from chalicelib.store.models import Message, Phone, Route
+from chalicelib.store.pool import Received
 from chalicelib.usecases import carrier_outcomes, chat_events, media, messages, opt_out, pool_usage, sessions
 from chalicelib.usecases.context import Context
 
@@ -62,13 +59,12 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
     now = ctx.now()
     message_id = inbound_message_id(sid)
     # The route, the sending phone's owner and whether this MessageSid was taken before, in
-    # one request.
-    route, owner, taken_before = get_together(
-        [(Route, sender, pool_number), (Phone, sender, None), (Message, message_id, None)]
-    )
-    if taken_before is not None:
+    # one read (store/routing.py).
+    routing = ctx.store.routing.lookup(sender, pool_number, message_id)
+    if routing.seen:
         return twiml()  # Twilio retried, or someone replays it: it was stored and reported once
-    session = sessions.routed_session(route, owner, now)
+    owner = routing.owner
+    session = sessions.routed_session(ctx, routing, now)
     if session is None:
         media.discard_inbound(ctx, sid, params)  # no copy stays with Twilio
         chat_events.emit(
@@ -84,7 +80,7 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
         return twiml(ENDED_TEXT)
 
     copied = media.copy_inbound(ctx, sid, params)  # into the bucket, and gone at Twilio
-    described = media.described(media.encode(copied))
+    described = media.described(ctx, media.encode(copied))
     # The event goes first and the store last: a failure in between answers 5xx and the retry
     # finds nothing stored, so it reports again under the same event id (receivers dedupe on
     # it); once stored, a retry or replay does nothing.
@@ -102,8 +98,8 @@ def _handle(ctx: Context, params: dict, sender: str, pool_number: str, sid: str,
         media_urls=[item["url"] for item in described],
         received_at=int(now),
     )
-    messages.store_inbound(message_id, sid, session, text, None, now, media=media.encode(copied))
-    sessions.touch(session, now)
+    messages.store_inbound(ctx, message_id, sid, session, text, None, now, media=media.encode(copied))
+    sessions.touch(ctx, session, now)
     logger.info("inbound sms routed", extra={"session_id": session.session_id, "message_id": message_id})
     return twiml()
 
@@ -120,9 +116,9 @@ def _answer_keyword(ctx: Context, params: dict, sender: str, sid: str, text: str
         # Twilio's own opt-out handling answers STOP/START on long codes: never a second answer.
         return twiml()
     if (opt_out_type or "").upper() == "HELP" or text.strip().upper() in HELP_WORDS:
-        pool_usage.count_received(pool_number, usage_in[1], ctx.now())
+        pool_usage.count_received(ctx, [Received(sid, pool_number, usage_in[1])])  # once, whatever the retries
         # Twilio answers HELP itself too, unless the operator turned it off (TWILIO_ANSWERS_HELP=false).
-        return twiml() if settings().twilio_answers_help else twiml(HELP_TEXT)
+        return twiml() if ctx.settings.twilio_answers_help else twiml(HELP_TEXT)
     return None
 
 
@@ -143,7 +139,7 @@ def delivery_status(ctx: Context, message_id: str | None, params: dict) -> None:
     moved = messages.apply_status(ctx, message_id, status, error_code)
     if moved is not None:
         # Final outcomes feed the dashboard: delivery latency, failures by Twilio error code.
-        metrics.message_final(
+        ctx.metrics.message_final(
             moved.status,
             error_code,
             ctx.now() - moved.created_at if moved.created_at else None,
@@ -155,4 +151,4 @@ def delivery_status(ctx: Context, message_id: str | None, params: dict) -> None:
                 ctx, error_code, to_number=moved.to_number, from_number=moved.from_number, cause=message_id
             )
         elif moved.status == DELIVERED and moved.to_number:
-            carrier_outcomes.delivered(moved.to_number, ctx.now())
+            carrier_outcomes.delivered(ctx, moved.to_number)

@@ -1,6 +1,6 @@
 """Pictures of MMS: uploads of the chat backend, the media of an outbound message,
 the URLs Twilio and the chat backend are given. The bytes live in the media bucket
-(adapters/media_store.py); a Message keeps only their keys, types and sizes (`media`).
+(the context's media_store); a Message keeps only their keys, types and sizes (`media`).
 """
 
 from __future__ import annotations
@@ -9,16 +9,11 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from chalicelib.adapters import media_store
 from chalicelib.adapters.logs import logger
-from chalicelib.adapters.secrets import secret_list
 from chalicelib.adapters.twilio import TwilioError
-from chalicelib.config import media_settings, settings
 from chalicelib.core import media_rules
 from chalicelib.core.errors import BridgeError, unavailable
 from chalicelib.core.media_rules import Media
-from chalicelib.store.conditional import get_or_none
-from chalicelib.store.models import POOL, PoolNumber
 from chalicelib.usecases.context import Context
 
 
@@ -26,23 +21,23 @@ def create_upload(ctx: Context, content_type: object, size: object) -> dict:
     """POST /media: where to PUT one file, for how long, and the largest it may be."""
     kind, size = media_rules.validate_upload(content_type, size)
     media_id = media_rules.new_media_id()
-    ttl = media_settings().upload_ttl_seconds
+    ttl = ctx.settings.media.upload_ttl_seconds
     return {
         "media_id": media_id,
-        "upload_url": media_store.presign_put(media_rules.outbound_key(media_id), kind, size, ttl),
+        "upload_url": ctx.media_store.presign_put(media_rules.outbound_key(media_id), kind, size, ttl),
         "upload_headers": {"Content-Type": kind},
         "expires_at": int(ctx.now() + ttl),
         "max_bytes": media_rules.MAX_TOTAL_BYTES,
     }
 
 
-def resolve(media_ids: object) -> list[Media]:
+def resolve(ctx: Context, media_ids: object) -> list[Media]:
     """The uploaded media of a message, as S3 has them; `invalid_media` when any is
     missing, not an MMS type, or the set is too large (then nothing is stored or sent)."""
     ids = media_rules.validate_media_ids(media_ids)
     found: dict[str, Media | None] = {}
     for media_id in ids:
-        stored = media_store.head(media_rules.outbound_key(media_id))
+        stored = ctx.media_store.head(media_rules.outbound_key(media_id))
         found[media_id] = Media(stored.key, stored.content_type, stored.size) if stored else None
     return media_rules.check_set(found)
 
@@ -59,33 +54,33 @@ class Attachment:
 def attach(ctx: Context, media_ids: object, to_number: str, pool_number: str) -> Attachment | None:
     """resolve(), and where MMS cannot go (outside the US and Canada, or from a number
     without MMS) the short links that go in the SMS instead, valid for MEDIA_LINK_TTL_SECONDS."""
-    found = resolve(media_ids)
+    found = resolve(ctx, media_ids)
     if not found:
         return None
-    number = get_or_none(PoolNumber, POOL, pool_number)
+    number = ctx.store.pool.number(pool_number)
     delivery = media_rules.delivery(to_number, number is None or number.mms is not False)
     text = ""
     if delivery == media_rules.LINKS:
-        expires_at = int(ctx.now()) + media_settings().link_ttl_seconds
-        key = _link_keys()[0]
-        text = media_rules.links_text([_link(key, m, expires_at) for m in found])
+        expires_at = int(ctx.now()) + ctx.settings.media.link_ttl_seconds
+        key = _link_keys(ctx)[0]
+        text = media_rules.links_text([_link(ctx, key, m, expires_at) for m in found])
     return Attachment(encode(found) or "", delivery, text)
 
 
 def open_link(ctx: Context, token: str, method: str = "GET") -> str:
     """GET or HEAD /l/{token}: a presigned GET (or HEAD) of a few minutes for a valid link."""
-    media_id = media_rules.media_id_of_link(token, _link_keys(), ctx.now())
+    media_id = media_rules.media_id_of_link(token, _link_keys(ctx), ctx.now())
     if media_id is None:
         raise BridgeError("link_expired", "this link is not valid or has expired", 404)
-    return media_store.presign_get(media_rules.outbound_key(media_id), 300, method)
+    return ctx.media_store.presign_get(media_rules.outbound_key(media_id), 300, method)
 
 
-def _link(key: bytes, media: Media, expires_at: int) -> str:
-    return settings().webhook_url("/l/" + media_rules.link_token(key, _media_id(media), expires_at))
+def _link(ctx: Context, key: bytes, media: Media, expires_at: int) -> str:
+    return ctx.settings.webhook_url("/l/" + media_rules.link_token(key, _media_id(media), expires_at))
 
 
-def _link_keys() -> list[bytes]:
-    return [secret.encode() for secret in secret_list("CHAT_WEBHOOK_SECRET")]
+def _link_keys(ctx: Context) -> list[bytes]:
+    return [secret.encode() for secret in ctx.secrets.get_list("CHAT_WEBHOOK_SECRET")]
 
 
 def _media_id(media: Media) -> str:
@@ -108,16 +103,16 @@ def urls_for_twilio(ctx: Context, stored: str | None) -> list[str]:
     media from (it does as it accepts the message). Not presigned S3 URLs themselves:
     Twilio sends a HEAD before its GET, and a presigned GET answers a HEAD 403 (S3 signs
     the method); a link redirects each to a presigned URL of its own method."""
-    expires_at = int(ctx.now()) + media_settings().send_ttl_seconds
-    key = _link_keys()[0]
-    return [_link(key, m, expires_at) for m in decode(stored)]
+    expires_at = int(ctx.now()) + ctx.settings.media.send_ttl_seconds
+    key = _link_keys(ctx)[0]
+    return [_link(ctx, key, m, expires_at) for m in decode(stored)]
 
 
-def described(stored: str | None, ttl_seconds: int | None = None) -> list[dict]:
+def described(ctx: Context, stored: str | None, ttl_seconds: int | None = None) -> list[dict]:
     """The media as the chat backend sees them: a presigned GET, the type, the size."""
-    ttl = ttl_seconds or media_settings().url_ttl_seconds
+    ttl = ttl_seconds or ctx.settings.media.url_ttl_seconds
     return [
-        {"url": media_store.presign_get(m.key, ttl), "content_type": m.content_type, "size": m.size}
+        {"url": ctx.media_store.presign_get(m.key, ttl), "content_type": m.content_type, "size": m.size}
         for m in decode(stored)
     ]
 
@@ -159,14 +154,14 @@ def _copy_one(ctx: Context, message_sid: str, index: int, url: str) -> Media | o
     """The medium in the bucket; None when it can never be fetched (not Twilio's, gone);
     _RETRY when Twilio was slow or failing."""
     key = media_rules.inbound_key(message_sid, index)
-    stored = media_store.head(key)
+    stored = ctx.media_store.head(key)
     if stored is None:
         try:
-            content_type, content = ctx.twilio.fetch_media(url, media_settings().copy_seconds)
+            content_type, content = ctx.twilio.fetch_media(url, ctx.settings.media.copy_seconds)
         except TwilioError as error:
             logger.warning("inbound media not copied", extra={"status": error.status, "retryable": error.retryable})
             return _RETRY if error.retryable else None
-        stored = media_store.put(key, content, content_type)
+        stored = ctx.media_store.put(key, content, content_type)
     return Media(stored.key, stored.content_type, stored.size)
 
 

@@ -1,36 +1,31 @@
-"""A message's whole life, in both directions: the one module that creates or
-changes Message items (usecases/message_views.py only reads them).
+"""A message's whole life, in both directions: the one use case that moves messages
+(usecases/message_views.py only reads them; store/messages.py owns the writes).
 
 Outbound: submit (or a verification code) -> queued -> claim: sending ->
 record_sent: sent -> apply_status: delivered | undelivered | failed; or
 cancelled while still queued, or finished failed by the sender. A claim that
 was not used goes back to queued (unclaim). Inbound: store_inbound: received.
-Every move is a conditional write, so a state only moves forward and two
-writers never both move it. Each move the chat backend cares about is told as
+Every move is a conditional write (the store's), so a state only moves forward
+and two writers never both move it. Each move the chat backend cares about is told as
 a message.status event.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+import dataclasses
+from typing import Any
 
-from pynamodb.expressions.update import Action
-
-from chalicelib.adapters import queues
 from chalicelib.adapters.logs import logger
-from chalicelib.config import settings
 from chalicelib.core import carrier_errors, events, segments
 from chalicelib.core.errors import BridgeError, bad_request
 from chalicelib.core.media_rules import MMS
 from chalicelib.core.message_rules import (
     CANCELLED,
-    CHAT,
     INBOUND,
     MAX_TEXT,
     OUTBOUND,
     QUEUED,
     RECEIVED,
-    SENDING,
     SENT,
     VERIFICATION,
     compose_body,
@@ -41,9 +36,10 @@ from chalicelib.core.message_rules import (
     validate_client_message_id,
     validate_text,
 )
+from chalicelib.core.outbound_job import OutboundJob
 from chalicelib.core.phone_numbers import ParsedNumber
-from chalicelib.store.conditional import get_or_none, save_if, update_if
-from chalicelib.store.models import Message, Session
+from chalicelib.store.messages import Message
+from chalicelib.store.sessions import Session
 from chalicelib.usecases import chat_events
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.media import Attachment
@@ -61,7 +57,7 @@ def submit(
     message, not segments; where MMS cannot go, an SMS whose text carries links."""
     text = "" if media and text in (None, "") else validate_text(text)
     client_message_id = validate_client_message_id(client_message_id)
-    template, name = settings().sender_prefix_template, session.partner_name or session.partner_id
+    template, name = ctx.settings.sender_prefix_template, session.partner_name or session.partner_id
     body = compose_body(template, name, text + (media.link_text if media else ""))
     if len(body) > MAX_TEXT:
         room = text_room(template, name)
@@ -91,10 +87,13 @@ def submit(
         created_at=now,
         order_key=order_key(now, message_id),
         queued_user_id=session.user_id,
-        ttl=retention(now),
+        retain_until=retention(ctx, now),
     )
-    if not save_if(message, Message.message_id.does_not_exist()):
-        message = Message.get(message_id, consistent_read=True)
+    if not ctx.store.messages.add(message):
+        stored = ctx.store.messages.get(message_id)
+        if stored is None:  # gone meanwhile (a TTL): nothing to answer with
+            raise BridgeError("client_message_id_reused", "this client_message_id was used before; use a new one", 409)
+        message = stored
         if message.session_id != session.session_id or message.text != text:
             raise BridgeError(
                 "client_message_id_reused",
@@ -103,7 +102,7 @@ def submit(
             ) from None
         if message.status != QUEUED:
             return summary(message)
-    queues.send_outbound(message.message_id, message.from_number, segments=int(message.segments))
+    ctx.queues.send_outbound(OutboundJob(message.message_id, segments=message.segments), message.from_number)
     logger.debug("sms queued", extra={"session_id": session.session_id, "segments": message.segments})
     return summary(message)
 
@@ -113,9 +112,9 @@ def queue_verification_code(ctx: Context, user_id: str, number: ParsedNumber, po
     The code itself rides only in the queue message, never in the table."""
     now = ctx.now()
     message_id = message_id_for("verification", None)
-    text = f"Your verification code is {code}. It expires in {settings().code_ttl_seconds // 60} minutes."
+    text = f"Your verification code is {code}. It expires in {ctx.settings.code_ttl_seconds // 60} minutes."
     counted = segments.segment(text)
-    Message(
+    message = Message(
         message_id=message_id,
         user_id=user_id,
         direction=OUTBOUND,
@@ -128,13 +127,21 @@ def queue_verification_code(ctx: Context, user_id: str, number: ParsedNumber, po
         to_number=number.e164,
         created_at=now,
         order_key=order_key(now, message_id),
-        ttl=retention(now),
-    ).save()
-    queues.send_outbound(message_id, pool_number, secret_text=text, segments=counted.segments)
+        retain_until=retention(ctx, now),
+    )
+    ctx.store.messages.add(message)
+    ctx.queues.send_outbound(OutboundJob(message_id, segments=counted.segments, secret_text=text), pool_number)
 
 
 def store_inbound(
-    message_id: str, sid: str, session: Session, text: str, media_urls: str | None, now: float, media: str | None = None
+    ctx: Context,
+    message_id: str,
+    sid: str,
+    session: Session,
+    text: str,
+    media_urls: str | None,
+    now: float,
+    media: str | None = None,
 ) -> None:
     """An SMS a phone sent on a session's pair. Stored once: when the same SMS
     races itself here, the first store wins."""
@@ -152,9 +159,9 @@ def store_inbound(
         media=media,
         created_at=now,
         order_key=order_key(now, message_id),
-        ttl=retention(now),
+        retain_until=retention(ctx, now),
     )
-    save_if(message, Message.message_id.does_not_exist())
+    ctx.store.messages.add(message)
 
 
 def summary(message: Message) -> dict:
@@ -170,24 +177,14 @@ def summary(message: Message) -> dict:
 # --- the sender's moves ---------------------------------------------------------
 
 
-def claim(message_id: str, now: float) -> Message | None:
-    """queued -> sending; returns the whole item (UpdateItem's ALL_NEW), or None."""
-    message = Message(message_id=message_id)
-    actions = [
-        Message.status.set(SENDING),
-        Message.claimed_at.set(now),
-        Message.attempts.add(1),
-        Message.queued_user_id.remove(),
-    ]
-    return message if update_if(message, actions, Message.status == QUEUED) else None
+def claim(ctx: Context, message_id: str, now: float) -> Message | None:
+    """queued -> sending; returns the whole message (no read needed), or None."""
+    return ctx.store.messages.claim(message_id, now)
 
 
-def unclaim(message: Message) -> None:
+def unclaim(ctx: Context, message: Message) -> None:
     """Give a message that was not sent back to 'queued' (and so to cancellation)."""
-    actions = [Message.status.set(QUEUED)]
-    if message.user_id and message.kind == CHAT:
-        actions.append(Message.queued_user_id.set(message.user_id))
-    update_if(message, actions, Message.status == SENDING)
+    ctx.store.messages.unclaim(message)
 
 
 def record_sent(ctx: Context, message: Message, twilio_sid: str, now: float) -> bool:
@@ -197,21 +194,15 @@ def record_sent(ctx: Context, message: Message, twilio_sid: str, now: float) -> 
     records it, so no outbox write is needed on the sender's path. False when Twilio's
     status callback got here first and moved the status on (the sid is kept)."""
     _emit_status(ctx, message, SENT)
-    recorded: list[Action] = [Message.twilio_sid.set(twilio_sid), Message.sent_at.set(now)]
-    if not update_if(message, [Message.status.set(SENT), *recorded], Message.status == SENDING):
-        message.update(actions=recorded)
-        return False
-    return True
+    return ctx.store.messages.record_sent(message.message_id, twilio_sid, now)
 
 
 def finish(ctx: Context, message: Message, status: str, error_code: str) -> None:
     """The sender gives up on a claimed message (expired, refused by Twilio)."""
-    message.update(
-        actions=[Message.status.set(status), Message.error_code.set(error_code), Message.events_owed.add({status})],
-        condition=Message.status == SENDING,
-    )
+    finished = ctx.store.messages.finish(message.message_id, status, error_code)
     logger.info("sms not sent", extra={"message_id": message.message_id, "error_code": error_code})
-    notify_owed(ctx, message)
+    if finished is not None:  # else a status callback moved it on meanwhile: nothing to tell here
+        notify_owed(ctx, finished)
 
 
 # --- later moves ------------------------------------------------------------------
@@ -223,15 +214,11 @@ def cancel_queued_for_user(ctx: Context, user_id: str, status: str = CANCELLED, 
     A stopped message stays in the user's queued index until its event is queued, so a
     retry of whatever stopped it (a presence change, a STOP, a removal) tells it then."""
     cancelled = 0
-    for key in Message.queued_by_user.query(user_id):
-        message = Message(message_id=key.message_id)
-        stopped = update_if(
-            message,
-            [Message.status.set(status), _set_error_code(error_code), Message.events_owed.add({status})],
-            Message.status == QUEUED,
-        )
-        if not stopped:
-            message = get_or_none(Message, key.message_id)  # being sent, or stopped and still owed
+    for message_id in ctx.store.messages.queued_of_user(user_id):
+        message = ctx.store.messages.stop(message_id, status, error_code)
+        stopped = message is not None
+        if message is None:
+            message = ctx.store.messages.get(message_id)  # being sent, or stopped and still owed
             if message is None or message.status == QUEUED:
                 continue
         cancelled += stopped
@@ -239,12 +226,6 @@ def cancel_queued_for_user(ctx: Context, user_id: str, status: str = CANCELLED, 
     if cancelled:
         logger.info("queued messages stopped", extra={"user_id": user_id, "count": cancelled, "status": status})
     return cancelled
-
-
-def _set_error_code(error_code: str | None) -> Action:
-    """Set the error code; None is stored as DynamoDB's NULL (PynamoDB's set(None), which
-    its type hints leave out)."""
-    return Message.error_code.set(cast("str", error_code))
 
 
 def apply_status(ctx: Context, message_id: str, status: str, error_code: str | None = None) -> Message | None:
@@ -262,34 +243,30 @@ def apply_status(ctx: Context, message_id: str, status: str, error_code: str | N
     earlier = states_before(status)
     if not earlier:  # not a state we track, or the first one: nothing moves back to it
         return None
-    message = get_or_none(Message, message_id)
+    message = ctx.store.messages.get(message_id)
     if message is None:
         return None
     notify_owed(ctx, message)
     if message.status not in earlier:
         return None
-    actions: list[Action] = [Message.status.set(status), Message.queued_user_id.remove()]
     if error_code:
-        message.error_code = str(error_code)  # the event tells it too
-        actions.append(_set_error_code(message.error_code))
+        message = dataclasses.replace(message, error_code=str(error_code))  # the event tells it too
     _emit_status(ctx, message, status)
-    moved = update_if(message, actions, Message.status.is_in(*earlier))
-    return message if moved else None
+    if not ctx.store.messages.move(message_id, status, tuple(earlier), message.error_code if error_code else None):
+        return None
+    return dataclasses.replace(message, status=status)
 
 
 def notify_owed(ctx: Context, message: Message) -> None:
     """Queue the message.status events the message owes, then strike them off (and take a
     stopped message out of the queued index). Event ids come from (message, status), so an
     event queued again after a fault is the same event to the chat backend."""
-    owed = sorted(message.events_owed or ())
+    owed = sorted(message.events_owed)
     if not owed:
         return
     for status in owed:
         _emit_status(ctx, message, status)
-    done: list[Action] = [Message.events_owed.delete(set(owed))]
-    if message.status != QUEUED and message.queued_user_id:
-        done.append(Message.queued_user_id.remove())
-    update_if(message, done, Message.message_id.exists())
+    ctx.store.messages.strike_owed(message, frozenset(owed))
 
 
 def _emit_status(ctx: Context, message: Message, status: str) -> None:
@@ -309,5 +286,5 @@ def _emit_status(ctx: Context, message: Message, status: str) -> None:
     )
 
 
-def retention(now: float) -> int:
-    return int(now) + settings().message_retention_days * 86400
+def retention(ctx: Context, now: float) -> int:
+    return int(now) + ctx.settings.message_retention_days * 86400

@@ -16,12 +16,12 @@ Without the setting the bridge uses plain numbers, as before, and says so once.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Sequence
 
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.adapters.twilio import A2pCampaign, TwilioError
-from chalicelib.config import LimitSettings, settings
+from chalicelib.config import LimitSettings
+from chalicelib.core.campaign_rates import campaign_segments_per_second
 from chalicelib.core.errors import BridgeError, pool_exhausted
 from chalicelib.usecases.context import Context
 
@@ -39,18 +39,11 @@ JOIN_FIXES: dict[int | None, str] = {
 }
 CONSOLE_A2P = "Twilio Console > Messaging > Regulatory Compliance > A2P 10DLC (docs/deploy.md, 'Twilio side')"
 
-_lock = threading.Lock()
-_checked_services: set[str] = set()
-_campaign_cache: dict[str, tuple[float, A2pCampaign | None]] = {}
-_announced = False
 
-
-def service_sid() -> str | None:
-    """The configured service, or None (logged once per process)."""
-    global _announced
-    sid = settings().twilio_messaging_service_sid
-    if sid is None and not _announced:
-        _announced = True
+def service_sid(ctx: Context) -> str | None:
+    """The configured service, or None (logged once per process: the context's service_cache)."""
+    sid = ctx.settings.twilio_messaging_service_sid
+    if sid is None and ctx.service_cache.first_announcement():
         logger.warning(
             "TWILIO_MESSAGING_SERVICE_SID is not set: pool numbers send as plain numbers, outside any "
             "Messaging Service (US carriers block unregistered 10DLC traffic: error 30034)"
@@ -64,12 +57,12 @@ def service_unusable(reason: str) -> BridgeError:
 
 def ensure_inbound_deferred(ctx: Context, sid: str) -> None:
     """Check once per process that the service leaves inbound SMS to the numbers' webhooks."""
-    if sid in _checked_services:
+    if ctx.service_cache.is_checked(sid):
         return
     try:
         service = ctx.twilio.fetch_service(sid)
         if service.inbound_request_url and not service.use_inbound_webhook_on_number:
-            if not settings().configure_service_inbound:
+            if not ctx.settings.configure_service_inbound:
                 raise service_unusable(
                     f"Messaging Service {sid} sends incoming SMS to its own URL ({service.inbound_request_url}), "
                     "not to the numbers' /twilio/sms: set its Integration to 'Defer to sender's webhook' "
@@ -85,13 +78,12 @@ def ensure_inbound_deferred(ctx: Context, sid: str) -> None:
             f"could not read Messaging Service {sid} at Twilio ({error}); check "
             "TWILIO_MESSAGING_SERVICE_SID and the credentials (make doctor)"
         ) from None
-    with _lock:
-        _checked_services.add(sid)
+    ctx.service_cache.checked(sid)
 
 
 def join(ctx: Context, number_sid: str, phone: str) -> None:
     """Make a pool number a sender of the service (before its first send)."""
-    sid = service_sid()
+    sid = service_sid(ctx)
     if sid is None:
         return
     ensure_inbound_deferred(ctx, sid)
@@ -111,7 +103,7 @@ def join(ctx: Context, number_sid: str, phone: str) -> None:
 
 def leave(ctx: Context, number_sid: str, phone: str) -> None:
     """Take a number out of the service's sender pool (before it is released)."""
-    sid = service_sid()
+    sid = service_sid(ctx)
     if sid is None:
         return
     ctx.twilio.leave_service(sid, number_sid)
@@ -121,14 +113,13 @@ def leave(ctx: Context, number_sid: str, phone: str) -> None:
 def campaign(ctx: Context, sid: str) -> A2pCampaign | None:
     """The service's US A2P campaign, read at most every CAMPAIGN_CACHE_SECONDS."""
     now = ctx.now()
-    cached = _campaign_cache.get(sid)
-    if cached is not None and now - cached[0] < CAMPAIGN_CACHE_SECONDS:
-        return cached[1]
+    cached, found = ctx.service_cache.campaign(sid, now, CAMPAIGN_CACHE_SECONDS)
+    if cached:
+        return found
     campaigns = ctx.twilio.us_campaigns(sid)
     approved = [c for c in campaigns if c.campaign_status == APPROVED]
     found = approved[0] if approved else campaigns[0] if campaigns else None
-    with _lock:
-        _campaign_cache[sid] = (now, found)
+    ctx.service_cache.keep_campaign(sid, now, found)
     return found
 
 
@@ -138,10 +129,9 @@ def require_campaign_for(ctx: Context, country: str, held_back: Sequence[str] = 
     service, as before, unless carriers already block the pool's numbers as
     unregistered (30034 in `held_back`, the pool's hold reasons): another plain
     number would be blocked too, so none is bought."""
-    config = settings()
-    if country not in A2P_COUNTRIES or not config.require_a2p_campaign:
+    if country not in A2P_COUNTRIES or not ctx.settings.require_a2p_campaign:
         return
-    sid = service_sid()
+    sid = service_sid(ctx)
     if sid is None:
         if any(reason.startswith("30034") for reason in held_back):
             raise pool_exhausted(
@@ -150,7 +140,7 @@ def require_campaign_for(ctx: Context, country: str, held_back: Sequence[str] = 
                 f"approved campaign ({CONSOLE_A2P})"
             )
         return  # plain numbers, as before (announced once)
-    _campaign_cache.pop(sid, None)  # a buy reads the campaign afresh
+    ctx.service_cache.forget_campaign(sid)  # a buy reads the campaign afresh
     try:
         found = campaign(ctx, sid)
     except TwilioError as error:
@@ -167,21 +157,9 @@ def require_campaign_for(ctx: Context, country: str, held_back: Sequence[str] = 
         )
 
 
-def campaign_segments_per_second(rate_limits: dict | None) -> float | None:
-    """The campaign's rate Twilio reports: the smallest per-second figure of a
-    carrier (AT&T's 'mps'), or None when Twilio reports none (T-Mobile has a daily cap)."""
-    rates = []
-    for limits in (rate_limits or {}).values():
-        if isinstance(limits, dict):
-            mps = limits.get("mps")
-            if isinstance(mps, (int, float)) and not isinstance(mps, bool) and mps > 0:
-                rates.append(float(mps))
-    return min(rates) if rates else None
-
-
 def reported_campaign_rate(ctx: Context) -> tuple[str, float] | None:
     """(campaign sid, segments per second) of the approved campaign, when Twilio reports a rate."""
-    sid = service_sid()
+    sid = service_sid(ctx)
     if sid is None:
         return None
     try:
@@ -205,12 +183,3 @@ def limits_with_campaign(ctx: Context, limits: LimitSettings) -> LimitSettings:
         return limits
     campaign_id, rate = reported
     return dataclasses.replace(limits, campaign_id=campaign_id, campaign_segments_per_second=rate)
-
-
-def forget() -> None:
-    """Forget what was checked and cached (tests; a process that changes its settings)."""
-    global _announced
-    with _lock:
-        _checked_services.clear()
-        _campaign_cache.clear()
-        _announced = False

@@ -3,7 +3,7 @@
 STOP and its synonyms opt a phone out of every SMS from the bridge, START and
 its synonyms back in (Twilio's own opt-out handling answers them on long
 codes; Twilio also reports 21610 for a send to an opted-out phone). The state
-lives on the Phone item, so it outlives the owner's hook-up. Opting out fails
+lives with the phone (store/phones.py), so it outlives the owner's hook-up. Opting out fails
 every message still queued for the owner with 21610, and the chat backend is
 told.
 """
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.core.message_rules import FAILED
-from chalicelib.store.models import Phone
 from chalicelib.usecases import messages
 from chalicelib.usecases.context import Context
-from chalicelib.usecases.reachability import phone_state
 
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
@@ -39,9 +37,7 @@ def keyword_choice(text: str, opt_out_type: str | None = None) -> bool | None:
 
 def set_opted_out(ctx: Context, phone: str, opted_out: bool) -> str | None:
     """Record a STOP/START (or Twilio's 21610); returns the owning user's id, if any."""
-    Phone(phone).update(actions=[Phone.opted_out.set(opted_out), Phone.updated_at.set(int(ctx.now()))])
-    owner = phone_state(phone)
-    user_id = owner.user_id if owner else None
+    user_id = ctx.store.phones.set_opted_out(phone, opted_out, int(ctx.now())).user_id
     if opted_out and user_id:
         messages.cancel_queued_for_user(ctx, user_id, status=FAILED, error_code=OPTED_OUT_ERROR)
     logger.info("phone opt-out changed", extra={"phone": mask(phone), "opted_out": opted_out})

@@ -20,45 +20,39 @@ import secrets as random
 import unicodedata
 
 from chalicelib.adapters.logs import logger, mask
-from chalicelib.config import settings, verification_settings
 from chalicelib.core import phone_numbers
 from chalicelib.core.errors import BridgeError, bad_request, conflict
-from chalicelib.store.conditional import delete_if, get_or_none, transact_if, update_if
-from chalicelib.store.models import Phone, User
+from chalicelib.core.phone_status import PENDING, VERIFIED
+from chalicelib.store.phones import Phone, User
 from chalicelib.usecases import messages, pool_growth, sessions, verification_limits
 from chalicelib.usecases.context import Context
-from chalicelib.usecases.reachability import OPTED_OUT, PENDING, UNREACHABLE, VERIFIED, get_user, owns, phone_state
+from chalicelib.usecases.reachability import get_user, owns, status_of
 
 
 def _hash_code(code: str, salt: str) -> str:
     return hashlib.pbkdf2_hmac("sha256", code.encode(), bytes.fromhex(salt), 10_000).hex()
 
 
-def describe(user: User) -> dict:
-    phone = phone_state(user.phone)
-    status = OPTED_OUT if phone and phone.opted_out else user.phone_status
-    if status == VERIFIED and not owns(phone, user.user_id):
-        status = PENDING
-    if status == VERIFIED and phone and phone.unreachable:
-        status = UNREACHABLE  # carriers said it cannot get SMS (usecases/carrier_outcomes.py)
+def describe(ctx: Context, user: User) -> dict:
+    status = status_of(user, ctx.store.phones.phone(user.phone))
     return {"user_id": user.user_id, "phone": user.phone, "status": status, "away": user.away}
 
 
 def hook_up(ctx: Context, user_id: str, raw_phone: object) -> dict:
     """PUT /users/{id}/phone: claim the phone for this user and text it a code."""
     number = phone_numbers.parse_textable(
-        raw_phone, settings().default_country, verification_settings().allowed_countries
+        raw_phone, ctx.settings.default_country, ctx.settings.verification.allowed_countries
     )
-    state = phone_state(number.e164)
+    state = ctx.store.phones.phone(number.e164)
     _require_claimable(state, user_id)
     verification_limits.admit_code(ctx, user_id, number.e164)  # 429 before anything changes or is sent
     code, salt = f"{random.randbelow(10**6):06d}", random.token_hex(16)
     for _ in range(3):
-        previous = get_or_none(User, user_id)
+        previous = ctx.store.phones.user(user_id)
         owner_before = state.user_id if state else None
         if _claim(ctx, user_id, number.e164, owner_before, previous, code, salt):
             break
-        state = phone_state(number.e164)
+        state = ctx.store.phones.phone(number.e164)
         _require_claimable(state, user_id)
     else:
         raise conflict("phone_claim_raced", "other requests are claiming this phone right now; retry")
@@ -66,7 +60,7 @@ def hook_up(ctx: Context, user_id: str, raw_phone: object) -> dict:
     if previous is not None:
         _leave(ctx, user_id, previous.phone, "phone_changed" if previous.phone != number.e164 else "phone_reclaimed")
         if previous.phone != number.e164:
-            _release_phone(ctx, previous.phone, user_id)
+            ctx.store.phones.release(previous.phone, user_id, int(ctx.now()))
     if owner_before not in (None, user_id):
         _leave(ctx, owner_before, number.e164, "phone_taken_over")
     messages.queue_verification_code(ctx, user_id, number, pool_growth.pick_for_notice(ctx, number), code)
@@ -84,27 +78,20 @@ def _require_claimable(state: Phone | None, user_id: str) -> None:
 def _claim(
     ctx: Context, user_id: str, phone: str, owner_before: str | None, previous: User | None, code: str, salt: str
 ) -> bool:
-    """The phone's claim and the user's pending code in one transaction; False when
-    the phone changed hands (or opted out) since it was read."""
+    """The phone's claim and the user's pending code in one write; False when the phone
+    changed hands (or opted out) since it was read."""
     now = int(ctx.now())
-    if owner_before in (None, user_id):
-        held = Phone.user_id.does_not_exist() | (Phone.user_id == user_id)
-    else:  # take over exactly the pending claim that was read
-        held = (Phone.user_id == owner_before) & (Phone.verified == False)  # noqa: E712
-    not_opted_out = Phone.opted_out.does_not_exist() | (Phone.opted_out == False)  # noqa: E712
     user = User(
         user_id=user_id,
         phone=phone,
         phone_status=PENDING,
+        away=previous.away if previous else True,
         code_salt=salt,
         code_hash=_hash_code(code, salt),
-        code_expires_at=now + settings().code_ttl_seconds,
-        code_tries=0,
-        away=previous.away if previous else True,
+        code_expires_at=now + ctx.settings.code_ttl_seconds,
         updated_at=now,
     )
-    claim = [Phone.user_id.set(user_id), Phone.verified.set(False), Phone.claim.set(salt), Phone.updated_at.set(now)]
-    return transact_if(("update", Phone(phone), claim, held & not_opted_out), ("save", user, None, None)) is None
+    return ctx.store.phones.claim(user, take_over=None if owner_before in (None, user_id) else owner_before)
 
 
 def _leave(ctx: Context, user_id: str, phone: str, reason: str) -> None:
@@ -114,43 +101,21 @@ def _leave(ctx: Context, user_id: str, phone: str, reason: str) -> None:
 
 
 def verify(ctx: Context, user_id: str, code: object) -> dict:
-    user = get_user(user_id)
-    if user.phone_status == VERIFIED and owns(phone_state(user.phone), user_id):
+    user = get_user(ctx, user_id)
+    if user.phone_status == VERIFIED and owns(ctx.store.phones.phone(user.phone), user_id):
         return {"status": VERIFIED}
     code = _typed_code(code)
     now = ctx.now()
-    if user.code_hash is None or now >= (user.code_expires_at or 0):
+    if user.code_hash is None or user.code_salt is None or now >= (user.code_expires_at or 0):
         raise BridgeError("code_expired", "the code has expired; PUT the phone again to get a new one", 410)
     # Counted before the comparison, per phone across codes: racing guesses cannot pass the limit,
     # and a locked phone stays locked for its window even with the right code.
     left = verification_limits.count_try(ctx, user.phone)
     if not hmac.compare_digest(_hash_code(code, user.code_salt), user.code_hash):
         raise bad_request("wrong_code", f"the code is not the one sent; {left} tries left")
-    mine = (Phone.user_id == user_id) & (Phone.claim == user.code_salt)
-    done = [
-        User.phone_status.set(VERIFIED),
-        User.code_hash.remove(),
-        User.code_salt.remove(),
-        User.code_expires_at.remove(),
-        User.updated_at.set(int(now)),
-    ]
-    lost = transact_if(
-        # Verified again: a phone marked unreachable (usecases/carrier_outcomes.py) gets SMS again.
-        (
-            "update",
-            Phone(user.phone),
-            [
-                Phone.verified.set(True),
-                Phone.updated_at.set(int(now)),
-                Phone.unreachable.remove(),
-                Phone.delivery_failures.remove(),
-            ],
-            mine,
-        ),
-        ("update", user, done, (User.code_salt == user.code_salt) & (User.phone == user.phone)),
-    )
-    if lost is not None:
-        error = _lost_verify(user_id, user)
+    # Verified again: a phone marked unreachable (usecases/carrier_outcomes.py) gets SMS again.
+    if not ctx.store.phones.verify(user, int(now)):
+        error = _lost_verify(ctx, user_id, user)
         if error is not None:
             raise error
         return {"status": VERIFIED}  # a racing verify of this same claim won (a double submit)
@@ -168,10 +133,10 @@ def _typed_code(code: object) -> str:
     return typed
 
 
-def _lost_verify(user_id: str, user: User) -> BridgeError | None:
+def _lost_verify(ctx: Context, user_id: str, user: User) -> BridgeError | None:
     """What happened to the claim this code came with, as a 409; None when a racing
     verify of the same claim verified it."""
-    now_user, phone = get_or_none(User, user_id), phone_state(user.phone)
+    now_user, phone = ctx.store.phones.user(user_id), ctx.store.phones.phone(user.phone)
     if now_user is None:
         return conflict("phone_removed", "the phone was removed while this code was checked; PUT it again")
     if now_user.phone != user.phone:
@@ -186,26 +151,18 @@ def _lost_verify(user_id: str, user: User) -> BridgeError | None:
 def remove(ctx: Context, user_id: str) -> None:
     """DELETE /users/{id}/phone: forget the phone (first, so nothing routes to this user
     from then on), close the user's sessions, stop their SMS (an opt-out stays recorded)."""
-    user = get_user(user_id)
-    _release_phone(ctx, user.phone, user_id)
+    user = get_user(ctx, user_id)
+    ctx.store.phones.release(user.phone, user_id, int(ctx.now()))
     sessions.close_all_for_user(ctx, user_id, reason="phone_removed")
     messages.cancel_queued_for_user(ctx, user_id)
-    if not delete_if(user, User.phone == user.phone):
+    if not ctx.store.phones.remove_user(user_id, user.phone):
         raise conflict("phone_changed", "another phone was hooked up meanwhile; DELETE again to remove it")
 
 
 def set_presence(ctx: Context, user_id: str, away: object) -> dict:
     if not isinstance(away, bool):
         raise bad_request("invalid_presence", "away must be true or false")
-    user = get_user(user_id)
-    user.update(actions=[User.away.set(away), User.updated_at.set(int(ctx.now()))])
+    get_user(ctx, user_id)
+    ctx.store.phones.set_away(user_id, away, int(ctx.now()))
     cancelled = 0 if away else messages.cancel_queued_for_user(ctx, user_id)
     return {"user_id": user_id, "away": away, "cancelled": cancelled}
-
-
-def _release_phone(ctx: Context, phone: str, user_id: str) -> None:
-    update_if(
-        Phone(phone),
-        [Phone.user_id.remove(), Phone.verified.set(False), Phone.claim.remove(), Phone.updated_at.set(int(ctx.now()))],
-        Phone.user_id == user_id,
-    )

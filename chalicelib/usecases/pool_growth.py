@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chalicelib.adapters.logs import logger, mask
-from chalicelib.config import pool_settings, settings
 from chalicelib.core import phone_numbers, placement
 from chalicelib.core.errors import pool_exhausted
 from chalicelib.core.pool_policy import REACTIVATE, REFUSE, Decision, grow_choice, required
-from chalicelib.store import growth_lease
-from chalicelib.store.models import PoolNumber
-from chalicelib.usecases import pool_numbers
+from chalicelib.store.pool import ACTIVE, HELD, PoolNumber
+from chalicelib.usecases import growth_lease, pool_numbers
 from chalicelib.usecases.context import Context
 
 
@@ -30,15 +28,16 @@ def candidates(now: float, numbers: list[PoolNumber]) -> list[placement.Candidat
             country=n.country or "",
             area_code=n.area_code or "",
             segments_per_second=n.segments_per_second,
-            open_sessions=int(n.open_sessions or 0),
-            backlog_seconds=max(0.0, (n.limiter_tat or 0) - now),
+            open_sessions=n.open_sessions,
+            backlog_seconds=max(0.0, n.limiter_tat - now),
         )
         for n in numbers
-        if n.status == pool_numbers.ACTIVE and not n.held_back  # held back: a pool/account fault
+        if n.status == ACTIVE and not n.held_back  # held back: a pool/account fault
     ]
 
 
 def rank_for_session(
+    ctx: Context,
     now: float,
     *,
     taken: set[str],
@@ -48,12 +47,12 @@ def rank_for_session(
 ) -> list[str]:
     """The usable numbers for a new session of the user on `number`, best first."""
     return placement.rank(
-        candidates(now, pool_numbers.all_numbers() if numbers is None else numbers),
+        candidates(now, pool_numbers.all_numbers(ctx) if numbers is None else numbers),
         taken=taken,
         country=number.country,
         area_code=number.area_code,
         sticky=sticky,
-        target_wait=pool_settings().policy.target_wait_seconds,
+        target_wait=ctx.settings.pool.policy.target_wait_seconds,
     )
 
 
@@ -61,7 +60,7 @@ def pick_for_notice(ctx: Context, number: phone_numbers.ParsedNumber) -> str:
     """A number to send a one-off notice (a verification code) from. With none usable
     (a fresh deployment's empty pool) the pool grows as it does for a session: same
     path, limits and budget, within the call."""
-    ranked = rank_for_session(ctx.now(), taken=set(), number=number, sticky=None)
+    ranked = rank_for_session(ctx, ctx.now(), taken=set(), number=number, sticky=None)
     if ranked:
         return ranked[0]
     logger.info("no usable number for a notice; growing the pool", extra={"phone": mask(number.e164)})
@@ -76,22 +75,22 @@ def grow_for_session(
     which limit), and `claim(number)` the session's route on it, all under the growth
     lease, so a racing open never takes the number this one grew the pool by."""
     exclude = set(exclude)
-    with growth_lease.held(ctx.clock):
+    with growth_lease.held(ctx):
         now = ctx.now()
-        numbers = pool_numbers.all_numbers()
+        numbers = pool_numbers.all_numbers(ctx)
         # Another call may have grown the pool while this one waited for the lease.
-        for phone in rank_for_session(now, taken=exclude, number=user_number, sticky=None, numbers=numbers):
+        for phone in rank_for_session(ctx, now, taken=exclude, number=user_number, sticky=None, numbers=numbers):
             if claim(phone):
                 return phone
             exclude.add(phone)
-        held = [n for n in numbers if n.status in pool_numbers.HELD]
+        held = [n for n in numbers if n.status in HELD]
         exclude |= {n.phone_number for n in held if n.held_back}  # no new sessions until reactivated
         choice = grow_choice(
             [pool_numbers.number_state(n, now) for n in held],
             exclude=exclude,
             country=user_number.country,
             area_code=user_number.area_code,
-            policy=pool_settings().policy,
+            policy=ctx.settings.pool.policy,
             rentals_this_month=pool_numbers.rentals_this_month(numbers, now),
         )
         log_decision(choice, dry_run=False, on_demand=True)
@@ -99,10 +98,10 @@ def grow_for_session(
             raise pool_exhausted(choice.reason)
         if choice.action == REACTIVATE:
             phone = required(choice.phone_number, "phone_number")
-            if not pool_numbers.reactivate(phone, now):
+            if not pool_numbers.reactivate(ctx, phone, now):
                 raise pool_exhausted("the pool changed while growing; retry")
         else:
-            rate = settings().default_segments_per_second
+            rate = ctx.settings.default_segments_per_second
             bought = pool_numbers.buy_at_twilio(
                 ctx, required(choice.country, "country"), choice.area_code, rate, "session could not be placed"
             )

@@ -4,7 +4,7 @@ drain, take back, release; the list the API shows.
 Lifecycle of a number: active (takes new sessions) -> draining (keeps its
 sessions, takes no new ones; the autoscaler may take it back) -> releasing
 (Twilio DELETE under way) -> released (kept as a record of what was rented).
-Buying happens under the growth lease (store/growth_lease.py) and within the
+Buying happens under the growth lease (usecases/growth_lease.py) and within the
 size and budget limits (core/pool_policy.limit_refusal). Where numbers are
 placed and grown on demand is usecases/pool_growth.py; the scheduled run is
 usecases/autoscale.py; docs/pool.md describes the policy.
@@ -12,28 +12,25 @@ usecases/autoscale.py; docs/pool.md describes the policy.
 
 from __future__ import annotations
 
+import dataclasses
+
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.adapters.twilio import TwilioError
-from chalicelib.config import pool_settings, settings
 from chalicelib.core import billing, phone_numbers
 from chalicelib.core.errors import bad_request, not_found, pool_exhausted
 from chalicelib.core.pool_policy import AUTO, REQUESTED, NumberState, limit_refusal, required
-from chalicelib.store import growth_lease
-from chalicelib.store.conditional import get_or_none, update_if
-from chalicelib.store.models import POOL, DailyUsage, PoolNumber
-from chalicelib.usecases import messaging_service
+from chalicelib.store.pool import ACTIVE, DRAINING, HELD, RELEASED, RELEASING, DailyUsage, PoolNumber
+from chalicelib.usecases import growth_lease, messaging_service
 from chalicelib.usecases.context import Context
 
-ACTIVE, DRAINING, RELEASING, RELEASED = "active", "draining", "releasing", "released"
-HELD = (ACTIVE, DRAINING, RELEASING)  # rented from Twilio
 MAX_SEGMENTS_PER_SECOND = 1000
 MIN_SEGMENTS_PER_SECOND = 0.001
 OFFERS_PER_SEARCH = 5
 
 
-def all_numbers() -> list[PoolNumber]:
+def all_numbers(ctx: Context) -> list[PoolNumber]:
     """Every number the pool ever had, released ones included."""
-    return list(PoolNumber.query(POOL, consistent_read=True))
+    return ctx.store.pool.numbers()
 
 
 def held_count(numbers: list[PoolNumber]) -> int:
@@ -45,14 +42,14 @@ def describe(number: PoolNumber) -> dict:
         "phone_number": number.phone_number,
         # 'releasing' is a moment of 'draining' as far as callers are concerned.
         "status": DRAINING if number.status == RELEASING else number.status,
-        "open_sessions": int(number.open_sessions or 0),
+        "open_sessions": number.open_sessions,
         "segments_per_second": number.segments_per_second,
         **({"held_back": number.held_back} if number.held_back else {}),
     }
 
 
-def list_numbers() -> dict:
-    return {"numbers": [describe(n) for n in all_numbers()]}
+def list_numbers(ctx: Context) -> dict:
+    return {"numbers": [describe(n) for n in all_numbers(ctx)]}
 
 
 # --- adding numbers -----------------------------------------------------------
@@ -60,7 +57,7 @@ def list_numbers() -> dict:
 
 def add(ctx: Context, body: dict) -> dict:
     """POST /numbers: adopt {"phone_number"} the account owns, or buy one {"area_code"?, "country"?}."""
-    rate = body.get("segments_per_second", settings().default_segments_per_second)
+    rate = body.get("segments_per_second", ctx.settings.default_segments_per_second)
     # A floor, not just above 0: DynamoDB cannot store a number below 1e-130 (5e-324 was a 500).
     if (
         isinstance(rate, bool)
@@ -76,19 +73,19 @@ def add(ctx: Context, body: dict) -> dict:
     area_code = body.get("area_code")
     if area_code is not None and not (isinstance(area_code, str) and area_code.isdigit() and 2 <= len(area_code) <= 5):
         raise bad_request("invalid_area_code", 'area_code must be a string of digits, e.g. "415"')
-    country = body.get("country", settings().default_country)
+    country = body.get("country", ctx.settings.default_country)
     if not (isinstance(country, str) and len(country) == 2 and country.isalpha()):
         raise bad_request("invalid_country", 'country must be an ISO 3166 alpha-2 code, e.g. "US"')
     return describe(buy(ctx, area_code, rate, country.upper()))
 
 
 def adopt(ctx: Context, raw_phone: object, rate: float) -> PoolNumber:
-    number = phone_numbers.parse(raw_phone, settings().default_country, field="phone_number")
-    existing = get_or_none(PoolNumber, POOL, number.e164)
+    number = phone_numbers.parse(raw_phone, ctx.settings.default_country, field="phone_number")
+    existing = ctx.store.pool.number(number.e164)
     if existing is None or existing.status not in HELD:
         # An adopted number is already rented, so only the size limit applies.
-        held = held_count(all_numbers())
-        policy = pool_settings().policy
+        held = held_count(all_numbers(ctx))
+        policy = ctx.settings.pool.policy
         if held >= policy.max_size:
             raise pool_exhausted(required(limit_refusal(held, 0, policy), "refusal"))
     owned = ctx.twilio.find_owned_number(number.e164)
@@ -97,7 +94,7 @@ def adopt(ctx: Context, raw_phone: object, rate: float) -> PoolNumber:
             "number_not_owned",
             f'the Twilio account does not own {number.e164}; buy it in Twilio first, or POST {{"area_code"}} to buy one',
         )
-    ctx.twilio.point_number_at(owned.sid, **_webhook_urls())
+    ctx.twilio.point_number_at(owned.sid, **_webhook_urls(ctx))
     messaging_service.join(ctx, owned.sid, number.e164)  # before the number is used
     return record(ctx, number, owned.sid, rate, owned.mms)
 
@@ -107,10 +104,10 @@ def buy(
 ) -> PoolNumber:
     """Buy a number within the size and budget limits: in the area code first, else
     anywhere in the country. Raises pool_exhausted saying which limit, or why not."""
-    country = country or settings().default_country
-    with growth_lease.held(ctx.clock):
-        numbers = all_numbers()
-        refusal = limit_refusal(held_count(numbers), rentals_this_month(numbers, ctx.now()), pool_settings().policy)
+    country = country or ctx.settings.default_country
+    with growth_lease.held(ctx):
+        numbers = all_numbers(ctx)
+        refusal = limit_refusal(held_count(numbers), rentals_this_month(numbers, ctx.now()), ctx.settings.pool.policy)
         if refusal:
             logger.info("pool decision", extra={"action": "refuse", "reason": refusal, "why": why})
             raise pool_exhausted(refusal)
@@ -123,11 +120,11 @@ def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float
     if area_code and country in ("US", "CA"):  # Twilio's AreaCode filter is North American only
         searches.append((country, area_code))
     searches.append((country, None))
-    default_country = settings().default_country
+    default_country = ctx.settings.default_country
     if country != default_country:
         searches.append((default_country, None))
     tried = set()
-    held_back = [n.held_back for n in all_numbers() if n.held_back and n.status in HELD]
+    held_back = [n.held_back for n in all_numbers(ctx) if n.held_back and n.status in HELD]
     for search_country, search_area in searches:
         messaging_service.require_campaign_for(ctx, search_country, held_back)
         try:
@@ -139,7 +136,7 @@ def buy_at_twilio(ctx: Context, country: str, area_code: str | None, rate: float
                 continue
             tried.add(phone)
             try:
-                owned = ctx.twilio.buy(phone, **_webhook_urls())
+                owned = ctx.twilio.buy(phone, **_webhook_urls(ctx))
             except TwilioError as error:
                 if error.status == 400:
                     continue  # bought by someone else since the search: try the next offer
@@ -184,49 +181,47 @@ def record(
     ctx: Context, number: phone_numbers.ParsedNumber, sid: str, rate: float, mms: bool | None = None
 ) -> PoolNumber:
     now = int(ctx.now())
-    existing = get_or_none(PoolNumber, POOL, number.e164)
-    item = existing or PoolNumber(POOL, number.e164, created_at=now, open_sessions=0, limiter_tat=0)
+    existing = ctx.store.pool.number(number.e164)
+    item = existing or PoolNumber(number.e164, rate, created_at=now)
     if existing is None or existing.status == RELEASED:
-        item.bought_at = now  # Twilio bills from here (for an adopted number: an estimate)
-        item.released_at = None
-    item.twilio_sid = sid
-    item.status = ACTIVE
-    item.changed_at = now
-    item.drain_reason = None
-    item.country = number.country
-    item.area_code = number.area_code
-    item.segments_per_second = rate
-    item.mms = mms
-    item.save()
+        # Twilio bills from here (for an adopted number: an estimate).
+        item = dataclasses.replace(item, bought_at=now, released_at=None)
+    item = dataclasses.replace(
+        item,
+        twilio_sid=sid,
+        status=ACTIVE,
+        changed_at=now,
+        drain_reason=None,
+        country=number.country,
+        area_code=number.area_code,
+        segments_per_second=rate,
+        mms=mms,
+    )
+    ctx.store.pool.record(item)
     logger.info("pool number added", extra={"pool_number": mask(number.e164)})
     return item
 
 
-def _webhook_urls() -> dict:
-    config = settings()
+def _webhook_urls(ctx: Context) -> dict:
+    config = ctx.settings
     return {"sms_url": config.webhook_url("/twilio/sms"), "status_callback": config.webhook_url("/twilio/status")}
 
 
-def reactivate(phone: str, now: float) -> bool:
+def reactivate(ctx: Context, phone: str, now: float) -> bool:
     """Take back a number the autoscaler drained (it is still rented)."""
-    taken_back = update_if(
-        PoolNumber(POOL, phone),
-        [PoolNumber.status.set(ACTIVE), PoolNumber.changed_at.set(int(now)), PoolNumber.drain_reason.remove()],
-        (PoolNumber.status == DRAINING) & (PoolNumber.drain_reason == AUTO),
-    )
+    taken_back = ctx.store.pool.take_back(phone, int(now))
     if taken_back:
         logger.info("pool number taken back", extra={"pool_number": mask(phone)})
     return taken_back
 
 
-def clear_hold(raw_phone: str) -> dict:
+def clear_hold(ctx: Context, raw_phone: str) -> dict:
     """POST /numbers/{n}/reactivate: an operator fixed what held the number back (a
     pool/account fault, usecases/carrier_outcomes.py); it takes new sessions again."""
-    number = get(raw_phone)
-    if number.held_back and update_if(
-        number, [PoolNumber.held_back.remove(), PoolNumber.held_at.remove()], PoolNumber.held_back.exists()
-    ):
+    number = get(ctx, raw_phone)
+    if number.held_back and ctx.store.pool.clear_hold(number.phone_number):
         logger.info("pool number reactivated by an operator", extra={"pool_number": mask(number.phone_number)})
+        number = dataclasses.replace(number, held_back=None, held_at=None)
     return describe(number)
 
 
@@ -235,38 +230,26 @@ def clear_hold(raw_phone: str) -> dict:
 
 def drain(ctx: Context, raw_phone: str) -> dict:
     """DELETE /numbers/{n}: no new sessions; released once empty (never taken back)."""
-    number = get(raw_phone)
+    number = get(ctx, raw_phone)
     if number.status in (ACTIVE, DRAINING):
-        now = int(ctx.now())
-        actions = [PoolNumber.status.set(DRAINING), PoolNumber.drain_reason.set(REQUESTED)]
-        if number.status == ACTIVE:
-            actions.append(PoolNumber.changed_at.set(now))
-        if update_if(number, actions, PoolNumber.status.is_in(ACTIVE, DRAINING)):
+        drained = ctx.store.pool.drain(number, REQUESTED, int(ctx.now()))
+        if drained is not None:
             logger.info("pool number draining", extra={"pool_number": mask(number.phone_number), "reason": "requested"})
+            number = drained
     return describe(number)
 
 
-def drain_auto(phone: str, now: float) -> bool:
+def drain_auto(ctx: Context, phone: str, now: float) -> bool:
     """The autoscaler drains a surplus number (it may take it back later)."""
-    return update_if(
-        PoolNumber(POOL, phone),
-        [
-            PoolNumber.status.set(DRAINING),
-            PoolNumber.drain_reason.set(AUTO),
-            PoolNumber.changed_at.set(int(now)),
-        ],
-        PoolNumber.status == ACTIVE,
-    )
+    return ctx.store.pool.drain_auto(phone, AUTO, int(now))
 
 
 def release(ctx: Context, phone: str, now: float) -> bool:
     """Give a drained number back to Twilio (DELETE) and keep its record."""
-    item = get_or_none(PoolNumber, POOL, phone)
+    item = ctx.store.pool.number(phone)
     if item is None or item.status not in (DRAINING, RELEASING):
         return False
-    if item.status == DRAINING and not update_if(
-        item, [PoolNumber.status.set(RELEASING)], PoolNumber.status == DRAINING
-    ):
+    if item.status == DRAINING and not ctx.store.pool.start_release(phone):
         return False  # taken back meanwhile
     if item.twilio_sid:
         try:
@@ -274,7 +257,7 @@ def release(ctx: Context, phone: str, now: float) -> bool:
             ctx.twilio.release(item.twilio_sid)
         except TwilioError as error:
             if error.status != 404:
-                update_if(item, [PoolNumber.status.set(DRAINING)], PoolNumber.status == RELEASING)
+                ctx.store.pool.undo_release(phone)
                 raise
             logger.warning(
                 "Twilio no longer has the number (404); recording it released", extra={"pool_number": mask(phone)}
@@ -283,29 +266,21 @@ def release(ctx: Context, phone: str, now: float) -> bool:
         logger.warning(
             "pool number has no Twilio sid; marked released without a DELETE", extra={"pool_number": mask(phone)}
         )
-    item.update(
-        actions=[
-            PoolNumber.status.set(RELEASED),
-            PoolNumber.released_at.set(int(now)),
-            PoolNumber.changed_at.set(int(now)),
-        ]
-    )
+    ctx.store.pool.released(phone, int(now))
     logger.info("pool number released", extra={"pool_number": mask(phone)})
     return True
 
 
-def get(raw_phone: str) -> PoolNumber:
-    e164 = phone_numbers.parse(raw_phone, settings().default_country, field="phone_number").e164
-    number = get_or_none(PoolNumber, POOL, e164)
+def get(ctx: Context, raw_phone: str) -> PoolNumber:
+    e164 = phone_numbers.parse(raw_phone, ctx.settings.default_country, field="phone_number").e164
+    number = ctx.store.pool.number(e164)
     if number is None:
         raise not_found("number", e164)
     return number
 
 
-def adjust_open_sessions(phone_number: str, delta: int, now: float) -> None:
-    PoolNumber(POOL, phone_number).update(
-        actions=[PoolNumber.open_sessions.add(delta), PoolNumber.last_used_at.set(int(now))]
-    )
+def adjust_open_sessions(ctx: Context, phone_number: str, delta: int, now: float) -> None:
+    ctx.store.pool.adjust_open_sessions(phone_number, delta, int(now))
 
 
 def rentals(numbers: list[PoolNumber]) -> list[billing.Rental]:
@@ -324,17 +299,17 @@ def number_state(
     number: PoolNumber, now: float, usage: DailyUsage | None = None, open_sessions: int | None = None
 ) -> NumberState:
     """A held number as the pool policy sees it ('releasing' counts as draining)."""
-    tat = float(number.limiter_tat or 0)
+    tat = number.limiter_tat
     return NumberState(
         phone_number=number.phone_number,
         status=DRAINING if number.status == RELEASING else number.status,
         segments_per_second=float(number.segments_per_second),
         country=number.country or "",
         area_code=number.area_code or "",
-        open_sessions=int(number.open_sessions or 0) if open_sessions is None else open_sessions,
+        open_sessions=number.open_sessions if open_sessions is None else open_sessions,
         backlog_seconds=max(0.0, tat - now),
-        segments_sent=float(usage.segments_out or 0) if usage else 0.0,
-        messages_sent=float(usage.messages_out or 0) if usage else 0.0,
+        segments_sent=float(usage.segments_out) if usage else 0.0,
+        messages_sent=float(usage.messages_out) if usage else 0.0,
         last_activity=max(float(number.last_used_at or 0), tat),
         changed_at=float(number.changed_at or number.created_at),
         drain_reason=number.drain_reason if number.status != RELEASING else REQUESTED,

@@ -5,17 +5,15 @@ backend hears `request.rejected`. Nothing is dropped silently."""
 
 from __future__ import annotations
 
-import json
-
-from chalicelib.adapters import queues
 from chalicelib.adapters.logs import logger
+from chalicelib.config import QUEUE_MAX_RECEIVES
 from chalicelib.core import events, request_body
 from chalicelib.core.errors import BridgeError, bad_request
 from chalicelib.core.message_rules import validate_text
 from chalicelib.usecases import chat_events, sessions
 from chalicelib.usecases.context import Context
 
-MAX_RECEIVES = 5  # matches the queue's redrive policy
+MAX_RECEIVES = QUEUE_MAX_RECEIVES["requests"]  # the queue's redrive policy dead-letters after these
 MAX_REQUEST_BYTES = request_body.MAX_BODY_BYTES  # as the API: larger requests are dead-lettered
 
 
@@ -40,11 +38,7 @@ def process_batch(ctx: Context, records: list[dict]) -> list[str]:
     failures = []
     for record in records:
         try:
-            request_body.check(record["body"], max_bytes=MAX_REQUEST_BYTES)
-            try:
-                request = json.loads(record["body"])
-            except ValueError:
-                raise bad_request("invalid_json", "the request body is not valid JSON") from None
+            request = request_body.parse(record["body"], max_bytes=MAX_REQUEST_BYTES)  # as strict as the API
             carry_out(ctx, request, record["messageId"])
         except BridgeError as error:
             attempts = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
@@ -60,7 +54,7 @@ def process_batch(ctx: Context, records: list[dict]) -> list[str]:
 
 def _reject(ctx: Context, record: dict, error: BridgeError) -> None:
     reason = f"{error.code}: {error.message}"
-    queues.dead_letter_request(record["body"], record["messageId"], reason)
+    ctx.queues.dead_letter_request(record["body"], record["messageId"], reason)
     chat_events.emit(
         ctx,
         events.REQUEST_REJECTED,

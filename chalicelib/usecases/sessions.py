@@ -2,9 +2,11 @@
 opening to closing or expiring, and the (user phone, pool number) route that
 names it.
 
-Two conditional writes make opening safe under races: the pair item (one open
-session per user and partner) and the route item (one open session per user
-phone and pool number). An expired session's claims count as free.
+Two conditional writes make opening safe under races (store/sessions.py): the pair
+(one open session per user and partner) and the route (one open session per user
+phone and pool number). An expired session's claims count as free. Reading a session
+is a read; closing one found expired is its own step (`settle_expired`), taken by the
+routes that may close it.
 """
 
 from __future__ import annotations
@@ -13,20 +15,18 @@ import uuid
 from collections import Counter
 
 from chalicelib.adapters.logs import logger, mask
-from chalicelib.config import settings
 from chalicelib.core import events, identifiers, phone_numbers
 from chalicelib.core.errors import BridgeError, not_found
 from chalicelib.core.message_rules import validate_name
-from chalicelib.store.conditional import delete_if, get_or_none, get_together, save_if, update_if
-from chalicelib.store.models import Pair, Phone, Route, Session, User
+from chalicelib.core.session_rules import OPEN
+from chalicelib.store.phones import User
+from chalicelib.store.routing import Routing
+from chalicelib.store.sessions import Route, Session
 from chalicelib.usecases import chat_events, media, messages, pool_growth, pool_numbers
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.reachability import owns, require_reachable
 
-OPEN, CLOSED = "open", "closed"
 MAX_NAME = 64
-# Closed sessions stay readable this long before DynamoDB's TTL removes them.
-KEEP_CLOSED_SECONDS = 30 * 86400
 
 
 def require_id(body: dict, field: str) -> str:
@@ -40,13 +40,13 @@ def open_session(ctx: Context, body: dict) -> tuple[dict, bool]:
     user_id = require_id(body, "user_id")
     partner_id = require_id(body, "partner_id")
     partner_name = validate_name(body.get("partner_name"), MAX_NAME)
-    user, _ = require_reachable(user_id)
+    user, _ = require_reachable(ctx, user_id)
     return _open(ctx, user, partner_id, partner_name)
 
 
 def _open(ctx: Context, user: User, partner_id: str, partner_name: str | None) -> tuple[dict, bool]:
     now = ctx.now()
-    expires_at = int(now) + settings().session_ttl_seconds
+    expires_at = int(now) + ctx.settings.session_ttl_seconds
     session_id = "ses_" + uuid.uuid4().hex
     existing, sticky = _claim_pair(ctx, user.user_id, partner_id, session_id, expires_at)
     if existing is not None:
@@ -54,7 +54,7 @@ def _open(ctx: Context, user: User, partner_id: str, partner_name: str | None) -
     try:
         pool_number = _claim_route(ctx, user, session_id, expires_at, sticky)
     except BaseException:
-        _release_pair(user.user_id, partner_id, session_id)
+        ctx.store.sessions.release_pair(user.user_id, partner_id, session_id)
         raise
     session = Session(
         session_id=session_id,
@@ -63,15 +63,11 @@ def _open(ctx: Context, user: User, partner_id: str, partner_name: str | None) -
         partner_name=partner_name,
         user_phone=user.phone,
         pool_number=pool_number,
-        status=OPEN,
         created_at=int(now),
         expires_at=expires_at,
-        open_user_id=user.user_id,
-        ttl=expires_at + KEEP_CLOSED_SECONDS,
     )
-    session.save()
-    Pair(user.user_id, partner_id).update(actions=[Pair.last_pool_number.set(pool_number)])
-    pool_numbers.adjust_open_sessions(pool_number, +1, now)
+    ctx.store.sessions.open(session)
+    pool_numbers.adjust_open_sessions(ctx, pool_number, +1, now)
     logger.info("session opened", extra={"session_id": session_id, "pool_number": mask(pool_number)})
     return describe(session), True
 
@@ -81,21 +77,17 @@ def _claim_pair(
 ) -> tuple[Session | None, str | None]:
     """Claim the pair for a new session. Returns (the open session that already
     holds the pair, None) or (None, the number the pair used last time)."""
+    store = ctx.store.sessions
     for _ in range(20):
         now = ctx.now()
-        pair = Pair(user_id, partner_id)
-        claimed = update_if(
-            pair,
-            [Pair.session_id.set(session_id), Pair.session_expires_at.set(expires_at)],
-            Pair.session_id.does_not_exist() | (Pair.session_expires_at <= int(now)),
-        )
+        claimed, last_pool_number = store.claim_pair(user_id, partner_id, session_id, expires_at, int(now))
         if claimed:
-            return None, pair.last_pool_number
-        pair = get_or_none(Pair, user_id, partner_id)
-        holder = get_or_none(Session, pair.session_id) if pair and pair.session_id else None
-        if holder is not None and is_open(holder, now):
+            return None, last_pool_number
+        holder_id = store.pair_holder(user_id, partner_id)
+        holder = store.get(holder_id) if holder_id else None
+        if holder is not None and holder.is_open(now):
             return holder, None
-        if holder is not None or pair is None or pair.session_id is None:
+        if holder is not None or holder_id is None:
             # The holder closed or expired between our write and our read: claim again.
             continue
         # A concurrent call holds the pair and is still placing its session.
@@ -103,57 +95,45 @@ def _claim_pair(
     raise BridgeError("session_busy", "another request is opening this session right now; retry", 409)
 
 
-def _release_pair(user_id: str, partner_id: str, session_id: str) -> None:
-    update_if(
-        Pair(user_id, partner_id),
-        [Pair.session_id.remove(), Pair.session_expires_at.remove()],
-        Pair.session_id == session_id,
-    )
-
-
 def _claim_route(ctx: Context, user: User, session_id: str, expires_at: int, sticky: str | None) -> str:
-    """Claim the best free (user phone, pool number) route; the conditional put
+    """Claim the best free (user phone, pool number) route; the conditional write
     is what makes two racing sessions of one user get different numbers. With
     every usable number taken, the pool grows by one number (pool_growth.grow_for_session:
     a drained one taken back, or one bought) within its limits."""
     now = ctx.now()
-    taken = {route.pool_number for route in Route.query(user.phone, consistent_read=True) if route.expires_at > now}
-    number = phone_numbers.parse(user.phone, settings().default_country)
+    taken = {route.pool_number for route in ctx.store.sessions.routes_of(user.phone) if route.expires_at > now}
+    number = phone_numbers.parse(user.phone, ctx.settings.default_country)
 
     def claim(pool_number: str) -> bool:
-        route = Route(
-            user.phone,
-            pool_number,
-            session_id=session_id,
-            user_id=user.user_id,
-            expires_at=expires_at,
-            ttl=expires_at + KEEP_CLOSED_SECONDS,
-        )
-        return save_if(route, Route.session_id.does_not_exist() | (Route.expires_at <= int(now)))
+        route = Route(user.phone, pool_number, session_id, user.user_id, expires_at)
+        return ctx.store.sessions.claim_route(route, int(now))
 
     tried = set(taken)
-    for pool_number in pool_growth.rank_for_session(now, taken=taken, number=number, sticky=sticky):
+    for pool_number in pool_growth.rank_for_session(ctx, now, taken=taken, number=number, sticky=sticky):
         tried.add(pool_number)
         if claim(pool_number):
             return pool_number
     return pool_growth.grow_for_session(ctx, number, exclude=tried, claim=claim)  # 503 pool_exhausted at a limit
 
 
-def is_open(session: Session, now: float) -> bool:
-    return session.status == OPEN and session.expires_at > now
-
-
 def get(ctx: Context, session_id: str) -> Session:
-    session = get_or_none(Session, session_id)
+    """The session as stored (a read only: see settle_expired), or 404."""
+    session = ctx.store.sessions.get(session_id)
     if session is None:
         raise not_found("session", session_id)
-    if (session.status == OPEN and not is_open(session, ctx.now())) or session.closing:
-        close(ctx, session, reason="expired")  # or finish a close a fault interrupted
+    return session
+
+
+def settle_expired(ctx: Context, session: Session) -> Session:
+    """Close a session found open past its expiry (before the schedule's sweep does), or
+    finish a close a fault interrupted; the session as it is then."""
+    if (session.status == OPEN and not session.is_open(ctx.now())) or session.closing:
+        return _close(ctx, session, "expired") or ctx.store.sessions.get(session.session_id) or session
     return session
 
 
 def get_open(ctx: Context, session_id: str) -> Session:
-    session = get(ctx, session_id)
+    session = settle_expired(ctx, get(ctx, session_id))
     if session.status != OPEN:
         raise BridgeError(
             "session_closed",
@@ -169,7 +149,7 @@ def send_message(
     """POST /sessions/{id}/messages: only while the session is open, the phone
     reachable and the user away from chat."""
     session = get_open(ctx, session_id)
-    user, _ = require_reachable(session.user_id)
+    user, _ = require_reachable(ctx, session.user_id)
     if not user.away:
         raise BridgeError(
             "user_present",
@@ -178,7 +158,7 @@ def send_message(
         )
     attached = media.attach(ctx, media_ids, session.user_phone, session.pool_number) if media_ids is not None else None
     accepted = messages.submit(ctx, session, text, client_message_id, attached)
-    touch(session, ctx.now())
+    touch(ctx, session, ctx.now())
     return accepted
 
 
@@ -197,35 +177,41 @@ def describe(session: Session) -> dict:
 
 def list_open(ctx: Context, user_id: str) -> dict:
     now = ctx.now()
-    found = Session.open_sessions_by_user.query(user_id)
-    return {"sessions": [describe(s) for s in found if is_open(s, now)]}
+    return {"sessions": [describe(s) for s in ctx.store.sessions.open_of_user(user_id) if s.is_open(now)]}
+
+
+def end(ctx: Context, session_id: str) -> Session:
+    """DELETE /sessions/{id}: close it if it is open; the session as it is then."""
+    session = settle_expired(ctx, get(ctx, session_id))
+    return _close(ctx, session, "closed") or ctx.store.sessions.get(session_id) or session
 
 
 def close(ctx: Context, session: Session, reason: str = "closed") -> bool:
-    """Close the session and free its route at once. False if it was already closed.
+    """Close the session and free its route at once. False if it was already closed."""
+    return _close(ctx, session, reason) is not None
 
-    The close is one write that also marks it `closing` (and keeps it in the open-by-user
-    index); the route's release and the session.closed event follow, and the mark goes
+
+def _close(ctx: Context, session: Session, reason: str) -> Session | None:
+    """close(), answering the closed session (None: it was not open).
+
+    The close is one write that also marks it `closing` (and keeps it among the user's
+    open ones); the route's release and the session.closed event follow, and the mark goes
     last. A fault in between leaves it marked, and whatever retries the close (the API
     call, the sweep, closing the user's sessions) finishes it: the event is never lost."""
-    closed = update_if(
-        session,
-        [Session.status.set(CLOSED), Session.close_reason.set(reason), Session.closing.set(True)],
-        Session.status == OPEN,
-    )
-    if not closed:
-        current = get_or_none(Session, session.session_id)
+    closed = ctx.store.sessions.close(session.session_id, reason)
+    if closed is None:
+        current = ctx.store.sessions.get(session.session_id)
         if current is not None and current.closing:
             _finish_close(ctx, current)
-        return False
-    _finish_close(ctx, session)
+        return None
+    _finish_close(ctx, closed)
     logger.info("session closed", extra={"session_id": session.session_id, "reason": reason})
-    return True
+    return closed
 
 
 def _finish_close(ctx: Context, session: Session) -> None:
-    delete_if(Route(session.user_phone, session.pool_number), Route.session_id == session.session_id)
-    _release_pair(session.user_id, session.partner_id, session.session_id)
+    ctx.store.sessions.release_route(session)
+    ctx.store.sessions.release_pair(session.user_id, session.partner_id, session.session_id)
     chat_events.emit(
         ctx,
         events.SESSION_CLOSED,
@@ -235,55 +221,51 @@ def _finish_close(ctx: Context, session: Session) -> None:
         partner_id=session.partner_id,
         reason=session.close_reason,
     )
-    finished = update_if(session, [Session.closing.remove(), Session.open_user_id.remove()], Session.closing.exists())
-    if finished:
-        pool_numbers.adjust_open_sessions(session.pool_number, -1, ctx.now())
+    if ctx.store.sessions.finish_close(session.session_id):
+        pool_numbers.adjust_open_sessions(ctx, session.pool_number, -1, ctx.now())
 
 
 def close_all_for_user(ctx: Context, user_id: str, reason: str, phone: str | None = None) -> int:
     """Close the user's open sessions (only those on `phone`, when given)."""
-    found = Session.open_sessions_by_user.query(user_id)
+    found = ctx.store.sessions.open_of_user(user_id)
     return sum(close(ctx, s, reason) for s in found if phone is None or s.user_phone == phone)
 
 
 def close_pair(ctx: Context, user_id: str, partner_id: str) -> bool:
-    pair = get_or_none(Pair, user_id, partner_id)
-    session = get_or_none(Session, pair.session_id) if pair and pair.session_id else None
+    holder_id = ctx.store.sessions.pair_holder(user_id, partner_id)
+    session = ctx.store.sessions.get(holder_id) if holder_id else None
     return close(ctx, session) if session is not None else False
 
 
-def open_on_route(phone: str, pool_number: str, now: float) -> Session | None:
+def open_on_route(ctx: Context, phone: str, pool_number: str, now: float) -> Session | None:
     """The open session an SMS from `phone` to `pool_number` belongs to, if any."""
-    route, owner = get_together([(Route, phone, pool_number), (Phone, phone, None)])
-    return routed_session(route, owner, now)
+    return routed_session(ctx, ctx.store.routing.lookup(phone, pool_number), now)
 
 
-def routed_session(route: Route | None, owner: Phone | None, now: float) -> Session | None:
-    """The open session `route` names, if any, while `owner` (the sending phone's item,
-    read with the route) says the phone is still that session's user's. Only the phone's
-    verified owner's sessions route: once the phone left the user (taken over, claimed
-    again, removed) nothing reaches their partners, even before the request that moved it
-    has closed every session."""
-    session = get_or_none(Session, route.session_id) if route and route.expires_at > now else None
-    if session is None or not is_open(session, now):
+def routed_session(ctx: Context, routing: Routing, now: float) -> Session | None:
+    """The open session the route names, if any, while the sending phone (read with the
+    route) says it is still that session's user's. Only the phone's verified owner's
+    sessions route: once the phone left the user (taken over, claimed again, removed)
+    nothing reaches their partners, even before the request that moved it has closed
+    every session."""
+    route, owner = routing.route, routing.owner
+    session = ctx.store.sessions.get(route.session_id) if route and route.expires_at > now else None
+    if session is None or not session.is_open(now):
         return None
     return session if owns(owner, session.user_id) else None
 
 
 def sweep_expired(ctx: Context, now: float) -> tuple[int, Counter, Counter]:
-    """Close sessions that expired without being closed (get() closes them only
-    when read), and count the open ones per user and per number.
-
-    Reads the sparse open-by-user index, which holds exactly the open sessions, with a
-    Scan: no key names them all, and the read costs what the open sessions are, never the
-    sessions ever made. Runs on the schedule only, never on a request path."""
+    """Close sessions that expired without being closed (settle_expired closes them only
+    when a route reads them), and count the open ones per user and per number. Runs on
+    the schedule only, never on a request path."""
     closed, per_user, per_number = 0, Counter[str](), Counter[str]()
-    for session in Session.open_sessions_by_user.scan():
+    for session in ctx.store.sessions.all_open():
         if session.status != OPEN:
             if session.closing:
                 _finish_close(ctx, session)  # a close a fault interrupted
             continue
-        if is_open(session, now):
+        if session.is_open(now):
             per_user[session.user_id] += 1
             per_number[session.pool_number] += 1
         elif close(ctx, session, reason="expired"):
@@ -293,21 +275,10 @@ def sweep_expired(ctx: Context, now: float) -> tuple[int, Counter, Counter]:
     return closed, per_user, per_number
 
 
-def touch(session: Session, now: float) -> None:
+def touch(ctx: Context, session: Session, now: float) -> None:
     """Keep an active conversation open: move its expiry forward, but only
     write once a tenth of the TTL has passed since the last move."""
-    ttl = settings().session_ttl_seconds
+    ttl = ctx.settings.session_ttl_seconds
     if session.expires_at - now > ttl * 0.9:
         return
-    expires_at = int(now) + ttl
-    keep = expires_at + KEEP_CLOSED_SECONDS
-    # Each claim moves only while it still belongs to this session.
-    if not update_if(session, [Session.expires_at.set(expires_at), Session.ttl.set(keep)], Session.status == OPEN):
-        return
-    route = Route(session.user_phone, session.pool_number)
-    if not update_if(
-        route, [Route.expires_at.set(expires_at), Route.ttl.set(keep)], Route.session_id == session.session_id
-    ):
-        return
-    pair = Pair(session.user_id, session.partner_id)
-    update_if(pair, [Pair.session_expires_at.set(expires_at)], Pair.session_id == session.session_id)
+    ctx.store.sessions.extend(session, int(now) + ttl)

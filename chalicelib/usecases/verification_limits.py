@@ -1,22 +1,17 @@
-"""The limits on verification codes, kept in DynamoDB (RateCounter items):
-codes per phone and per user, the bridge's global budget per hour, and code
-tries per phone. The arithmetic is core/verification_limits.py; here each
-limit is read, decided and written back conditionally, so racing requests
-cannot together pass a limit. Over a limit: 429 with Retry-After, and the
-caller sends nothing.
+"""The limits on verification codes: codes per phone and per user, the bridge's global
+budget per hour, and code tries per phone. The arithmetic is core/verification_limits.py;
+here each limit is read, decided and written back conditionally (the context's
+store.counters), so racing requests cannot together pass a limit. Over a limit: 429 with
+Retry-After, and the caller sends nothing.
 """
 
 from __future__ import annotations
 
-from typing import cast
-
-from chalicelib.adapters import metrics
-from chalicelib.config import VerificationSettings, verification_settings
+from chalicelib.config import VerificationSettings
 from chalicelib.core import verification_limits as rules
 from chalicelib.core.errors import BridgeError
 from chalicelib.core.verification_limits import Window
-from chalicelib.store.conditional import get_or_none, save_if, update_if
-from chalicelib.store.models import RateCounter
+from chalicelib.store.counters import EventLog
 from chalicelib.usecases.context import Context
 
 TOO_MANY_CODES, TOO_MANY_TRIES = "too_many_codes", "too_many_tries"
@@ -38,7 +33,7 @@ def _tries_window(limits: VerificationSettings) -> Window:
 def admit_code(ctx: Context, user_id: str, phone: str) -> None:
     """Count one code SMS to `phone` for `user_id`, or raise 429 (nothing counted
     when a limit is already reached)."""
-    limits, now = verification_settings(), ctx.now()
+    limits, now = ctx.settings.verification, ctx.now()
     checks = [
         (f"tries#{phone}", [_tries_window(limits)], TOO_MANY_TRIES, "too many wrong codes for this phone"),
         (f"phone#{phone}", _phone_windows(limits), TOO_MANY_CODES, "too many codes were sent to this phone"),
@@ -46,14 +41,14 @@ def admit_code(ctx: Context, user_id: str, phone: str) -> None:
     ]
     refusals = []
     for key, windows, code, why in checks:
-        decision = rules.admit(_times(get_or_none(RateCounter, key)), now, windows)
+        decision = rules.admit(_times(ctx.store.counters.log(key)), now, windows)
         if not decision.allowed:
             refusals.append((decision.retry_after, code, why))
     if refusals:
         raise _refusal(refusals)
     for key, windows, code, why in checks[1:]:
-        _take(key, windows, now, code, why)
-    _take_budget(limits, now)
+        _take(ctx, key, windows, now, code, why)
+    _take_budget(ctx, limits, now)
 
 
 def _refusal(refusals: list[tuple[int, str, str]]) -> BridgeError:
@@ -65,48 +60,39 @@ def count_try(ctx: Context, phone: str) -> int:
     """Count one code try for `phone` (before the code is compared, so racing guesses
     cannot pass the limit); returns the tries left, or raises 429 too_many_tries
     while the phone is locked, whatever the code."""
-    limits, now = verification_settings(), ctx.now()
+    limits, now = ctx.settings.verification, ctx.now()
     window = _tries_window(limits)
-    times = _take(f"tries#{phone}", [window], now, TOO_MANY_TRIES, "too many wrong codes for this phone")
+    times = _take(ctx, f"tries#{phone}", [window], now, TOO_MANY_TRIES, "too many wrong codes for this phone")
     return max(0, window.limit - rules.used(times, now, window))
 
 
-def _times(counter: RateCounter | None) -> list[float]:
-    # PynamoDB types the list's items as NumberAttribute; stored, they are numbers.
-    return [float(t) for t in cast("list[float]", counter.times or [])] if counter else []
+def _times(log: EventLog | None) -> list[float]:
+    return list(log.times) if log else []
 
 
-def _take(key: str, windows: list[Window], now: float, code: str, why: str) -> tuple[float, ...]:
+def _take(ctx: Context, key: str, windows: list[Window], now: float, code: str, why: str) -> tuple[float, ...]:
     """Record one event under `key` if its windows allow it; returns the new log."""
     longest = max(window.seconds for window in windows)
     for _ in range(_ATTEMPTS):
-        counter = get_or_none(RateCounter, key)
-        decision = rules.admit(_times(counter), now, windows)
+        log = ctx.store.counters.log(key)
+        decision = rules.admit(_times(log), now, windows)
         if not decision.allowed:
             raise too_many(code, decision.retry_after, why)
-        version = counter.version if counter else 0
-        item = RateCounter(key=key, times=list(decision.times), version=version + 1, ttl=int(now) + longest + 60)
-        held = RateCounter.key.does_not_exist() if counter is None else RateCounter.version == version
-        if save_if(item, held):
+        # Kept a minute past its longest window, so a late read still sees it.
+        if ctx.store.counters.replace_log(key, decision.times, log, int(now) + longest + 60):
             return decision.times
     raise too_many(code, 1, "too many requests for this phone at once")
 
 
-def _take_budget(limits: VerificationSettings, now: float) -> None:
+def _take_budget(ctx: Context, limits: VerificationSettings, now: float) -> None:
     """One SMS of the global budget of the current clock hour."""
     start, end = rules.fixed_window(now, 3600)
     budget = limits.global_max_per_hour
-    counter = RateCounter(key=f"global#{start}")
-    took = update_if(
-        counter,
-        [RateCounter.count.add(1), RateCounter.ttl.set(end + 3600)],
-        RateCounter.count.does_not_exist() | (RateCounter.count < budget),
-    )
-    if not took:
-        metrics.verification_budget(near=True)
+    used = ctx.store.counters.take(f"global#{start}", budget, int(end + 3600))
+    if used is None:
+        ctx.metrics.verification_budget(near=True)
         raise too_many(
             TOO_MANY_CODES, max(1, int(end - now)), "the bridge's hourly budget of verification SMS is spent"
         )
-    used = int(counter.count)
-    metrics.verification_sms()
-    metrics.verification_budget(near=rules.near(used, budget, limits.global_alarm_fraction))
+    ctx.metrics.verification_sms()
+    ctx.metrics.verification_budget(near=rules.near(used, budget, limits.global_alarm_fraction))

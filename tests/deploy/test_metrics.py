@@ -4,7 +4,14 @@ dashboard name."""
 
 import json
 
+from chalicelib import config
 from chalicelib.adapters import metrics
+from chalicelib.adapters.metrics import Collector, EmfSink, Metrics
+
+
+def emf() -> Metrics:
+    """What production publishes through: EMF lines, with the settings of this moment."""
+    return Metrics(EmfSink(config.load().metrics))
 
 
 def _emitted(capsys) -> list[dict]:
@@ -24,7 +31,7 @@ def _metric(blob: dict) -> tuple[str, list[str]]:
 
 def test_a_send_is_one_lean_line_whose_fields_the_metric_filters_read(capsys, monkeypatch):
     monkeypatch.setenv("STAGE", "prod")
-    metrics.sms_sent("msg_1", "+1415*****00", "+14155550100", 3, 1.5, 1)
+    emf().sms_sent("msg_1", "+1415*****00", "+14155550100", 3, 1.5, 1)
     (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     assert line == {
         "level": "INFO",
@@ -46,8 +53,9 @@ def test_a_send_is_one_lean_line_whose_fields_the_metric_filters_read(capsys, mo
 
 def test_in_a_simulation_the_sends_figures_are_collected(capsys):
     seen = []
-    with metrics.collected(lambda name, value, dims: seen.append((name, value, dims))):
-        metrics.sms_sent("msg_1", "+1415*****00", "+14155550100", 2, 0.25, 0)
+    Metrics(Collector(lambda name, value, dims: seen.append((name, value, dims)))).sms_sent(
+        "msg_1", "+1415*****00", "+14155550100", 2, 0.25, 0
+    )
     assert seen == [
         ("SmsSent", 1, {"PoolNumber": "+14155550100"}),
         ("SegmentsSent", 2, {"PoolNumber": "+14155550100"}),
@@ -58,8 +66,8 @@ def test_in_a_simulation_the_sends_figures_are_collected(capsys):
 
 
 def test_twilio_errors_counted_in_total_and_by_code(capsys):
-    metrics.twilio_call()
-    metrics.twilio_call(21610)
+    emf().twilio_call()
+    emf().twilio_call(21610)
     names = [(_metric(b)[0], b.get("ErrorCode")) for b in _emitted(capsys)]
     assert names == [
         ("TwilioRequests", None),
@@ -70,9 +78,9 @@ def test_twilio_errors_counted_in_total_and_by_code(capsys):
 
 
 def test_final_status_gives_latency_or_failure(capsys):
-    metrics.message_final("delivered", None, 2.5)
-    metrics.message_final("undelivered", "30003", 9.0)
-    metrics.message_final("sent", None, 1.0)
+    emf().message_final("delivered", None, 2.5)
+    emf().message_final("undelivered", "30003", 9.0)
+    emf().message_final("sent", None, 1.0)
     blobs = _emitted(capsys)
     assert [_metric(b)[0] for b in blobs] == ["DeliveryLatency", "MessageFailed"]
     assert blobs[0]["DeliveryLatency"] == 2500.0
@@ -80,7 +88,7 @@ def test_final_status_gives_latency_or_failure(capsys):
 
 
 def test_a_broken_metric_never_raises(capsys):
-    metrics.count("Bad", "not a number")  # Powertools rejects it; the caller must not notice
+    emf().count("Bad", "not a number")  # Powertools rejects it; the caller must not notice
 
 
 def test_status_callbacks_publish_delivery_latency_and_failures(bridge, capsys):

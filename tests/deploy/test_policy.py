@@ -77,16 +77,12 @@ def recorder():
 
 @pytest.fixture
 def lambda_environment(monkeypatch):
-    """The dev stage's environment as Lambda sets it, secrets only in SSM."""
-    from chalicelib.adapters import secrets
-
+    """The dev stage's environment as Lambda sets it, secrets only in SSM (the context's
+    secrets, made afresh with each test's context, have read none yet)."""
     for name, value in stage_environment("dev").items():
         monkeypatch.setenv(name, value)
     for name in ("API_TOKENS", "TWILIO_AUTH_TOKEN", "CHAT_WEBHOOK_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    secrets.forget()
-    yield
-    secrets.forget()
 
 
 def _put_secrets() -> None:

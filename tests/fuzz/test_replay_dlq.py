@@ -9,6 +9,7 @@ import json
 import boto3
 from conftest import PREFIX
 
+from chalicelib.core.outbound_job import OutboundJob
 from scripts import replay_dlq
 
 
@@ -26,7 +27,7 @@ def test_replay_moves_every_dead_letter_back_and_prints_ids_not_text(aws_backend
     )
     sqs.send_message(
         QueueUrl=_dlq_url(sqs, "outbound"),
-        MessageBody=json.dumps({"message_id": "msg_1"}),
+        MessageBody=OutboundJob("msg_1").encode(),
         MessageGroupId="+14155550101",
         MessageDeduplicationId="msg_1",
     )
@@ -51,7 +52,7 @@ def test_replay_moves_every_dead_letter_back_and_prints_ids_not_text(aws_backend
         assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
     outbound = sqs.get_queue_url(QueueName=replay_dlq.source_queue_name(PREFIX, "outbound"))["QueueUrl"]
     (back,) = sqs.receive_message(QueueUrl=outbound, AttributeNames=["All"])["Messages"]
-    assert json.loads(back["Body"]) == {"message_id": "msg_1"}
+    assert OutboundJob.decode(back["Body"]) == OutboundJob("msg_1")
     assert back["Attributes"]["MessageGroupId"] == "+14155550101"
     requests_url = sqs.get_queue_url(QueueName=replay_dlq.source_queue_name(PREFIX, "requests"))["QueueUrl"]
     (request,) = sqs.receive_message(QueueUrl=requests_url, MessageAttributeNames=["All"])["Messages"]

@@ -170,24 +170,16 @@ def test_same_client_message_id_sends_once(ready):
     assert reused.status_code == 409 and reused.json["error"]["code"] == "client_message_id_reused"
 
 
-def test_aws_throttling_answers_503_with_retry_after_and_loses_nothing(ready, monkeypatch):
+def test_aws_throttling_answers_503_with_retry_after_and_loses_nothing(ready):
     """Once botocore's retries are spent, a throttled DynamoDB is the caller's
     cue to retry (503), not a server bug (500)."""
-    from botocore.exceptions import ClientError
+    from conftest import Failing, app_store, throttled
     from pynamodb.exceptions import GetError
 
-    from chalicelib.store.models import Session
+    import app as app_module
 
     bridge, open_id, _ = ready
-    throttled = ClientError(
-        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem"
-    )
-
-    def busy(*args, **kwargs):
-        raise GetError("Failed to get item", throttled)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Session, "get", busy)
+    with app_store(sessions=Failing(app_module.context.store.sessions, "get", throttled("GetItem", GetError))):
         response = bridge.api.post(f"/sessions/{open_id}/messages", {"text": "hello", "client_message_id": "retry-1"})
     assert response.status_code == 503 and response.json["error"]["code"] == "temporarily_unavailable"
     assert response.headers["Retry-After"] == "1"

@@ -94,3 +94,25 @@ def test_the_text_limit_is_1600_less_the_name_and_the_error_says_so(ready):
     assert f"the text may be {room} characters" in over.json["error"]["message"]
     bridge.queues.drain()
     assert max(len(m.body) for m in bridge.twilio.sms_to(ALICE)) == 1600
+
+
+# Not JSON, though Python's json module reads them: an otherwise good request carrying one.
+NOT_JSON = {"NaN": "NaN", "Infinity": "Infinity", "-Infinity": "-Infinity", "lone surrogate": '"\\ud800"'}
+
+
+@pytest.mark.parametrize("value", NOT_JSON.values(), ids=NOT_JSON.keys())
+def test_the_api_and_the_requests_queue_refuse_what_is_not_json_alike(ready, value):
+    bridge, _ = ready
+    request = '{"type": "message.send", "user_id": "alice", "partner_id": "carol", "text": "hi", "note": %s}'
+    response = bridge.api.call("POST", "/sessions", raw=request % value)
+    assert (response.status_code, response.json["error"]["code"]) == (400, "invalid_json")
+    sqs = boto3.client("sqs")
+    sqs.send_message(
+        QueueUrl=sqs.get_queue_url(QueueName="sms-bridge-dev-requests")["QueueUrl"], MessageBody=request % value
+    )
+    bridge.queues.drain()
+    [dead] = bridge.queues.messages_in("sms-bridge-dev-requests-dlq")
+    assert dead["MessageAttributes"]["reason"]["StringValue"].startswith("invalid_json: ")
+    assert bridge.api.get("/users/alice/sessions").json["sessions"][0]["partner_id"] == "bob", (
+        "nothing opened for carol"
+    )

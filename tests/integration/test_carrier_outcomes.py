@@ -7,13 +7,15 @@ message.status event carries error_code and error_reason."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
-from conftest import PUBLIC_BASE_URL, post_webhook
+from conftest import PUBLIC_BASE_URL, Failing, post_webhook
 from integration.test_pool import assert_twilio_spec_kept
 
 import app as app_module
 from chalicelib.adapters import metrics
+from chalicelib.adapters.metrics import Collector, Metrics
 from chalicelib.adapters.twilio import TwilioError
 
 ALICE = "+14155552671"
@@ -122,11 +124,10 @@ def test_a_delivered_sms_starts_the_count_again(alice, monkeypatch):
 def test_an_unregistered_number_is_held_back_with_a_metric_until_reactivated(alice):
     alice.twilio.state.require_a2p = True  # the pool's numbers are in no approved campaign: 30034
     session = alice.open_session("alice", "bob", "Bob")
-    faults = []
-    with metrics.collected(
-        lambda name, value, dims: faults.append(name) if name == metrics.POOL_NUMBER_FAULTS else None
-    ):
-        message = send_and_settle(alice, session["session_id"], "blocked", callbacks=1)  # undelivered 30034
+    figures = []
+    app_module.configure(replace(app_module.context, metrics=Metrics(Collector(lambda name, *_: figures.append(name)))))
+    message = send_and_settle(alice, session["session_id"], "blocked", callbacks=1)  # undelivered 30034
+    faults = [name for name in figures if name == metrics.POOL_NUMBER_FAULTS]
     final = status_events(alice, message["message_id"])[-1]
     assert (final["status"], final["error_code"]) == ("undelivered", "30034")
     assert "A2P 10DLC" in final["error_reason"]
@@ -158,13 +159,14 @@ def test_without_a_service_blocked_numbers_are_not_followed_by_more_plain_ones(a
     assert len(alice.api.get("/numbers").json["numbers"]) == 2
 
 
-def test_a_send_refused_for_the_region_holds_the_number_back(alice, monkeypatch):
+def test_a_send_refused_for_the_region_holds_the_number_back(alice):
     session = alice.open_session("alice", "bob", "Bob")
 
-    def refuse(**_):
-        raise TwilioError("Twilio answered 400 (code 21408)", status=400, code=21408, retryable=False)
+    def refused():
+        return TwilioError("Twilio answered 400 (code 21408)", status=400, code=21408, retryable=False)
 
-    monkeypatch.setattr(app_module.context.twilio, "send_sms", refuse)
+    ctx = app_module.context
+    app_module.configure(replace(ctx, twilio=Failing(ctx.twilio, "send_sms", refused)))
     message = alice.send(session["session_id"], "abroad")
     alice.queues.drain()
     final = status_events(alice, message["message_id"])[-1]

@@ -10,7 +10,6 @@ from conftest import PREFIX, PUBLIC_BASE_URL
 from integration.test_pool import assert_twilio_spec_kept
 
 from chalicelib.adapters.twilio import TwilioGateway
-from chalicelib.usecases import messaging_service
 
 doctor = importlib.import_module("scripts.doctor")
 doctor_targets = importlib.import_module("scripts.doctor_targets")
@@ -24,11 +23,9 @@ def setup(bridge, monkeypatch):
     service = bridge.twilio.state.add_service("sms-bridge")
     bridge.twilio.state.set_campaign(service.sid, "VERIFIED")
     monkeypatch.setenv("TWILIO_MESSAGING_SERVICE_SID", service.sid)
-    messaging_service.forget()
     bridge.add_pool(SF)
     bridge.service = service
-    yield bridge
-    messaging_service.forget()
+    return bridge
 
 
 def target(bridge, service_sid: str | None = "default", prefix: str = PREFIX):

@@ -6,16 +6,26 @@ caller (503) would; the chat backend must get the owed events, each under one
 event_id."""
 
 import contextlib
+import dataclasses
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
 from conftest import POOL, post_webhook
-from pynamodb.connection.base import Connection
 
+import app as app_module
 from chalicelib.adapters import aws
+from chalicelib.adapters.queues import Queues
 from chalicelib.core import events
+from chalicelib.store import models
 from chalicelib.store.models import Message, Pair, Phone, RateCounter, Route, Session, User
+
+# Every kind of item, each with its own PynamoDB connection (and so botocore client).
+ITEM_MODELS = [
+    value
+    for value in vars(models).values()
+    if isinstance(value, type) and issubclass(value, models.Model) and value is not models.Model
+]
 
 ALICE = "+14155550100"
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"}
@@ -54,18 +64,26 @@ class FlakySqs:
 
 
 @contextlib.contextmanager
-def injected(faults: Faults, monkeypatch):
-    call = Connection._make_api_call
+def injected(faults: Faults):
+    """Faults in the app's SQS (its context's queues over a flaky client) and in every
+    DynamoDB write (a botocore hook on the client of each item model: PynamoDB's own)."""
 
-    def dynamodb(self, operation_name, operation_kwargs, *args, **kwargs):
-        if operation_name in WRITES:
-            faults.step(f"dynamodb.{operation_name} {operation_kwargs.get('TableName', '')}")
-        return call(self, operation_name, operation_kwargs, *args, **kwargs)
+    def dynamodb(model, params, **_):
+        if model.name in WRITES:
+            faults.step(f"dynamodb.{model.name} {params.get('TableName', '')}")
 
-    with monkeypatch.context() as patch:
-        patch.setattr(Connection, "_make_api_call", dynamodb)
-        with aws.substituted("sqs", FlakySqs(aws._client("sqs"), faults)):
-            yield
+    clients = {item_model._get_connection().connection.client for item_model in ITEM_MODELS}
+    for client in clients:
+        client.meta.events.register("before-call.dynamodb", dynamodb)
+    ctx = app_module.context
+    flaky = Queues(ctx.settings.queues, sqs=FlakySqs(aws.client("sqs"), faults))
+    app_module.configure(dataclasses.replace(ctx, queues=flaky))
+    try:
+        yield
+    finally:
+        app_module.configure(ctx)
+        for client in clients:
+            client.meta.events.unregister("before-call.dynamodb", dynamodb)
 
 
 @pytest.fixture
@@ -178,7 +196,7 @@ TRANSITIONS = {
 
 
 @pytest.mark.parametrize("name", list(TRANSITIONS))
-def test_a_fault_at_every_step_loses_no_event(ready, queued_events, monkeypatch, name):
+def test_a_fault_at_every_step_loses_no_event(ready, queued_events, name):
     prepare, trigger = TRANSITIONS[name]
     bridge = ready
 
@@ -189,7 +207,7 @@ def test_a_fault_at_every_step_loses_no_event(ready, queued_events, monkeypatch,
         queued_events.clear()
         faults = Faults()
         faults.armed = armed
-        with injected(faults, monkeypatch):
+        with injected(faults):
             owed = trigger(bridge, state)
         return faults, owed
 

@@ -11,7 +11,7 @@ from conftest import POOL, PREFIX
 
 from chalicelib.adapters.twilio import TwilioError, TwilioGateway
 from chalicelib.core import media_rules
-from chalicelib.usecases.context import Context
+from chalicelib.wiring import production_context
 
 ALICE = "+14155550100"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
@@ -165,7 +165,7 @@ def test_a_retry_after_a_partial_copy_fetches_only_what_is_missing(bridge, sessi
     import app as app_module
 
     flaky = FlakyTwilio()
-    app_module.configure(Context(twilio=flaky))
+    app_module.configure(production_context(twilio=flaky))
     params, inbound, post = phone_sends_mms(
         bridge, session["pool_number"], "", [("image/png", PNG), ("image/gif", GIF)]
     )

@@ -20,9 +20,7 @@ def service(bridge, monkeypatch):
     created = bridge.twilio.state.add_service("sms-bridge")
     bridge.twilio.state.set_campaign(created.sid, "VERIFIED")
     monkeypatch.setenv("TWILIO_MESSAGING_SERVICE_SID", created.sid)
-    messaging_service.forget()
-    yield created
-    messaging_service.forget()
+    return created
 
 
 def member_of(bridge, phone: str) -> str | None:
@@ -116,27 +114,25 @@ def test_the_campaigns_rate_limits_the_sender_unless_one_is_configured(bridge, s
     bridge.twilio.state.set_campaign(
         service.sid, "VERIFIED", {"att": {"mps": 4, "msg_class": "E"}, "tmobile": {"brand_tier": "LOW"}}
     )
-    from chalicelib import config
-
     ctx = app_module.context
-    limits = messaging_service.limits_with_campaign(ctx, config.limit_settings())
+    ctx.refresh()  # the settings of this moment, as an invocation would take them
+    limits = messaging_service.limits_with_campaign(ctx, ctx.settings.limits)
     assert limits.campaign_segments_per_second == 4.0
     assert limits.campaign_id == bridge.twilio.state.service(service.sid).campaign.sid
-    from chalicelib.usecases import sender
+    from chalicelib.usecases.sending.batch import Batch
 
-    assert sender.Batch(ctx, []).limiter.limits == limits  # what the sender charges
+    assert Batch(ctx, []).limiter.limits == limits  # what the sender charges
 
     monkeypatch.setenv("CAMPAIGN_SEGMENTS_PER_SECOND", "2.5")
-    limits = messaging_service.limits_with_campaign(ctx, config.limit_settings())
+    ctx.refresh()
+    limits = messaging_service.limits_with_campaign(ctx, ctx.settings.limits)
     assert limits.campaign_segments_per_second == 2.5
 
 
-def test_without_the_setting_numbers_stay_plain_and_it_is_said_once(bridge, monkeypatch):
-    messaging_service.forget()
-    said = []
-    monkeypatch.setattr(messaging_service.logger, "warning", lambda message, *a, **k: said.append(message))
+def test_without_the_setting_numbers_stay_plain_and_it_is_said_once(bridge, caplog):
     bridge.add_pool(SF)
     bridge.add_pool("+14155550182")
+    said = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
     assert len([m for m in said if "TWILIO_MESSAGING_SERVICE_SID is not set" in m]) == 1
     assert member_of(bridge, SF) is None
     assert not [r for r in twilio_requests(bridge.twilio) if r.get("path", "").startswith("/v1/")]

@@ -9,13 +9,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import POOL
+from conftest import POOL, Failing, app_store
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
+from chalicelib.core.session_rules import is_open
 from chalicelib.store.models import Message, Pair, Phone, RateCounter, Route, Session, User
-from chalicelib.usecases import sessions
 
 ALICE_PHONE = "+14155550100"
 PHONES = (ALICE_PHONE, "+14155550111")
@@ -62,12 +62,14 @@ def check_invariants(now: float) -> None:
         return phone is not None and phone.user_id == session.user_id and phone.verified
 
     for session in Session.scan(consistent_read=True):
-        if sessions.is_open(session, now):
+        if is_open(session.status, session.expires_at, now):
             assert owner_ok(session), f"open session {session.session_id} of a user who lost {session.user_phone}"
     for route in Route.scan(consistent_read=True):
         if route.expires_at > now:
             session = Session.get(route.session_id, consistent_read=True)
-            assert sessions.is_open(session, now) and owner_ok(session), "a live route to a phone its user lost"
+            assert is_open(session.status, session.expires_at, now) and owner_ok(session), (
+                "a live route to a phone its user lost"
+            )
 
 
 @pytest.fixture
@@ -101,23 +103,37 @@ def pool_now():
     return app_module.context.now()
 
 
-def test_a_superseded_code_answers_409_code_superseded(pool, codes, monkeypatch):
+class RePutAfterTheTry:
+    """The verification counters, the code try counted and then, before the verify writes,
+    the phone PUT again (a racing request), once."""
+
+    def __init__(self, counters, re_put):
+        self._counters, self._re_put, self.done = counters, re_put, False
+
+    def replace_log(self, key, *args):
+        written = self._counters.replace_log(key, *args)
+        if written and key.startswith("tries#") and not self.done:
+            self.done = True
+            self._re_put()
+        return written
+
+    def __getattr__(self, name):
+        return getattr(self._counters, name)
+
+
+def test_a_superseded_code_answers_409_code_superseded(pool, codes):
     """The verify read the user's claim, then a re-PUT replaced it before the verify wrote."""
-    from chalicelib.usecases import phones
+    import app as app_module
 
     assert _put(pool, "alice").status_code == 202
     first = codes[-1]
-    count_try = phones.verification_limits.count_try
 
-    def re_put_meanwhile(ctx, phone):
-        left = count_try(ctx, phone)
+    def re_put():
         assert _put(pool, "alice").status_code == 202
-        return left
 
-    monkeypatch.setattr(phones.verification_limits, "count_try", re_put_meanwhile)
-    lost = _verify(pool, "alice", first)
+    with app_store(counters=RePutAfterTheTry(app_module.context.store.counters, re_put)):
+        lost = _verify(pool, "alice", first)
     assert lost.status_code == 409 and lost.json["error"]["code"] == "code_superseded"
-    monkeypatch.undo()
     assert _verify(pool, "alice", codes[-1]).json == {"status": "verified"}
     check_invariants(pool_now())
 
@@ -162,14 +178,16 @@ def test_re_hooking_ones_own_phone_closes_its_sessions_before_anyone_takes_it(po
     check_invariants(pool_now())
 
 
-def test_a_fault_after_the_claim_moved_still_routes_nothing_to_the_old_owners_partners(pool, codes, monkeypatch):
+def test_a_fault_after_the_claim_moved_still_routes_nothing_to_the_old_owners_partners(pool, codes):
     """The request that moved the phone fails before closing the sessions: the routing and
     the send checks already refuse the old owner, and the retry closes them."""
+    import app as app_module
+
     pool.verified_user("alice", ALICE_PHONE)
     session = pool.open_session("alice", "bob", "Bob")
-    with monkeypatch.context() as patch:
-        patch.setattr(sessions, "close_all_for_user", _boom)
-        assert _put(pool, "alice").status_code == 500  # the injected crash
+    faulty = Failing(app_module.context.store.sessions, "open_of_user", _fault)
+    with app_store(sessions=faulty):
+        assert _put(pool, "alice").status_code == 500  # the injected crash, as it closes the sessions
     answer = pool.sms_from_phone(ALICE_PHONE, session["pool_number"], "who is this")
     assert "conversation has ended" in answer.text
     refused = pool.api.post(f"/sessions/{session['session_id']}/messages", {"text": "hi"})
@@ -178,8 +196,8 @@ def test_a_fault_after_the_claim_moved_still_routes_nothing_to_the_old_owners_pa
     check_invariants(pool_now())
 
 
-def _boom(*args, **kwargs):
-    raise RuntimeError("injected fault after the claim")
+def _fault() -> Exception:
+    return RuntimeError("injected fault after the claim")
 
 
 def test_removing_the_phone_frees_it_and_closes_sessions(pool, codes):

@@ -113,7 +113,7 @@ def test_growth_takes_back_a_number_the_autoscaler_drained_instead_of_buying(ali
     open_for(alice, "alice", "p1")
     third = "+14155550183"
     alice.seed_pool(third)
-    pool_numbers.drain_auto(third, app_module.context.now())
+    pool_numbers.drain_auto(app_module.context, third, app_module.context.now())
     open_for(alice, "alice", "p2")
 
     grown = open_for(alice, "alice", "p3")
@@ -151,6 +151,7 @@ def test_over_the_monthly_budget_a_session_is_refused_saying_so(alice, monkeypat
 
 def test_racing_opens_grow_the_pool_exactly_to_the_maximum(alice, atomic_moto, monkeypatch):
     monkeypatch.setenv("POOL_MAX_SIZE", "5")
+    app_module.context.refresh()  # the settings the use case is called with below, as an invocation takes them
     start = threading.Barrier(6)
 
     def open_one(partner):
@@ -286,7 +287,9 @@ def test_the_schedule_buys_when_the_projected_wait_exceeds_the_target(alice, clo
 
     bought = [d for d in run["decisions"] if d["action"] == "buy"]
     assert bought and all("projected wait" in d["reason"] and d["outcome"].startswith("bought") for d in bought)
-    usage = pool_usage.usage_for_day(today)  # the 90s folded in (and the verification code sent before)
+    usage = pool_usage.usage_for_day(
+        app_module.context, today
+    )  # the 90s folded in (and the verification code sent before)
     assert all(int(usage[n].segments_out) - 90 in (0, 1) for n in SF)
     assert sum(s == "active" for s in statuses(alice).values()) == 2 + len(bought)
     assert_twilio_spec_kept(alice.twilio)
@@ -297,7 +300,7 @@ def test_sent_counters_reach_the_day_once_however_often_the_run_folds_them(alice
     alice.send(session["session_id"], "x" * 200)  # two segments
     alice.queues.drain()
     number, today = session["pool_number"], pool_usage.today(clock.now())
-    assert pool_usage.usage_for_day(today).get(number) is None  # the sender wrote no usage item
+    assert pool_usage.usage_for_day(app_module.context, today).get(number) is None  # the sender wrote no usage item
 
     def reported():  # what no run folded yet is reported as today's
         row = next(r for r in alice.api.get("/numbers/stats").json["numbers"] if r["phone_number"] == number)
@@ -307,7 +310,7 @@ def test_sent_counters_reach_the_day_once_however_often_the_run_folds_them(alice
     assert before[0] >= 2
     for _ in range(2):
         autoscale.autoscale(app_module.context)
-        usage = pool_usage.usage_for_day(today)[number]
+        usage = pool_usage.usage_for_day(app_module.context, today)[number]
         assert (usage.segments_out, usage.messages_out) == before
         assert reported() == before
 

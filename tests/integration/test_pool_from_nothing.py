@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from integration.test_pool import assert_twilio_spec_kept, twilio_requests
 
-from chalicelib.usecases import messaging_service
-
 ALICE = "+14155552671"
 
 
@@ -27,11 +25,7 @@ def test_in_a_messaging_service_the_first_number_joins_it_before_the_code(bridge
     service = bridge.twilio.state.add_service("sms-bridge")
     bridge.twilio.state.set_campaign(service.sid, "VERIFIED")
     monkeypatch.setenv("TWILIO_MESSAGING_SERVICE_SID", service.sid)
-    messaging_service.forget()
-    try:
-        bridge.verified_user("alice", ALICE)
-    finally:
-        messaging_service.forget()
+    bridge.verified_user("alice", ALICE)
     number = bridge.api.get("/numbers").json["numbers"][0]["phone_number"]
     assert bridge.twilio.state.service_of(number).sid == service.sid
     assert_twilio_spec_kept(bridge.twilio)

@@ -5,12 +5,15 @@ and nothing sent."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import boto3
 import pytest
 from conftest import POOL
 
+import app as app_module
 from chalicelib.adapters import metrics
+from chalicelib.adapters.metrics import Collector, Metrics
 from chalicelib.store.models import RateCounter, User
 
 ALICE = "+14155550100"
@@ -71,8 +74,8 @@ def test_global_budget_refuses_and_raises_the_alarm_metric(pool, clock, monkeypa
     monkeypatch.setenv("VERIFY_GLOBAL_ALARM_FRACTION", "0.75")
     clock.set(3600 * 500_000 + 600)  # 10 minutes into an hour
     figures = []
-    with metrics.collected(lambda name, value, dims: figures.append(name)):
-        answers = [_put(pool, f"user-{i}", f"+1415555{200 + i:04d}").status_code for i in range(6)]
+    app_module.configure(replace(app_module.context, metrics=Metrics(Collector(lambda name, *_: figures.append(name)))))
+    answers = [_put(pool, f"user-{i}", f"+1415555{200 + i:04d}").status_code for i in range(6)]
     assert answers == [202, 202, 202, 202, 429, 429]
     assert figures.count(metrics.VERIFICATION_SMS) == 4 == len(codes)
     assert figures.count(metrics.VERIFICATION_BUDGET_NEAR) == 4  # the 3rd and 4th sent, both refused

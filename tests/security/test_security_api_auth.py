@@ -6,12 +6,12 @@ compared in constant time."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hmac
 import inspect
 import json
 import re
 
-import botocore.client
 import pytest
 from conftest import API_TOKEN
 
@@ -63,18 +63,43 @@ BAD_AUTHORIZATIONS = {
 }
 
 
+class Recorded:
+    """A part of the app's context that notes each of its methods called (and then does it)."""
+
+    def __init__(self, part, calls: list[str], name: str):
+        self._part, self._calls, self._name = part, calls, name
+
+    def __getattr__(self, attribute):
+        value = getattr(self._part, attribute)
+        if not callable(value) or attribute == "configure":  # the settings handed over: no AWS call
+            return value
+
+        def called(*args, **kwargs):
+            self._calls.append(f"{self._name}.{attribute}")
+            return value(*args, **kwargs)
+
+        return called
+
+
 @pytest.fixture
-def aws_calls(monkeypatch):
-    """Every AWS API call made (DynamoDB through PynamoDB, SQS through boto3)."""
-    calls = []
-    real = botocore.client.BaseClient._make_api_call
-
-    def counting(self, operation_name, api_params):
-        calls.append(operation_name)
-        return real(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
-    return calls
+def aws_calls(api):
+    """Every use of the app's AWS parts: its repositories (DynamoDB), queues (SQS), media bucket (S3)."""
+    calls: list[str] = []
+    ctx = app_module.context
+    store = dataclasses.replace(
+        ctx.store,
+        **{f.name: Recorded(getattr(ctx.store, f.name), calls, f.name) for f in dataclasses.fields(ctx.store)},
+    )
+    app_module.configure(
+        dataclasses.replace(
+            ctx,
+            store=store,
+            queues=Recorded(ctx.queues, calls, "queues"),
+            media_store=Recorded(ctx.media_store, calls, "media_store"),
+        )
+    )
+    yield calls
+    app_module.configure(ctx)
 
 
 @pytest.mark.parametrize("route", api_routes(), ids=lambda r: f"{r[1]} {r[0]}")
@@ -96,13 +121,14 @@ def test_every_api_route_refuses_a_missing_or_wrong_token(api, aws_calls, route)
     assert aws_calls == [], "an unauthenticated request reached DynamoDB or SQS"
 
 
-def test_the_right_token_is_let_through_on_every_route(api):
+def test_the_right_token_is_let_through_on_every_route(api, aws_calls):
     """The negative test above is only meaningful if the same calls with the
     token get past authentication (any answer but 401)."""
     for path, method in api_routes():
         body = SAMPLE_BODIES.get((path, method))
         response = api.call(method, concrete(path), body)
         assert response.status_code != 401, (method, path, response.body)
+    assert "phones.user" in aws_calls and "pool.numbers" in aws_calls, "and the recorder sees what they touch"
 
 
 def test_every_configured_token_is_compared_with_compare_digest(api, monkeypatch):
@@ -117,6 +143,8 @@ def test_every_configured_token_is_compared_with_compare_digest(api, monkeypatch
         compared.append((a, b))
         return real(a, b)
 
+    # A spy on the standard library's compare_digest, the thing observed (not replaced): no
+    # seam passes it in, and sys.monitoring sees a call's first argument only.
     monkeypatch.setattr(auth.hmac, "compare_digest", recording)
     for candidate, expected_status in [
         ("first-token", 200),
@@ -179,6 +207,7 @@ def test_twilio_signatures_are_compared_in_constant_time(bridge, monkeypatch):
 def test_chat_signatures_are_compared_with_compare_digest(monkeypatch):
     compared = []
     real = hmac.compare_digest
+    # A spy on compare_digest, as above: what is observed, not replaced.
     monkeypatch.setattr(signing.hmac, "compare_digest", lambda a, b: compared.append((a, b)) or real(a, b))
     header = signing.sign_all(b"{}", ["s1"], 1000)
     assert signing.verify(b"{}", header, ["s0", "s1", "s2"], now=1000)

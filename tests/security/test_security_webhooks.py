@@ -148,24 +148,18 @@ def test_a_replayed_inbound_sms_is_stored_once_and_reported_once(ready, queued_e
     assert [e["text"] for e in bridge.chat.of_type("message.received")] == ["only once please"]
 
 
-def test_an_inbound_sms_whose_store_fails_is_reported_once_when_twilio_retries(ready, queued_events, monkeypatch):
+def test_an_inbound_sms_whose_store_fails_is_reported_once_when_twilio_retries(ready, queued_events):
     """The event is queued before the message is stored: a store that fails after it
     answers 503, and the retry stores the message once and reports it under the
     same event id, so the chat backend sees it once."""
-    from botocore.exceptions import ClientError
+    from conftest import Failing, app_store, throttled
     from pynamodb.exceptions import PutError
 
+    import app as app_module
+
     bridge, session = ready
-    throttled = ClientError(
-        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem"
-    )
-
-    def busy(*args, **kwargs):
-        raise PutError("Failed to put item", throttled)
-
     params = _inbound(session, body="did you get this?")
-    with monkeypatch.context() as patch:
-        patch.setattr(Message, "save", busy)
+    with app_store(messages=Failing(app_module.context.store.messages, "add", throttled("PutItem", PutError))):
         assert post_webhook(bridge.api, "/twilio/sms", params).status_code == 503
     assert post_webhook(bridge.api, "/twilio/sms", params).status_code == 200
     assert post_webhook(bridge.api, "/twilio/sms", params).status_code == 200  # stored now: nothing more
@@ -239,6 +233,8 @@ def test_webhooks_served_on_their_own_endpoint_are_signed_against_it(ready, monk
     _assert_refused(_post(bridge, "/twilio/sms", params, sign_webhook("/twilio/sms", params)), "REST API's URL")
     signature = sign_webhook("/twilio/sms", params, url=webhooks + "/twilio/sms")
     assert _post(bridge, "/twilio/sms", params, signature).status_code == 200
-    from chalicelib.config import settings
+    from chalicelib import config
 
-    assert settings().webhook_url("/twilio/status") == webhooks + "/twilio/status"  # numbers and callbacks point there
+    assert (
+        config.load().webhook_url("/twilio/status") == webhooks + "/twilio/status"
+    )  # numbers and callbacks point there

@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.adapters.clock import ManualClock
 from chalicelib.adapters.twilio import TwilioGateway
-from chalicelib.usecases.context import Context
+from chalicelib.wiring import production_context
 
 from .support import T0
 
@@ -14,7 +14,7 @@ from .support import T0
 @pytest.fixture
 def ctx(aws_backend, twilio):
     """A Context of virtual time and the Twilio stand-in, on moto."""
-    return Context(clock=ManualClock(T0), twilio=TwilioGateway())
+    return production_context(clock=ManualClock(T0), twilio=TwilioGateway())
 
 
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")

@@ -13,7 +13,7 @@ import boto3
 
 from chalicelib.core import phone_numbers
 from chalicelib.store.models import Phone, User
-from chalicelib.usecases import phones, pool_numbers, sender
+from chalicelib.usecases import phones, pool_numbers, sending
 from chalicelib.usecases.context import Context
 from devstack.poller import _record
 
@@ -69,7 +69,7 @@ def send_outbound(ctx: Context) -> int:
     """Run the sender over what the outbound queue holds, as Lambda would; returns how many it sent."""
     done = 0
     while records := receive(OUTBOUND):
-        failed = set(sender.process_batch(ctx, records))
+        failed = set(sending.process_batch(ctx, records))
         delete(OUTBOUND, [r for r in records if r["messageId"] not in failed])
         done += len(records) - len(failed)
         if failed:

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib import config
 from chalicelib.core.message_rules import inbound_message_id
-from chalicelib.store.models import DailyUsage, Message, Phone, Session
+from chalicelib.store.models import Message, Phone, Session
 from chalicelib.usecases import delivery, inbound, messages, pool_usage, sessions
 
 from .support import ACCOUNT_SID, ALICE, POOL, add_pool, of_type, receive, seed_verified_user
@@ -63,9 +63,9 @@ def test_every_sms_in_is_counted_for_the_bill(ctx, session):
     """Counted by the delivery consumer, from the events the SMS cause (none on the webhook's path)."""
     inbound.receive_sms(ctx, sms(ALICE, session.pool_number, "hi", NumSegments="2"))
     inbound.receive_sms(ctx, sms("+14155550177", session.pool_number, "who is this?"))
-    events = receive(config.queue_name("delivery"))
+    events = receive(config.load().queues.delivery)
     delivery.count_received(ctx, events)
-    usage = DailyUsage.get(pool_usage.usage_key(pool_usage.today(ctx.now())), session.pool_number)
+    usage = pool_usage.usage_for_day(ctx, pool_usage.today(ctx.now()))[session.pool_number]
     assert (usage.messages_in, usage.segments_in) == (2, 3)
 
 
@@ -111,6 +111,7 @@ def test_stop_and_start_flip_the_opt_out_with_events(ctx, session, queued_events
 def test_help_is_answered_and_not_routed(ctx, session, queued_events, monkeypatch):
     assert "<Message>" not in inbound.receive_sms(ctx, sms(ALICE, session.pool_number, "help")), "Twilio answers it"
     monkeypatch.setenv("TWILIO_ANSWERS_HELP", "false")  # an operator who turned Twilio's answer off
+    ctx.refresh()  # the next invocation's settings
     answer = inbound.receive_sms(ctx, sms(ALICE, session.pool_number, "help", sid="SM" + "4" * 32))
     assert "Reply STOP to opt out" in answer
     assert queued_events == []
@@ -126,7 +127,7 @@ def test_a_webhook_without_an_address_is_ignored(ctx, session, queued_events):
 
 def sent_message(ctx, session) -> str:
     message_id = messages.submit(ctx, session, "hello")["message_id"]
-    messages.record_sent(ctx, messages.claim(message_id, ctx.now()), "SM" + "9" * 32, ctx.now())
+    messages.record_sent(ctx, messages.claim(ctx, message_id, ctx.now()), "SM" + "9" * 32, ctx.now())
     return message_id
 
 

@@ -25,12 +25,12 @@ def test_a_session_pages_in_the_order_messages_were_made(ctx):
         made.append(messages.submit(ctx, session, f"text {i}")["message_id"])
         ctx.clock.advance(1)
     messages.store_inbound(
-        "msg_in_x", "SM" + "7" * 32, session, "reply", json.dumps(["https://m.example/1"]), ctx.now()
+        ctx, "msg_in_x", "SM" + "7" * 32, session, "reply", json.dumps(["https://m.example/1"]), ctx.now()
     )
     messages.submit(ctx, SessionStub(session_id="ses_other"), "elsewhere")
     seen, cursor, pages = [], None, 0
     while True:
-        page = message_views.list_for_session(session.session_id, "2", cursor)
+        page = message_views.list_for_session(ctx, session.session_id, "2", cursor)
         seen += page["messages"]
         pages += 1
         cursor = page["next_cursor"]
@@ -60,18 +60,18 @@ def test_a_session_pages_in_the_order_messages_were_made(ctx):
 def test_one_message_and_its_moves(ctx):
     message_id = messages.submit(ctx, SessionStub(), "hello")["message_id"]
     ctx.clock.advance(2.5)
-    messages.record_sent(ctx, messages.claim(message_id, ctx.now()), "SM" + "8" * 32, ctx.now())
-    shown = message_views.describe(message_views.get(message_id))
+    messages.record_sent(ctx, messages.claim(ctx, message_id, ctx.now()), "SM" + "8" * 32, ctx.now())
+    shown = message_views.describe(ctx, message_views.get(ctx, message_id))
     assert (shown["status"], shown["sent_at"]) == ("sent", "2027-01-15T08:00:02.500Z")
-    error = refused(message_views.get, "msg_nope")
+    error = refused(message_views.get, ctx, "msg_nope")
     assert (error.code, error.status) == ("message_not_found", 404)
 
 
 def test_bad_limits_and_cursors_are_400(ctx):
     for limit in ("0", "101", "ten", -1):
-        error = refused(message_views.list_for_session, "ses_1", limit, None)
+        error = refused(message_views.list_for_session, ctx, "ses_1", limit, None)
         assert (error.code, error.status) == ("invalid_limit", 400)
     for cursor in ("not base64 json", "WzFd"):  # WzFd: a list, not a key
-        error = refused(message_views.list_for_session, "ses_1", None, cursor)
+        error = refused(message_views.list_for_session, ctx, "ses_1", None, cursor)
         assert (error.code, error.status) == ("invalid_cursor", 400)
-    assert message_views.list_for_session("ses_none") == {"messages": [], "next_cursor": None}
+    assert message_views.list_for_session(ctx, "ses_none") == {"messages": [], "next_cursor": None}

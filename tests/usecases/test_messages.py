@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from chalicelib.core import phone_numbers
 from chalicelib.core.errors import BridgeError
+from chalicelib.core.outbound_job import OutboundJob
 from chalicelib.store.models import Message
 from chalicelib.usecases import messages
 
@@ -29,15 +28,15 @@ def test_submit_stores_it_queued_and_puts_it_on_the_outbound_queue(ctx):
     assert (stored.body, stored.from_number, stored.to_number) == ("Bob: hello", POOL[0], ALICE)
     assert stored.queued_user_id == "alice"
     records = receive(OUTBOUND)
-    assert [json.loads(r["body"]) for r in records] == [{"message_id": accepted["message_id"], "segments": 1}]
+    assert [OutboundJob.decode(r["body"]) for r in records] == [OutboundJob(accepted["message_id"], segments=1)]
     assert records[0]["attributes"]["MessageGroupId"] == POOL[0]
 
 
 def test_the_state_machine_moves_forward_only(ctx, queued_events):
     message_id = messages.submit(ctx, SessionStub(), "hello")["message_id"]
-    claimed = messages.claim(message_id, ctx.now())
+    claimed = messages.claim(ctx, message_id, ctx.now())
     assert claimed is not None and status(message_id) == "sending"
-    assert messages.claim(message_id, ctx.now()) is None, "a second claim never wins"
+    assert messages.claim(ctx, message_id, ctx.now()) is None, "a second claim never wins"
     assert messages.record_sent(ctx, claimed, "SM" + "1" * 32, ctx.now()) is True
     assert status(message_id) == "sent"
     assert messages.apply_status(ctx, message_id, "delivered") is not None
@@ -53,14 +52,14 @@ def test_the_state_machine_moves_forward_only(ctx, queued_events):
 
 def test_apply_status_back_to_queued_is_a_no_op(ctx):
     message_id = messages.submit(ctx, SessionStub(), "hello")["message_id"]
-    messages.claim(message_id, ctx.now())
+    messages.claim(ctx, message_id, ctx.now())
     assert messages.apply_status(ctx, message_id, "queued") is None
     assert status(message_id) == "sending"
 
 
 def test_a_callback_ahead_of_the_sender_keeps_its_status_and_the_sid(ctx, queued_events):
     message_id = messages.submit(ctx, SessionStub(), "hello")["message_id"]
-    claimed = messages.claim(message_id, ctx.now())
+    claimed = messages.claim(ctx, message_id, ctx.now())
     assert messages.apply_status(ctx, message_id, "delivered") is not None
     assert messages.record_sent(ctx, claimed, "SM" + "2" * 32, ctx.now()) is False
     stored = Message.get(message_id)
@@ -72,9 +71,9 @@ def test_a_callback_ahead_of_the_sender_keeps_its_status_and_the_sid(ctx, queued
 
 def test_unclaim_gives_it_back_to_queued_and_so_to_cancellation(ctx):
     message_id = messages.submit(ctx, SessionStub(), "hello")["message_id"]
-    claimed = messages.claim(message_id, ctx.now())
+    claimed = messages.claim(ctx, message_id, ctx.now())
     assert Message.get(message_id).queued_user_id is None
-    messages.unclaim(claimed)
+    messages.unclaim(ctx, claimed)
     assert status(message_id) == "queued"
     assert messages.cancel_queued_for_user(ctx, "alice") == 1
 
@@ -84,13 +83,13 @@ def test_cancel_queued_for_user_stops_only_queued_ones(ctx, queued_events):
     sending = messages.submit(ctx, SessionStub(), "two")["message_id"]
     sent = messages.submit(ctx, SessionStub(), "three")["message_id"]
     other = messages.submit(ctx, SessionStub(session_id="ses_2", user_id="carol"), "four")["message_id"]
-    messages.claim(sending, ctx.now())
-    messages.record_sent(ctx, messages.claim(sent, ctx.now()), "SM" + "3" * 32, ctx.now())
+    messages.claim(ctx, sending, ctx.now())
+    messages.record_sent(ctx, messages.claim(ctx, sent, ctx.now()), "SM" + "3" * 32, ctx.now())
     assert messages.cancel_queued_for_user(ctx, "alice") == 1
     assert [status(m) for m in (queued, sending, sent, other)] == ["cancelled", "sending", "sent", "queued"]
     assert (queued, "cancelled") in statuses_told(queued_events)
     # A cancelled message is not claimed by the sender later.
-    assert messages.claim(queued, ctx.now()) is None
+    assert messages.claim(ctx, queued, ctx.now()) is None
     assert messages.cancel_queued_for_user(ctx, "alice") == 0
 
 
@@ -116,7 +115,7 @@ def test_a_client_message_id_names_one_message(ctx):
 def test_a_retried_submit_after_sending_queues_nothing_new(ctx):
     message_id = messages.submit(ctx, SessionStub(), "hello", "c-1")["message_id"]
     receive(OUTBOUND)  # the first copy, taken by the sender
-    messages.claim(message_id, ctx.now())
+    messages.claim(ctx, message_id, ctx.now())
     assert messages.submit(ctx, SessionStub(), "hello", "c-1")["status"] == "sending"
     assert status(message_id) == "sending" and Message.count() == 1
 
@@ -143,17 +142,17 @@ def test_a_verification_code_rides_only_in_the_queue(ctx, queued_events):
     [stored] = list(Message.scan())
     assert stored.kind == "verification" and "424242" not in f"{stored.text} {stored.body}"
     [record] = receive(OUTBOUND)
-    assert "424242" in json.loads(record["body"])["secret_text"]
-    claimed = messages.claim(stored.message_id, ctx.now())
+    assert "424242" in OutboundJob.decode(record["body"]).secret_text
+    claimed = messages.claim(ctx, stored.message_id, ctx.now())
     messages.record_sent(ctx, claimed, "SM" + "4" * 32, ctx.now())
     assert statuses_told(queued_events) == [], "the chat backend hears nothing of verification codes"
 
 
 def test_store_inbound_stores_once(ctx):
     session = SessionStub()
-    messages.store_inbound("msg_in_1", "SM" + "5" * 32, session, "first", None, ctx.now())
+    messages.store_inbound(ctx, "msg_in_1", "SM" + "5" * 32, session, "first", None, ctx.now())
     ctx.clock.advance(5)
-    messages.store_inbound("msg_in_1", "SM" + "5" * 32, session, "again", None, ctx.now())
+    messages.store_inbound(ctx, "msg_in_1", "SM" + "5" * 32, session, "again", None, ctx.now())
     stored = Message.get("msg_in_1")
     assert (stored.text, stored.status, stored.direction, stored.created_at) == (
         "first",

@@ -100,7 +100,7 @@ def test_the_right_code_within_the_ttl_verifies(pool, twilio):
     assert phones.verify(pool, "alice", twilio.last_code(ALICE)) == {"status": "verified"}
     assert Phone.get(ALICE).verified is True
     assert User.get("alice").code_hash is None
-    assert phones.describe(User.get("alice"))["status"] == "verified"
+    assert phones.describe(pool, phones.get_user(pool, "alice"))["status"] == "verified"
 
 
 def test_hook_up_of_an_opted_out_phone_is_refused(pool, twilio):

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.store.models import Message, Session
 from chalicelib.usecases import requests_consumer, sessions
-from chalicelib.usecases.context import Context
+from chalicelib.wiring import production_context
 
 from .support import ALICE, POOL, add_pool, of_type, receive, seed_verified_user, send_outbound
 
@@ -100,6 +100,7 @@ def test_a_bad_request_goes_to_the_dlq_with_its_reason(ready, queued_events, req
 
 def test_a_503_stays_queued_until_the_last_receive(ready, queued_events, monkeypatch):
     monkeypatch.setenv("POOL_MAX_SIZE", "1")
+    ready.refresh()  # the next invocation's settings
     requests_consumer.process_batch(ready, [record(send_request(partner_id="bob"))])
     # The one number is alice's route to bob: a second partner has nowhere to go.
     blocked = send_request(partner_id="carol")
@@ -125,7 +126,7 @@ class FailingClock:
 
 
 def test_an_unexpected_failure_stays_queued_even_past_max_receives(ready):
-    broken = Context(clock=FailingClock(), twilio=ready.twilio, limit_store=ready.limit_store)
+    broken = production_context(clock=FailingClock(), twilio=ready.twilio, store=ready.store)
     late = requests_consumer.MAX_RECEIVES + 1
     assert requests_consumer.process_batch(broken, [record(send_request(), "sqs-5", late)]) == ["sqs-5"]
     assert dead_letters() == [], "the queue's redrive policy, not the consumer, gives up on it"

@@ -63,9 +63,10 @@ def test_expiry_by_virtual_time_closes_the_session_and_frees_the_route(users, qu
     session, _ = open_(users, "alice", "p1")
     number = session["pool_number"]
     users.clock.advance(TTL - 1)
-    assert sessions.get(users, session["session_id"]).status == "open"
+    assert sessions.settle_expired(users, sessions.get(users, session["session_id"])).status == "open"
     users.clock.advance(1)
-    expired = sessions.get(users, session["session_id"])
+    assert sessions.get(users, session["session_id"]).status == "open", "a read is a read"
+    expired = sessions.settle_expired(users, sessions.get(users, session["session_id"]))
     assert (expired.status, expired.close_reason) == ("closed", "expired")
     assert Route.count(ALICE, Route.pool_number == number) == 0
     assert open_sessions_on(number) == 0
@@ -82,17 +83,17 @@ def test_open_on_route_finds_the_session_only_while_it_is_open(users):
     session, _ = open_(users, "alice", "p1")
     number = session["pool_number"]
     now = users.now()
-    assert sessions.open_on_route(ALICE, number, now).session_id == session["session_id"]
-    assert sessions.open_on_route(BOB_PHONE, number, now) is None
-    assert sessions.open_on_route(ALICE, number, now + TTL) is None  # expired, though not yet closed
-    sessions.close(users, Session.get(session["session_id"]))
-    assert sessions.open_on_route(ALICE, number, now) is None
+    assert sessions.open_on_route(users, ALICE, number, now).session_id == session["session_id"]
+    assert sessions.open_on_route(users, BOB_PHONE, number, now) is None
+    assert sessions.open_on_route(users, ALICE, number, now + TTL) is None  # expired, though not yet closed
+    sessions.close(users, sessions.get(users, session["session_id"]))
+    assert sessions.open_on_route(users, ALICE, number, now) is None
 
 
 def test_close_is_told_once_and_close_pair_finds_the_session(users, queued_events):
     session, _ = open_(users, "alice", "p1")
     assert sessions.close_pair(users, "alice", "p1") is True
-    assert sessions.close(users, Session.get(session["session_id"])) is False
+    assert sessions.close(users, sessions.get(users, session["session_id"])) is False
     assert sessions.close_pair(users, "alice", "p1") is False
     closed = of_type(queued_events, "session.closed")
     assert [(e["session_id"], e["reason"]) for e in closed] == [(session["session_id"], "closed")]
@@ -118,10 +119,10 @@ def test_sweep_expired_closes_and_counts(users):
 def test_an_active_conversation_stays_open(users):
     session, _ = open_(users, "alice", "p1")
     users.clock.advance(TTL * 0.5)
-    sessions.touch(Session.get(session["session_id"]), users.now())
+    sessions.touch(users, sessions.get(users, session["session_id"]), users.now())
     users.clock.advance(TTL * 0.75)  # past the first expiry, within the moved one
-    assert sessions.get(users, session["session_id"]).status == "open"
-    assert sessions.open_on_route(ALICE, session["pool_number"], users.now()) is not None
+    assert sessions.settle_expired(users, sessions.get(users, session["session_id"])).status == "open"
+    assert sessions.open_on_route(users, ALICE, session["pool_number"], users.now()) is not None
 
 
 def test_a_message_is_refused_while_the_user_is_in_chat(users):

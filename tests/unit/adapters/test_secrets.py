@@ -6,6 +6,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from chalicelib import config
 from chalicelib.adapters import aws
 from chalicelib.adapters.clock import ManualClock
 from chalicelib.adapters.secrets import Secrets
@@ -32,7 +33,7 @@ def rotate(ssm, value: str) -> None:
 
 def test_a_rotated_secret_is_used_once_its_max_age_has_passed(ssm):
     clock = ManualClock(T0)
-    secrets = Secrets(clock)
+    secrets = Secrets(clock, config.load().secrets_max_age_seconds)
     assert secrets.get_list("API_TOKENS") == ["old-token"]
     rotate(ssm, "old-token,new-token")
     clock.advance(299)
@@ -47,7 +48,7 @@ def test_a_rotated_secret_is_used_once_its_max_age_has_passed(ssm):
 def test_the_max_age_is_a_setting(ssm, monkeypatch):
     monkeypatch.setenv("SECRETS_MAX_AGE_SECONDS", "10")
     clock = ManualClock(T0)
-    secrets = Secrets(clock)
+    secrets = Secrets(clock, config.load().secrets_max_age_seconds)
     assert secrets.get("API_TOKENS") == "old-token"
     rotate(ssm, "new-token")
     clock.advance(11)
@@ -56,8 +57,8 @@ def test_the_max_age_is_a_setting(ssm, monkeypatch):
 
 def test_a_secret_in_the_environment_wins_and_a_missing_one_says_what_to_set(ssm, monkeypatch):
     monkeypatch.setenv("API_TOKENS", "from-env")
-    assert Secrets(ManualClock(T0)).get("API_TOKENS") == "from-env"
+    assert Secrets(ManualClock(T0), config.load().secrets_max_age_seconds).get("API_TOKENS") == "from-env"
     monkeypatch.delenv("API_TOKENS")
     monkeypatch.delenv("API_TOKENS_PARAM")
     with pytest.raises(RuntimeError, match="set API_TOKENS or API_TOKENS_PARAM"):
-        Secrets(ManualClock(T0)).get("API_TOKENS")
+        Secrets(ManualClock(T0), config.load().secrets_max_age_seconds).get("API_TOKENS")

@@ -10,9 +10,8 @@ from twilio.http.http_client import TwilioHttpClient
 import app as app_module
 from bench.kit import moto_speedups
 from bench.kit.seams import Seams
-from chalicelib.adapters import aws
 from chalicelib.adapters.clock import ManualClock
-from chalicelib.usecases.context import Context
+from chalicelib.wiring import production_context
 
 
 def test_every_seam_is_undone_at_close(monkeypatch):
@@ -23,16 +22,15 @@ def test_every_seam_is_undone_at_close(monkeypatch):
     context, request = app_module.context, TwilioHttpClient.request
     with Seams() as seams:
         seams.environment(SENDER_MAX_WAIT_SECONDS=None, CAMPAIGN_SEGMENTS_PER_SECOND="3")
-        seams.service_context(app_module, Context(clock=ManualClock(5.0)))
-        seams.sqs_client(stand_in := object())
+        seams.service_context(app_module, production_context(clock=ManualClock(5.0)))
         seams.twilio_http(lambda real: "wrapped")
         seams.moto_speedups()
         seams.moto_sqs_clock(lambda: 12.0)
         assert "SENDER_MAX_WAIT_SECONDS" not in os.environ and os.environ["CAMPAIGN_SEGMENTS_PER_SECOND"] == "3"
-        assert app_module.context.now() == 5.0 and aws.client("sqs") is stand_in
+        assert app_module.context.now() == 5.0
         assert TwilioHttpClient.request == "wrapped" and moto_sqs.unix_time_millis() == 12_000.0
     assert os.environ["SENDER_MAX_WAIT_SECONDS"] == "7" and "CAMPAIGN_SEGMENTS_PER_SECOND" not in os.environ
-    assert app_module.context is context and aws.client("sqs") is not stand_in
+    assert app_module.context is context
     assert TwilioHttpClient.request is request
     assert [getattr(target, name) for target, name, _ in changes] == before
 

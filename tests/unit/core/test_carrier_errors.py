@@ -3,7 +3,6 @@
 import pytest
 
 from chalicelib.core import carrier_errors as ce
-from chalicelib.usecases.messaging_service import campaign_segments_per_second
 
 
 @pytest.mark.parametrize(
@@ -32,17 +31,3 @@ def test_reasons_are_short_and_always_there_for_a_code():
     assert ce.reason("expired").startswith("not sent within")
     assert ce.reason(None) is None
     assert all(len(reason) <= 80 for _, reason in ce.OUTCOMES.values())
-
-
-@pytest.mark.parametrize(
-    "limits, rate",
-    [
-        ({"att": {"mps": 75, "msg_class": "C"}, "tmobile": {"brand_tier": "LOW"}}, 75.0),
-        ({"att": {"mps": 4}, "verizon": {"mps": 2}}, 2.0),
-        ({"tmobile": {"brand_tier": "TOP"}}, None),
-        (None, None),
-        ({"att": {"mps": True}}, None),
-    ],
-)
-def test_the_campaigns_rate_is_the_smallest_reported_per_second_figure(limits, rate):
-    assert campaign_segments_per_second(limits) == rate

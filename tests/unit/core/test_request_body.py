@@ -45,3 +45,14 @@ def test_limits():
 
 def test_brackets_inside_strings_do_not_count():
     assert request_body.nesting_depth(b'{"text": "[[[[[[[[[[{{{{{{ \\" [[[["}') == 1
+
+
+@pytest.mark.parametrize("raw", ["NaN", "[Infinity]", '{"a": -Infinity}', '"\\ud800"', '{"\\udfff": 1}', b"\xff"])
+def test_what_is_not_json_of_utf8_text_is_refused(raw):
+    with pytest.raises(BridgeError) as refused:
+        request_body.parse(raw)
+    assert (refused.value.status, refused.value.code) == (400, "invalid_json")
+
+
+def test_json_is_read_as_it_is():
+    assert request_body.parse('{"text": "\\ud83d\\ude00", "n": 1.5}') == {"text": "😀", "n": 1.5}

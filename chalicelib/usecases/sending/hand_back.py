@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.adapters import queues
 from chalicelib.adapters.clock import Clock
 from chalicelib.adapters.logs import logger
+from chalicelib.adapters.queues import Queues
 from chalicelib.core.gcra import EPSILON
+from chalicelib.core.outbound_job import OutboundJob
 from chalicelib.core.send_timing import RETURN_LEAD_MIN, hand_back_at, visibility_timeout
-from chalicelib.usecases.send_slots import Job
 
 
 @dataclass
@@ -37,12 +37,13 @@ class _Handed:
 
 
 def job_id(record: dict) -> str:
-    return Job.parse(record["body"]).message_id
+    return OutboundJob.decode(record["body"]).message_id
 
 
 class GiveBacks:
-    def __init__(self, clock: Clock):
+    def __init__(self, clock: Clock, queues: Queues):
         self.clock = clock
+        self.queues = queues
         self._given: dict[str, tuple[dict, float, bool]] = {}  # messageId -> (record, seconds, early)
         self._handed: dict[str, list[dict]] = {}  # group -> its handed-back records, in order
         self._unasked: dict[str, _Handed] = {}  # group -> handed back, visibility not asked yet
@@ -108,8 +109,7 @@ class GiveBacks:
         ]
         return left
 
-    @staticmethod
-    def _ask(timeouts: list[tuple[dict, int]]) -> None:
+    def _ask(self, timeouts: list[tuple[dict, int]]) -> None:
         """Make the messages visible again in so many seconds; without this they would wait
         out the queue's visibility timeout."""
         by_queue: dict[str, list[dict]] = {}
@@ -123,6 +123,6 @@ class GiveBacks:
             )
         for queue_name, entries in by_queue.items():
             try:
-                queues.set_visibility(queue_name, entries)
+                self.queues.set_visibility(queue_name, entries)
             except Exception:
                 logger.exception("visibility not changed; the messages wait out the queue's timeout")

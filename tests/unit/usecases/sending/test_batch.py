@@ -5,6 +5,7 @@ hand: nothing here sleeps on real time."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import urllib.parse
@@ -20,9 +21,14 @@ from chalicelib.adapters import aws
 from chalicelib.adapters.clock import ManualClock
 from chalicelib.adapters.twilio import TwilioGateway
 from chalicelib.core import send_timing
+from chalicelib.core.outbound_job import OutboundJob
+from chalicelib.store.dynamodb import dynamodb_store
+from chalicelib.store.dynamodb.limits import DynamoLimitStore
 from chalicelib.store.models import POOL, Message, Phone, PoolNumber
-from chalicelib.usecases import messages, sender
+from chalicelib.usecases import messages
 from chalicelib.usecases.context import Context
+from chalicelib.usecases.sending import batch as sender
+from chalicelib.wiring import production_context
 from devstack.twilio_spec import recording_http_client
 
 T0 = 1_800_000_000.0
@@ -139,16 +145,28 @@ def twilio(now):
     return fake
 
 
+class CountedLimits(DynamoLimitStore):
+    """The limiter's state in DynamoDB, its writes (charges and moves of a TAT) counted."""
+
+    def __init__(self):
+        self.writes: list[tuple] = []
+
+    def write(self, *args, **kwargs):
+        self.writes.append(args)
+        return super().write(*args, **kwargs)
+
+
 @pytest.fixture
 def world(aws_backend, twilio, now):
     PoolNumber(POOL, NUMBER, segments_per_second=1, created_at=int(T0), open_sessions=1, limiter_tat=0).save()
     Phone(phone=ALICE, user_id="alice", verified=True, updated_at=int(T0)).save()
-    twilio.ctx = Context(clock=now, twilio=TwilioGateway(twilio.http))
+    twilio.store = dataclasses.replace(dynamodb_store(), limits=CountedLimits())
+    twilio.ctx = production_context(clock=now, twilio=TwilioGateway(twilio.http), store=twilio.store)
     return twilio
 
 
 def crashing(world, when: str) -> Context:
-    return Context(clock=world.ctx.clock, twilio=CrashingGateway(world.http, when))
+    return production_context(clock=world.ctx.clock, twilio=CrashingGateway(world.http, when), store=world.store)
 
 
 def submit(world, text: str, session: SessionStub | None = None) -> str:
@@ -170,7 +188,7 @@ def record_for(message_id: str, receive_count: int = 1) -> dict:
     """A record for a message without the queue (no receipt: nothing to give back)."""
     return {
         "messageId": f"sqs-{message_id}",
-        "body": json.dumps({"message_id": message_id}),
+        "body": OutboundJob(message_id).encode(),
         "attributes": {"MessageGroupId": NUMBER, "ApproximateReceiveCount": str(receive_count)},
     }
 
@@ -307,6 +325,7 @@ def test_a_cancelled_message_is_never_sent(world):
 
 def test_a_message_older_than_its_validity_fails_as_expired(world, now, monkeypatch):
     monkeypatch.setenv("MESSAGE_VALIDITY_SECONDS", "60")
+    world.ctx.refresh()  # the next invocation's settings
     message_id = submit(world, "too late")
     now.advance(61)
     assert sender.process_batch(world.ctx, receive()) == []
@@ -318,15 +337,16 @@ def test_a_message_older_than_its_validity_fails_as_expired(world, now, monkeypa
 def sent_at(world, now) -> list[float]:
     """The virtual time of each request to Twilio, in order."""
     timed = TimedGateway(world.http, now)
-    world.ctx = Context(clock=now, twilio=timed)
+    world.ctx = production_context(clock=now, twilio=timed, store=world.store)
     return timed.times
 
 
 @pytest.fixture
-def in_one_invocation(monkeypatch):
+def in_one_invocation(world, monkeypatch):
     """A number's backlog in a batch sent by the invocation, idling between its slots (as
     for numbers whose slots are closer than SENDER_MAX_IDLE_SECONDS)."""
     monkeypatch.setenv("SENDER_MAX_IDLE_SECONDS", "15")
+    world.ctx.refresh()
 
 
 @pytest.mark.usefixtures("in_one_invocation")
@@ -343,16 +363,9 @@ def test_messages_of_a_number_are_spaced_by_their_segments(world, now, sent_at):
 
 @pytest.mark.usefixtures("in_one_invocation")
 def test_a_numbers_backlog_in_a_batch_costs_one_limiter_write(world, now, sent_at):
-    from chalicelib.store.limit_states import DynamoLimitStore
-
-    writes = []
-    real_write = DynamoLimitStore.write
-    DynamoLimitStore.write = lambda self, *args: writes.append(args) or real_write(self, *args)
-    try:
-        ids = [submit(world, "x" * 300), submit(world, "short"), submit(world, "after")]
-        assert sender.process_batch(world.ctx, receive()) == []
-    finally:
-        DynamoLimitStore.write = real_write
+    writes = world.store.limits.writes
+    ids = [submit(world, "x" * 300), submit(world, "short"), submit(world, "after")]
+    assert sender.process_batch(world.ctx, receive()) == []
     assert [status(i)[0] for i in ids] == ["sent"] * 3
     assert len(writes) == 1  # the first send's write booked the two after it
     assert [b - a for a, b in itertools.pairwise(sent_at)] == [pytest.approx(2.0), pytest.approx(1.0)]
@@ -368,7 +381,7 @@ def test_slots_booked_ahead_and_not_used_are_taken_back_from_the_counters(world,
             return sent
 
     ids = [submit(world, "first"), submit(world, "second"), submit(world, "third")]
-    ctx = Context(clock=now, twilio=CancellingGateway(world.http))
+    ctx = production_context(clock=now, twilio=CancellingGateway(world.http), store=world.store)
     assert sender.process_batch(ctx, receive()) == []
     assert [status(i)[0] for i in ids] == ["sent", "cancelled", "cancelled"]
     assert sent_counted() == (1, 1)  # booked and counted for three, two taken back
@@ -376,6 +389,7 @@ def test_slots_booked_ahead_and_not_used_are_taken_back_from_the_counters(world,
 
 def test_a_wait_the_invocation_cannot_afford_goes_back_to_the_queue_in_order(world, now, monkeypatch):
     monkeypatch.setenv("SENDER_MAX_WAIT_SECONDS", "0")  # every wait by visibility timeout
+    world.ctx.refresh()
     ids = [submit(world, f"message {i}") for i in range(3)]
     records = receive()
     failed = sender.process_batch(world.ctx, records)
@@ -469,15 +483,9 @@ def test_handed_back_messages_follow_a_retried_one_in_order(world, now, asked):
 
 
 @pytest.fixture
-def limiter_writes():
+def limiter_writes(world):
     """The limiter's writes to DynamoDB (charges and moves of a number's TAT)."""
-    from chalicelib.store.limit_states import DynamoLimitStore
-
-    writes: list = []
-    real_write = DynamoLimitStore.write
-    DynamoLimitStore.write = lambda self, *args, **kwargs: writes.append(args) or real_write(self, *args, **kwargs)
-    yield writes
-    DynamoLimitStore.write = real_write
+    return world.store.limits.writes
 
 
 def hand_over(world, now, asked, records: list[dict], ctx: Context | None = None) -> list[dict]:
@@ -535,7 +543,9 @@ def test_after_a_crash_the_next_messages_go_after_the_retried_one_and_are_counte
     ids = [submit(world, "first"), submit(world, "second"), submit(world, "third")]
     records = receive()
     with pytest.raises(Crash):  # the first's charge booked the two after it, then the process died
-        sender.process_batch(Context(clock=now, twilio=CrashingGateway(world.http, when)), records)
+        sender.process_batch(
+            production_context(clock=now, twilio=CrashingGateway(world.http, when), store=world.store), records
+        )
     now.advance(180)  # the queue's visibility timeout: SQS delivers the batch again
     while records:
         records = hand_over(world, now, asked, records)
@@ -547,6 +557,7 @@ def test_after_a_crash_the_next_messages_go_after_the_retried_one_and_are_counte
 
 def test_messages_handed_back_after_one_that_is_not_sent_go_in_the_same_invocation(world, now, monkeypatch):
     monkeypatch.setenv("MESSAGE_VALIDITY_SECONDS", "60")
+    world.ctx.refresh()  # the next invocation's settings
     expired = submit(world, "too late")
     now.advance(61)
     ids = [submit(world, "second"), submit(world, "third")]

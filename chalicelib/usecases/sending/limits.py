@@ -1,4 +1,9 @@
-"""Send-rate limits per pool number (and optionally per campaign), over GCRA.
+"""Steps 1 and 4 of the sender (batch.py): send-rate limits per pool number (and
+optionally per campaign), over GCRA. The batch asks a `Limiter` only what its public
+methods answer (ready_in, earliest, cost, books_ahead, reserve -> Booking, settle,
+booked_slots, release, flush_late), so another limiter with them (a campaign's that
+leases runs of slots, limits per class of sender) takes its place without the batch
+changing.
 
 The arithmetic is core/gcra.py; the state is in a LimitStore
 (store/limit_states.py, passed in): every charge is a conditional write on the

@@ -1,4 +1,4 @@
-"""The limiter (usecases/rate_limits.py) over its stores: in DynamoDB (conditional
+"""The limiter (usecases/sending/limits.py) over its stores: in DynamoDB (conditional
 writes, one read per key per invocation, the campaign on top) and in memory
 (the same compare-and-set contract, without moto)."""
 
@@ -8,10 +8,11 @@ import boto3
 import pytest
 
 from chalicelib.config import LimitSettings
-from chalicelib.store.limit_states import DynamoLimitStore, MemoryLimitStore
+from chalicelib.store.dynamodb.limits import DynamoLimitStore
+from chalicelib.store.limit_states import MemoryLimitStore
 from chalicelib.store.models import LIMITS, POOL, CampaignLimit, PoolNumber
-from chalicelib.usecases import rate_limits
-from chalicelib.usecases.rate_limits import campaign_key
+from chalicelib.usecases.sending import limits as rate_limits
+from chalicelib.usecases.sending.limits import campaign_key
 
 T0 = 1_800_000_000.0  # an epoch second, so float sums behave as they will in production
 
@@ -167,10 +168,14 @@ def test_a_late_send_moves_the_tat_on_by_its_delay(aws_backend):
 
 def test_a_send_a_little_late_moves_the_next_charge_without_a_write_of_its_own(aws_backend):
     _add_number(NUMBER)
-    store = DynamoLimitStore()
     writes = []
-    real_write = store.write
-    store.write = lambda *args: writes.append(args) or real_write(*args)
+
+    class Counted(DynamoLimitStore):
+        def write(self, *args, **kwargs):
+            writes.append(args)
+            return super().write(*args, **kwargs)
+
+    store = Counted()
     limits = Limiter(NO_CAMPAIGN, lead=0.1, margin=0.05, store=store)
     booking = limits.reserve(NUMBER, 1, T0)
     limits.settle(NUMBER, booking.at, booking.at + 0.005)  # a sleep's overshoot

@@ -12,38 +12,35 @@ from __future__ import annotations
 
 import math
 
-from chalicelib.adapters import metrics
 from chalicelib.adapters.logs import logger
-from chalicelib.adapters.twilio import SentMessage, TwilioError, TwilioGateway
-from chalicelib.store.models import Message
+from chalicelib.adapters.twilio import SentMessage, TwilioError
+from chalicelib.store.messages import Message
+from chalicelib.usecases.context import Context
 
 # Twilio stamps date_created in whole seconds, by its own clock.
 RECONCILE_SKEW_SECONDS = 2.0
 SENDS_RECONCILED = "SendsReconciled"  # metric: found at Twilio after an unknown outcome, not sent again
 
 
-def reconcile(twilio: TwilioGateway, message: Message, body: str | None) -> SentMessage | None:
+def reconcile(ctx: Context, message: Message, body: str | None) -> SentMessage | None:
     """What Twilio has of this message, if anything (then nothing more is sent)."""
     since = (message.claimed_at or message.created_at) - RECONCILE_SKEW_SECONDS
     try:
-        found = twilio.find_sent(from_=message.from_number, to=message.to_number, sent_on_or_after=since)
+        found = ctx.twilio.find_sent(from_=message.from_number, to=message.to_number, sent_on_or_after=since)
     except TwilioError as error:
-        metrics.twilio_call(error.code or error.status or "unreachable")
+        ctx.metrics.twilio_call(error.code or error.status or "unreachable")
         raise
-    metrics.twilio_call()
+    ctx.metrics.twilio_call()
     candidates = [
         sent
         for sent in found
         if sent.body == body and (sent.date_created is None or sent.date_created >= math.floor(since))
     ]
     if candidates and message.session_id:
-        earlier = Message.by_session.query(message.session_id, Message.order_key < message.order_key)
-        # The index holds keys only: the sids are read from the items.
-        recorded = Message.batch_get((key.message_id for key in earlier), consistent_read=True)
-        known = {other.twilio_sid for other in recorded if other.twilio_sid}
+        known = ctx.store.messages.earlier_sids(message.session_id, message.order_key)
         candidates = [sent for sent in candidates if sent.sid not in known]
     if not candidates:
         return None
-    metrics.count(SENDS_RECONCILED)
+    ctx.metrics.count(SENDS_RECONCILED)
     logger.info("reconciled a send Twilio already had", extra={"message_id": message.message_id})
     return min(candidates, key=lambda sent: sent.date_created or 0.0)

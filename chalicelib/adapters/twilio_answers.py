@@ -1,0 +1,88 @@
+"""What Twilio answers, as plain values (adapters/twilio.py's TwilioGateway returns them),
+and the one error every failed call becomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class TwilioError(Exception):
+    """A send or API call that failed. `retryable` says whether trying again
+    later can succeed (429, 5xx, timeouts, connection faults)."""
+
+    def __init__(self, message: str, *, status: int | None, code: int | None, retryable: bool):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    sid: str
+    status: str
+    segments: int | None = None
+    error_code: int | None = None
+    body: str | None = None
+    date_created: float | None = None  # epoch seconds (Twilio keeps whole seconds)
+
+
+@dataclass(frozen=True)
+class OwnedNumber:
+    sid: str
+    phone_number: str
+    sms_url: str | None
+    mms: bool | None = None  # Twilio's capabilities.mms; None when not told
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class MessagingServiceInfo:
+    sid: str
+    friendly_name: str
+    inbound_request_url: str | None
+    use_inbound_webhook_on_number: bool
+
+
+@dataclass(frozen=True)
+class A2pCampaign:
+    """A US A2P 10DLC campaign of a Messaging Service (Compliance/Usa2p)."""
+
+    sid: str
+    campaign_status: str  # VERIFIED (approved) | PENDING | IN_PROGRESS | FAILED
+    rate_limits: dict | None
+
+
+def _mms(number) -> bool | None:
+    capabilities = getattr(number, "capabilities", None)
+    return bool(capabilities.get("mms")) if isinstance(capabilities, dict) and "mms" in capabilities else None
+
+
+def owned_of(number) -> OwnedNumber:
+    return OwnedNumber(
+        number.sid,
+        number.phone_number,
+        number.sms_url,
+        mms=_mms(number),
+        status_callback=getattr(number, "status_callback", None),
+    )
+
+
+def service_of(service) -> MessagingServiceInfo:
+    return MessagingServiceInfo(
+        service.sid,
+        service.friendly_name or "",
+        service.inbound_request_url or None,
+        bool(service.use_inbound_webhook_on_number),
+    )
+
+
+def sent_of(message) -> SentMessage:
+    return SentMessage(
+        sid=message.sid,
+        status=message.status,
+        segments=int(message.num_segments) if message.num_segments else None,
+        error_code=int(message.error_code) if message.error_code else None,
+        body=message.body,
+        date_created=message.date_created.timestamp() if getattr(message, "date_created", None) else None,
+    )
