@@ -51,7 +51,7 @@ def configure(new_context: Context) -> None:
 
 FORM = ["application/x-www-form-urlencoded"]
 JSON_TYPES = ["application/json"]
-# Chalice's own error codes, in API.md's shape.
+# Chalice's own error codes, in openapi.yaml's error shape.
 _CHALICE_ERRORS = {
     "BadRequestError": "bad_request",
     "UnsupportedMediaType": "unsupported_media_type",

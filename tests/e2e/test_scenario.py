@@ -120,7 +120,7 @@ def test_a_path_no_route_has_is_answered_404_as_the_http_api_does(stack):
     """The chat API is deployed on an HTTP API, which answers a path it does not have itself:
     404 {"message": "Not Found"}, whatever the method, token or body. The local stack answers
     the same, and the connection stays usable after it. A method a path does not have reaches
-    the app (the HTTP API's routes take any method): 405 in API.md's error shape."""
+    the app (the HTTP API's routes take any method): 405 in openapi.yaml's error shape."""
     for method, path in (("GET", "/nope"), ("POST", "/sessions/ses_x/nope"), ("DELETE", "/")):
         response = stack.call(method, path, {"any": "body"} if method != "GET" else None)
         assert (response.status_code, response.json()) == (404, {"message": "Not Found"}), (method, path)

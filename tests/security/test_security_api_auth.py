@@ -39,7 +39,7 @@ def api_routes() -> list[tuple[str, str]]:
         # phones open (each signed by the bridge: tests/integration/test_media.py).
         if not path.startswith(("/twilio/", "/l/"))
     ]
-    assert len(found) >= 15, found  # every route of API.md but Twilio's two
+    assert len(found) >= 15, found  # every route of openapi.yaml but Twilio's two
     return found
 
 
