@@ -1,7 +1,7 @@
 """Every API route (all of app.app.routes but Twilio's) needs a valid bearer
 token: without one, or with a wrong one, it answers 401 in the error shape and
 touches nothing (no AWS call, no Twilio call). Tokens and signatures are
-compared in constant time (twilio's compare is timed by the comparisons it makes)."""
+compared in constant time (twilio's compare by counting the character comparisons it makes)."""
 
 from __future__ import annotations
 
