@@ -139,7 +139,7 @@ class LocalService:
 
         create_all(PREFIX, boto3.client("dynamodb"), boto3.client("sqs"))
         from devstack.chat_receiver import ChatReceiver
-        from devstack.twilio_standin import serve
+        from devstack.twilio.server import serve
 
         self.standin = serve(
             port=0, account_sid=os.environ["TWILIO_ACCOUNT_SID"], auth_token=AUTH_TOKEN, callback_delay=3600

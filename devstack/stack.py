@@ -37,7 +37,7 @@ from devstack.offline import fake_aws_environment
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # never another interface: the dev secrets below are public
 DEFAULT_POOL = ("+14155550101", "+14155550102", "+14155550103")
-# The stand-in's own dev account (devstack.twilio_standin), so it runs alone with the same values.
+# The stand-in's own dev account (devstack.twilio.server), so it runs alone with the same values.
 DEFAULT_ACCOUNT_SID = "AC" + "5eed" * 8
 DEFAULT_AUTH_TOKEN = "standin-dev-auth-token"
 # Queue-name overrides the app honours; the local stack names queues by prefix only,
@@ -333,7 +333,8 @@ class Stack:
         if s.twilio_api_base_url:
             self.twilio_api_base_url = s.twilio_api_base_url
         else:
-            from devstack.twilio_standin import serve
+            from devstack.twilio.server import serve
+            from devstack.twilio.traffic import print_traffic
 
             try:
                 standin = serve(
@@ -350,7 +351,7 @@ class Stack:
             self.standin = standin
             self.standin_url = standin.url
             self.twilio_api_base_url = standin.url
-            self._watch_sms(standin.state)
+            self._stops.append(("sms printer", print_traffic(standin.state, self.say)))
         os.environ["TWILIO_API_BASE_URL"] = self.twilio_api_base_url
 
     def _outbound_queue_depth(self) -> Callable[[], int]:
@@ -528,44 +529,6 @@ class Stack:
 
     def _poller_error(self, feed, error: Exception) -> None:
         self.say(f"[sqs]  {feed.queue_name}: {type(error).__name__}: {error}")
-
-    def _watch_sms(self, state) -> None:
-        """Print each SMS the stand-in sees (the bridge's sends and the phones' texts) and
-        each Twilio API request it refused."""
-        seen: set = set()
-        requests_seen = 0
-        stopping = threading.Event()
-
-        def watch() -> None:
-            nonlocal requests_seen
-            version = -1
-            while not stopping.is_set():
-                with state.changed:
-                    state.changed.wait_for(lambda last=version: state.version != last or stopping.is_set(), 0.5)
-                    version = state.version
-                    new = [m for sid, m in state.messages.items() if sid not in seen]
-                    seen.update(m.sid for m in new)
-                    if len(state.requests) < requests_seen:  # the log was cleared
-                        requests_seen = 0
-                    refused = [r for r in state.requests[requests_seen:] if (r["status"] or 0) >= 400]
-                    requests_seen = len(state.requests)
-                for r in refused:
-                    reason = r.get("spec_error") or (r.get("fault") and "fault injected") or ""
-                    self.say(f"[twilio] {r['method']} {r['path']} -> {r['status']} {reason}".rstrip())
-                for m in new:
-                    arrow = "phone -> pool" if m.direction == "inbound" else "pool -> phone"
-                    self.say(f"[sms]  {m.from_} -> {m.to}  {json.dumps(m.body, ensure_ascii=False)}  ({arrow})")
-
-        thread = threading.Thread(target=watch, name="sms-printer", daemon=True)
-        thread.start()
-
-        def stop() -> None:
-            stopping.set()
-            with state.changed:
-                state.changed.notify_all()
-            thread.join(timeout=2)
-
-        self._stops.append(("sms printer", stop))
 
 
 # The API server's listen backlog. socketserver's default (request_queue_size = 5, kept by

@@ -259,7 +259,7 @@ class Twilio:
 
 @pytest.fixture
 def twilio():
-    from devstack.twilio_standin import serve
+    from devstack.twilio.server import serve
 
     # Callbacks would go to PUBLIC_BASE_URL, which is not served in-process.
     server = serve(port=0, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, callback_delay=3600)

@@ -10,8 +10,8 @@ from standin_receiver import receiver_fixture  # noqa: F401  (the `receiver` fix
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from devstack import standin_media
-from devstack.twilio_standin import StandinHttpClient, serve
+from devstack.twilio import media as standin_media
+from devstack.twilio.server import StandinHttpClient, serve
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "standin-test-token"

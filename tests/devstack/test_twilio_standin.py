@@ -15,13 +15,10 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from devstack.twilio.inbound import twiml_message_bodies
+from devstack.twilio.segments import count_segments
+from devstack.twilio.server import StandinHttpClient, serve
 from devstack.twilio_spec import validate_response
-from devstack.twilio_standin import (
-    StandinHttpClient,
-    count_segments,
-    serve,
-    twiml_message_bodies,
-)
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "standin-test-token"

@@ -16,13 +16,9 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from devstack.twilio.inbound import HELP_AUTO_REPLY, STOP_AUTO_REPLY
+from devstack.twilio.server import StandinHttpClient, serve
 from devstack.twilio_spec import validate_response
-from devstack.twilio_standin import (
-    HELP_AUTO_REPLY,
-    STOP_AUTO_REPLY,
-    StandinHttpClient,
-    serve,
-)
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "standin-test-token"

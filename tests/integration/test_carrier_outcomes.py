@@ -27,8 +27,10 @@ class StandinCallbacks:
         self.bridge = bridge
         self.caught: list[tuple[str, dict]] = []
         self.lock = threading.Condition()
-        monkeypatch.setattr(bridge.twilio.state, "post_signed", self._catch)
-        monkeypatch.setattr(bridge.twilio.state, "callback_delay", 0)
+        # The conftest's stand-in is shared and built before this test: its webhook client and
+        # its delay are swapped here, not passed in (its callbacks must not leave the process).
+        monkeypatch.setattr(bridge.twilio.server.webhooks, "post", self._catch)
+        monkeypatch.setattr(bridge.twilio.server.delivery, "callback_delay", 0)
 
     def _catch(self, kind, url, params, method="POST"):
         with self.lock:

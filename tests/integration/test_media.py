@@ -92,10 +92,11 @@ def test_what_twilio_cannot_send_is_refused_and_nothing_is_sent(bridge, session)
 
 
 def test_an_mms_whose_media_twilio_cannot_fetch_fails_by_status(bridge):
-    from devstack import standin_media
+    from devstack.twilio.media import ERR_MEDIA_FETCH
+    from devstack.twilio.media_fetch import fetch_media
 
-    media, error = standin_media.fetch_all(["http://127.0.0.1:9/nothing.png"])
-    assert media == [] and error[0] == standin_media.ERR_MEDIA_FETCH
+    media, error = fetch_media(["http://127.0.0.1:9/nothing.png"])
+    assert media == [] and error[0] == ERR_MEDIA_FETCH
 
 
 # --- inbound: an MMS from a phone -------------------------------------------------------
@@ -105,7 +106,8 @@ def phone_sends_mms(bridge, pool_number: str, text: str, media: list[tuple[str, 
     """The phone's MMS as the stand-in keeps it, and Twilio's signed webhook for it."""
     from conftest import post_webhook
 
-    from devstack import standin_media
+    from devstack.twilio.inbound import webhook_params
+    from devstack.twilio.media import new_media
 
     state = bridge.twilio.state
     inbound = state.add_message(
@@ -114,9 +116,9 @@ def phone_sends_mms(bridge, pool_number: str, text: str, media: list[tuple[str, 
         to=pool_number,
         body=text,
         status="received",
-        media=[standin_media.new_media(kind, content) for kind, content in media],
+        media=[new_media(kind, content) for kind, content in media],
     )
-    params = state._inbound_params(inbound, "")
+    params = webhook_params(state, inbound, "")
     return params, inbound, lambda: post_webhook(bridge.api, "/twilio/sms", params)
 
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from conftest import POOL, post_webhook
 
-from devstack.twilio_standin import Fault
+from devstack.twilio.faults import Fault
 
 ALICE = "+14155550100"
 
@@ -99,7 +99,7 @@ def test_twilio_refusals_are_final_with_their_code(alice, phone_state, expected_
 def test_twilio_faults_are_retried_never_dropped(alice, status):
     session = alice.open_session("alice", "bob", "Bob")
     with alice.twilio.state.lock:
-        alice.twilio.state.faults.append(Fault(operation="CreateMessage", status=status, count=1))
+        alice.twilio.server.faults.add(Fault(operation="CreateMessage", status=status, count=1))
     message = alice.send(session["session_id"], "try again")
     alice.queues.drain()
     assert alice.api.get(f"/messages/{message['message_id']}").json["status"] in ("queued", "sending")

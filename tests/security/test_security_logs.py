@@ -20,7 +20,7 @@ from conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, POOL, WEBHOOK_SECRET, p
 
 from chalicelib.adapters.logs import logger as service_logger
 from chalicelib.adapters.logs import mask
-from devstack.twilio_standin import Fault
+from devstack.twilio.faults import Fault
 
 ALICE, ERIN, STRANGER = "+14155550100", "+14155550177", "+14155550166"
 TEXTS = {
@@ -67,7 +67,7 @@ def _scenario(bridge):
 
     bridge.send(session["session_id"], TEXTS["outbound"])
     queues.drain()
-    twilio.state.faults.append(Fault(operation="CreateMessage", status=500, count=1, applied=True))
+    twilio.server.faults.add(Fault(operation="CreateMessage", status=500, count=1, applied=True))
     faulted = bridge.send(session["session_id"], TEXTS["outbound-fault"])
     queues.drain()
     queues.end_waits("sms-bridge-dev-outbound.fifo")
