@@ -21,12 +21,9 @@ MAX_FUNCTION_LINES = 60
 TOOL_DIRS = ("devstack", "bench", "scripts")
 MAX_TOOL_FILE_LINES = 600
 TOOL_FILES = sorted(p for d in TOOL_DIRS for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts)
-# Over the limit when the rule was written, each being split (issue 21: the stand-in into
-# devstack/twilio/, the benches by harness; devstack/stack.py, 604 lines, is being reworked).
+# Over the limit when the rule was written, each being split (issue 21: the benches by harness).
 # Strict: a file that is split (or gone) passes, which fails the run until its line here is removed.
 BEING_SPLIT = {
-    "devstack/twilio_standin.py",
-    "devstack/stack.py",
     "bench/sim.py",
     "bench/service_bench.py",
     "bench/service_faults.py",
