@@ -22,6 +22,11 @@ BIN := $(VENV)/bin
 # the inputs of `make lock`).
 LOCKS := requirements.lock requirements-dev.lock
 STAMP := $(VENV)/.installed-py$(PYTHON_VERSION)-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
+# checkov, the template scan of `make lint` and its test, in a venv of its own: its pins
+# (packaging<24, boto3 1.35) conflict with the dev lock's (requirements-scan.txt).
+SCAN_VENV := .venv-scan
+SCAN_LOCK := requirements-scan.lock
+SCAN_STAMP := $(SCAN_VENV)/.installed-py$(PYTHON_VERSION)-$(shell cat $(SCAN_LOCK) | cksum | cut -d' ' -f1)
 
 .PHONY: help install test lint lock run demo
 
@@ -39,18 +44,29 @@ $(STAMP): $(LOCKS)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP) ## create .venv (Python 3.13) and install requirements-dev.lock into it
+$(SCAN_STAMP): $(SCAN_LOCK)
+	@test -n "$(PYTHON)" || { echo "$(NO_PYTHON)" >&2; exit 1; }
+	@$(SCAN_VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != $(PYTHON_VERSION_TUPLE))' 2>/dev/null \
+		|| { echo "creating $(SCAN_VENV) with $(PYTHON)"; rm -rf $(SCAN_VENV) && $(PYTHON) -m venv $(SCAN_VENV); }
+	@echo "installing $(SCAN_LOCK) into $(SCAN_VENV) (hash-checked) ..."
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(SCAN_LOCK)
+	rm -f $(SCAN_VENV)/.installed-*
+	touch $@
 
-test: $(STAMP) ## every test, offline
+install: $(STAMP) $(SCAN_STAMP) ## create .venv and .venv-scan (Python 3.13) from requirements-dev.lock and requirements-scan.lock
+
+test: $(STAMP) $(SCAN_STAMP) ## every test, offline
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-# ruff (lint and format check) and mypy, configured in pyproject.toml; runs all
-# three, then fails naming those that failed.
-lint: $(STAMP) ## ruff check, ruff format --check, mypy
+# ruff (lint and format check) and mypy, configured in pyproject.toml, and checkov on
+# both stages' packaged templates (infra/scan.py: an unsuppressed finding fails); runs
+# all four, then fails naming those that failed.
+lint: $(STAMP) $(SCAN_STAMP) ## ruff check, ruff format --check, mypy, checkov (dev and prod templates)
 	@failed=""; \
 	$(BIN)/ruff check . || failed="$$failed ruff-check"; \
 	$(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
 	$(BIN)/mypy || failed="$$failed mypy"; \
+	$(BIN)/python -m infra.scan --checkov $(SCAN_VENV)/bin/checkov || failed="$$failed checkov"; \
 	if [ -n "$$failed" ]; then echo "make lint: failed:$$failed"; exit 1; fi
 
 # Resolves every package again (needs PyPI). uv is requirements-dev.txt's pin,

@@ -13,6 +13,9 @@ files on PyPI:
                            need (`make test`, `make run`, `make lint`),
                            resolved for CPython 3.13 on x86_64 Linux (this
                            kind of machine and CI)
+    requirements-scan.lock checkov, the template scan of `make lint`, for a
+                           venv of its own (.venv-scan): its pins conflict
+                           with the dev lock's (packaging, boto3)
 
 Each lock's first lines record the uv version and a sha256 of its input files
 (`inputs-sha256`); tests/toolchain/test_lock.py recomputes it, so a pin changed
@@ -43,6 +46,7 @@ class Lock:
 LOCKS = (
     Lock("requirements.lock", ("requirements.txt",), "aarch64-manylinux_2_34"),
     Lock("requirements-dev.lock", ("requirements-dev.txt", "requirements.txt"), "x86_64-manylinux_2_28"),
+    Lock("requirements-scan.lock", ("requirements-scan.txt",), "x86_64-manylinux_2_28"),
 )
 
 _HASH_LINE = re.compile(r"^# inputs-sha256: ([0-9a-f]{64})$", re.MULTILINE)

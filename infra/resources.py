@@ -20,6 +20,7 @@ from chalicelib.store.models import TABLE_MODELS, TTL_ATTRIBUTE
 FUNCTION_TIMEOUTS = {"outbound": 30, "delivery": 60, "requests": 60}
 MAX_RECEIVES = {"outbound": 20, "delivery": 8, "requests": 5}
 RETENTION_SECONDS = 14 * 86400
+SCHEDULED_DLQ = "ScheduledDlq"
 
 
 def _logical(name: str) -> str:
@@ -87,6 +88,28 @@ def queue_resources(prefix: str) -> dict:
         "DeliveryQueue": queue("delivery", dlq="DeliveryDlq", receives=MAX_RECEIVES["delivery"]),
         "RequestsDlq": queue("requests-dlq"),
         "RequestsQueue": queue("requests", dlq="RequestsDlq", receives=MAX_RECEIVES["requests"]),
+        # Where Lambda puts a scheduled run that failed every attempt (the function's own
+        # dead-letter queue: a schedule invokes it asynchronously, with no queue in front).
+        SCHEDULED_DLQ: queue("scheduled-dlq"),
+    }
+
+
+def private_bucket_properties() -> dict:
+    """A bucket no one outside the account reaches: every public access blocked, ACLs off,
+    encrypted at rest with SSE-S3 (a bucket key)."""
+    return {
+        "BucketEncryption": {
+            "ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+            ]
+        },
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        },
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
     }
 
 
@@ -98,18 +121,7 @@ def media_bucket_resources(prefix: str, retention_days: int = MEDIA_RETENTION_DA
             "Type": "AWS::S3::Bucket",
             "Properties": {
                 "BucketName": f"{prefix}media",
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [
-                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
-                    ]
-                },
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                **private_bucket_properties(),
                 "LifecycleConfiguration": {
                     "Rules": [
                         {"Id": "expire-media", "Status": "Enabled", "ExpirationInDays": retention_days},

@@ -18,7 +18,11 @@ Chalice does not make, merged in one step.
   base URL Twilio signs against);
 - IAM policy ARNs pinned to the stack's own partition, region and account;
 - alarms (dead-letter queues not empty, oldest message age, sender errors,
-  Twilio error rate) to an SNS topic, and a CloudWatch dashboard.
+  Twilio error rate) to an SNS topic, and a CloudWatch dashboard;
+- the security posture of infra/security.py: the optional customer-managed KMS
+  key (KmsKeyArn), an access log for every API stage, the scheduled run's
+  dead-letter queue, the media bucket's access log, and each checkov check left
+  failing with its reason (infra/suppressions.py).
 
 `merge()` applies the overlay with Chalice's own TemplateDeepMerger, the
 merger behind `chalice package --merge-template`.
@@ -29,10 +33,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from chalicelib.adapters import metrics
 from chalicelib.config import media_settings
-from infra import resources
+from infra import resources, security, suppressions
 
 APP = "sms-bridge"
 SSM_ROOT = "/sms-bridge"
@@ -49,6 +54,9 @@ class StageSettings:
     twilio_error_rate: float = 0.10  # share of Twilio calls failing, over 5 minutes
     twilio_min_requests: int = 10  # ...counted only once there are this many calls
     table_deletion_protection: bool = False
+    # Days the media bucket's S3 server access logs are kept (0: no access log). Delivery
+    # is free; a log line per request (an upload, a fetch by Twilio or a phone) costs storage only.
+    media_access_log_days: int = 90
 
 
 STAGES = {
@@ -155,6 +163,7 @@ def parameters(stage: str) -> dict:
             "Description": "Optional address subscribed to the alarm topic (confirm the e-mail AWS sends).",
             "Default": "",
         },
+        **security.kms_parameter(),
     }
 
 
@@ -264,7 +273,21 @@ def data_resources(stage: str) -> dict:
             resource["DeletionPolicy"] = "Retain"
             resource["UpdateReplacePolicy"] = "Retain"
         out[logical_id] = resource
+    days = STAGES[stage].media_access_log_days
+    if days:
+        out = deep_merge(security.media_access_log_resources(prefix(stage), days), out)
     return out
+
+
+def deep_merge(patch: Any, base: Any) -> Any:
+    """`patch` merged into `base`: dicts key by key, anything else replaced (what Chalice's
+    TemplateDeepMerger does to the template, here also used to combine the overlay's parts)."""
+    if isinstance(patch, dict) and isinstance(base, dict):
+        merged = dict(base)
+        for key, value in patch.items():
+            merged[key] = deep_merge(value, base.get(key))
+        return merged
+    return patch
 
 
 def queue_logical_ids(data: dict) -> dict[str, str]:
@@ -315,7 +338,8 @@ def alarm_resources(stage: str, sam: dict, data: dict) -> dict:
     out: dict = {
         "AlarmTopic": {
             "Type": "AWS::SNS::Topic",
-            # Not encrypted with aws/sns: that key's policy does not let CloudWatch publish.
+            # Not encrypted with aws/sns: that key's policy does not let CloudWatch publish
+            # (KmsKeyArn encrypts it with the operator's key, security.encryption_patches).
             "Properties": {"TopicName": f"{prefix(stage)}alarms"},
         },
         "AlarmEmailSubscription": {
@@ -330,14 +354,13 @@ def alarm_resources(stage: str, sam: dict, data: dict) -> dict:
         if resource["Type"] == "AWS::SQS::Queue"
     }
     by_id = {lid: name for name, lid in names.items()}
-    for source_id, dlq_id in dead_letter_queues(data).items():
+
+    def not_empty(dlq_id: str, description: str) -> None:
         dlq_name = by_id[dlq_id]
-        kind = queue_kind(stage, by_id[source_id])
         out[f"{dlq_id}NotEmptyAlarm"] = _alarm(
             stage,
             f"{queue_kind(stage, dlq_name)}-not-empty",
-            f"{dlq_name} holds messages: {kind} work that failed every retry. Inspect them, fix the cause, "
-            "then redrive them to the source queue (docs/deploy.md).",
+            description,
             Namespace="AWS/SQS",
             MetricName="ApproximateNumberOfMessagesVisible",
             Dimensions=[{"Name": "QueueName", "Value": dlq_name}],
@@ -346,6 +369,25 @@ def alarm_resources(stage: str, sam: dict, data: dict) -> dict:
             EvaluationPeriods=1,
             Threshold=0,
             ComparisonOperator="GreaterThanThreshold",
+        )
+
+    scheduled = [
+        function_name(stage, name)
+        for lid, name in chalice_functions(sam).items()
+        if security.invoked_asynchronously(sam["Resources"][lid])
+    ]
+    not_empty(
+        resources.SCHEDULED_DLQ,
+        f"{by_id[resources.SCHEDULED_DLQ]} holds scheduled runs ({', '.join(scheduled)}) that failed every attempt "
+        "or grew stale: read each message's ErrorMessage attribute and the function's log, then fix the cause. "
+        "Nothing to replay: the next run (every minute) does the same work; purge the queue.",
+    )
+    for source_id, dlq_id in dead_letter_queues(data).items():
+        kind = queue_kind(stage, by_id[source_id])
+        not_empty(
+            dlq_id,
+            f"{by_id[dlq_id]} holds messages: {kind} work that failed every retry. Inspect them, fix the cause, "
+            "then redrive them to the source queue (docs/deploy.md).",
         )
         out[f"{source_id}OldestMessageAlarm"] = _alarm(
             stage,
@@ -489,6 +531,15 @@ def log_groups(sam: dict) -> dict[str, str]:
             f"no log group for {', '.join(sorted(missing))}: set log_retention_in_days in .chalice/config.json"
         )
     return found
+
+
+def log_retention_days(sam: dict) -> int:
+    """The functions' log retention (log_retention_in_days in .chalice/config.json), which
+    the API access logs keep too."""
+    days = {sam["Resources"][group]["Properties"]["RetentionInDays"] for group in log_groups(sam).values()}
+    if len(days) != 1:
+        raise TemplateError(f"the functions' log groups keep their logs for different days: {sorted(days)}")
+    return days.pop()
 
 
 def _log_group_id(sam: dict, function_id: str) -> str:
@@ -685,6 +736,8 @@ WEBHOOK_ROUTES = ("/twilio/sms", "/twilio/status")
 # public URL as the webhooks (config.webhook_url), so served by the same API.
 LINK_ROUTE = "/l/{token}"
 CHAT_API = "ChatApi"
+# Each HTTP API's stage (logical id) -> the name its access log group carries.
+HTTP_API_STAGES = {"TwilioWebhookStage": "twilio-webhooks", "ChatApiStage": "chat-api"}
 
 
 def api_handler(sam: dict) -> str:
@@ -791,16 +844,33 @@ def overlay(stage: str, sam: dict) -> dict:
         raise TemplateError(f"unknown stage {stage!r}; known: {', '.join(STAGES)}")
     data = data_resources(stage)
     alarms = alarm_resources(stage, sam, data)
-    overlay_resources = {
-        **data,
-        **function_patches(stage, sam, queue_logical_ids(data)),
-        **role_patches(sam),
-        **log_group_patches(stage, sam),
-        **webhook_api_resources(sam),
-        **chat_api_resources(sam),
-        **alarms,
-        "Dashboard": dashboard_resource(stage, sam, data, alarms),
-    }
+    functions = {lid: sam["Resources"][lid] for lid in chalice_functions(sam)}
+    parts = (
+        data,
+        function_patches(stage, sam, queue_logical_ids(data)),
+        security.async_failure_patches(functions, resources.SCHEDULED_DLQ),
+        role_patches(sam),
+        log_group_patches(stage, sam),
+        webhook_api_resources(sam),
+        chat_api_resources(sam),
+        security.access_log_resources(stage, log_retention_days(sam), HTTP_API_STAGES, "RestAPI"),
+        security.key_policy([lid for lid, r in sam["Resources"].items() if r["Type"] == "AWS::IAM::Role"]),
+        alarms,
+        {"Dashboard": dashboard_resource(stage, sam, data, alarms)},
+    )
+    overlay_resources: dict = {}
+    for part in parts:
+        overlay_resources = deep_merge(part, overlay_resources)
+    # What holds data and what checkov would flag are read off the whole template.
+    whole = deep_merge(overlay_resources, sam["Resources"])
+    overlay_resources = deep_merge(security.encryption_patches(whole), overlay_resources)
+    skips = suppressions.checkov_skips(
+        whole,
+        api_handler=api_handler(sam),
+        media_logged=security.MEDIA_ACCESS_LOG_BUCKET in whole,
+        log_bucket=security.MEDIA_ACCESS_LOG_BUCKET,
+    )
+    overlay_resources = deep_merge(skips, overlay_resources)
     queue_outputs = {
         f"{lid}Url": {"Description": f"URL of {r['Properties']['QueueName']}", "Value": {"Ref": lid}}
         for lid, r in data.items()
@@ -812,6 +882,7 @@ def overlay(stage: str, sam: dict) -> dict:
         "Conditions": {
             "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
             "HasTwilioWebhookBaseUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "TwilioWebhookBaseUrl"}, ""]}]},
+            **security.kms_condition(),
         },
         "Resources": overlay_resources,
         "Outputs": {

@@ -11,6 +11,8 @@
 #   PUBLIC_BASE_URL  the app's public URL, e.g. a custom domain (else the REST API's own URL);
 #                    Twilio calls the stack output TwilioWebhookBaseUrl
 #   ALARM_EMAIL      address to subscribe to the alarm topic (else unchanged)
+#   KMS_KEY_ARN      a customer-managed KMS key for the stage's data (else unchanged;
+#                    docs/deploy.md "Security posture"; "none" goes back to AWS's keys)
 #   BOOTSTRAP_STACK  name of the bootstrap stack (default sms-bridge-bootstrap)
 #   BUILD_DIR        where make package wrote the stage (default build/$STAGE)
 set -euo pipefail
@@ -91,6 +93,8 @@ deploy() {
     if [ -n "${ALARM_EMAIL:-}" ]; then overrides+=("AlarmEmail=$ALARM_EMAIL"); fi
     # Given once, kept by later deploys (CloudFormation reuses a parameter's previous value).
     if [ -n "${TWILIO_MESSAGING_SERVICE_SID:-}" ]; then overrides+=("TwilioMessagingServiceSid=$TWILIO_MESSAGING_SERVICE_SID"); fi
+    if [ "${KMS_KEY_ARN:-}" = none ]; then overrides+=("KmsKeyArn=");
+    elif [ -n "${KMS_KEY_ARN:-}" ]; then overrides+=("KmsKeyArn=$KMS_KEY_ARN"); fi
     local role=()
     if [ -n "$CFN_ROLE_ARN" ]; then role=(--role-arn "$CFN_ROLE_ARN"); fi
     say "deploying stack $STACK (PublicBaseUrl=$1)"

@@ -1,6 +1,6 @@
-"""Count SMS segments the way Twilio and the carriers do.
+r"""Count SMS segments the way Twilio and the carriers do.
 
-Pure module: no I/O, standard library only.
+Pure module: no I/O; the standard library and ``regex`` (grapheme clusters).
 
 Encoding
     A message is GSM-7 when every character is in the GSM 03.38 default
@@ -11,11 +11,30 @@ Encoding
 
 Segments
     A message that fits in one segment (160 septets / 70 code units) is sent
-    as is. Longer messages are concatenated: every part carries a User Data
-    Header, leaving 153 septets / 67 code units. Parts are filled greedily
-    and a character is never cut: an ESC+char pair or a surrogate pair that
-    would straddle the boundary moves whole to the next part, ending the
-    current part early (this is what Twilio does).
+    as is. Longer messages are concatenated: every part carries a 6-octet
+    User Data Header, leaving 153 septets / 67 code units. Parts are filled
+    greedily with whole atoms, so a part ends early when the next atom would
+    not fit. Atoms are what Twilio never cuts (its segment calculator,
+    TwilioDevEd/message-segment-calculator, src/libs/SegmentedMessage.ts):
+
+    - GSM-7: a character; an extension character and its ESC are one atom
+      of 2 septets, so the pair is never split.
+    - UCS-2: an extended grapheme cluster (Unicode's UAX #29, the ``regex``
+      package's ``\X``): a letter and its combining marks, an Indic conjunct,
+      a Hangul syllable of jamo, an emoji with its skin tone, ZWJ sequence or
+      variation selector, a flag. CR LF counts as two atoms, as in Twilio's
+      calculator. A cluster longer than a part (67 units: only stacked
+      combining marks get there) cannot fit anywhere whole; its code points
+      become the atoms (a surrogate pair is never cut). Twilio's calculator
+      puts such a cluster alone in an over-full segment instead, which no
+      carrier can send.
+
+    Greedy filling with whole atoms gives the fewest parts that keep every
+    atom whole. Where the calculator's grapheme library (grapheme-splitter
+    1.0.4, Unicode 10's rules) ends a cluster earlier than UAX #29 does today
+    (Indic conjuncts, rule GB9c of Unicode 15.1; ZWJ emoji newer than
+    Unicode 10), the bridge keeps today's cluster whole and may count one
+    segment more than the calculator.
 
 Empty text
     ``segment("")`` reports 1 segment of 0 units and ``split("")`` returns
@@ -34,7 +53,12 @@ Smart encoding
 
 from __future__ import annotations
 
+import itertools
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
+
+import regex
 
 GSM7 = "GSM-7"
 UCS2 = "UCS-2"
@@ -75,34 +99,67 @@ def _encoding(text: str) -> str:
     return GSM7 if all(ch in _GSM7_ALL for ch in text) else UCS2
 
 
-def _width(ch: str, encoding: str) -> int:
-    if encoding == GSM7:
-        return 2 if ch in GSM7_EXTENSION else 1
-    return 2 if ord(ch) > 0xFFFF else 1
+_CLUSTER = regex.compile(r"\X")
+_ASTRAL = regex.compile(r"[^\x00-\uffff]")  # a code point UTF-16 writes as a surrogate pair
+
+
+def _ucs2_width(atom: str) -> int:
+    return len(atom.encode("utf-16-le")) // 2
+
+
+def _gsm7_atoms(text: str) -> tuple[list[str], list[int]]:
+    return list(text), [2 if ch in GSM7_EXTENSION else 1 for ch in text]
+
+
+def _ucs2_atoms(text: str, per_part: int) -> tuple[list[str], list[int]]:
+    """The pieces a part boundary may fall between, with their UTF-16 units (module docstring)."""
+    atoms: list[str] = _CLUSTER.findall(text)
+    widths = [len(atom) for atom in atoms]  # code points; one more unit per surrogate pair:
+    ends = list(accumulate(widths))
+    for match in _ASTRAL.finditer(text):
+        widths[bisect_right(ends, match.start())] += 1
+    if "\r\n" in text or max(widths) > per_part:
+        atoms = [
+            piece
+            for cluster in atoms
+            for piece in (cluster if cluster == "\r\n" or _ucs2_width(cluster) > per_part else [cluster])
+        ]
+        widths = [_ucs2_width(atom) for atom in atoms]
+    return atoms, widths
+
+
+def _cuts(widths: list[int], per_part: int) -> list[int]:
+    """Greedy filling: the atom index each part after the first starts at."""
+    reach = list(accumulate(widths, initial=0))  # reach[i]: the units of atoms[:i]
+    cuts: list[int] = []
+    start = 0
+    while reach[-1] - reach[start] > per_part:
+        start = bisect_right(reach, reach[start] + per_part) - 1  # every atom fits a part: start moves on
+        cuts.append(start)
+    return cuts
+
+
+def _segmentation(text: str) -> tuple[str, int, list[str], list[int]]:
+    """(encoding, units, atoms, cuts) of `text`; no cuts when it fits one segment."""
+    encoding = _encoding(text)
+    single, per_part = _LIMITS[encoding]
+    units = len(text) + sum(text.count(ch) for ch in GSM7_EXTENSION) if encoding == GSM7 else _ucs2_width(text)
+    if units <= single:  # one segment: no need to find the atoms
+        return encoding, units, [text], []
+    atoms, widths = _gsm7_atoms(text) if encoding == GSM7 else _ucs2_atoms(text, per_part)
+    return encoding, units, atoms, _cuts(widths, per_part)
 
 
 def split(text: str) -> list[str]:
     """The parts as they would be sent; ``"".join(split(t)) == t``."""
-    encoding = _encoding(text)
-    single, per_part = _LIMITS[encoding]
-    widths = [_width(ch, encoding) for ch in text]
-    if sum(widths) <= single:
-        return [text]
-    parts: list[str] = []
-    start = used = 0
-    for i, width in enumerate(widths):
-        if used + width > per_part:  # would overflow or cut a pair: new part
-            parts.append(text[start:i])
-            start, used = i, 0
-        used += width
-    parts.append(text[start:])
-    return parts
+    _, _, atoms, cuts = _segmentation(text)
+    bounds = [0, *cuts, len(atoms)]
+    return ["".join(atoms[begin:end]) for begin, end in itertools.pairwise(bounds)]
 
 
 def segment(text: str) -> Segmentation:
-    encoding = _encoding(text)
-    units = sum(_width(ch, encoding) for ch in text)
-    return Segmentation(encoding, len(split(text)), units)
+    encoding, units, _, cuts = _segmentation(text)
+    return Segmentation(encoding, len(cuts) + 1, units)
 
 
 def smart_encode(text: str) -> str:

@@ -8,10 +8,10 @@ import atexit
 import functools
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from infra import scan
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
@@ -22,15 +22,7 @@ def build_dir(stage: str) -> Path:
     scratch = tempfile.mkdtemp(prefix=f"sms-bridge-{stage}-")
     atexit.register(shutil.rmtree, scratch, True)
     out = Path(scratch) / stage
-    # A fresh interpreter: Chalice imports app.py with the stage's environment,
-    # which names the queues; this process already imported it for dev.
-    subprocess.run(
-        [sys.executable, "-m", "infra.package", "--stage", stage, "--out", str(out), "--offline"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    scan.package_offline(stage, out)
     return out
 
 

@@ -154,6 +154,16 @@ def test_prod_gets_termination_protection_and_a_given_url_and_email(fake_aws):
     assert any(c[:2] == ["cloudformation", "update-termination-protection"] for c in _state(fake_aws)["calls"])
 
 
+def test_a_kms_key_is_passed_once_kept_after_and_none_goes_back_to_awss_keys(fake_aws):
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    assert _run(fake_aws, "dev", PUBLIC_BASE_URL="https://sms.example.com", KMS_KEY_ARN=key).returncode == 0
+    assert _override(_deploys(fake_aws)[-1], "KmsKeyArn") == key
+    assert _run(fake_aws, "dev", PUBLIC_BASE_URL="https://sms.example.com").returncode == 0
+    assert _override(_deploys(fake_aws)[-1], "KmsKeyArn") is None  # CloudFormation keeps the previous value
+    assert _run(fake_aws, "dev", PUBLIC_BASE_URL="https://sms.example.com", KMS_KEY_ARN="none").returncode == 0
+    assert _override(_deploys(fake_aws)[-1], "KmsKeyArn") == ""
+
+
 def test_a_stack_left_by_a_failed_first_creation_is_explained(fake_aws):
     state = {"stacks": {"sms-bridge-dev": {"status": "ROLLBACK_COMPLETE"}}, "calls": [], "missing": []}
     (fake_aws / "state.json").write_text(json.dumps(state))

@@ -27,6 +27,8 @@ import requests
 from conftest import API_TOKEN, AUTH_TOKEN, POOL, WEBHOOK_SECRET, post_webhook
 from packaged import ROOT, of_type, policy, stage_environment, template
 
+from infra.security import with_kms_key
+
 ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's
 APP_SOURCES = (str(ROOT / "app.py"), str(ROOT / "chalicelib") + "/")
 ALICE = "+14155550100"
@@ -208,7 +210,8 @@ def authorizations(service: str, operation: str, params: dict) -> list[tuple[str
 
 
 def lambda_service_needs(stage: str) -> list[tuple[str, str]]:
-    """What Lambda does with each function's role: poll its queue, write its logs."""
+    """What Lambda does with each function's role: poll its queue, write its logs, send an
+    asynchronous invocation that failed every attempt to the function's dead-letter queue."""
     t = template(stage)
     needs = []
     for function in of_type(t, "AWS::Serverless::Function").values():
@@ -216,6 +219,9 @@ def lambda_service_needs(stage: str) -> list[tuple[str, str]]:
         log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{properties['FunctionName']}"
         stream = f"{log_group}:log-stream:2026/01/01/[$LATEST]0123456789abcdef"
         needs += [("logs:CreateLogStream", stream), ("logs:PutLogEvents", stream)]
+        if "DeadLetterQueue" in properties:
+            dlq = t["Resources"][properties["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]]
+            needs.append(("sqs:SendMessage", _queue(dlq["Properties"]["QueueName"])))
         for event in properties.get("Events", {}).values():
             if event["Type"] != "SQS":
                 continue  # EventBridge invokes scheduled functions with its own permission
@@ -297,10 +303,32 @@ def test_the_policy_names_only_the_stages_own_resources(stage):
     # The packaged template pins each ARN to the stack's own account and region.
     for role in of_type(template(stage), "AWS::IAM::Role").values():
         (deployed,) = role["Properties"]["Policies"]
+        assert [s["Sid"] for s in deployed["PolicyDocument"]["Statement"]] == [s["Sid"] for s in document["Statement"]]
         for statement in deployed["PolicyDocument"]["Statement"]:
             for resource in statement["Resource"]:
                 # S3 ARNs name neither region nor account (bucket names are global).
                 assert "${AWS::Region}:${AWS::AccountId}" in resource["Fn::Sub"] or ":s3:::" in resource["Fn::Sub"]
+
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_with_a_customer_managed_key_every_role_may_use_that_key_and_no_other(stage):
+    """What DynamoDB, SQS and S3 ask of a caller to read and write under the key: a
+    policy of its own on every role, there only when KmsKeyArn is set."""
+    with_key = with_kms_key(template(stage), KEY)
+    roles = of_type(with_key, "AWS::IAM::Role")
+    assert len(roles) == len(of_type(template(stage), "AWS::Serverless::Function"))
+    (key_policy,) = of_type(with_key, "AWS::IAM::Policy").values()
+    assert sorted(r["Ref"] for r in key_policy["Properties"]["Roles"]) == sorted(roles)
+    (statement,) = key_policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == KEY and statement["Effect"] == "Allow"
+    assert set(statement["Action"]) == {"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"}
+    # ...the roles' own policies do not change, and without a key there is no such policy.
+    without = with_kms_key(template(stage), None)
+    assert roles == of_type(without, "AWS::IAM::Role")
+    assert not of_type(without, "AWS::IAM::Policy")
 
 
 def test_prod_policy_is_the_dev_policy_for_prod():
