@@ -19,7 +19,8 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-SKIPPED_DIRS = {".venv", ".git", "build", ".chalice", "node_modules", "__pycache__"}
+from repo_files import own_files
+
 TESTS_DIR = "tests"
 
 
@@ -54,9 +55,7 @@ def _search_root(root: Path, path: Path) -> Path:
 
 def modules(root: Path) -> dict[Path, Module]:
     found = {}
-    for path in sorted(root.rglob("*.py")):
-        if SKIPPED_DIRS.intersection(path.relative_to(root).parts):
-            continue
+    for path in own_files(root, ".py"):
         search_root = _search_root(root, path)
         found[path] = Module(_module_name(path.relative_to(search_root)), path, search_root)
     return found

@@ -12,12 +12,12 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from repo_files import own_files
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "bench" / "README.md"]
 OUR_DIRS = ("chalicelib", "devstack", "bench", "infra", "scripts", "tests", "docs", "twilio_oai", ".github", ".ci")
 OUR_PACKAGES = ("app", "chalicelib", "devstack", "bench", "infra", "scripts")
-NOT_OURS = {".venv", ".git", "build", "node_modules", "__pycache__", "deployments"}
 EXTENSIONS = "py|md|yaml|yml|json|txt|lock|sh|png|toml|ini|html|js|css|cfg"
 
 # A path from the repository's root, in prose, a table or a code block: `chalicelib/...`.
@@ -32,11 +32,7 @@ MARKDOWN_NAME = re.compile(r"(?<![\w./-])([\w./-]*\w\.md)\b")
 
 @cache
 def repo_files() -> tuple[str, ...]:
-    return tuple(
-        p.relative_to(ROOT).as_posix()
-        for p in ROOT.rglob("*")
-        if p.is_file() and not NOT_OURS.intersection(p.relative_to(ROOT).parts)
-    )
+    return tuple(p.relative_to(ROOT).as_posix() for p in own_files(ROOT))
 
 
 def _top_level_names(path: Path) -> set[str]:
