@@ -106,24 +106,26 @@ doctor: $(STAMP)
 demo: $(STAMP) ## a short conversation through a running `make run`
 	$(BIN)/python -m devstack.demo
 
-# The sender's simulation (bench/): issue 4's scenarios in virtual time, their figures, and
-# issue 14's capacity study (alone: `make capacity-bench`); the service's benchmarks; last
-# the pool's month (bench/pool_sim.py, issue 5; alone: `make pool-bench`). Each prints its figures even when another missed a goal; the
-# target exits non-zero at the end if any missed one.
+# The three harnesses of bench/ (bench/README.md), each over bench/kit/: the sender's
+# simulation (bench/sender/: issue 4's scenarios in virtual time and issue 14's capacity study,
+# alone `make capacity-bench`), the service's benchmarks and fault run (bench/service/), and
+# the pool's month (bench/pool/, issue 5; alone `make pool-bench`). Each prints its figures
+# even when another missed a goal; the target exits non-zero at the end if any missed one.
 .PHONY: bench pool-bench pool-report capacity-bench
 bench: $(STAMP) ## every benchmark with its goals (exit 1 if one missed)
 	@missed=""; \
-	$(BIN)/python -m bench $(BENCH_ARGS) || missed="$$missed sender"; \
-	$(BIN)/python -m bench.service_bench $(SERVICE_BENCH_ARGS) || missed="$$missed service"; \
-	$(BIN)/python -m bench.pool_sim $(POOL_BENCH_ARGS) || missed="$$missed pool"; \
+	$(BIN)/python -m bench.sender $(BENCH_ARGS) || missed="$$missed sender"; \
+	$(BIN)/python -m bench.service $(SERVICE_BENCH_ARGS) || missed="$$missed service"; \
+	$(BIN)/python -m bench.pool $(POOL_BENCH_ARGS) || missed="$$missed pool"; \
 	if [ -n "$$missed" ]; then echo "make bench: goals missed in:$$missed"; exit 1; fi
 
-# The capacity study behind docs/capacity.md (bench/capacity.py; also the last part of `python -m bench`).
+# The capacity study behind docs/capacity.md (bench/sender/capacity.py; also the last part of
+# `python -m bench.sender`).
 capacity-bench: $(STAMP) ## the capacity study alone (docs/capacity.md)
-	$(BIN)/python -m bench --only capacity
+	$(BIN)/python -m bench.sender --only capacity
 
 pool-bench: $(STAMP) ## the pool's simulated month alone
-	$(BIN)/python -m bench.pool_sim $(POOL_BENCH_ARGS)
+	$(BIN)/python -m bench.pool $(POOL_BENCH_ARGS)
 
 # The pool's cost report (GET /numbers/stats) as a table, from a running bridge
 # (`make run`, or BRIDGE_URL and BRIDGE_TOKEN); REPORT_ARGS="--from 2026-06-01 --to 2026-06-30".

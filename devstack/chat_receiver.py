@@ -2,8 +2,9 @@
 keeps every event (deduped on event_id, as a real receiver must) and can
 print them. Used by the local stack and the tests.
 
-GET /events answers {"events": [...], "rejected": n}: what arrived so far, oldest
-first, so a separate process (make demo, the end-to-end tests) can read it."""
+GET /events answers {"events": [...], "rejected": n, "deliveries": {event_id: n}}: what
+arrived so far, oldest first, so a separate process (make demo, the end-to-end tests) can
+read it; `deliveries` counts the signed POSTs of each event, repeats included."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class ChatReceiver:
         self.events: list[dict] = []
         self.posted: list[bytes] = []  # every signed body as it came, duplicates too (what the bridge sent)
         self.rejected = 0
+        self.deliveries: dict[str, int] = {}  # event_id -> signed POSTs of it, repeats included
         self.failing = False  # tests set it to play a chat backend that is down
         self._seen: set[str] = set()
         self._changed = threading.Condition()
@@ -67,6 +69,7 @@ class ChatReceiver:
         event = json.loads(body)
         with self._changed:
             self.posted.append(body)
+            self.deliveries[event["event_id"]] = self.deliveries.get(event["event_id"], 0) + 1
             if event["event_id"] not in self._seen:
                 self._seen.add(event["event_id"])
                 self.events.append(event)
@@ -84,7 +87,9 @@ class ChatReceiver:
                     self.send_error(404)
                     return
                 with receiver._changed:
-                    body = json.dumps({"events": receiver.events, "rejected": receiver.rejected}).encode()
+                    body = json.dumps(
+                        {"events": receiver.events, "rejected": receiver.rejected, "deliveries": receiver.deliveries}
+                    ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

@@ -3,8 +3,9 @@ and what the end-to-end tests start (through `python -m devstack.run`).
 
 Parts, all bound to 127.0.0.1:
 - moto's server for DynamoDB and SQS, with every table and queue made by
-  infra.resources.create_all (the deployment's own definitions), its SQS FIFO
-  group order corrected (devstack.moto_sqs_fifo);
+  infra.resources.create_all (the deployment's own definitions), each DynamoDB
+  request applied atomically (devstack.moto_server) and its SQS FIFO group order
+  corrected (devstack.moto_sqs_fifo);
 - the Chalice app on chalice's local server (HTTP routes only, as `chalice local`);
 - one poller per `@app.on_sqs_message` handler (devstack.poller), as Lambda's
   event source mappings would feed them;
@@ -203,39 +204,17 @@ class Stack:
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "sms-bridge")
 
     def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         from devstack import moto_sqs_fifo
+        from devstack.moto_server import MotoServer
 
         moto_sqs_fifo.install()  # FIFO group order as SQS keeps it (moto 5.2.5 hands out the last first)
-
-        class MotoServer(ThreadedMotoServer):
-            """ThreadedMotoServer.start() waits forever when its port is taken; report it."""
-
-            error: BaseException | None = None
-
-            def _server_entry(self) -> None:
-                try:
-                    super()._server_entry()
-                except BaseException as error:
-                    self.error = error
-                    self._server_ready_event.set()
-
-        moto = MotoServer(ip_address=HOST, port=self.settings.moto_port, verbose=False)
+        moto = MotoServer(HOST, self.settings.moto_port)  # DynamoDB requests atomic, as DynamoDB's are
         moto.start()
         if moto.error is not None:
-            # werkzeug reports a port in use by printing it and exiting (SystemExit).
             reason = "address already in use" if isinstance(moto.error, SystemExit) else moto.error
             raise StackError(_port_message("moto (DynamoDB, SQS)", "MOTO_PORT", self.settings.moto_port, reason))
-
-        def stop() -> None:
-            moto.stop()
-            if moto._server is not None:  # started above, so always set
-                moto._server.server_close()  # free the port now, not at exit
-
-        self._stops.append(("moto", stop))
-        host, port = moto.get_host_and_port()
-        self.aws_endpoint_url = f"http://{host}:{port}"
+        self._stops.append(("moto", moto.stop))
+        self.aws_endpoint_url = moto.url()
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
 
     def _create_resources(self) -> None:

@@ -13,6 +13,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+# How far apart racing requests' clocks (read on arrival, written in another order) may
+# be and still count each other's events: a log keeps times this much past its longest window.
+CLOCK_SKEW_SECONDS = 60
+
 
 @dataclass(frozen=True)
 class Window:
@@ -28,12 +32,15 @@ class Decision:
 
 
 def admit(times: list[float] | tuple[float, ...], now: float, windows: list[Window]) -> Decision:
-    """May one more event happen at `now`, given the times of the earlier ones?"""
+    """May one more event happen at `now`, given the times of the earlier ones?
+    A time after `now` is kept, and counts in a window it shares with `now`: a racing
+    request whose clock read later wrote it first (dropping it let every racer erase
+    the one before)."""
     longest = max(window.seconds for window in windows)
-    kept = sorted(t for t in times if now - longest < t <= now)
+    kept = sorted(t for t in times if t > now - longest - CLOCK_SKEW_SECONDS)
     wait = 0.0
     for window in windows:
-        recent = [t for t in kept if t > now - window.seconds]
+        recent = _within(kept, now, window)
         if window.limit <= 0:
             wait = max(wait, window.seconds)
         elif len(recent) >= window.limit:
@@ -45,7 +52,13 @@ def admit(times: list[float] | tuple[float, ...], now: float, windows: list[Wind
 
 
 def used(times: list[float] | tuple[float, ...], now: float, window: Window) -> int:
-    return sum(1 for t in times if now - window.seconds < t <= now)
+    return len(_within(times, now, window))
+
+
+def _within(times: list[float] | tuple[float, ...], now: float, window: Window) -> list[float]:
+    """The times less than a window's length from `now`, before or after it: any window
+    holding both `now` and such a time holds no time outside these."""
+    return [t for t in times if now - window.seconds < t < now + window.seconds]
 
 
 def fixed_window(now: float, seconds: int) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets as random
+import unicodedata
 
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.config import settings, verification_settings
@@ -116,8 +117,7 @@ def verify(ctx: Context, user_id: str, code: object) -> dict:
     user = get_user(user_id)
     if user.phone_status == VERIFIED and owns(phone_state(user.phone), user_id):
         return {"status": VERIFIED}
-    if not isinstance(code, str) or not code.isdigit() or len(code) != 6:
-        raise bad_request("invalid_code", "code must be the 6 digits sent by SMS, as a string")
+    code = _typed_code(code)
     now = ctx.now()
     if user.code_hash is None or now >= (user.code_expires_at or 0):
         raise BridgeError("code_expired", "the code has expired; PUT the phone again to get a new one", 410)
@@ -150,13 +150,27 @@ def verify(ctx: Context, user_id: str, code: object) -> dict:
         ("update", user, done, (User.code_salt == user.code_salt) & (User.phone == user.phone)),
     )
     if lost is not None:
-        raise _lost_verify(user_id, user)
+        error = _lost_verify(user_id, user)
+        if error is not None:
+            raise error
+        return {"status": VERIFIED}  # a racing verify of this same claim won (a double submit)
     logger.info("phone verified", extra={"user_id": user_id, "phone": mask(user.phone)})
     return {"status": VERIFIED}
 
 
-def _lost_verify(user_id: str, user: User) -> BridgeError:
-    """What happened to the claim this code came with, as a 409."""
+def _typed_code(code: object) -> str:
+    """The 6 digits as typed: full-width digits (East Asian keyboards) are the digits they
+    look like and spaces around them go; anything else is 400 invalid_code, before a try is
+    counted (str.isdigit alone let full-width digits through, to burn a try as wrong_code)."""
+    typed = unicodedata.normalize("NFKC", code).strip() if isinstance(code, str) else None
+    if typed is None or not (typed.isascii() and typed.isdigit()) or len(typed) != 6:
+        raise bad_request("invalid_code", "code must be the 6 digits sent by SMS, as a string")
+    return typed
+
+
+def _lost_verify(user_id: str, user: User) -> BridgeError | None:
+    """What happened to the claim this code came with, as a 409; None when a racing
+    verify of the same claim verified it."""
     now_user, phone = get_or_none(User, user_id), phone_state(user.phone)
     if now_user is None:
         return conflict("phone_removed", "the phone was removed while this code was checked; PUT it again")
@@ -164,6 +178,8 @@ def _lost_verify(user_id: str, user: User) -> BridgeError:
         return conflict("phone_changed", "another phone was hooked up since this code was sent; use that one's code")
     if phone is None or phone.user_id != user_id:
         return conflict("phone_taken_over", "another user claimed this phone after the code was sent; PUT it again")
+    if phone.verified and phone.claim == user.code_salt:
+        return None
     return conflict("code_superseded", "a newer code was sent since this one; use the newest code")
 
 

@@ -1,4 +1,4 @@
-"""Fault injection end to end, the small run (bench/service_faults.py; `make
+"""Fault injection end to end, the small run (bench/service/fault_run.py; `make
 bench` runs it with 10,000 messages): Twilio failing 10% of calls in every
 way, the sender dying between Twilio's answer and the record, SQS
 redelivering, DynamoDB throttling and the chat webhook down long enough for
@@ -14,8 +14,9 @@ import json
 import pytest
 
 import app as app_module
-from bench import service_hooks
-from bench.service_faults import FaultRun, Plan
+from bench.kit.seams import Seams
+from bench.service.fault_plan import Plan, merge_figures
+from bench.service.fault_run import FaultRun
 
 SMALL = Plan(
     messages=150,
@@ -32,22 +33,18 @@ SMALL = Plan(
 )
 
 
-def test_no_message_is_lost_or_sent_twice_under_faults(aws_backend, api, twilio, chat, monkeypatch):
-    service_hooks.install()
-    try:
+def test_no_message_is_lost_or_sent_twice_under_faults(aws_backend, api, twilio, chat):
+    with Seams() as seams:  # the run's hooks, clocks, faults and moto speed-ups, undone after
         run = FaultRun(
             SMALL,
             app_module=app_module,
             api=api.client,
             standin=twilio.server,
             chat=chat,
-            setattr=monkeypatch.setattr,
+            seams=seams,
             out=lambda line: None,
         )
         figures = run.run()
-    finally:
-        service_hooks.HOOKS.throttle_rate = 0.0
-        service_hooks.forget_clients()
     faults = figures["faults"]
     summary = json.dumps(figures, indent=1)
     # The faults did happen, each kind of them.
@@ -71,8 +68,6 @@ def test_no_message_is_lost_or_sent_twice_under_faults(aws_backend, api, twilio,
 
 
 def test_a_split_run_shares_users_numbers_and_messages_and_keeps_its_rounds():
-    from bench.service_faults import merge_figures
-
     plan = Plan()  # make bench's: 10,000 messages, 25 users, 8 pool numbers, 200 a round
     shards = plan.split(2)
     assert [s.messages for s in shards] == [5000, 5000] and [s.users for s in shards] == [13, 12]

@@ -1,4 +1,4 @@
-"""bench/quicker_moto.py changes how fast moto answers, not what: one script of
+"""bench/kit/moto_speedups.py changes how fast moto answers, not what: one script of
 SQS calls (standard and FIFO queues with dead-letter queues, receives, visibility
 changes by current and old receipt handles, deletes, redrives, counts, unknown
 handles) gives the same answers with and without it."""
@@ -12,7 +12,7 @@ import boto3
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from bench import quicker_moto
+from bench.kit.seams import Seams
 
 TIMESTAMPS = {"SentTimestamp", "ApproximateFirstReceiveTimestamp", "CreatedTimestamp", "LastModifiedTimestamp"}
 
@@ -127,30 +127,12 @@ def _named(answers: list) -> list:
     return walk(answers)
 
 
-class _Patches:
-    def __init__(self):
-        self.undo = []
-
-    def __call__(self, target, name, value):
-        self.undo.append((target, name, getattr(target, name)))
-        setattr(target, name, value)
-
-    def restore(self):
-        while self.undo:
-            target, name, value = self.undo.pop()
-            setattr(target, name, value)
-
-
 def test_sqs_answers_the_same_with_the_quicker_walks():
     with mock_aws():  # each run on fresh backends (a nested mock_aws would keep the first's queues)
         plain = _script()
-    patches = _Patches()
-    with mock_aws():
-        quicker_moto.install(patches)
-        try:
-            quick = _script()
-        finally:
-            patches.restore()
+    with mock_aws(), Seams() as seams:
+        seams.moto_speedups()
+        quick = _script()
     assert len(plain) > 60
     assert quick == plain
     errors = {answer["error"] for _, answer in plain if "error" in answer}

@@ -122,6 +122,31 @@ def test_a_superseded_code_answers_409_code_superseded(pool, codes, monkeypatch)
     check_invariants(pool_now())
 
 
+def test_a_right_code_sent_twice_at_once_answers_verified_twice(pool, codes, monkeypatch):
+    """A double submit: the second verify read the claim, then the first verified it
+    before the second wrote. The phone is verified by this very claim: 200, not a 409
+    saying a newer code was sent (none was)."""
+    from chalicelib.usecases import phones
+
+    assert _put(pool, "alice").status_code == 202
+    code = codes[-1]
+    count_try = phones.verification_limits.count_try
+    raced: list = []
+
+    def verify_meanwhile(ctx, phone):
+        left = count_try(ctx, phone)
+        if not raced:
+            raced.append(None)  # the inner verify counts its try without racing again
+            raced[0] = _verify(pool, "alice", code)
+        return left
+
+    monkeypatch.setattr(phones.verification_limits, "count_try", verify_meanwhile)
+    second = _verify(pool, "alice", code)
+    assert raced[0].json == {"status": "verified"}
+    assert second.status_code == 200 and second.json == {"status": "verified"}
+    check_invariants(pool_now())
+
+
 def test_re_hooking_ones_own_phone_closes_its_sessions_before_anyone_takes_it(pool, codes):
     pool.verified_user("alice", ALICE_PHONE)
     session = pool.open_session("alice", "bob", "Bob")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.core.errors import BridgeError
-from chalicelib.store.models import Message, Phone, Session, User
+from chalicelib.store.conditional import get_or_none
+from chalicelib.store.models import Message, Phone, RateCounter, Session, User
 from chalicelib.usecases import messages, phones, sessions
 
 from .support import ALICE, POOL, add_pool, send_outbound, verified_user
@@ -67,11 +68,20 @@ def test_verify_counts_tries_and_stops_at_the_limit(pool, twilio):
     assert User.get("alice").phone_status == "pending"
 
 
-def test_a_malformed_code_costs_no_try(pool, twilio):
+@pytest.mark.parametrize("malformed", [123456, None, "12345", "1234567", "12 345", "abcdef", "１２３４５", "١٢٣٤٥٦"])
+def test_a_malformed_code_costs_no_try(pool, twilio, malformed):
     phones.hook_up(pool, "alice", ALICE)
-    error = refused(phones.verify, pool, "alice", 123456)
+    error = refused(phones.verify, pool, "alice", malformed)
     assert (error.code, error.status) == ("invalid_code", 400)
-    assert User.get("alice").code_tries == 0
+    assert get_or_none(RateCounter, f"tries#{ALICE}") is None, "no try counted"
+
+
+def test_the_right_code_in_full_width_digits_or_with_spaces_around_verifies(pool, twilio):
+    phones.hook_up(pool, "alice", ALICE)
+    send_outbound(pool)
+    code = twilio.last_code(ALICE)
+    full_width = "".join(chr(ord(digit) - ord("0") + ord("０")) for digit in code)
+    assert phones.verify(pool, "alice", f" {full_width}\n") == {"status": "verified"}
 
 
 def test_the_code_expires_at_its_ttl(pool, twilio):

@@ -1,5 +1,5 @@
 """Properties of the sender over random schedules, on the bench's simulation
-(bench/sim.py) at small size: virtual time, SQS FIFO and Lambda modelled,
+(bench/sender/harness.py) at small size: virtual time, SQS FIFO and Lambda modelled,
 Twilio with faults, the real sender on moto's DynamoDB. Whatever the
 schedule: no two sends on a number closer than their segments allow, each
 session's messages reach Twilio in order, nothing is sent twice, nothing is
@@ -10,7 +10,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.sim import Config, FaultMix, Harness, figures
+from bench.kit.twilio_fakes import FaultMix
+from bench.sender.harness import Config, Harness
+from bench.sender.results import figures
 
 TEXTS = st.sampled_from(
     [

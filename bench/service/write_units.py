@@ -21,7 +21,11 @@ import copy
 import math
 from dataclasses import dataclass
 
-ACCOUNT = "123456789012"
+from moto.backends import get_backend
+from moto.dynamodb.models.dynamo_type import DynamoType
+
+from bench.kit.environment import ACCOUNT
+
 KB = 1024
 
 
@@ -37,9 +41,6 @@ def before(operation: str, params: dict, region: str) -> Snapshot | None:
     """The item `params` names, as it is before the write (Put, Update and Delete only)."""
     if operation not in ("PutItem", "UpdateItem", "DeleteItem"):
         return None
-    from moto.backends import get_backend
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
     table = get_backend("dynamodb")[ACCOUNT][region].tables.get(params.get("TableName"))
     if table is None:
         return None

@@ -1,7 +1,7 @@
-"""bench/partitions.py: which DynamoDB partitions a call touches (the capacity study counts
+"""bench/sender/partitions.py: which DynamoDB partitions a call touches (the capacity study counts
 the numbers table's pool partition with it)."""
 
-from bench.partitions import touched
+from bench.sender.partitions import touched
 
 
 def hash_key(table: str) -> str:

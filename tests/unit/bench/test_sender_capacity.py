@@ -1,8 +1,9 @@
-"""bench/capacity.py's measures on a hand-made run: the backlog (depth, oldest message's age)
+"""bench/sender/capacity.py's measures on a hand-made run: the backlog (depth, oldest message's age)
 at a moment, and the sends closer than a number's rate."""
 
-from bench.capacity import backlog_at, early_sends
-from bench.sim import Accepted, RunData, Submitted
+from bench.kit.twilio_fakes import Accepted
+from bench.sender.capacity import backlog_at, early_sends
+from bench.sender.results import RunData, Submitted
 
 
 def run(submitted: list[Submitted], accepted: list[Accepted]) -> RunData:

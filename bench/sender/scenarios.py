@@ -9,7 +9,6 @@ concurrency, and the runs are merged before the figures are computed.
 
 from __future__ import annotations
 
-import itertools
 import math
 import multiprocessing
 import os
@@ -18,7 +17,9 @@ import resource
 import time
 from dataclasses import dataclass, replace
 
-from bench.sim import Config, FaultMix, Harness, RunData, figures
+from bench.kit.twilio_fakes import FaultMix
+from bench.sender.harness import Config, Harness
+from bench.sender.results import RunData, campaign_figures, figures
 
 WORDS = [
     "ok",
@@ -198,17 +199,6 @@ def _cpu_seconds() -> float:
     """CPU time of this process and its finished children (the shards)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def campaign_figures(data: RunData, rate: float) -> dict:
-    """Sends closer than the campaign's rate allows, and the campaign's utilisation:
-    every segment at its rate over the simulated drain time."""
-    records = sorted(data.accepted, key=lambda r: r.at)
-    spacing = sum(1 for a, b in itertools.pairwise(records) if b.at - a.at < a.segments / rate - 1e-6)
-    last = records[-1]
-    drained = last.at + last.segments / rate - data.started_at
-    segments = sum(item.segments for item in data.submitted)
-    return {"campaign_spacing_violations": spacing, "campaign_utilisation": segments / rate / drained}
 
 
 SCENARIOS = [

@@ -1,7 +1,7 @@
 """The capacity study of issue 14 (docs/capacity.md): the limits the simulation can measure.
 
-`python -m bench --only capacity` (and `make capacity-bench`) runs, in virtual time, on the
-real sender over moto's DynamoDB (bench/sim.py):
+`python -m bench.sender --only capacity` (and `make capacity-bench`) runs, in virtual time, on the
+real sender over moto's DynamoDB (bench/sender/harness.py):
 
 1. the sender's concurrency ceiling: 24 numbers of 1 segment/s, messages arriving at 90%
    of their rate, under Lambda concurrency caps below the number count (3, 6, 12): the
@@ -26,8 +26,8 @@ import itertools
 import multiprocessing
 from dataclasses import dataclass, replace
 
-from bench.scenarios import SCENARIOS, Scenario, plan, run_shard
-from bench.sim import RunData, figures
+from bench.sender.results import RunData, figures
+from bench.sender.scenarios import SCENARIOS, Scenario, plan, run_shard
 
 # Ceilings, each from its published source (check them for the account: several can be raised).
 # DynamoDB developer guide, "Partitions and data distribution" / "Burst and adaptive capacity":

@@ -41,24 +41,22 @@ Figures (goals from issue 5):
 Both release policies run (POOL_RELEASE_AT): 'renewal' (the default, whose
 figures decide the exit status) and 'empty', for comparison.
 
-Run: .venv/bin/python -m bench.pool_sim [--days 30] [--seed 5] [--release-at renewal|empty] [--log]
+Run: .venv/bin/python -m bench.pool [--days 30] [--seed 5] [--release-at renewal|empty] [--log]
+(bench/pool/__main__.py; the figures against their goals: bench/pool/report.py)
 """
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import heapq
 import math
 import random
-import sys
-import time as wallclock
 from array import array
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bench.kit.stats import percentile, percentiles
 from chalicelib.core import billing as costs
 from chalicelib.core import pool_plan, pool_policy
 from chalicelib.core.gcra import cost_seconds, decide
@@ -458,12 +456,8 @@ class Month:
     # -- report -------------------------------------------------------------------------
 
     def figures(self) -> dict:
-        waits = sorted(self.waits)
+        p50, p95, p99, longest = (p or 0.0 for p in percentiles(self.waits, 50, 95, 99, 100))
         month_minutes = self.days * DAY / MINUTE
-
-        def quantile(q: float) -> float:
-            return waits[min(len(waits) - 1, int(q * len(waits)))] if waits else 0.0
-
         rentals = [costs.Rental(n.phone, n.bought_at, n.released_at) for n in self.numbers]
         billed = costs.rentals_in_month(rentals, START, self.finish)
         return {
@@ -472,21 +466,16 @@ class Month:
             "number_months": self.held_minutes / month_minutes,
             "lower_bound_months": self.lb_minutes / month_minutes,
             "twilio_billed_months": billed,
-            "p50": quantile(0.50),
-            "p95": quantile(0.95),
-            "p99": quantile(0.99),
-            "max_wait": waits[-1] if waits else 0.0,
-            "worst_hour": max(((_p95(w), hour) for hour, w in self.hour_waits.items()), default=(0.0, 0)),
-            "messages": len(waits),
+            "p50": p50,
+            "p95": p95,
+            "p99": p99,
+            "max_wait": longest,
+            "worst_hour": max(((percentile(w, 95), hour) for hour, w in self.hour_waits.items()), default=(0.0, 0)),
+            "messages": len(self.waits),
             "refused": self.refused,
             "refused_under_cap": self.refused_under_cap,
             "flaps": self.flaps,
         }
-
-
-def _p95(values) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
 def _accumulate(values):
@@ -494,133 +483,3 @@ def _accumulate(values):
     for value in values:
         total += value
         yield total
-
-
-def report(month: Month, seconds: float) -> tuple[str, list[str]]:
-    """The figures against their goals; returns the text and the goals missed."""
-    f = month.figures()
-    p = month.policy
-    held = f["number_months"] / f["lower_bound_months"] if f["lower_bound_months"] else math.inf
-    billed = f["twilio_billed_months"] / f["peak_lower_bound"] if f["peak_lower_bound"] else math.inf
-    floor = 1 + p.headroom / f["lower_bound_months"] if f["lower_bound_months"] else math.inf
-    checks = [
-        (
-            "peak pool (numbers held)",
-            f"{f['peak_pool']}",
-            f"<= peak lower bound {f['peak_lower_bound']} + headroom {p.headroom} = {f['peak_lower_bound'] + p.headroom}",
-            f["peak_pool"] <= f["peak_lower_bound"] + p.headroom,
-        ),
-        (
-            "number-months billed by Twilio",
-            f"{f['twilio_billed_months']} = {billed:.3f} x its lower bound "
-            f"{f['peak_lower_bound']} (every number held at the peak is billed)",
-            "<= 1.10 x",
-            billed <= 1.10,
-        ),
-        (
-            "p95 wait submit -> send",
-            f"{f['p95']:.2f} s (p50 {f['p50']:.2f}, p99 {f['p99']:.2f}, max {f['max_wait']:.0f})",
-            f"<= target {p.target_wait_seconds:g} s",
-            f["p95"] <= p.target_wait_seconds,
-        ),
-        (
-            "sessions refused under the cap",
-            f"{f['refused_under_cap']} (of {f['refused']} refused)",
-            "= 0",
-            f["refused_under_cap"] == 0,
-        ),
-        (
-            "flapping (bought/released in a loop)",
-            f"{f['flaps']}",
-            f"= 0 within the idle time {p.idle_seconds / 60:g} min",
-            f["flaps"] == 0,
-        ),
-    ]
-    lines = [
-        f"release at {p.release_at!r}: {month.sessions} sessions, {f['messages']} SMS ({month.segments_out} segments "
-        f"out, {month.segments_in} in), {len(month.bursts)} bursts; simulated in {seconds:.0f} s",
-    ]
-    width = max(len(c[0]) for c in checks)
-    for name, value, goal, ok in checks:
-        lines.append(f"  {'ok  ' if ok else 'MISS'} {name:<{width}}  {value}  [{goal}]")
-    lines.append(
-        f"       number-months held pro rata (not what Twilio bills): {f['number_months']:.2f} = {held:.3f} x the "
-        f"lower bound summed per minute, {f['lower_bound_months']:.2f}; keeping the headroom alone makes "
-        f">= {floor:.2f} x"
-    )
-    rental = f["twilio_billed_months"] * PRICE_NUMBER_MONTH
-    messages = (month.segments_out + month.segments_in) * PRICE_SEGMENT
-    lines.append(f"       Twilio bill: rentals ${rental:.2f} + messages ${messages:.2f} (${PRICE_SEGMENT}/segment)")
-    worst, hour = f["worst_hour"]
-    lines.append(
-        f"       p95 wait in the busiest hour for waits: {worst:.2f} s "
-        f"({datetime.fromtimestamp(START + hour * HOUR, tz=UTC):%m-%d %H:00} UTC)"
-    )
-    lines.append(
-        f"       lower bound parts at their peaks: largest user {month.peak_user} sessions, send rate "
-        f"{month.peak_rate_bound} numbers"
-    )
-    lines.append("       decisions: " + ", ".join(f"{name} {count}" for name, count in sorted(month.counts.items())))
-    return "\n".join(lines), [f"{p.release_at}: {c[0]}" for c in checks if not c[3]]
-
-
-def simulate(release_at: str, args) -> tuple[str, list[str], list]:
-    policy = Policy(
-        target_wait_seconds=args.target_wait,
-        headroom=args.headroom,
-        idle_seconds=args.idle_minutes * MINUTE,
-        max_size=args.max_size,
-        monthly_budget_usd=args.budget,
-        release_at=release_at,
-    )
-    started = wallclock.monotonic()
-    month = Month(Workload(), policy, args.days, args.seed).run()
-    text, missed = report(month, wallclock.monotonic() - started)
-    return text, missed, month.decision_log if args.log else []
-
-
-def main_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument(
-        "--release-at",
-        choices=("renewal", "empty"),
-        action="append",
-        help="the release policy to run (repeatable; default: renewal, then empty for comparison)",
-    )
-    parser.add_argument("--headroom", type=int, default=Policy.headroom)
-    parser.add_argument("--idle-minutes", type=float, default=Policy.idle_seconds / MINUTE)
-    parser.add_argument("--target-wait", type=float, default=Policy.target_wait_seconds)
-    parser.add_argument("--max-size", type=int, default=50)
-    parser.add_argument("--budget", type=float, default=100.0, help="monthly rental budget, USD")
-    parser.add_argument("--log", action="store_true", help="print every decision but 'hold'")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = main_arguments(argv)
-    modes = args.release_at or ["renewal", "empty"]
-    w = Workload()
-    print(
-        f"== pool: {args.days} simulated days from {datetime.fromtimestamp(START, tz=UTC).date()}, seed "
-        f"{args.seed}, {w.users} users, {w.segments_per_second:g} segment/s per number; policy: target wait "
-        f"{args.target_wait:g} s, headroom {args.headroom}, idle {args.idle_minutes:g} min, max {args.max_size} "
-        f"numbers, budget ${args.budget:g}/month"
-    )
-    with ProcessPoolExecutor(len(modes)) as workers:
-        results = list(workers.map(simulate, modes, [args] * len(modes)))
-    missed = []
-    for mode, (text, mode_missed, log) in zip(modes, results, strict=True):
-        for t, action, reason in log:
-            print(f"{datetime.fromtimestamp(t, tz=UTC):%m-%d %H:%M} {action:<10} {reason}")
-        print(text)
-        if mode == modes[0]:
-            missed += mode_missed
-    if missed:
-        print("goals missed (" + modes[0] + "): " + "; ".join(m.split(": ", 1)[1] for m in missed))
-    return 1 if missed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

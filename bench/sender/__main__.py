@@ -1,11 +1,12 @@
-"""`make bench`: simulate the scenarios of issue 4 and print their figures.
+"""The sender's simulation (`make bench`'s first part): the scenarios of issue 4 in virtual
+time, their figures next to their goals, the deferral comparison and the capacity study.
 
 Usage:
 
-    python -m bench                 every scenario, the deferral comparison, the capacity study
-    python -m bench --only faults   one scenario (by name; repeatable)
-    python -m bench --only capacity the capacity study alone (bench/capacity.py, docs/capacity.md)
-    python -m bench --json out.json also write every figure as JSON
+    python -m bench.sender                 every scenario, the deferral comparison, the capacity study
+    python -m bench.sender --only faults   one scenario (by name; repeatable)
+    python -m bench.sender --only capacity the capacity study alone (bench/sender/capacity.py, docs/capacity.md)
+    python -m bench.sender --json out.json also write every figure as JSON
 """
 
 from __future__ import annotations
@@ -17,24 +18,12 @@ import sys
 import time
 
 # Before anything imports boto3, PynamoDB or the app: moto's fake credentials, quiet logs.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from devstack.offline import fake_aws_environment
+from bench.kit import environment
 
-os.environ.update(
-    {
-        **fake_aws_environment(),
-        "RESOURCE_PREFIX": "sms-bridge-dev-",
-        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
-        "TWILIO_AUTH_TOKEN": "bench",
-        "PUBLIC_BASE_URL": "https://bridge.example.test/api",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
-)
-os.environ.pop("AWS_ENDPOINT_URL", None)
+environment.prepare(log_level="ERROR")
 
-from bench.capacity_report import run_capacity
-from bench.scenarios import COMPARISONS, SCENARIOS, run
+from bench.sender.capacity_report import run_capacity  # noqa: E402
+from bench.sender.scenarios import COMPARISONS, SCENARIOS, run  # noqa: E402
 
 INVOCATION_SECONDS_GOAL = 0.6
 ZERO_FIGURES = ("spacing_violations", "order_violations", "duplicates", "lost", "not_final")
@@ -103,11 +92,12 @@ def show(scenario, result: dict) -> list[str]:
             missed.append(f"{scenario.name}: invocation-seconds per message {seconds:.3f}")
     print(
         f"    DynamoDB calls by the sender {r['dynamodb_sender_calls']} (conditional failures "
-        f"{r['dynamodb_conditional_failures']})"
+        f"{r['dynamodb_conditional_failures']}, {r['dynamodb_conditional_failures_per_segment']:.3f} per segment)"
     )
     print(f"    SQS calls {r['sqs_calls']} (+ {r['sqs_empty_receives']} empty long polls, not counted above)")
     print(
-        f"  submit -> Twilio: p50 {_seconds(r['latency_p50'])}, p99 {_seconds(r['latency_p99'])}; "
+        f"  submit -> Twilio: p50 {_seconds(r['latency_p50'])}, p95 {_seconds(r['latency_p95'])}, "
+        f"p99 {_seconds(r['latency_p99'])}; "
         f"on an idle number ({r['idle_messages']} messages): p50 {_seconds(r['idle_latency_p50'])}, "
         f"p99 {_seconds(r['idle_latency_p99'])}"
     )
@@ -141,7 +131,7 @@ def show(scenario, result: dict) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m bench.sender", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--only", action="append", help="run only this scenario (repeatable)")
     parser.add_argument("--shards", type=int, help="worker processes for scenarios that split by number")

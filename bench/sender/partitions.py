@@ -1,4 +1,4 @@
-"""Which DynamoDB partitions a call touches, for the capacity study (bench/capacity.py).
+"""Which DynamoDB partitions a call touches, for the capacity study (bench/sender/capacity.py).
 
 A partition here is a table and a partition-key value: DynamoDB keeps every item of
 one partition-key value in one physical partition (until split for heat), and a
@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+READ_OPERATIONS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 Touch = tuple[str, str, str, int]  # (kind "write"|"read", table, partition-key value, units)
 
 _EQUALS = re.compile(r"([#\w]+)\s*=\s*(:\w+)")

@@ -4,8 +4,8 @@ nothing sent twice, everything final and every chat event delivered.
 
 Real: the app (routes through Chalice's test client, SQS handlers as Lambda
 calls them), chalicelib, PynamoDB and boto3 against moto in-process (every call
-through botocore, as to AWS; bench/quicker_moto.py only takes out moto's own
-look-up costs that grow with the run), the Twilio stand-in over HTTP (its
+through botocore, as to AWS; bench/kit/moto_speedups.py only takes out moto's
+own look-up costs that grow with the run), the Twilio stand-in over HTTP (its
 OpenAPI checks included) and the chat receiver over HTTP (signature checked,
 deduped on event_id). `make bench` splits its 10,000 messages over two
 processes (Plan.split: two whole services, each with half the users, pool
@@ -31,10 +31,15 @@ timeout of a crashed batch) is over: the queues' hidden messages are made
 visible, as if the time had passed. The pool numbers send fast, so the run
 measures correctness under faults, not the rate limits. Inside an invocation
 the sender's waits (it books each send a little ahead and waits for its slot)
-move the run's clock on instead of being slept out (`RunClock`): the service
-(through its Context), the Twilio stand-in (its message dates, which the sender's
-reconciliation compares with its claim time) and the chat receiver (the
-events' signature timestamps) all read that clock.
+move the run's clock on instead of being slept out (bench/kit/clocks.py,
+`PlayedClock`): the service (through its Context), the Twilio stand-in (its
+message dates, which the sender's reconciliation compares with its claim time)
+and the chat receiver (the events' signature timestamps) all read that clock.
+With `parallel_invocations` (the per-message run of bench/service/per_message.py)
+each invocation is played in a lane of its own, forked from the run's time.
+
+Every seam into the service and its neighbours goes through `seams`
+(bench/kit/seams.py), which the caller closes.
 
 The API client and Twilio retry what failed, as they do: the chat backend
 POSTs again with the same client_message_id after a 5xx, Twilio posts a
@@ -45,281 +50,65 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import dataclasses
 import json
+import os
 import random
+import re
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC
 from urllib.parse import urlencode, urlsplit
 
-from bench import quicker_moto
-from bench.service_hooks import HOOKS
+import boto3
+from twilio.request_validator import RequestValidator
 
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-
-
-class RunClock:
-    """The run's clock: real time plus every wait skipped so far. Never goes back, but
-    between invocations played as parallel lanes (`lane`)."""
-
-    def __init__(self):
-        self.skipped = 0.0  # seconds of waits not slept (less the lanes' time, given back)
-
-    def now(self) -> float:
-        return time.time() + self.skipped
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            self.skipped += seconds
-
-    @contextlib.contextmanager
-    def lane(self):
-        """An invocation that runs beside the others, as Lambda runs one per message group
-        at once: its time starts at the run's now and passes as it runs (its waits too);
-        when it ends the run's time is back where the invocation started, so the next one
-        starts then as well. The run plays invocations one after another; on AWS one
-        number's invocation does not hold up another's slot."""
-        real_start, skipped_before = time.time(), self.skipped
-        try:
-            yield
-        finally:
-            self.skipped = skipped_before - (time.time() - real_start)
-
-    def utc(self):
-        from datetime import datetime
-
-        return datetime.fromtimestamp(self.now(), UTC)
-
-    def install(self, setattr, standin_state) -> None:
-        """The stand-in's message dates and the chat receiver read this clock too (the
-        service gets it in its Context: FaultRun.setup)."""
-        import types
-
-        from devstack import chat_receiver
-
-        setattr(standin_state, "clock", self.utc)
-        # The receiver checks each event's signature timestamp against its time.
-        setattr(chat_receiver, "time", types.SimpleNamespace(time=self.now, monotonic=time.monotonic))
-
-
-def in_flight(message, now_ms: float) -> bool:
-    """Received and not visible yet: SQS holds the message's FIFO group back meanwhile."""
-    return bool(message.approximate_receive_count) and not now_ms > message.visible_at
-
-
-@contextlib.contextmanager
-def invocation_lane(clock: RunClock, queue_name: str):
-    """An invocation fed from `queue_name` in a lane of the run's clock (RunClock.lane). What
-    it made visible again in its own time (a visibility timeout of 0 once its slot came) is
-    still in flight when the run's time goes back to the lane's start: moto's FIFO queue,
-    which counts a group held only while a message of it is in its pending set, is told so,
-    or it would hand out the group's later messages meanwhile."""
-    from moto.backends import get_backend
-    from moto.sqs import models
-
-    try:
-        with clock.lane():
-            yield
-    finally:
-        queue = get_backend("sqs")[ACCOUNT][REGION].queues.get(queue_name)
-        if queue is not None and queue.fifo_queue:
-            now = models.unix_time_millis()  # moto's clock: the run's, when it follows it
-            queue.pending_messages.update(m for m in queue._messages if in_flight(m, now))
-
-
-class SimulatedCrash(BaseException):
-    """The sender's invocation dies after Twilio accepted a message, before the record."""
-
-
-def crashing_gateway(run: FaultRun):
-    """The service's Twilio gateway, whose sends sometimes take the invocation down
-    just after Twilio accepted them (while the run is faulting)."""
-    from chalicelib.adapters.twilio import TwilioGateway
-
-    class CrashingGateway(TwilioGateway):
-        def send_sms(self, **kwargs):
-            sent = super().send_sms(**kwargs)
-            if run.faulting and run.rng.random() < run.plan.crash_rate:
-                run.counts.crashes += 1
-                raise SimulatedCrash()
-            return sent
-
-    return CrashingGateway()
-
-
-@dataclass
-class Plan:
-    messages: int = 10_000
-    users: int = 25
-    partners_per_user: int = 4
-    pool_size: int = 8
-    replies_per_100: int = 5  # phone -> chat replies per 100 outbound messages
-    per_round: int = 200  # messages submitted per round
-    twilio_fault_rate: float = 0.10
-    crash_rate: float = 0.02  # of successful Twilio sends
-    lost_delete_rate: float = 0.05  # of batches
-    duplicate_event_rate: float = 0.05  # of delivery batches: each event sent once more
-    dynamodb_throttle_rate: float = 0.02
-    chat_down: tuple = (0.2, 12)  # down from this share of the submission rounds, for this many rounds
-    # (more rounds than the delivery queue's maxReceiveCount, 8: events get dead-lettered)
-    max_rounds: int = 2000
-    seed: int = 7
-    # Segments per second of each pool number: fast here, as this run is about faults, not
-    # rate limits (the per-message count of bench/service_bench.py sends at a long code's 1).
-    number_rate: float = 1000.0
-    # Where this run's users, pool numbers and message ids start (a shard of a split run).
-    first_user: int = 0
-    first_number: int = 0
-    first_message: int = 0
-
-    def split(self, shards: int) -> list[Plan]:
-        """The same run as `shards` independent services, each with its share of the
-        users, pool numbers and messages, and of each round's submissions (so every
-        shard has as many rounds and the chat outage lasts as many of them); seeds
-        differ. The fault rates are the plan's in every shard."""
-        if shards <= 1:
-            return [self]
-
-        def share(total: int, i: int) -> int:
-            return total // shards + (1 if i < total % shards else 0)
-
-        plans = []
-        for i in range(shards):
-            plan = dataclasses.replace(
-                self,
-                messages=share(self.messages, i),
-                users=share(self.users, i),
-                pool_size=share(self.pool_size, i),
-                per_round=share(self.per_round, i),
-                seed=self.seed + 1000 * i,
-                first_user=self.first_user + sum(share(self.users, j) for j in range(i)),
-                first_number=self.first_number + sum(share(self.pool_size, j) for j in range(i)),
-                first_message=self.first_message + sum(share(self.messages, j) for j in range(i)),
-            )
-            if plan.pool_size < plan.partners_per_user or plan.users < 1 or plan.per_round < 1:
-                raise ValueError(
-                    f"{shards} shards leave a shard {plan.users} users, {plan.pool_size} pool numbers "
-                    f"(a user needs {plan.partners_per_user}) and {plan.per_round} messages a round"
-                )
-            plans.append(plan)
-        return plans
-
-
-TWILIO_FAULTS = {
-    # name: (share of the fault rate, how)
-    "500 before": 0.20,
-    "500 after": 0.20,
-    "503 before": 0.10,
-    "429": 0.20,
-    "timeout before": 0.075,
-    "timeout after": 0.075,
-    "reset before": 0.075,
-    "reset after": 0.075,
-}
-
-
-@dataclass
-class Counts:
-    twilio_calls: int = 0
-    twilio_faults: collections.Counter = field(default_factory=collections.Counter)
-    crashes: int = 0
-    lost_deletes: int = 0
-    duplicated_events: int = 0
-    api_retries: int = 0
-    invocation_errors: int = 0
-    webhook_retries: int = 0
-    callbacks_posted: int = 0
-    rounds: int = 0
-    dead_lettered: dict = field(default_factory=dict)
-    replayed: dict = field(default_factory=dict)
-
-
-class TwilioFaults:
-    """Wraps twilio's HTTP client: the faults a network and Twilio produce."""
-
-    def __init__(self, plan: Plan, rng: random.Random, counts: Counts):
-        self.plan, self.rng, self.counts = plan, rng, counts
-        self.active = False
-
-    def install(self, monkeypatch_setattr):
-        from twilio.http.http_client import TwilioHttpClient
-
-        real = TwilioHttpClient.request
-        faults = self
-
-        def request(client, method, url, *args, **kwargs):
-            if not faults.active:
-                return real(client, method, url, *args, **kwargs)
-            faults.counts.twilio_calls += 1
-            kind = faults.draw()
-            if kind is None:
-                return real(client, method, url, *args, **kwargs)
-            faults.counts.twilio_faults[kind] += 1
-            if kind.endswith("after"):
-                real(client, method, url, *args, **kwargs)  # Twilio did it; the answer is lost
-            return faults.answer(kind)
-
-        monkeypatch_setattr(TwilioHttpClient, "request", request)
-
-    def draw(self) -> str | None:
-        if self.rng.random() >= self.plan.twilio_fault_rate:
-            return None
-        names, weights = zip(*TWILIO_FAULTS.items(), strict=True)
-        return self.rng.choices(names, weights)[0]
-
-    @staticmethod
-    def answer(kind: str):
-        import requests
-        from twilio.http.response import Response
-
-        if kind.startswith("timeout"):
-            raise requests.exceptions.ReadTimeout("injected: read timed out")
-        if kind.startswith("reset"):
-            raise requests.exceptions.ConnectionError(ConnectionResetError(104, "injected: connection reset by peer"))
-        status = int(kind.split()[0])
-        code = {500: 20500, 503: 20503, 429: 20429}[status]
-        return Response(status, json.dumps({"code": code, "message": "injected", "status": status}))
+from bench.kit import sqs_feeding
+from bench.kit.clocks import PlayedClock
+from bench.kit.seams import Seams
+from bench.kit.twilio_fakes import SimulatedCrash, TwilioFaults, crashing_gateway
+from bench.service import aws_hooks
+from bench.service.aws_hooks import HOOKS
+from bench.service.fault_plan import Counts, Plan
+from chalicelib.core import events, phone_numbers
+from chalicelib.core.message_rules import FINAL, inbound_message_id
+from chalicelib.store.models import Message
+from chalicelib.usecases import pool_numbers as pool
+from chalicelib.usecases.context import Context
+from devstack import poller
+from scripts.replay_dlq import replay
 
 
 class FaultRun:
     """One run. `api` is a chalice.test.Client; `standin` the Twilio stand-in
-    server; `chat` a devstack ChatReceiver; `setattr` a monkeypatch-like
-    function whose patches the caller undoes."""
+    server; `chat` a devstack ChatReceiver; `seams` (bench/kit/seams.py) takes
+    every seam the run installs, and the caller closes it."""
 
-    def __init__(self, plan: Plan, *, app_module, api, standin, chat, setattr, out=print):
-        import boto3
-
-        from devstack import poller
-
+    def __init__(self, plan: Plan, *, app_module, api, standin, chat, seams: Seams, out=print):
         self.plan, self.app_module, self.api, self.standin, self.chat = plan, app_module, api, standin, chat
-        self.setattr, self.out = setattr, out
+        self.seams, self.out = seams, out
         self.rng = random.Random(plan.seed)
         self.counts = Counts()
         self.sqs = boto3.client("sqs")
         self.feeds = poller.feeds_for(app_module)
-        self.twilio_faults = TwilioFaults(plan, random.Random(plan.seed + 1), self.counts)
+        self.queue_names = [feed.queue_name for feed in self.feeds]
+        self.twilio_faults = TwilioFaults(plan.twilio_fault_rate, random.Random(plan.seed + 1), self.counts)
         self.submitted: dict[str, dict] = {}  # client_message_id -> {message_id, text, session}
         self.replies: dict[str, dict] = {}  # MessageSid -> {text, session_id}
         self.callbacks_done: set[tuple[str, str]] = set()
         self.sessions: list[dict] = []
-        self.clock = RunClock()
+        self.clock = PlayedClock()
 
     # -- setup (no faults) -------------------------------------------------------------
 
     def setup(self) -> None:
-        from chalicelib.core import phone_numbers
-        from chalicelib.usecases import pool_numbers as pool
-        from chalicelib.usecases.context import Context
-
-        p = self.plan
-        quicker_moto.install(self.setattr)
+        p, seams = self.plan, self.seams
+        aws_hooks.install(seams)  # DynamoDB throttles, and the per-message run's counts
+        seams.on_close(self._set_faults, False)  # no fault outlives the run, whatever ended it
+        seams.moto_speedups()
         state = self.standin.state
-        self.clock.install(self.setattr, state)
-        self.ctx = Context(clock=self.clock, twilio=crashing_gateway(self))
-        self.app_module.configure(self.ctx)
+        seams.standin_clock(state, self.clock.utc)
+        seams.chat_receiver_clock(self.clock.now)
+        self.ctx = Context(clock=self.clock, twilio=crashing_gateway(self._crashes))
+        seams.service_context(self.app_module, self.ctx)
         pool_numbers = [f"+1415555{1000 + i:04d}" for i in range(p.first_number, p.first_number + p.pool_size)]
         for number in pool_numbers:
             state.add_number(number)
@@ -340,7 +129,7 @@ class FaultRun:
                 session["phone"] = phone
                 self.sessions.append(session)
         self.drain_quietly()
-        self.twilio_faults.install(self.setattr)
+        seams.twilio_http(self.twilio_faults.wrap)
         self.faulting = False
         self.chat.events.clear()
         self.chat._seen.clear()
@@ -348,7 +137,14 @@ class FaultRun:
 
     faulting = False
     skip_empty_receives = False
-    parallel_invocations = False  # each invocation in a lane of the run's clock (RunClock.lane)
+    parallel_invocations = False  # each invocation in a lane of its own (PlayedClock.lane)
+
+    def _crashes(self) -> bool:
+        """Whether the sender's invocation dies now, just after Twilio accepted its send."""
+        if self.faulting and self.rng.random() < self.plan.crash_rate:
+            self.counts.crashes += 1
+            return True
+        return False
 
     def drain_quietly(self) -> None:
         for _ in range(50):
@@ -489,8 +285,6 @@ class FaultRun:
     # -- HTTP through the Chalice test client, retried as the callers retry ---------------
 
     def _call(self, method: str, path: str, body: dict, expect: int) -> dict:
-        import os
-
         token = os.environ["API_TOKENS"].split(",")[0].strip()
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         for _ in range(100):
@@ -503,8 +297,6 @@ class FaultRun:
         raise AssertionError(f"{method} {path}: still failing after 100 tries")
 
     def _webhook(self, path: str, params: dict, expect: int, query: str = "") -> None:
-        from twilio.request_validator import RequestValidator
-
         full_path = path + ("?" + query if query else "")
         signature = RequestValidator(self.standin.state.auth_token).compute_signature(
             _public_base() + full_path, params
@@ -524,9 +316,7 @@ class FaultRun:
     # -- Lambda's side: feed the queues, with crashes and lost deletes --------------------
 
     def _poll(self, feed) -> int:
-        from devstack import poller
-
-        if self.skip_empty_receives and not self._any_visible(feed.queue_name):
+        if self.skip_empty_receives and not sqs_feeding.any_visible(feed.queue_name):
             return 0  # the receive would answer nothing: not made (Lambda's pollers long-poll)
         url = feed.url(self.sqs)
         received = self.sqs.receive_message(
@@ -534,9 +324,12 @@ class FaultRun:
         ).get("Messages", [])
         if not received:
             return 0
-        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{feed.queue_name}"
-        event = {"Records": [poller._record(m, arn, REGION) for m in received]}
-        lane = invocation_lane(self.clock, feed.queue_name) if self.parallel_invocations else contextlib.nullcontext()
+        event = sqs_feeding.lambda_event(received, feed.queue_name)
+        lane = (
+            sqs_feeding.invocation_lane(self.clock, feed.queue_name)
+            if self.parallel_invocations
+            else contextlib.nullcontext()
+        )
         try:
             with lane:
                 result = feed.handler(event, poller._Context())
@@ -566,60 +359,18 @@ class FaultRun:
             )
         return len(received)
 
-    @staticmethod
-    def _any_visible(queue_name: str) -> bool:
-        """Whether a receive could return anything (moto's backend, read in place)."""
-        from moto.backends import get_backend
-
-        queue = get_backend("sqs")[ACCOUNT][REGION].queues.get(queue_name)
-        if queue is None:
-            return True
-        from moto.sqs import models
-
-        now = models.unix_time_millis()  # moto's own clock (the run's, when it follows it)
-        held = {m.group_id for m in queue._messages if in_flight(m, now)}  # its FIFO group gives nothing
-        return any(
-            now > m.visible_at and not now < m.delayed_until and (m.group_id is None or m.group_id not in held)
-            for m in queue._messages
-        )
-
     def sqs_follows_the_run_clock(self) -> None:
         """moto's SQS reads the run's clock, so a visibility timeout ends when the run's time
         says (with its waits skipped), not after as many real seconds."""
-        from moto.sqs import models
-
-        self.setattr(models, "unix_time", self.clock.now)
-        self.setattr(models, "unix_time_millis", lambda: self.clock.now() * 1000.0)
+        self.seams.moto_sqs_clock(self.clock.now)
 
     def next_visible_in(self) -> float | None:
-        """Seconds of the run's time until the next hidden message is visible; None if none."""
-        from moto.backends import get_backend
-        from moto.sqs import models
-
-        queues = get_backend("sqs")[ACCOUNT][REGION].queues
-        now = models.unix_time_millis()
-        # Only what is still hidden: a visible message that a receive does not return (its
-        # FIFO group has one in flight) comes back when that one does.
-        hidden = [
-            at
-            for f in self.feeds
-            if f.queue_name in queues
-            for m in queues[f.queue_name]._messages
-            if (at := max(m.visible_at, m.delayed_until)) > now
-        ]
-        return (min(hidden) - now) / 1000.0 if hidden else None
+        """Seconds of the run's time until the next hidden message shows; None if none."""
+        return sqs_feeding.next_visible_in(self.queue_names)
 
     def _time_passes(self) -> None:
         """Every hidden message's wait is over (backoffs, deferrals, crashed batches)."""
-        from moto.backends import get_backend
-
-        queues = get_backend("sqs")[ACCOUNT][REGION].queues
-        for feed in self.feeds:
-            queue = queues.get(feed.queue_name)
-            if queue is None:
-                continue
-            for message in list(queue._messages):
-                message.change_visibility(0)
+        sqs_feeding.make_visible(self.queue_names)
 
     # -- dead letters ------------------------------------------------------------------
 
@@ -633,8 +384,6 @@ class FaultRun:
         return depths
 
     def _replay(self) -> dict:
-        from scripts.replay_dlq import replay
-
         moved = {}
         for feed in self.feeds:
             moved[feed.queue_name] = len(replay(self.sqs, feed.queue_name, out=lambda line: None))
@@ -643,10 +392,6 @@ class FaultRun:
     # -- the figures -------------------------------------------------------------------
 
     def figures(self) -> dict:
-        from chalicelib.core import events
-        from chalicelib.core.message_rules import FINAL, inbound_message_id
-        from chalicelib.store.models import Message
-
         state = self.standin.state
         with state.lock:
             at_twilio = collections.Counter(m.body for m in state.messages.values() if m.direction == "outbound-api")
@@ -709,55 +454,11 @@ class FaultRun:
         }
 
 
-def merge_figures(parts: list[dict]) -> dict:
-    """The figures of a split run's shards as one run's: counts added, rounds and
-    seconds the longest shard's (they ran side by side)."""
-    if len(parts) == 1:
-        return parts[0]
-    summed = [
-        "messages",
-        "replies",
-        "lost",
-        "sent_twice",
-        "not_final",
-        "replies_lost",
-        "chat_events_expected",
-        "chat_events_missing",
-        "chat_events_delivered",
-        "chat_events_received_all_types",
-    ]
-    merged: dict = {key: sum(part[key] for part in parts) for key in summed}
-    merged["examples"] = {
-        kind: [e for part in parts for e in part["examples"][kind]][:5] for kind in parts[0]["examples"]
-    }
-    faults: dict = {}
-    for key, value in parts[0]["faults"].items():
-        if isinstance(value, dict):
-            total: collections.Counter = collections.Counter()
-            for part in parts:
-                total.update(part["faults"][key])
-            faults[key] = dict(total)
-        elif key != "twilio_fault_share":
-            faults[key] = sum(part["faults"][key] for part in parts)
-    faults["twilio_fault_share"] = round(sum(faults["twilio_faults"].values()) / max(1, faults["twilio_calls"]), 4)
-    merged["faults"] = {key: faults[key] for key in parts[0]["faults"]}
-    merged["rounds"] = max(part["rounds"] for part in parts)
-    merged["seconds"] = {key: max(part["seconds"][key] for part in parts) for key in parts[0]["seconds"]}
-    merged["shards"] = [
-        {"messages": part["messages"], "rounds": part["rounds"], "seconds": part["seconds"]} for part in parts
-    ]
-    return merged
-
-
 def _public_base() -> str:
-    import os
-
     return os.environ["PUBLIC_BASE_URL"].rstrip("/")
 
 
 def _last_code(state, phone: str) -> str:
-    import re
-
     with state.lock:
         bodies = [m.body for m in state.messages.values() if m.to == phone and "code" in m.body]
     return re.search(r"\b(\d{6})\b", bodies[-1]).group(1)

@@ -1,4 +1,4 @@
-"""botocore event hooks for the service's own benchmarks and fault runs.
+"""botocore event hooks for the service's own benchmarks and the fault run.
 
 One handler on 'before-call' (every AWS API call, before it is signed and
 sent) does two things, each off until asked for:
@@ -8,10 +8,11 @@ sent) does two things, each off until asked for:
   botocore's own retries, so the error reaches the service's code every time
   (harsher than AWS, whose SDK retries throttles a few times first).
 
-The handler goes into botocore.handlers.BUILTIN_HANDLERS (moto's mock does
-the same), so every botocore session created afterwards carries it;
-`forget_clients()` drops the service's cached clients so they are made again
-with it.
+A second handler, on DynamoDB's 'after-call', bills each counted write its
+request units (bench/service/write_units.py). `install(seams)` puts both in
+botocore.handlers.BUILTIN_HANDLERS (moto's mock does the same), so every botocore
+session created afterwards carries them, and has the service's cached clients
+made again with them (bench/kit/seams.py, `aws_hooks`).
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ import collections
 import json
 import random
 import threading
+import traceback
 
-import botocore.handlers
 from botocore.awsrequest import AWSResponse
 
-from bench import write_units
+from bench.kit.environment import REGION
+from bench.kit.seams import Seams
+from bench.service import write_units
 
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
-REGION = "us-east-1"  # the benches' (bench/service_bench.py, bench/service_faults.py)
 
 
 class AwsHooks:
@@ -40,7 +42,7 @@ class AwsHooks:
         self.throttle_rate = 0.0
         self.throttled: collections.Counter = collections.Counter()
         self.rng = random.Random(0)
-        # "dynamodb.UpdateItem" -> write request units billed (bench/write_units.py)
+        # "dynamodb.UpdateItem" -> write request units billed (bench/service/write_units.py)
         self.write_units: collections.Counter = collections.Counter()
         # "sqs.SendMessage" -> n of them to a FIFO queue (priced above a standard queue's)
         self.fifo_calls: collections.Counter = collections.Counter()
@@ -102,8 +104,6 @@ def _body(params) -> bytes:
 
 
 def _use_case() -> str:
-    import traceback
-
     for frame in reversed(traceback.extract_stack()):
         if "/chalicelib/usecases/" in frame.filename:
             return frame.filename.rsplit("/", 1)[-1][:-3] + "." + frame.name
@@ -123,25 +123,10 @@ def _throttled(operation: str):
 
 
 HOOKS = AwsHooks()
-_INSTALLED = False
 
 
-def install() -> AwsHooks:
-    """Put the handler in every botocore session made from now on (idempotent)."""
-    global _INSTALLED
-    if not _INSTALLED:
-        botocore.handlers.BUILTIN_HANDLERS.insert(0, ("before-call", HOOKS.before_call))
-        botocore.handlers.BUILTIN_HANDLERS.insert(0, ("after-call.dynamodb", HOOKS.after_call))
-        _INSTALLED = True
-    forget_clients()
+def install(seams: Seams) -> AwsHooks:
+    """The hooks on every AWS call made through a botocore session made from now on, until
+    `seams` closes."""
+    seams.aws_hooks(HOOKS.before_call, HOOKS.after_call)
     return HOOKS
-
-
-def forget_clients() -> None:
-    """Drop the service's cached boto3 and PynamoDB clients (made again on next use)."""
-    from chalicelib.adapters import aws
-    from chalicelib.store.models import TABLE_MODELS as ALL_MODELS
-
-    aws.reset()
-    for model in ALL_MODELS:
-        model._connection = None

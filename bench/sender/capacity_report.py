@@ -1,12 +1,12 @@
-"""The capacity study's report (bench/capacity.py measures): each figure next to its ceiling or
+"""The capacity study's report (bench/sender/capacity.py measures): each figure next to its ceiling or
 goal, the projections to issue 14's loads, and the goals missed. `run_capacity` is what
-`python -m bench --only capacity` runs."""
+`python -m bench.sender --only capacity` runs."""
 
 from __future__ import annotations
 
 import time
 
-from bench.capacity import (
+from bench.sender.capacity import (
     ACCOUNT_CONCURRENCY,
     LINEAR_TOLERANCE,
     LOADS,
@@ -21,7 +21,10 @@ from bench.capacity import (
     throughput,
     top_partitions,
 )
-from bench.scenarios import campaign_figures
+from bench.sender.results import campaign_figures
+from chalicelib.store.models import LIMITS, POOL
+from chalicelib.usecases.rate_limits import SETTLE_WRITE_SECONDS
+from infra.template import STAGES
 
 
 class Goals:
@@ -63,8 +66,6 @@ def _table(runs: list[Measured], deep: list[Measured]) -> dict:
 
 
 def _check_delivery(runs: list[Measured], goals: Goals) -> None:
-    from chalicelib.usecases.rate_limits import SETTLE_WRITE_SECONDS
-
     zeros = {name: sum(m.figures[name] for m in runs) for name in ZERO_FIGURES if name != "spacing_violations"}
     text = " | ".join(f"{k.replace('_', ' ')} {v}" for k, v in zeros.items())
     goals.check(f"every run: {text}", not any(zeros.values()), "goal 0")
@@ -78,8 +79,6 @@ def _check_delivery(runs: list[Measured], goals: Goals) -> None:
 
 
 def report_concurrency(capped: list[Measured], shallow: Measured, steady: Measured, goals: Goals) -> dict:
-    from infra.template import STAGES
-
     print("\n-- 1. the sender's concurrency (the outbound event source's MaximumConcurrency)")
     rows = _table([*capped, shallow, steady], capped)
     _check_delivery([*capped, shallow, steady], goals)
@@ -130,8 +129,6 @@ def project_concurrency(per_sender: float, prod_cap: int, alarm_age: int) -> Non
 
 
 def report_pool_partition(capped: list[Measured], shallow: Measured, steady: Measured, goals: Goals) -> dict:
-    from chalicelib.store.models import POOL
-
     print(f"\n-- 2. DynamoDB: the pool partition (numbers table, partition key '{POOL}': every PoolNumber item)")
     figures_out = {}
     for label, runs in (("deep backlogs", capped), ("short backlogs", [shallow]), ("steady", [steady])):
@@ -159,8 +156,6 @@ def report_pool_partition(capped: list[Measured], shallow: Measured, steady: Mea
 
 
 def report_campaign(campaign: Measured, goals: Goals) -> dict:
-    from chalicelib.store.models import LIMITS, POOL
-
     rate = campaign.scenario.campaign_segments_per_second or 0.0
     print(f"\n-- 3. the campaign limiter ({campaign.scenario.name}: {campaign.scenario.title})")
     held = campaign_figures(campaign.data, rate)

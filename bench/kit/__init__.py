@@ -1,0 +1,1 @@
+"""What the harnesses share (bench/__init__.py lists them)."""

@@ -1,0 +1,1 @@
+"""A month of the number pool in virtual time (issue 5): `python -m bench.pool --help`."""
