@@ -21,14 +21,6 @@ MAX_FUNCTION_LINES = 60
 TOOL_DIRS = ("devstack", "bench", "scripts")
 MAX_TOOL_FILE_LINES = 600
 TOOL_FILES = sorted(p for d in TOOL_DIRS for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts)
-# Over the limit when the rule was written, each being split (issue 21: the benches by harness).
-# Strict: a file that is split (or gone) passes, which fails the run until its line here is removed.
-BEING_SPLIT = {
-    "bench/sim.py",
-    "bench/service_bench.py",
-    "bench/service_faults.py",
-    "bench/pool_sim.py",
-}
 OUR_PACKAGES = ("app", "chalicelib", "devstack", "bench", "infra", "scripts")
 
 
@@ -130,18 +122,9 @@ def test_the_cycle_search_names_modules_as_python_and_pytest_do(tmp_path):
     ]
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(path, marks=pytest.mark.xfail(strict=True, reason="being split (issue 21)"))
-        if path.relative_to(ROOT).as_posix() in BEING_SPLIT
-        else path
-        for path in sorted({*TOOL_FILES, *(ROOT / name for name in BEING_SPLIT)})
-    ],
-    ids=lambda p: p.relative_to(ROOT).as_posix(),
-)
+@pytest.mark.parametrize("path", TOOL_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_files_of_the_local_stack_benches_and_scripts_stay_short(path):
-    lines = len(path.read_text().splitlines()) if path.exists() else 0  # a file split away is short
+    lines = len(path.read_text().splitlines())
     assert lines <= MAX_TOOL_FILE_LINES, f"{lines} lines: split it by what its parts do"
 
 

@@ -183,7 +183,7 @@ def test_the_reference_checks_catch_what_is_gone(tmp_path):
         "see [the pool](docs/nowhere.md), [a section](#no-such-section), `python -m bench.nothing`,\n"
         "`devstack.twilio_spec.no_such_name`, `core/no_such.py`, infra/resources.no_such_name.\n"
         "Present: `chalicelib/config.py`, `core/errors.py`, `test_bodies.py`, infra/resources.create_all,\n"
-        "`twilio/http/async_http_client.py`, `python -m bench.service_bench`, [here](#a-heading).\n"
+        "`twilio/http/async_http_client.py`, `python -m bench.service`, [here](#a-heading).\n"
         "## A heading\n"
     )
     assert missing_references(doc) == [
