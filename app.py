@@ -25,10 +25,10 @@ from chalicelib.usecases import (
     pool_numbers,
     pool_usage,
     requests_consumer,
-    sending,
     sessions,
 )
 from chalicelib.usecases.context import Context
+from chalicelib.usecases.sending import batch as sender
 from chalicelib.wiring import production_context
 
 app = Chalice(app_name="sms-bridge")
@@ -53,7 +53,7 @@ def configure(new_context: Context) -> None:
 
 FORM = ["application/x-www-form-urlencoded"]
 JSON_TYPES = ["application/json"]
-# Chalice's own error codes, in API.md's shape.
+# Chalice's own error codes, in openapi.yaml's error shape.
 _CHALICE_ERRORS = {
     "BadRequestError": "bad_request",
     "UnsupportedMediaType": "unsupported_media_type",
@@ -332,7 +332,7 @@ def _batch_result(failed_ids: list[str]) -> dict:
 
 @app.on_sqs_message(queue=OUTBOUND_QUEUE, batch_size=10)
 def send_outbound(event):
-    return _batch_result(sending.process_batch(context, event.to_dict()["Records"], event.context))
+    return _batch_result(sender.process_batch(context, event.to_dict()["Records"], event.context))
 
 
 @app.on_sqs_message(queue=DELIVERY_QUEUE, batch_size=10)

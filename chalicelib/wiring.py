@@ -15,7 +15,7 @@ from chalicelib.adapters.queues import Queues
 from chalicelib.adapters.secrets import Secrets
 from chalicelib.adapters.twilio import TwilioGateway
 from chalicelib.config import Settings
-from chalicelib.store.dynamodb import dynamodb_store
+from chalicelib.store.dynamodb.store import dynamodb_store
 from chalicelib.store.repositories import Store
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.service_cache import ServiceCache

@@ -21,6 +21,7 @@ class ChatReceiver:
     def __init__(self, secrets: list[str], host: str = "127.0.0.1", port: int = 0, on_event: Callable | None = None):
         self.secrets = secrets
         self.events: list[dict] = []
+        self.posted: list[bytes] = []  # every signed body as it came, duplicates too (what the bridge sent)
         self.rejected = 0
         self.deliveries: dict[str, int] = {}  # event_id -> signed POSTs of it, repeats included
         self.failing = False  # tests set it to play a chat backend that is down
@@ -67,6 +68,7 @@ class ChatReceiver:
             return 401
         event = json.loads(body)
         with self._changed:
+            self.posted.append(body)
             self.deliveries[event["event_id"]] = self.deliveries.get(event["event_id"], 0) + 1
             if event["event_id"] not in self._seen:
                 self._seen.add(event["event_id"])

@@ -828,7 +828,7 @@ def chat_api_resources(sam: dict) -> dict:
     """The chat backend's API (every path but Twilio's webhooks) on an HTTP API: the submit
     of each message is a request, so this is the URL to call (output ChatApiUrl). A path's
     route takes ANY method, so a method it does not have reaches the handler, which answers
-    405 in API.md's error shape (an HTTP API answers a request no route matches itself, 404
+    405 in openapi.yaml's error shape (an HTTP API answers a request no route matches itself, 404
     {"message": "Not Found"}, as it still does for a path the API does not have)."""
     paths = [path for path in chalice_paths(sam) if path not in WEBHOOK_ROUTES]
     routes = {f"{CHAT_API}RouteAny{_id_words(path)}": ("ANY", path) for path in paths}

@@ -27,13 +27,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chalicelib.adapters.twilio import TwilioError, TwilioGateway
+from chalicelib.adapters.twilio import TwilioError
+from scripts import doctor_targets
+from scripts.doctor_targets import Target
 
 APPROVED = "VERIFIED"
 CONSOLE_SERVICES = "Twilio Console > Messaging > Services"
@@ -46,22 +47,6 @@ class Check:
     ok: bool
     detail: str = ""
     fix: str = ""
-
-
-@dataclass
-class Target:
-    """What the doctor examines: where Twilio, the API and AWS are, and the settings."""
-
-    name: str
-    twilio: TwilioGateway
-    service_sid: str | None
-    public_base_url: str
-    list_numbers: Callable[[], list[dict]]  # GET /numbers through PUBLIC_BASE_URL (raises when unreachable)
-    missing_aws_resources: Callable[[], list[str]]
-    api_url: str | None = None  # the stage's own API URL, when known (CloudFormation EndpointURL)
-    # Where the numbers' webhooks point: TWILIO_WEBHOOK_BASE_URL (the cheaper HTTP API), else PUBLIC_BASE_URL.
-    webhook_base_url: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def examine(target: Target) -> list[Check]:
@@ -281,8 +266,6 @@ def main(argv: list[str] | None = None) -> int:
         help="a deployed stage (dev, prod); default: the local stack of `make run`",
     )
     args = parser.parse_args(argv)
-    from scripts import doctor_targets
-
     target = doctor_targets.stage(args.stage) if args.stage and args.stage != "local" else doctor_targets.local()
     checks = examine(target)
     print(render(target, checks))

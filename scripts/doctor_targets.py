@@ -1,4 +1,4 @@
-"""Where `make doctor` looks (scripts/doctor.py): the local stack of `make run`, or a
+"""Where `make doctor` looks (scripts/doctor.py examines a Target): the local stack of `make run`, or a
 deployed stage (its CloudFormation stack, its API function's environment, its SSM
 parameters). Both set the process's environment the way the app reads it
 (chalicelib/config.py), so the doctor's Twilio gateway talks to the same account."""
@@ -6,14 +6,31 @@ parameters). Both set the process's environment the way the app reads it
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import requests
 
 from chalicelib.adapters.twilio import TwilioGateway
-from scripts.doctor import Target
 
 HTTP_TIMEOUT = 15
 SSM_ROOT = "/sms-bridge"
+
+
+@dataclass
+class Target:
+    """What the doctor examines: where Twilio, the API and AWS are, and the settings."""
+
+    name: str
+    twilio: TwilioGateway
+    service_sid: str | None
+    public_base_url: str
+    list_numbers: Callable[[], list[dict]]  # GET /numbers through PUBLIC_BASE_URL (raises when unreachable)
+    missing_aws_resources: Callable[[], list[str]]
+    api_url: str | None = None  # the stage's own API URL, when known (CloudFormation EndpointURL)
+    # Where the numbers' webhooks point: TWILIO_WEBHOOK_BASE_URL (the cheaper HTTP API), else PUBLIC_BASE_URL.
+    webhook_base_url: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def api_numbers(base_url: str, token: str):

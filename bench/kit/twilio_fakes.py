@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import requests
 from twilio.http.response import Response
 
+from bench.kit.fault_dice import FaultDice
 from bench.kit.kernel import Kernel
 from chalicelib.adapters.twilio import SentMessage, TwilioError, TwilioGateway
 from chalicelib.core import segments
@@ -172,11 +173,14 @@ TWILIO_FAULTS = {
 
 class TwilioFaults:
     """Wraps twilio's HTTP client's `request` (bench/kit/seams.py installs it): while
-    `active`, a share `rate` of all requests fail in one of the ways of TWILIO_FAULTS.
-    `counts` has `twilio_calls` (an int) and `twilio_faults` (a Counter by kind)."""
+    `active`, a share `rate` of all requests fail in one of the ways of TWILIO_FAULTS, as
+    `dice` (bench/kit/fault_dice.py) says. `counts` has `twilio_calls` (an int) and
+    `twilio_faults` (a Counter by kind)."""
 
-    def __init__(self, rate: float, rng: random.Random, counts):
-        self.rate, self.rng, self.counts = rate, rng, counts
+    KIND = "twilio request"
+
+    def __init__(self, rate: float, dice: FaultDice, counts):
+        self.rate, self.dice, self.counts = rate, dice, counts
         self.active = False
 
     def wrap(self, real: Callable) -> Callable:
@@ -197,10 +201,9 @@ class TwilioFaults:
         return request
 
     def draw(self) -> str | None:
-        if self.rng.random() >= self.rate:
+        if not self.dice.strikes(self.KIND, self.rate, ways=len(TWILIO_FAULTS)):
             return None
-        names, weights = zip(*TWILIO_FAULTS.items(), strict=True)
-        return self.rng.choices(names, weights)[0]
+        return self.dice.way(self.KIND, TWILIO_FAULTS)
 
     @staticmethod
     def answer(kind: str) -> Response:

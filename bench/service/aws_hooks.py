@@ -4,7 +4,7 @@ One handler on 'before-call' (every AWS API call, before it is signed and
 sent) does two things, each off until asked for:
 - counts calls by service and operation (AWS bills per request);
 - makes DynamoDB throttle: it answers ProvisionedThroughputExceededException
-  instead of calling, at a given rate. Answering at before-call skips
+  instead of calling, whenever `throttles()` says so. Answering at before-call skips
   botocore's own retries, so the error reaches the service's code every time
   (harsher than AWS, whose SDK retries throttles a few times first).
 
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import collections
 import json
-import random
 import threading
 import traceback
+from collections.abc import Callable
 
 from botocore.awsrequest import AWSResponse
 
@@ -39,9 +39,9 @@ class AwsHooks:
         self.calls: collections.Counter = collections.Counter()  # "dynamodb.GetItem" -> n
         # "dynamodb.UpdateItem <- usecases.module.function" -> n (the innermost use case that made it)
         self.callers: collections.Counter = collections.Counter()
-        self.throttle_rate = 0.0
+        # Whether this DynamoDB call is throttled (the fault run's dice); None: never.
+        self.throttles: Callable[[], bool] | None = None
         self.throttled: collections.Counter = collections.Counter()
-        self.rng = random.Random(0)
         # "dynamodb.UpdateItem" -> write request units billed (bench/service/write_units.py)
         self.write_units: collections.Counter = collections.Counter()
         # "sqs.SendMessage" -> n of them to a FIFO queue (priced above a standard queue's)
@@ -66,7 +66,7 @@ class AwsHooks:
                     self.callers[f"{service}.{operation} <- {_use_case()}"] += 1
                 if service == "sqs" and b".fifo" in _body(params):
                     self.fifo_calls[f"{service}.{operation}"] += 1
-            if service == "dynamodb" and self.throttle_rate and self.rng.random() < self.throttle_rate:
+            if service == "dynamodb" and self.throttles is not None and self.throttles():
                 self.throttled[operation] += 1
                 return _throttled(operation)
         return None

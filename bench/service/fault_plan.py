@@ -26,6 +26,9 @@ class Plan:
     # (more rounds than the delivery queue's maxReceiveCount, 8: events get dead-lettered)
     max_rounds: int = 2000
     seed: int = 7
+    # The first chance of each fault strikes (each way of Twilio's in turn), then the rates
+    # decide (bench/kit/fault_dice.py): a small run sure to see every fault (the test's).
+    first_chances_strike: bool = False
     # Segments per second of each pool number: fast here, as this run is about faults, not
     # rate limits (the per-message run, bench/service/per_message.py, sends at a long code's 1).
     number_rate: float = 1000.0

@@ -63,6 +63,7 @@ from twilio.request_validator import RequestValidator
 
 from bench.kit import sqs_feeding
 from bench.kit.clocks import PlayedClock
+from bench.kit.fault_dice import FaultDice
 from bench.kit.seams import Seams
 from bench.kit.twilio_fakes import SimulatedCrash, TwilioFaults, crashing_gateway
 from bench.service import aws_hooks
@@ -90,7 +91,10 @@ class FaultRun:
         self.sqs = boto3.client("sqs")
         self.feeds = poller.feeds_for(app_module)
         self.queue_names = [feed.queue_name for feed in self.feeds]
-        self.twilio_faults = TwilioFaults(plan.twilio_fault_rate, random.Random(plan.seed + 1), self.counts)
+        # Every fault from its own seeded stream (bench/kit/fault_dice.py); self.rng draws only
+        # what the run does in a fixed order (replies and the sessions they answer).
+        self.dice = FaultDice(plan.seed, first_chances_strike=plan.first_chances_strike)
+        self.twilio_faults = TwilioFaults(plan.twilio_fault_rate, self.dice, self.counts)
         self.submitted: dict[str, dict] = {}  # client_message_id -> {message_id, text, session}
         self.replies: dict[str, dict] = {}  # MessageSid -> {text, session_id}
         self.callbacks_done: set[tuple[str, str]] = set()
@@ -141,7 +145,7 @@ class FaultRun:
 
     def _crashes(self) -> bool:
         """Whether the sender's invocation dies now, just after Twilio accepted its send."""
-        if self.faulting and self.rng.random() < self.plan.crash_rate:
+        if self.faulting and self.dice.strikes("sender crash", self.plan.crash_rate):
             self.counts.crashes += 1
             return True
         return False
@@ -218,7 +222,8 @@ class FaultRun:
     def _set_faults(self, on: bool) -> None:
         self.faulting = on
         self.twilio_faults.active = on
-        HOOKS.throttle_rate = self.plan.dynamodb_throttle_rate if on else 0.0
+        rate = self.plan.dynamodb_throttle_rate
+        HOOKS.throttles = (lambda: self.dice.strikes("dynamodb throttle", rate)) if on else None
 
     # -- the chat backend's and the phones' side -------------------------------------------
 
@@ -264,7 +269,7 @@ class FaultRun:
         for message in accepted:
             url = urlsplit(message.status_callback)
             steps = ["sent", "delivered"]
-            if self.faulting and self.rng.random() < 0.1:
+            if self.faulting and self.dice.strikes("late sent callback", 0.1):
                 steps = ["delivered", "sent", "delivered"]
             for status in steps:
                 params = {
@@ -342,15 +347,17 @@ class FaultRun:
             return len(received)
         failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
         done = [m for m in received if m["MessageId"] not in failed]
+        delivery = feed.queue_name.endswith("delivery")
         if (
-            self.faulting
-            and feed.queue_name.endswith("delivery")
-            and self.rng.random() < self.plan.duplicate_event_rate
+            done
+            and self.faulting
+            and delivery
+            and self.dice.strikes("duplicated events", self.plan.duplicate_event_rate)
         ):
             for message in done:
                 self.sqs.send_message(QueueUrl=url, MessageBody=message["Body"])
                 self.counts.duplicated_events += 1
-        if done and self.faulting and self.rng.random() < self.plan.lost_delete_rate:
+        if done and self.faulting and self.dice.strikes("lost deletes", self.plan.lost_delete_rate):
             self.counts.lost_deletes += len(done)
             return len(received)
         if done:

@@ -1,4 +1,4 @@
-"""Errors the API answers with, in API.md's shape: {"error": {"code", "message"}}.
+"""Errors the API answers with, in openapi.yaml's shape (its Error schema): {"error": {"code", "message"}}.
 
 The domain raises them and knows nothing else of HTTP; app.py turns each into a
 response with its status (and headers, such as Retry-After).

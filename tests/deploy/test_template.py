@@ -284,7 +284,7 @@ def test_twilio_webhooks_are_served_by_an_http_api_in_front_of_the_api_handler(s
 def test_the_chat_api_is_served_by_an_http_api_with_every_route_but_twilios(stage):
     """A message's submit costs an HTTP API request ($1.00/M), not a REST API one ($3.50/M):
     every path the REST API has, but Twilio's two, with the same path parameters and any
-    method (the handler answers a method a path does not have: 405 in API.md's error shape),
+    method (the handler answers a method a path does not have: 405 in openapi.yaml's error shape),
     proxied to the same handler with payload 1.0; the URL is a stack output."""
     t = template(stage)
     paths = set(t["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"])

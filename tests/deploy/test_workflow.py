@@ -1,10 +1,11 @@
-"""The GitHub Actions workflow: it parses, runs `make test` before any deploy,
+"""The GitHub Actions workflow: it parses, runs `make lint` and `make test` before any deploy,
 and deploys with an OIDC role, never with stored keys."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 from packaged import ROOT
 
@@ -37,17 +38,18 @@ def test_workflow_parses_and_triggers_on_main_and_by_hand():
     assert workflow["on"]["workflow_dispatch"]["inputs"]["stage"]["options"] == ["dev", "prod"]
 
 
-def test_make_test_runs_before_any_deploy():
+@pytest.mark.parametrize("check", ["make lint", "make test"])
+def test_check_runs_before_any_deploy(check):
     jobs = _workflow()["jobs"]
-    testers = {name for name, job in jobs.items() if any(re.search(r"\bmake test\b", r) for r in _runs(job))}
+    checkers = {name for name, job in jobs.items() if any(re.search(rf"\b{check}\b", r) for r in _runs(job))}
     deployers = [name for name, job in jobs.items() if _deploys(job)]
-    assert testers and deployers
+    assert checkers and deployers, f"no job runs `{check}`"
     for name in deployers:
-        assert _ancestors(jobs, name) & testers, f"job {name} deploys without needing the tests"
+        assert _ancestors(jobs, name) & checkers, f"job {name} deploys without needing `{check}`"
         runs = _runs(jobs[name])
         first_deploy = next(i for i, r in enumerate(runs) if _deploys({"steps": [{"run": r}]}))
-        assert not any("make test" in r for r in runs[first_deploy:]), "tests must come first"
-    for name in testers:
+        assert not any(check in r for r in runs[first_deploy:]), f"`{check}` must come first"
+    for name in checkers:
         assert not _deploys(jobs[name])
 
 

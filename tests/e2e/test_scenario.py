@@ -3,6 +3,8 @@ API calls with requests, SMS read back from the Twilio stand-in's Messages list,
 replies sent by simulated phones as signed webhooks, events read at the chat
 receiver."""
 
+import requests
+
 ALICE = "+14155550142"
 ERIN = "+14155550143"
 
@@ -77,16 +79,22 @@ def test_numbers_are_shared_between_users(stack):
     )
 
 
+# The User-Agent of the requests the stand-in must refuse, sent on purpose: what the stand-in's
+# log holds besides is the bridge's (and the other tests' reads), whatever ran before.
+REFUSED_ON_PURPOSE = "sms-bridge-e2e (a wrong request, on purpose)"
+
+
 def test_the_project_sent_twilio_only_requests_its_spec_accepts(stack):
     """The stand-in checks every REST request against Twilio's OpenAPI description
-    and answers 4xx to a wrong one; none of the bridge's was refused, and every
-    webhook and status callback it signed was accepted by the bridge."""
+    and answers 4xx to a wrong one; none of the bridge's was refused (since the stack
+    started: its numbers' set-up too), and every webhook and status callback it signed
+    was accepted by the bridge."""
     stack.verified_user("gina", "+14155550144")
-    requests = stack.twilio_requests()
+    logged = stack.twilio_requests()
     assert {"CreateMessage", "ListIncomingPhoneNumber", "UpdateIncomingPhoneNumber"} <= {
-        r.get("operation") for r in requests
+        r.get("operation") for r in logged
     }
-    refused = [r for r in requests if r["status"] >= 400]
+    refused = [r for r in logged if r["status"] >= 400 and r["user_agent"] != REFUSED_ON_PURPOSE]
     assert refused == []
     stack.wait_for(lambda: stack.callbacks(), "a status callback")
     failed = [c for c in stack.callbacks() if c["error"] or not 200 <= c["status"] < 300]
@@ -94,33 +102,34 @@ def test_the_project_sent_twilio_only_requests_its_spec_accepts(stack):
 
 
 def test_the_stand_in_refuses_what_twilio_refuses(stack):
-    """So a wrong request from the project would fail the tests above."""
-    try:
-        _refused_requests(stack)
-    finally:
-        # These requests are in the stand-in's log; the test above checks the project's own.
-        stack.http.delete(f"{stack.standin_url}/_standin/requests", timeout=10)
+    """So a wrong request from the project would fail the test above (these requests stay in
+    the stand-in's log, marked by their User-Agent)."""
+    _refused_requests(stack)
+    logged = [r for r in stack.twilio_requests() if r["user_agent"] == REFUSED_ON_PURPOSE]
+    assert len(logged) == 4 and all(r["status"] >= 400 for r in logged)
 
 
 def _refused_requests(stack):
+    http = requests.Session()
+    http.headers["User-Agent"] = REFUSED_ON_PURPOSE
     base = f"{stack.standin_url}/2010-04-01/Accounts/{stack.account_sid}/Messages.json"
     form = {"From": stack.pool[0], "To": "+14155550145", "Body": "hi"}
-    no_auth = stack.http.post(base, data=form, timeout=10)
+    no_auth = http.post(base, data=form, timeout=10)
     assert no_auth.status_code == 401 and no_auth.json()["code"] == 20003
-    missing_to = stack.http.post(base, data={"From": stack.pool[0], "Body": "hi"}, auth=stack.twilio_auth, timeout=10)
+    missing_to = http.post(base, data={"From": stack.pool[0], "Body": "hi"}, auth=stack.twilio_auth, timeout=10)
     assert missing_to.status_code == 400
     other_account = base.replace(stack.account_sid, "AC" + "0" * 32)
-    wrong_account = stack.http.post(other_account, data=form, auth=stack.twilio_auth, timeout=10)
+    wrong_account = http.post(other_account, data=form, auth=stack.twilio_auth, timeout=10)
     assert wrong_account.status_code in (401, 403, 404)
     bad_sid = base.replace(stack.account_sid, "not-an-account-sid")
-    assert stack.http.post(bad_sid, data=form, auth=stack.twilio_auth, timeout=10).status_code in (400, 404)
+    assert http.post(bad_sid, data=form, auth=stack.twilio_auth, timeout=10).status_code in (400, 404)
 
 
 def test_a_path_no_route_has_is_answered_404_as_the_http_api_does(stack):
     """The chat API is deployed on an HTTP API, which answers a path it does not have itself:
     404 {"message": "Not Found"}, whatever the method, token or body. The local stack answers
     the same, and the connection stays usable after it. A method a path does not have reaches
-    the app (the HTTP API's routes take any method): 405 in API.md's error shape."""
+    the app (the HTTP API's routes take any method): 405 in openapi.yaml's error shape."""
     for method, path in (("GET", "/nope"), ("POST", "/sessions/ses_x/nope"), ("DELETE", "/")):
         response = stack.call(method, path, {"any": "body"} if method != "GET" else None)
         assert (response.status_code, response.json()) == (404, {"message": "Not Found"}), (method, path)

@@ -55,7 +55,7 @@ def filter_query(ctx, query):
 
 @schemathesis.check
 def error_in_documented_shape(ctx, response, case):
-    """Every 4xx/5xx answer is {"error": {"code", "message"}} (API.md, Conventions); an
+    """Every 4xx/5xx answer is {"error": {"code", "message"}} (openapi.yaml's Error); an
     answer to HEAD has no body by HTTP's rules (Twilio's HEAD on a media link)."""
     if response.status_code < 400 or case.method.upper() == "HEAD":
         return None

@@ -29,7 +29,7 @@ def setup(bridge, monkeypatch):
 
 
 def target(bridge, service_sid: str | None = "default", prefix: str = PREFIX):
-    return doctor.Target(
+    return doctor_targets.Target(
         name="test",
         twilio=TwilioGateway(),
         service_sid=bridge.service.sid if service_sid == "default" else service_sid,

@@ -1,4 +1,4 @@
-"""The core story of DESIGN.md, in-process: verified phones, sessions on
+"""The core story of the README's first paragraph, in-process: verified phones, sessions on
 distinct pool numbers, outbound SMS, replies routed to the right partner."""
 
 from conftest import POOL

@@ -1,7 +1,7 @@
 """Every API route (all of app.app.routes but Twilio's) needs a valid bearer
 token: without one, or with a wrong one, it answers 401 in the error shape and
 touches nothing (no AWS call, no Twilio call). Tokens and signatures are
-compared in constant time."""
+compared in constant time (twilio's compare by counting the character comparisons it makes)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def api_routes() -> list[tuple[str, str]]:
         # phones open (each signed by the bridge: tests/integration/test_media.py).
         if not path.startswith(("/twilio/", "/l/"))
     ]
-    assert len(found) >= 15, found  # every route of API.md but Twilio's two
+    assert len(found) >= 15, found  # every route of openapi.yaml but Twilio's two
     return found
 
 
@@ -187,9 +187,43 @@ def test_no_secret_is_compared_with_an_ordinary_operator():
                 assert not names & secret_names, ast.unparse(node)
 
 
+_COMPARED: list[str] = []  # the characters compared so far, one entry per comparison
+
+
+class _CountedCharacter(str):
+    """One character that counts the comparisons made with it."""
+
+    def __eq__(self, other):
+        _COMPARED.append(str(self))
+        return str.__eq__(self, other)
+
+    def __ne__(self, other):
+        _COMPARED.append(str(self))
+        return str.__ne__(self, other)
+
+    __hash__ = str.__hash__
+
+
+class _Counted(str):
+    """A string whose characters count their comparisons, however they are walked."""
+
+    def __iter__(self):
+        return (_CountedCharacter(c) for c in str.__str__(self))
+
+    def __getitem__(self, index):
+        return _CountedCharacter(str.__getitem__(self, index))
+
+
+def _comparisons(compare, expected: str, given: str) -> tuple[bool, int]:
+    _COMPARED.clear()
+    return compare(_Counted(expected), _Counted(given)), len(_COMPARED)
+
+
 def test_twilio_signatures_are_compared_in_constant_time(bridge, monkeypatch):
-    """The webhook check is twilio's RequestValidator, whose compare() is
-    constant-time; it is what decides."""
+    """The webhook check is twilio's RequestValidator, whose compare() decides; and that
+    compare takes as long for a forgery wrong in its first character as for one wrong in
+    its last or for the right signature: it compares every character (or hands the pair to
+    hmac.compare_digest), never stopping at the first difference."""
     from conftest import post_webhook
     from twilio import request_validator
 
@@ -199,9 +233,20 @@ def test_twilio_signatures_are_compared_in_constant_time(bridge, monkeypatch):
     params = {"From": "+14155550100", "To": "+14155550101", "Body": "x", "MessageSid": "SM" + "c" * 32}
     assert post_webhook(bridge.api, "/twilio/sms", params, signature="forged").status_code == 403
     assert calls and all(b == "forged" for _, b in calls)
-    source = inspect.getsource(real)
-    # twilio's compare() walks every character and accumulates (result &= c1 == c2): no early exit.
-    assert "compare_digest" in source or ("&=" in source and "zip(" in source and "return result" in source), source
+
+    expected = calls[0][0]  # the signature the bridge computed for this request
+    digests = []
+    real_digest = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: digests.append((a, b)) or real_digest(a, b))
+    flip = {"A": "B"}.get
+    wrong_first = (flip(expected[0]) or "A") + expected[1:]
+    wrong_last = expected[:-1] + (flip(expected[-1]) or "A")
+    outcomes = {given: _comparisons(real, expected, given) for given in (wrong_first, wrong_last, expected)}
+    assert [ok for ok, _ in outcomes.values()] == [False, False, True]
+    if digests:
+        assert len(digests) == 3, "every pair goes to hmac.compare_digest"
+    else:
+        assert {count for _, count in outcomes.values()} == {len(expected)}, outcomes
 
 
 def test_chat_signatures_are_compared_with_compare_digest(monkeypatch):

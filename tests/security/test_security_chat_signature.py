@@ -1,5 +1,5 @@
 """The events the bridge POSTs to the chat backend are signed so a receiver can
-tell them from forgeries (X-Bridge-Signature, API.md), and the secret can be
+tell them from forgeries (X-Bridge-Signature, README "Events and the requests queue"), and the secret can be
 rotated without refusing a single event.
 
 Rotation, as decided here (chalicelib/core/event_signing.py): CHAT_WEBHOOK_SECRET lists
@@ -64,7 +64,7 @@ def _deliver_one(queues, cause):
 
 
 def independent_verify(body: bytes, header: str, secrets: list[str], now: float) -> bool:
-    """A receiver written from API.md's words alone, sharing no code with the bridge."""
+    """A receiver written from the README's words alone, sharing no code with the bridge."""
     timestamp = re.search(r"(?:^|,)t=(\d+)(?:,|$)", header)
     if not timestamp or abs(now - int(timestamp.group(1))) > 300:
         return False
@@ -82,7 +82,7 @@ def test_a_delivered_event_verifies_at_a_receiver_that_shares_no_code(aws_backen
     sent = _deliver_one(queues, "verify-1")
     assert receiver.events == [sent] and receiver.rejected == 0
     ((body, header),) = receiver.raw
-    assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64}", header), "one secret: the single-v1 form of API.md"
+    assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64}", header), "one secret: the single-v1 form of the README"
     assert abs(int(header[2 : header.index(",")]) - time.time()) < 60
     assert independent_verify(body, header, [OLD], time.time())
     assert signing.verify(body, header, [OLD], time.time())

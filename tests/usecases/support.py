@@ -13,8 +13,9 @@ import boto3
 
 from chalicelib.core import phone_numbers
 from chalicelib.store.models import Phone, User
-from chalicelib.usecases import phones, pool_numbers, sending
+from chalicelib.usecases import phones, pool_numbers
 from chalicelib.usecases.context import Context
+from chalicelib.usecases.sending import batch as sender
 from devstack.poller import _record
 
 T0 = 1_800_000_000.0
@@ -69,7 +70,7 @@ def send_outbound(ctx: Context) -> int:
     """Run the sender over what the outbound queue holds, as Lambda would; returns how many it sent."""
     done = 0
     while records := receive(OUTBOUND):
-        failed = set(sending.process_batch(ctx, records))
+        failed = set(sender.process_batch(ctx, records))
         delete(OUTBOUND, [r for r in records if r["messageId"] not in failed])
         done += len(records) - len(failed)
         if failed:

@@ -61,6 +61,8 @@ def handle(ctx: Standin) -> Response:
         "form": form.to_dict(flat=False),
         "status": None,
         "at": ctx.backend.clock().isoformat(),
+        # Who asked: twilio-python (the bridge) or a test's own client, told apart by tests.
+        "user_agent": request.headers.get("User-Agent", ""),
     }
     response = _answer(ctx, raw_body, query, args, form, entry)
     entry["status"] = response.status_code
