@@ -22,8 +22,8 @@ from chalicelib.adapters.clock import ManualClock
 from chalicelib.adapters.twilio import TwilioGateway
 from chalicelib.core import send_timing
 from chalicelib.core.outbound_job import OutboundJob
-from chalicelib.store.dynamodb.store import dynamodb_store
 from chalicelib.store.dynamodb.limits import DynamoLimitStore
+from chalicelib.store.dynamodb.store import dynamodb_store
 from chalicelib.store.models import POOL, Message, Phone, PoolNumber
 from chalicelib.usecases import messages
 from chalicelib.usecases.context import Context
