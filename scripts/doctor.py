@@ -258,7 +258,8 @@ def render(target: Target, checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, target: doctor_targets.Target | None = None) -> int:
+    """Runs the checks against `target`, else the stage the arguments name (the local stack by default)."""
     parser = argparse.ArgumentParser(prog="make doctor", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--stage",
@@ -266,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         help="a deployed stage (dev, prod); default: the local stack of `make run`",
     )
     args = parser.parse_args(argv)
-    target = doctor_targets.stage(args.stage) if args.stage and args.stage != "local" else doctor_targets.local()
+    if target is None:
+        target = doctor_targets.stage(args.stage) if args.stage and args.stage != "local" else doctor_targets.local()
     checks = examine(target)
     print(render(target, checks))
     return 0 if all(c.ok for c in checks) else 1

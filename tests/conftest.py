@@ -260,20 +260,29 @@ class Twilio:
             return list(self.state.requests)
 
 
-@pytest.fixture
-def twilio():
+@contextlib.contextmanager
+def standin_twilio(**options):
+    """The Twilio stand-in on a free port, the app's TWILIO_API_BASE_URL pointing at it."""
     from devstack.twilio.server import serve
 
-    # Callbacks would go to PUBLIC_BASE_URL, which is not served in-process.
-    server = serve(port=0, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, callback_delay=3600)
+    server = serve(port=0, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, **options)
     previous = os.environ.get("TWILIO_API_BASE_URL")
     os.environ["TWILIO_API_BASE_URL"] = server.url
-    yield Twilio(server)
-    server.shutdown()
-    if previous is None:
-        os.environ.pop("TWILIO_API_BASE_URL", None)
-    else:
-        os.environ["TWILIO_API_BASE_URL"] = previous
+    try:
+        yield Twilio(server)
+    finally:
+        server.shutdown()
+        if previous is None:
+            os.environ.pop("TWILIO_API_BASE_URL", None)
+        else:
+            os.environ["TWILIO_API_BASE_URL"] = previous
+
+
+@pytest.fixture
+def twilio():
+    # Callbacks would go to PUBLIC_BASE_URL, which is not served in-process.
+    with standin_twilio(callback_delay=3600) as twilio:
+        yield twilio
 
 
 def sign_webhook(path: str, params: dict, token: str = AUTH_TOKEN, url: str | None = None) -> str:

@@ -56,6 +56,7 @@ def create_app(
     require_a2p: bool | None = None,
     opt_out_type: str | None = None,
     fetch: MediaFetcher = fetch_media,
+    webhooks: SignedWebhookClient | None = None,
 ) -> tuple[Flask, Standin]:
     """The stand-in as a Flask app, and its parts (for tests to inspect and wait on).
 
@@ -67,6 +68,8 @@ def create_app(
     opt_out_type: "always" | "advanced" (backend.OPT_OUT_TYPE_MODES); None = env
         STANDIN_OPT_OUT_TYPE, default "always".
     fetch: fetches an outbound MMS's MediaUrls (over HTTP, as Twilio does).
+    webhooks: where signed webhooks and status callbacks go (default: over HTTP, as Twilio sends
+        them); a test passes a client that catches them, to replay them into an in-process app.
     """
     clock = clock or _utc_now
     backend = TwilioBackend(
@@ -77,7 +80,7 @@ def create_app(
         opt_out_type=opt_out_type or os.environ.get("STANDIN_OPT_OUT_TYPE", "").strip() or "always",
         keyword_auto_replies=keyword_auto_replies,
     )
-    webhooks = SignedWebhookClient(auth_token, clock=clock, record=backend.log_callback)
+    webhooks = webhooks or SignedWebhookClient(auth_token, clock=clock, record=backend.log_callback)
     standin = Standin(
         backend=backend,
         delivery=Delivery(backend, webhooks, callback_delay=callback_delay, timer=CallbackTimer()),

@@ -28,6 +28,7 @@ class MotoSqsClock:
 
     def __init__(self, monkeypatch):
         self.now_ms = sqs_models.unix_time_millis()
+        # moto's clock, not ours: the fix under test lives in moto's SQS model, which takes no clock.
         monkeypatch.setattr(sqs_models, "unix_time_millis", lambda *args: self.now_ms)
 
     def advance(self, seconds: float) -> None:
@@ -204,6 +205,7 @@ def test_a_long_poll_on_blocked_groups_waits_instead_of_spinning(fifo, monkeypat
 
     looks = []
     messages = sqs_models.Queue.messages
+    # A spy on moto's own queue (counting scans, not replacing them): the cost measured is moto's.
     monkeypatch.setattr(sqs_models.Queue, "messages", property(lambda queue: looks.append(1) or messages.fget(queue)))
     sent = fifo.send(2)
     assert bodies(fifo.receive(most=1)) == sent[:1]  # the group is blocked, its second message visible

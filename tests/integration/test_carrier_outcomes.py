@@ -10,7 +10,7 @@ import threading
 from dataclasses import replace
 
 import pytest
-from conftest import PUBLIC_BASE_URL, Failing, post_webhook
+from conftest import PUBLIC_BASE_URL, Failing, post_webhook, standin_twilio
 from integration.test_pool import assert_twilio_spec_kept
 
 import app as app_module
@@ -23,41 +23,47 @@ NUMBERS = ("+14155550181", "+14155550182")
 
 
 class StandinCallbacks:
-    """The stand-in's status callbacks, caught as it sends them and replayed into the app."""
+    """The stand-in's webhook client in these tests: its status callbacks are caught as it sends
+    them and replayed into the in-process app, signed as Twilio signs them."""
 
-    def __init__(self, bridge, monkeypatch):
-        self.bridge = bridge
+    def __init__(self):
+        self.api = None  # the app they are replayed into, set once the bridge is built
         self.caught: list[tuple[str, dict]] = []
         self.lock = threading.Condition()
-        # The conftest's stand-in is shared and built before this test: its webhook client and
-        # its delay are swapped here, not passed in (its callbacks must not leave the process).
-        monkeypatch.setattr(bridge.twilio.server.webhooks, "post", self._catch)
-        monkeypatch.setattr(bridge.twilio.server.delivery, "callback_delay", 0)
 
-    def _catch(self, kind, url, params, method="POST"):
+    def post(self, kind, url, params, method="POST"):
         with self.lock:
             self.caught.append((url, dict(params)))
             self.lock.notify_all()
         return {}
 
     def deliver(self, count: int) -> list[dict]:
-        """Wait for `count` callbacks, post them to the app, signed as Twilio signs them."""
+        """Wait for `count` callbacks, post them to the app."""
         with self.lock:
             self.lock.wait_for(lambda: len(self.caught) >= count, timeout=10)
             batch, self.caught = self.caught[:count], self.caught[count:]
         assert len(batch) == count, batch
         for url, params in batch:
             assert url.startswith(PUBLIC_BASE_URL)
-            response = post_webhook(self.bridge.api, url[len(PUBLIC_BASE_URL) :], params)
+            response = post_webhook(self.api, url[len(PUBLIC_BASE_URL) :], params)
             assert response.status_code == 204, response.body
         return [params for _, params in batch]
 
 
 @pytest.fixture
-def alice(bridge, monkeypatch):
+def twilio():
+    """The conftest's stand-in, its callbacks at once and caught (they must not leave the process)."""
+    with standin_twilio(callback_delay=0, webhooks=StandinCallbacks()) as twilio:
+        yield twilio
+
+
+@pytest.fixture
+def alice(bridge):
     bridge.add_pool(*NUMBERS)
     bridge.verified_user("alice", ALICE)
-    bridge.callbacks = StandinCallbacks(bridge, monkeypatch)
+    bridge.callbacks = bridge.twilio.server.webhooks
+    bridge.callbacks.api = bridge.api
+    bridge.callbacks.deliver(2)  # the verification SMS's own: sent, delivered
     return bridge
 
 

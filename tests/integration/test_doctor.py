@@ -117,7 +117,6 @@ def test_a_held_back_number_is_reported_with_the_reactivate_fix(setup):
     assert "30007" in check.detail and f"POST /numbers/{SF}/reactivate" in check.fix
 
 
-def test_main_exits_non_zero_when_something_fails(setup, monkeypatch, capsys):
-    monkeypatch.setattr(doctor_targets, "local", lambda: target(setup, service_sid=None))
-    assert doctor.main([]) == 1
+def test_main_exits_non_zero_when_something_fails(setup, capsys):
+    assert doctor.main([], target=target(setup, service_sid=None)) == 1
     assert "[FAIL] Messaging Service exists" in capsys.readouterr().out

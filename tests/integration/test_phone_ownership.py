@@ -156,6 +156,8 @@ def test_a_right_code_sent_twice_at_once_answers_verified_twice(pool, codes, mon
             raced[0] = _verify(pool, "alice", code)
         return left
 
+    # A second verify lands between this verify's try count and its commit: the race is placed
+    # inside the use case's own step (no seam can time it), the count itself kept (left = real).
     monkeypatch.setattr(phones.verification_limits, "count_try", verify_meanwhile)
     second = _verify(pool, "alice", code)
     assert raced[0].json == {"status": "verified"}

@@ -229,6 +229,7 @@ def test_twilio_signatures_are_compared_in_constant_time(bridge, monkeypatch):
 
     calls = []
     real = request_validator.compare
+    # Spies on twilio's compare and compare_digest, observed and not replaced (as above).
     monkeypatch.setattr(request_validator, "compare", lambda a, b: calls.append((a, b)) or real(a, b))
     params = {"From": "+14155550100", "To": "+14155550101", "Body": "x", "MessageSid": "SM" + "c" * 32}
     assert post_webhook(bridge.api, "/twilio/sms", params, signature="forged").status_code == 403
