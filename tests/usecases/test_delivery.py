@@ -32,7 +32,7 @@ def queue_one(ctx, cause: str = "c-1") -> dict:
     return chat_events.emit(ctx, events.SESSION_CLOSED, cause, session_id="ses_1", reason="closed")
 
 
-def test_an_event_delivered_twice_by_sqs_reaches_the_chat_backend_signed_and_as_the_same_event(now_ctx, chat):
+def test_an_event_delivered_twice_by_sqs_reaches_the_chat_backend_signed_and_as_the_same_event(chat, now_ctx):
     """At least once: a second SQS delivery POSTs the event again, byte for byte, under
     the same event_id, so a receiver that dedupes on it (as the contract asks) keeps one."""
     event = queue_one(now_ctx)
