@@ -16,7 +16,11 @@ Parts, all bound to 127.0.0.1:
 - a chat receiver that checks each event's signature and prints it, unless
   CHAT_WEBHOOK_URL names the real chat backend;
 - a pool of a few numbers, owned at the stand-in and adopted through the API
-  (POST /numbers), so the numbers' SmsUrl points at this bridge.
+  (POST /numbers), so the numbers' SmsUrl points at this bridge;
+- at the stand-in, the field setup: a Messaging Service whose A2P 10DLC campaign is
+  VERIFIED, with AT&T's rate and a T-Mobile tier (FIELD_CAMPAIGN_RATE_LIMITS), named by
+  TWILIO_MESSAGING_SERVICE_SID, so each adopted number joins its sender pool as in
+  production (STANDIN_MESSAGING_SERVICE=off: plain numbers, which US carriers block).
 
 The app reads its configuration from os.environ, so a Stack sets the process's
 environment: run one Stack per process. Every setting comes from an
@@ -41,6 +45,13 @@ DEFAULT_POOL = ("+14155550101", "+14155550102", "+14155550103")
 # The stand-in's own dev account (devstack.twilio.server), so it runs alone with the same values.
 DEFAULT_ACCOUNT_SID = "AC" + "5eed" * 8
 DEFAULT_AUTH_TOKEN = "standin-dev-auth-token"
+# The campaign Twilio reports for a low-volume standard brand: AT&T allows 4 message
+# segments a second (class E), T-Mobile caps the brand's day by its tier (LOW: 2,000).
+FIELD_CAMPAIGN_RATE_LIMITS: dict[str, dict[str, object]] = {
+    "att": {"mps": 4, "msg_class": "E"},
+    "tmobile": {"brand_tier": "LOW"},
+}
+FIELD_SERVICE_NAME = "sms-bridge (local)"
 # Queue-name overrides the app honours; the local stack names queues by prefix only,
 # as infra.resources does, so a stray one in the shell must not split the two.
 _QUEUE_OVERRIDES = ("OUTBOUND_QUEUE", "DELIVERY_QUEUE", "REQUESTS_QUEUE", "REQUESTS_DLQ_QUEUE")
@@ -69,6 +80,8 @@ class StackSettings:
     # None: each scheduled function on its own schedule; a number: every that many seconds;
     # 0: scheduled functions off.
     schedule_seconds: float | None = None
+    # The stand-in's Messaging Service with a VERIFIED campaign (the field setup); False: none.
+    standin_messaging_service: bool = True
 
     @classmethod
     def from_env(cls, env=None) -> StackSettings:
@@ -100,6 +113,13 @@ class StackSettings:
                     "unset runs each scheduled function on its own schedule"
                 )
 
+        service = (env.get("STANDIN_MESSAGING_SERVICE") or "on").strip().lower()
+        if service not in ("on", "1", "true", "off", "0", "false"):
+            raise SystemExit(
+                f"STANDIN_MESSAGING_SERVICE={service!r}: give on (the default: a Messaging Service with a "
+                "VERIFIED campaign at the stand-in) or off (plain numbers, outside any service)"
+            )
+
         pool = env.get("POOL_NUMBERS")
         if pool is None:
             # Real numbers cannot be made up: with another Twilio, adopt only those named.
@@ -123,6 +143,7 @@ class StackSettings:
             standin_callback_delay=float(env.get("STANDIN_CALLBACK_DELAY") or defaults.standin_callback_delay),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.region,
             schedule_seconds=schedule_seconds,
+            standin_messaging_service=service in ("on", "1", "true"),
         )
 
     @property
@@ -147,6 +168,7 @@ class Stack:
     chat_webhook_url: str | None = None
     twilio_api_base_url: str | None = None
     aws_endpoint_url: str | None = None
+    messaging_service_sid: str | None = None
 
     def __post_init__(self):
         self._stops: list[tuple[str, Callable[[], None]]] = []
@@ -331,7 +353,20 @@ class Stack:
             self.standin_url = standin.url
             self.twilio_api_base_url = standin.url
             self._stops.append(("sms printer", print_traffic(standin.state, self.say)))
+            self._set_up_messaging_service(standin.state)
         os.environ["TWILIO_API_BASE_URL"] = self.twilio_api_base_url
+
+    def _set_up_messaging_service(self, backend) -> None:
+        """The field setup at the stand-in: a service with a VERIFIED campaign, named to the
+        app, so the pool's numbers join it when adopted. Off, the app gets no service (a
+        shell's TWILIO_MESSAGING_SERVICE_SID would name one the stand-in does not have)."""
+        if not self.settings.standin_messaging_service:
+            os.environ.pop("TWILIO_MESSAGING_SERVICE_SID", None)
+            return
+        service = backend.add_service(FIELD_SERVICE_NAME)
+        backend.set_campaign(service.sid, "VERIFIED", FIELD_CAMPAIGN_RATE_LIMITS)
+        self.messaging_service_sid = service.sid
+        os.environ["TWILIO_MESSAGING_SERVICE_SID"] = service.sid
 
     def _outbound_queue_depth(self) -> Callable[[], int]:
         """For the phone page: SMS in the outbound queue not yet sent (waiting, delayed by
@@ -450,6 +485,7 @@ class Stack:
             "chat_webhook_url": self.chat_webhook_url,
             "twilio_api_base_url": self.twilio_api_base_url,
             "twilio_account_sid": self.settings.twilio_account_sid,
+            "twilio_messaging_service_sid": os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or None,
             "aws_endpoint_url": self.aws_endpoint_url,
             "resource_prefix": self.settings.resource_prefix,
             "pool_numbers": list(self.settings.pool_numbers),
@@ -474,6 +510,7 @@ class Stack:
             )
         else:
             lines.append(f"  Twilio API     {self.twilio_api_base_url}")
+        lines.append(f"  service        {self._service_line()}")
         if self.chat_receiver_url:
             lines.append(f"  chat receiver  {self.chat_receiver_url}   (events are printed below)")
         else:
@@ -490,6 +527,19 @@ class Stack:
             "",
         ]
         return "\n".join(lines)
+
+    def _service_line(self) -> str:
+        if self.messaging_service_sid:
+            mps = FIELD_CAMPAIGN_RATE_LIMITS["att"]["mps"]
+            tier = FIELD_CAMPAIGN_RATE_LIMITS["tmobile"]["brand_tier"]
+            return (
+                f"{self.messaging_service_sid}, A2P 10DLC campaign VERIFIED (AT&T {mps} segments/s, "
+                f"T-Mobile tier {tier}): the pool's numbers are its senders"
+            )
+        sid = os.environ.get("TWILIO_MESSAGING_SERVICE_SID")
+        if sid:
+            return f"{sid} (TWILIO_MESSAGING_SERVICE_SID)"
+        return "none (STANDIN_MESSAGING_SERVICE=off): plain numbers, which US carriers block (30034)"
 
     def _schedules_line(self) -> str:
         scheduler = self.scheduler
