@@ -18,7 +18,7 @@ Parts, all bound to 127.0.0.1:
 - a pool of a few numbers, owned at the stand-in and adopted through the API
   (POST /numbers), so the numbers' SmsUrl points at this bridge;
 - at the stand-in, the field setup: a Messaging Service whose A2P 10DLC campaign is
-  VERIFIED, with AT&T's rate and a T-Mobile tier (FIELD_CAMPAIGN_RATE_LIMITS), named by
+  VERIFIED, with AT&T's rate and a T-Mobile tier (devstack.field_setup), named by
   TWILIO_MESSAGING_SERVICE_SID, so each adopted number joins its sender pool as in
   production (STANDIN_MESSAGING_SERVICE=off: plain numbers, which US carriers block).
 
@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack import field_setup
 from devstack.offline import fake_aws_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,13 +46,6 @@ DEFAULT_POOL = ("+14155550101", "+14155550102", "+14155550103")
 # The stand-in's own dev account (devstack.twilio.server), so it runs alone with the same values.
 DEFAULT_ACCOUNT_SID = "AC" + "5eed" * 8
 DEFAULT_AUTH_TOKEN = "standin-dev-auth-token"
-# The campaign Twilio reports for a low-volume standard brand: AT&T allows 4 message
-# segments a second (class E), T-Mobile caps the brand's day by its tier (LOW: 2,000).
-FIELD_CAMPAIGN_RATE_LIMITS: dict[str, dict[str, object]] = {
-    "att": {"mps": 4, "msg_class": "E"},
-    "tmobile": {"brand_tier": "LOW"},
-}
-FIELD_SERVICE_NAME = "sms-bridge (local)"
 # Queue-name overrides the app honours; the local stack names queues by prefix only,
 # as infra.resources does, so a stray one in the shell must not split the two.
 _QUEUE_OVERRIDES = ("OUTBOUND_QUEUE", "DELIVERY_QUEUE", "REQUESTS_QUEUE", "REQUESTS_DLQ_QUEUE")
@@ -363,10 +357,8 @@ class Stack:
         if not self.settings.standin_messaging_service:
             os.environ.pop("TWILIO_MESSAGING_SERVICE_SID", None)
             return
-        service = backend.add_service(FIELD_SERVICE_NAME)
-        backend.set_campaign(service.sid, "VERIFIED", FIELD_CAMPAIGN_RATE_LIMITS)
-        self.messaging_service_sid = service.sid
-        os.environ["TWILIO_MESSAGING_SERVICE_SID"] = service.sid
+        self.messaging_service_sid = field_setup.set_up_service(backend)
+        os.environ["TWILIO_MESSAGING_SERVICE_SID"] = self.messaging_service_sid
 
     def _outbound_queue_depth(self) -> Callable[[], int]:
         """For the phone page: SMS in the outbound queue not yet sent (waiting, delayed by
@@ -510,7 +502,8 @@ class Stack:
             )
         else:
             lines.append(f"  Twilio API     {self.twilio_api_base_url}")
-        lines.append(f"  service        {self._service_line()}")
+        configured = os.environ.get("TWILIO_MESSAGING_SERVICE_SID")
+        lines.append(f"  service        {field_setup.describe(self.messaging_service_sid, configured)}")
         if self.chat_receiver_url:
             lines.append(f"  chat receiver  {self.chat_receiver_url}   (events are printed below)")
         else:
@@ -527,19 +520,6 @@ class Stack:
             "",
         ]
         return "\n".join(lines)
-
-    def _service_line(self) -> str:
-        if self.messaging_service_sid:
-            mps = FIELD_CAMPAIGN_RATE_LIMITS["att"]["mps"]
-            tier = FIELD_CAMPAIGN_RATE_LIMITS["tmobile"]["brand_tier"]
-            return (
-                f"{self.messaging_service_sid}, A2P 10DLC campaign VERIFIED (AT&T {mps} segments/s, "
-                f"T-Mobile tier {tier}): the pool's numbers are its senders"
-            )
-        sid = os.environ.get("TWILIO_MESSAGING_SERVICE_SID")
-        if sid:
-            return f"{sid} (TWILIO_MESSAGING_SERVICE_SID)"
-        return "none (STANDIN_MESSAGING_SERVICE=off): plain numbers, which US carriers block (30034)"
 
     def _schedules_line(self) -> str:
         scheduler = self.scheduler

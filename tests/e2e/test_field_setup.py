@@ -5,7 +5,7 @@ and no 30034 warning is printed."""
 
 from __future__ import annotations
 
-from devstack.stack import FIELD_CAMPAIGN_RATE_LIMITS
+from devstack.field_setup import FIELD_CAMPAIGN_RATE_LIMITS
 from e2e.test_fresh_stack import doctor
 
 DORA = "+14155550149"
