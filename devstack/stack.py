@@ -311,7 +311,14 @@ class Stack:
             try:
                 # "new,old" during a rotation (chalicelib/core/event_signing.py): any listed one verifies.
                 secrets = [secret.strip() for secret in s.chat_webhook_secret.split(",") if secret.strip()]
-                receiver = ChatReceiver(secrets, host=HOST, port=s.chat_receiver_port, on_event=self._print_event)
+                receiver = ChatReceiver(
+                    secrets,
+                    host=HOST,
+                    port=s.chat_receiver_port,
+                    on_event=self._print_event,
+                    bridge_url=self.api_url,  # the chat page's calls, with the token added server-side
+                    bridge_token=s.api_token,
+                )
             except OSError as error:
                 raise StackError(
                     _port_message("the chat receiver", "CHAT_RECEIVER_PORT", s.chat_receiver_port, error)
@@ -339,6 +346,7 @@ class Stack:
                     auth_token=s.twilio_auth_token,
                     callback_delay=s.standin_callback_delay,
                     queue_depth=self._outbound_queue_depth(),
+                    chat_page_url=self.chat_receiver.base_url + "/" if self.chat_receiver else None,
                 )
             except OSError as error:
                 raise StackError(_port_message("the Twilio stand-in", "STANDIN_PORT", s.standin_port, error)) from None
@@ -348,6 +356,8 @@ class Stack:
             self.twilio_api_base_url = standin.url
             self._stops.append(("sms printer", print_traffic(standin.state, self.say)))
             self._set_up_messaging_service(standin.state)
+            if self.chat_receiver is not None:
+                self.chat_receiver.phone_page_url = standin.url + "/"
         os.environ["TWILIO_API_BASE_URL"] = self.twilio_api_base_url
 
     def _set_up_messaging_service(self, backend) -> None:
@@ -474,6 +484,7 @@ class Stack:
             "public_base_url": self.public_base_url,
             "standin_url": self.standin_url,
             "chat_receiver_url": self.chat_receiver_url,
+            "chat_page_url": self.chat_receiver.base_url + "/" if self.chat_receiver else None,
             "chat_webhook_url": self.chat_webhook_url,
             "twilio_api_base_url": self.twilio_api_base_url,
             "twilio_account_sid": self.settings.twilio_account_sid,
@@ -505,6 +516,8 @@ class Stack:
         configured = os.environ.get("TWILIO_MESSAGING_SERVICE_SID")
         lines.append(f"  service        {field_setup.describe(self.messaging_service_sid, configured)}")
         if self.chat_receiver_url:
+            base = self.chat_receiver.base_url if self.chat_receiver else ""
+            lines.append(f"  chat page      {base}/   (type as a chat partner; both pages: {base}/both)")
             lines.append(f"  chat receiver  {self.chat_receiver_url}   (events are printed below)")
         else:
             lines.append(f"  chat webhook   {self.chat_webhook_url}")

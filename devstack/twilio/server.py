@@ -56,6 +56,7 @@ def create_app(
     require_a2p: bool | None = None,
     opt_out_type: str | None = None,
     fetch: MediaFetcher = fetch_media,
+    chat_page_url: str | None = None,
 ) -> tuple[Flask, Standin]:
     """The stand-in as a Flask app, and its parts (for tests to inspect and wait on).
 
@@ -67,6 +68,7 @@ def create_app(
     opt_out_type: "always" | "advanced" (backend.OPT_OUT_TYPE_MODES); None = env
         STANDIN_OPT_OUT_TYPE, default "always".
     fetch: fetches an outbound MMS's MediaUrls (over HTTP, as Twilio does).
+    chat_page_url: the local stack's chat page, which the phone page links to.
     """
     clock = clock or _utc_now
     backend = TwilioBackend(
@@ -84,6 +86,7 @@ def create_app(
         faults=FaultInjector(notify=backend.notify),
         fetch_media=fetch,
         queue_depth=queue_depth,
+        chat_page_url=chat_page_url,
     )
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/_standin/static")
     app.json = DefaultJSONProvider(app)
