@@ -96,3 +96,32 @@ def test_the_page_reaches_the_bridge_only_through_its_own_server(stack):
     assert (bare.status_code, bare.json()["error"]["code"]) == (403, "not_the_chat_page")
     admin = requests.get(f"{base}/chat/api/numbers", headers={"X-Chat-Page": "1"}, timeout=10)
     assert (admin.status_code, admin.json()["error"]["code"]) == (404, "not_forwarded")
+
+
+def test_a_new_user_hooks_up_a_phone_on_the_page_with_the_code_from_the_phone_page(stack, browser):
+    phone = "+14155550153"
+    page = browser.new_page(viewport={"width": 1680, "height": 900})
+    try:
+        page.goto(stack.summary["chat_page_url"].rstrip("/") + "/both")  # the two pages side by side
+        chat, phones = page.frame_locator("#chat"), page.frame_locator("#phones")
+        chat.get_by_label("user id").fill("Sam")
+        chat.get_by_role("button", name="Open").click()
+        expect(chat.locator(".users button.current")).to_have_text("sam")  # ids as the API takes them
+        expect(chat.locator("#phone-box")).to_contain_text("No phone yet")
+        chat.get_by_label("phone to hook up").fill("415 555 0153")
+        chat.get_by_role("button", name="Send code").click()
+        expect(chat.locator("#phone-box .pill.pending")).to_have_text("pending", timeout=ANSWERED)
+
+        code_sms = phones.locator(f'.phone[data-phone="{phone}"] .bubble', has_text="verification code")
+        expect(code_sms).to_have_count(1, timeout=ANSWERED)
+        code = next(word.strip(".") for word in code_sms.inner_text().split() if word.strip(".").isdigit())
+        chat.get_by_label("verification code").fill("000000" if code != "000000" else "111111")
+        chat.get_by_role("button", name="Verify").click()
+        expect(chat.locator("#user-error")).to_contain_text("(wrong_code)")  # the API's error, as it said it
+        chat.get_by_label("verification code").fill(code)
+        chat.get_by_role("button", name="Verify").click()
+        expect(chat.locator("#phone-box .pill.verified")).to_have_text("verified")
+        expect(chat.locator("#user-error")).to_be_empty()
+        assert stack.call("GET", "/users/sam/phone", expect=200).json()["status"] == "verified"
+    finally:
+        page.close()
