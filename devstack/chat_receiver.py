@@ -35,7 +35,9 @@ PAGES = {"/": "chat.html", "/both": "both.html"}
 FEED_LIMIT = 200  # arrivals the page is shown, newest last
 # What the page may ask of the bridge: a user's phone, presence and sessions, and sessions'
 # messages (not the pool's administration).
-FORWARDED = re.compile(r"^/(users/[^/]+/(phone(/verify)?|presence|sessions)|sessions(/[^/]+(/messages)?)?)$")
+FORWARDED = re.compile(
+    r"^/(users/(?!\.\.?/)[^/]+/(phone(/verify)?|presence|sessions)|sessions(/(?!\.\.?(/|$))[^/]+(/messages)?)?)$"
+)
 PAGE_HEADER = "X-Chat-Page"
 
 

@@ -75,6 +75,8 @@ def test_the_page_and_both_pages_are_served_at_the_root(receiver):
         ({}, "/users/nora/phone", 403, "not_the_chat_page"),  # another site's page cannot add the header
         ({"X-Chat-Page": "1"}, "/users/nora/phone", 503, "no_bridge"),  # started without a bridge
         ({"X-Chat-Page": "1"}, "/numbers", 404, "not_forwarded"),
+        ({"X-Chat-Page": "1"}, "/users/../numbers/phone", 404, "not_forwarded"),
+        ({"X-Chat-Page": "1"}, "/sessions/..", 404, "not_forwarded"),
     ],
 )
 def test_a_call_the_page_may_not_make_is_refused_with_the_reason(receiver, headers, path, status, code):
