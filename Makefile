@@ -96,6 +96,12 @@ deploy: package ## package, then deploy STAGE as one CloudFormation stack (safe 
 run: $(STAMP) ## the whole service offline on 127.0.0.1, in the foreground
 	$(BIN)/python -m devstack.run
 
+# The README's pictures (docs/both-pages.png, chat-page.png, phone-page.png), shot in headless
+# chromium from a stack of their own on free ports (devstack/screenshot.py).
+.PHONY: screenshots
+screenshots: $(STAMP) ## the README's screenshots of the chat and phone pages, in docs/
+	$(BIN)/python -m devstack.screenshot
+
 # What real traffic needs, as a checklist with the fix for each failure (scripts/doctor.py):
 # against a running `make run` by default, against a deployed stage with STAGE=dev|prod.
 .PHONY: doctor

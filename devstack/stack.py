@@ -16,7 +16,11 @@ Parts, all bound to 127.0.0.1:
 - a chat receiver that checks each event's signature and prints it, unless
   CHAT_WEBHOOK_URL names the real chat backend;
 - a pool of a few numbers, owned at the stand-in and adopted through the API
-  (POST /numbers), so the numbers' SmsUrl points at this bridge.
+  (POST /numbers), so the numbers' SmsUrl points at this bridge;
+- at the stand-in, the field setup: a Messaging Service whose A2P 10DLC campaign is
+  VERIFIED, with AT&T's rate and a T-Mobile tier (devstack.field_setup), named by
+  TWILIO_MESSAGING_SERVICE_SID, so each adopted number joins its sender pool as in
+  production (STANDIN_MESSAGING_SERVICE=off: plain numbers, which US carriers block).
 
 The app reads its configuration from os.environ, so a Stack sets the process's
 environment: run one Stack per process. Every setting comes from an
@@ -33,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack import field_setup
 from devstack.offline import fake_aws_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +74,8 @@ class StackSettings:
     # None: each scheduled function on its own schedule; a number: every that many seconds;
     # 0: scheduled functions off.
     schedule_seconds: float | None = None
+    # The stand-in's Messaging Service with a VERIFIED campaign (the field setup); False: none.
+    standin_messaging_service: bool = True
 
     @classmethod
     def from_env(cls, env=None) -> StackSettings:
@@ -100,6 +107,13 @@ class StackSettings:
                     "unset runs each scheduled function on its own schedule"
                 )
 
+        service = (env.get("STANDIN_MESSAGING_SERVICE") or "on").strip().lower()
+        if service not in ("on", "1", "true", "off", "0", "false"):
+            raise SystemExit(
+                f"STANDIN_MESSAGING_SERVICE={service!r}: give on (the default: a Messaging Service with a "
+                "VERIFIED campaign at the stand-in) or off (plain numbers, outside any service)"
+            )
+
         pool = env.get("POOL_NUMBERS")
         if pool is None:
             # Real numbers cannot be made up: with another Twilio, adopt only those named.
@@ -123,6 +137,7 @@ class StackSettings:
             standin_callback_delay=float(env.get("STANDIN_CALLBACK_DELAY") or defaults.standin_callback_delay),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.region,
             schedule_seconds=schedule_seconds,
+            standin_messaging_service=service in ("on", "1", "true"),
         )
 
     @property
@@ -147,6 +162,7 @@ class Stack:
     chat_webhook_url: str | None = None
     twilio_api_base_url: str | None = None
     aws_endpoint_url: str | None = None
+    messaging_service_sid: str | None = None
 
     def __post_init__(self):
         self._stops: list[tuple[str, Callable[[], None]]] = []
@@ -295,7 +311,14 @@ class Stack:
             try:
                 # "new,old" during a rotation (chalicelib/core/event_signing.py): any listed one verifies.
                 secrets = [secret.strip() for secret in s.chat_webhook_secret.split(",") if secret.strip()]
-                receiver = ChatReceiver(secrets, host=HOST, port=s.chat_receiver_port, on_event=self._print_event)
+                receiver = ChatReceiver(
+                    secrets,
+                    host=HOST,
+                    port=s.chat_receiver_port,
+                    on_event=self._print_event,
+                    bridge_url=self.api_url,  # the chat page's calls, with the token added server-side
+                    bridge_token=s.api_token,
+                )
             except OSError as error:
                 raise StackError(
                     _port_message("the chat receiver", "CHAT_RECEIVER_PORT", s.chat_receiver_port, error)
@@ -323,6 +346,7 @@ class Stack:
                     auth_token=s.twilio_auth_token,
                     callback_delay=s.standin_callback_delay,
                     queue_depth=self._outbound_queue_depth(),
+                    chat_page_url=self.chat_receiver.base_url + "/" if self.chat_receiver else None,
                 )
             except OSError as error:
                 raise StackError(_port_message("the Twilio stand-in", "STANDIN_PORT", s.standin_port, error)) from None
@@ -331,7 +355,20 @@ class Stack:
             self.standin_url = standin.url
             self.twilio_api_base_url = standin.url
             self._stops.append(("sms printer", print_traffic(standin.state, self.say)))
+            self._set_up_messaging_service(standin.state)
+            if self.chat_receiver is not None:
+                self.chat_receiver.phone_page_url = standin.url + "/"
         os.environ["TWILIO_API_BASE_URL"] = self.twilio_api_base_url
+
+    def _set_up_messaging_service(self, backend) -> None:
+        """The field setup at the stand-in: a service with a VERIFIED campaign, named to the
+        app, so the pool's numbers join it when adopted. Off, the app gets no service (a
+        shell's TWILIO_MESSAGING_SERVICE_SID would name one the stand-in does not have)."""
+        if not self.settings.standin_messaging_service:
+            os.environ.pop("TWILIO_MESSAGING_SERVICE_SID", None)
+            return
+        self.messaging_service_sid = field_setup.set_up_service(backend)
+        os.environ["TWILIO_MESSAGING_SERVICE_SID"] = self.messaging_service_sid
 
     def _outbound_queue_depth(self) -> Callable[[], int]:
         """For the phone page: SMS in the outbound queue not yet sent (waiting, delayed by
@@ -447,9 +484,11 @@ class Stack:
             "public_base_url": self.public_base_url,
             "standin_url": self.standin_url,
             "chat_receiver_url": self.chat_receiver_url,
+            "chat_page_url": self.chat_receiver.base_url + "/" if self.chat_receiver else None,
             "chat_webhook_url": self.chat_webhook_url,
             "twilio_api_base_url": self.twilio_api_base_url,
             "twilio_account_sid": self.settings.twilio_account_sid,
+            "twilio_messaging_service_sid": os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or None,
             "aws_endpoint_url": self.aws_endpoint_url,
             "resource_prefix": self.settings.resource_prefix,
             "pool_numbers": list(self.settings.pool_numbers),
@@ -474,7 +513,11 @@ class Stack:
             )
         else:
             lines.append(f"  Twilio API     {self.twilio_api_base_url}")
+        configured = os.environ.get("TWILIO_MESSAGING_SERVICE_SID")
+        lines.append(f"  service        {field_setup.describe(self.messaging_service_sid, configured)}")
         if self.chat_receiver_url:
+            base = self.chat_receiver.base_url if self.chat_receiver else ""
+            lines.append(f"  chat page      {base}/   (type as a chat partner; both pages: {base}/both)")
             lines.append(f"  chat receiver  {self.chat_receiver_url}   (events are printed below)")
         else:
             lines.append(f"  chat webhook   {self.chat_webhook_url}")

@@ -21,6 +21,7 @@ class Standin:
     fetch_media: MediaFetcher
     # how many SMS wait in the bridge's outbound queue (None if unknown), for the page
     queue_depth: Callable[[], int | None] | None = None
+    chat_page_url: str | None = None  # the local stack's chat page, linked from the phone page
 
     def reset(self) -> None:
         """Forget everything (the options stay): resources, phones, logs and faults."""

@@ -167,7 +167,7 @@ def _register_phones(app: Flask, ctx: Standin) -> None:
 
     @app.get("/_standin/overview")
     def overview():
-        return jsonify(phone_page.overview(backend, ctx.queue_depth))
+        return jsonify(dict(phone_page.overview(backend, ctx.queue_depth), chat_page_url=ctx.chat_page_url))
 
     @app.get("/_standin/phones")
     def list_phones():

@@ -89,16 +89,41 @@ def pool_view(backend: TwilioBackend) -> list[dict]:
         return pool
 
 
+def services_view(backend: TwilioBackend) -> list[dict]:
+    """Each Messaging Service: its campaign as Twilio reports it (status, use case and the
+    carriers' rate_limits: AT&T's segments a second, T-Mobile's brand tier) and how many
+    numbers are its senders."""
+    with backend.lock:
+        return [
+            {
+                "sid": service.sid,
+                "friendly_name": service.friendly_name,
+                "senders": len(backend.senders(service)),
+                "campaign": None
+                if service.campaign is None
+                else {
+                    "sid": service.campaign.sid,
+                    "campaign_status": service.campaign.campaign_status,
+                    "use_case": service.campaign.us_app_to_person_usecase,
+                    "rate_limits": service.campaign.rate_limits,
+                },
+            }
+            for service in backend.services.values()
+        ]
+
+
 def overview(backend: TwilioBackend, queue_depth: Callable[[], int | None] | None) -> dict:
     """Everything the page shows, with the version it was read at."""
     with backend.lock:
         pool = pool_view(backend)
+        services = services_view(backend)
         phones = [phone_view(backend, p) for p in phones_seen(backend)]
         version = backend.version
     return {
         "account_sid": backend.account_sid,
         "version": version,
         "pool": pool,
+        "messaging_services": services,
         "phones": phones,
         "queue_depth": read_queue_depth(queue_depth),
         "require_a2p": backend.require_a2p,

@@ -57,6 +57,7 @@ def create_app(
     opt_out_type: str | None = None,
     fetch: MediaFetcher = fetch_media,
     webhooks: SignedWebhookClient | None = None,
+    chat_page_url: str | None = None,
 ) -> tuple[Flask, Standin]:
     """The stand-in as a Flask app, and its parts (for tests to inspect and wait on).
 
@@ -70,6 +71,7 @@ def create_app(
     fetch: fetches an outbound MMS's MediaUrls (over HTTP, as Twilio does).
     webhooks: where signed webhooks and status callbacks go (default: over HTTP, as Twilio sends
         them); a test passes a client that catches them, to replay them into an in-process app.
+    chat_page_url: the local stack's chat page, which the phone page links to.
     """
     clock = clock or _utc_now
     backend = TwilioBackend(
@@ -87,6 +89,7 @@ def create_app(
         faults=FaultInjector(notify=backend.notify),
         fetch_media=fetch,
         queue_depth=queue_depth,
+        chat_page_url=chat_page_url,
     )
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/_standin/static")
     app.json = DefaultJSONProvider(app)

@@ -491,6 +491,28 @@ def test_overview_shows_each_pool_number_s_service(standin):
     assert "messaging_service" in page  # the page renders the membership it is given
 
 
+def test_overview_shows_each_service_s_campaign_and_its_senders(standin):
+    service = standin.state.add_service("Bridge US")
+    standin.state.set_campaign(
+        service.sid, "VERIFIED", {"att": {"mps": 4, "msg_class": "E"}, "tmobile": {"brand_tier": "LOW"}}
+    )
+    standin.state.add_to_service(service.sid, POOL_NUMBER)
+    bare = standin.state.add_service("no campaign yet")
+
+    services = control(standin, "GET", "/overview").json()["messaging_services"]
+
+    assert [(s["sid"], s["friendly_name"], s["senders"]) for s in services] == [
+        (service.sid, "Bridge US", 1),
+        (bare.sid, "no campaign yet", 0),
+    ]
+    campaign = services[0]["campaign"]
+    assert (campaign["campaign_status"], campaign["use_case"]) == ("VERIFIED", "MIXED")
+    assert campaign["rate_limits"] == {"att": {"mps": 4, "msg_class": "E"}, "tmobile": {"brand_tier": "LOW"}}
+    assert services[1]["campaign"] is None
+    page = requests.get(standin.url + "/", timeout=WAIT).text
+    assert "messaging_services" in page and "brand_tier" in page  # the page renders the rate it is given
+
+
 def test_reset_forgets_services(standin):
     standin.state.add_service("gone")
     assert control(standin, "POST", "/reset").status_code == 204
