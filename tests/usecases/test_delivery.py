@@ -32,7 +32,7 @@ def queue_one(ctx, cause: str = "c-1") -> dict:
     return chat_events.emit(ctx, events.SESSION_CLOSED, cause, session_id="ses_1", reason="closed")
 
 
-def test_an_event_delivered_twice_by_sqs_reaches_the_chat_backend_signed_and_as_the_same_event(now_ctx, chat):
+def test_an_event_delivered_twice_by_sqs_reaches_the_chat_backend_signed_and_as_the_same_event(chat, now_ctx):
     """At least once: a second SQS delivery POSTs the event again, byte for byte, under
     the same event_id, so a receiver that dedupes on it (as the contract asks) keeps one."""
     event = queue_one(now_ctx)
@@ -74,7 +74,7 @@ def test_backoff_grows_with_the_attempt_within_bounds():
     rng = random.Random(7)
     for attempt in range(1, 20):
         delays = [delivery.backoff_seconds(attempt, rng) for _ in range(50)]
-        assert all(1 <= d <= min(delivery.MAX_BACKOFF_SECONDS, 2**attempt) for d in delays)
+        assert all(0.8 * min(900, 2**attempt) <= d <= min(900, 2**attempt) for d in delays)
 
 
 class CountFailsOnce:
