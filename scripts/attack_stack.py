@@ -159,6 +159,16 @@ def shown(counted: Counter) -> str:
     return ", ".join(f"{n}x {status}{' ' + code if code else ''}" for (status, code), n in counted.most_common())
 
 
+def server_errors(answers: list) -> str:
+    """What each distinct 5xx said, and its Retry-After: the finding to report."""
+    said = {
+        f'"{a.json()["error"]["message"]}" (Retry-After {a.headers.get("Retry-After")})'
+        for a in answers
+        if isinstance(a, requests.Response) and a.status_code >= 500
+    }
+    return f"; 5xx: {', '.join(sorted(said))}" if said else ""
+
+
 # -- the classes ---------------------------------------------------------------------------
 
 
@@ -241,7 +251,7 @@ def session_opens(t: Target) -> list[Row]:
         "40 sessions of one user opened at once",
         RACERS,
         "each 201 on its own number, or a clear 4xx/503",
-        f"{shown(counted)}; {len(set(numbers))} numbers for {len(numbers)} sessions",
+        f"{shown(counted)}; {len(set(numbers))} numbers for {len(numbers)} sessions{server_errors(answers)}",
         clean(answers) and distinct and bool(numbers),
     )
     pair = {"user_id": "attacker-hub", "partner_id": "same", "partner_name": "Same"}
