@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core import delivery_retry
 from chalicelib.core.billing import Prices
 from chalicelib.core.pool_policy import Policy
 
@@ -26,7 +27,13 @@ DEFAULT_METRICS_NAMESPACE = "SmsBridge"
 QUEUE_KINDS = ("outbound", "delivery", "requests", "requests-dlq")
 # Receives after which a queue's redrive policy dead-letters a message: infra/resources.py
 # builds the policies from these, and the consumers that count receives read them here.
-QUEUE_MAX_RECEIVES = {"outbound": 20, "delivery": 8, "requests": 5}
+# The delivery queue's follow from its retention (core/delivery_retry.py; the template sets
+# both from its DeliveryRetentionDays parameter).
+QUEUE_MAX_RECEIVES = {
+    "outbound": 20,
+    "delivery": delivery_retry.max_receives(delivery_retry.DEFAULT_RETENTION_DAYS * 86400),
+    "requests": 5,
+}
 
 
 @dataclass(frozen=True)

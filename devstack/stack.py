@@ -5,7 +5,8 @@ Parts, all bound to 127.0.0.1:
 - moto's server for DynamoDB and SQS, with every table and queue made by
   infra.resources.create_all (the deployment's own definitions), each DynamoDB
   request applied atomically (devstack.moto_server) and its SQS FIFO group order
-  corrected (devstack.moto_sqs_fifo);
+  corrected (devstack.moto_sqs_fifo), its 12-hour visibility limit counted from each
+  receive (devstack.moto_sqs_visibility);
 - the Chalice app on chalice's local server (HTTP routes only, as `chalice local`);
 - one poller per `@app.on_sqs_message` handler (devstack.poller), as Lambda's
   event source mappings would feed them;
@@ -220,10 +221,11 @@ class Stack:
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "sms-bridge")
 
     def _start_moto(self) -> None:
-        from devstack import moto_sqs_fifo
+        from devstack import moto_sqs_fifo, moto_sqs_visibility
         from devstack.moto_server import MotoServer
 
         moto_sqs_fifo.install()  # FIFO group order as SQS keeps it (moto 5.2.5 hands out the last first)
+        moto_sqs_visibility.install()  # 12 h of visibility from each receive (moto 5.2.5: from the send)
         moto = MotoServer(HOST, self.settings.moto_port)  # DynamoDB requests atomic, as DynamoDB's are
         moto.start()
         if moto.error is not None:

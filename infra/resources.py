@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 from chalicelib.config import MEDIA_RETENTION_DAYS_DEFAULT, QUEUE_MAX_RECEIVES
+from chalicelib.core import delivery_retry
 from chalicelib.store.models import TABLE_MODELS, TTL_ATTRIBUTE
 
 # Seconds a Lambda consuming each queue may run (lambda_timeout of its function in
@@ -19,7 +20,10 @@ from chalicelib.store.models import TABLE_MODELS, TTL_ATTRIBUTE
 # as AWS advises for event source mappings, so a batch still running is never redelivered.
 FUNCTION_TIMEOUTS = {"outbound": 30, "delivery": 60, "requests": 60}
 MAX_RECEIVES = QUEUE_MAX_RECEIVES  # the runtime reads them too: chalicelib/config.py holds them
-RETENTION_SECONDS = 14 * 86400
+RETENTION_SECONDS = 14 * 86400  # SQS's most; a dead-letter queue keeps an event's first enqueue time
+# The delivery queue keeps an event its retention, retried all along (core/delivery_retry.py);
+# the template makes it a parameter (infra/template.py: delivery_retention).
+DELIVERY_RETENTION_SECONDS = delivery_retry.DEFAULT_RETENTION_DAYS * 86400
 SCHEDULED_DLQ = "ScheduledDlq"
 
 
@@ -60,11 +64,13 @@ def _hash_first(key_schema: Sequence[Mapping[str, object]]) -> list[Mapping[str,
 
 
 def queue_resources(prefix: str) -> dict:
-    def queue(kind: str, *, fifo: bool = False, dlq: str | None = None, receives: int = 0) -> dict:
+    def queue(
+        kind: str, *, fifo: bool = False, dlq: str | None = None, receives: int = 0, retention: int = RETENTION_SECONDS
+    ) -> dict:
         name = f"{prefix}{kind}{'.fifo' if fifo else ''}"
         properties: dict = {
             "QueueName": name,
-            "MessageRetentionPeriod": RETENTION_SECONDS,
+            "MessageRetentionPeriod": retention,
             "SqsManagedSseEnabled": True,
         }
         if kind in FUNCTION_TIMEOUTS:
@@ -85,7 +91,9 @@ def queue_resources(prefix: str) -> dict:
         "OutboundDlq": queue("outbound-dlq", fifo=True),
         "OutboundQueue": queue("outbound", fifo=True, dlq="OutboundDlq", receives=MAX_RECEIVES["outbound"]),
         "DeliveryDlq": queue("delivery-dlq"),
-        "DeliveryQueue": queue("delivery", dlq="DeliveryDlq", receives=MAX_RECEIVES["delivery"]),
+        "DeliveryQueue": queue(
+            "delivery", dlq="DeliveryDlq", receives=MAX_RECEIVES["delivery"], retention=DELIVERY_RETENTION_SECONDS
+        ),
         "RequestsDlq": queue("requests-dlq"),
         "RequestsQueue": queue("requests", dlq="RequestsDlq", receives=MAX_RECEIVES["requests"]),
         # Where Lambda puts a scheduled run that failed every attempt (the function's own

@@ -37,6 +37,7 @@ from typing import Any
 
 from chalicelib import config
 from chalicelib.adapters import metrics
+from chalicelib.core import delivery_retry
 from infra import resources, security, suppressions
 
 APP = "sms-bridge"
@@ -158,6 +159,14 @@ def parameters(stage: str) -> dict:
             "Default": "",
             "AllowedPattern": "^(MG[0-9a-fA-F]{32})?$",
         },
+        "DeliveryRetentionDays": {
+            "Type": "Number",
+            "Description": "Days an event the chat backend does not take is retried (every 15 minutes at most) "
+            "before it is dead-lettered; 4 to 10, so the dead-letter queue (14 days from the event's first "
+            "enqueue) still holds it 4 days or more for make replay-dlq.",
+            "AllowedValues": [str(days) for days in delivery_retry.RETENTION_DAYS],
+            "Default": str(delivery_retry.DEFAULT_RETENTION_DAYS),
+        },
         "AlarmEmail": {
             "Type": "String",
             "Description": "Optional address subscribed to the alarm topic (confirm the e-mail AWS sends).",
@@ -165,6 +174,19 @@ def parameters(stage: str) -> dict:
         },
         **security.kms_parameter(),
     }
+
+
+def delivery_retention_mapping() -> dict:
+    """Each allowed DeliveryRetentionDays: the delivery queue's retention and the
+    maxReceiveCount that makes SQS dead-letter just before it (core/delivery_retry.py)."""
+    return {
+        str(days): {"Seconds": days * 86400, "MaxReceives": delivery_retry.max_receives(days * 86400)}
+        for days in delivery_retry.RETENTION_DAYS
+    }
+
+
+def _delivery_retention(key: str) -> dict:
+    return {"Fn::FindInMap": ["DeliveryRetention", {"Ref": "DeliveryRetentionDays"}, key]}
 
 
 def deploy_time_environment() -> dict:
@@ -268,6 +290,9 @@ def data_resources(stage: str) -> dict:
             resource["UpdateReplacePolicy"] = "Retain"
             if STAGES[stage].table_deletion_protection:
                 resource["Properties"]["DeletionProtectionEnabled"] = True
+        if logical_id == "DeliveryQueue":
+            resource["Properties"]["MessageRetentionPeriod"] = _delivery_retention("Seconds")
+            resource["Properties"]["RedrivePolicy"]["maxReceiveCount"] = _delivery_retention("MaxReceives")
         if resource["Type"] == "AWS::S3::Bucket":
             # A stack deleted with pictures in the bucket keeps it; its lifecycle rule empties it.
             resource["DeletionPolicy"] = "Retain"
@@ -879,6 +904,7 @@ def overlay(stage: str, sam: dict) -> dict:
     return {
         "Description": f"sms-bridge ({stage}): API, queue handlers, tables, queues, alarms, dashboard",
         "Parameters": parameters(stage),
+        "Mappings": {"DeliveryRetention": delivery_retention_mapping()},
         "Conditions": {
             "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
             "HasTwilioWebhookBaseUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "TwilioWebhookBaseUrl"}, ""]}]},

@@ -93,6 +93,7 @@ deploy() {
     if [ -n "${ALARM_EMAIL:-}" ]; then overrides+=("AlarmEmail=$ALARM_EMAIL"); fi
     # Given once, kept by later deploys (CloudFormation reuses a parameter's previous value).
     if [ -n "${TWILIO_MESSAGING_SERVICE_SID:-}" ]; then overrides+=("TwilioMessagingServiceSid=$TWILIO_MESSAGING_SERVICE_SID"); fi
+    if [ -n "${DELIVERY_RETENTION_DAYS:-}" ]; then overrides+=("DeliveryRetentionDays=$DELIVERY_RETENTION_DAYS"); fi
     if [ "${KMS_KEY_ARN:-}" = none ]; then overrides+=("KmsKeyArn=");
     elif [ -n "${KMS_KEY_ARN:-}" ]; then overrides+=("KmsKeyArn=$KMS_KEY_ARN"); fi
     local role=()

@@ -42,11 +42,12 @@ from moto import mock_aws  # noqa: E402
 import app as app_module  # noqa: E402
 from chalicelib.adapters.clock import ManualClock  # noqa: E402
 from chalicelib.wiring import production_context  # noqa: E402
-from devstack import moto_sqs_fifo, poller  # noqa: E402
+from devstack import moto_sqs_fifo, moto_sqs_visibility, poller  # noqa: E402
 from devstack.chat_receiver import ChatReceiver  # noqa: E402
 from infra.resources import create_all  # noqa: E402
 
 moto_sqs_fifo.install()  # SQS FIFO group order as AWS keeps it (moto 5.2.5 does not; devstack/moto_sqs_fifo.py)
+moto_sqs_visibility.install()  # 12 h of visibility from each receive, as SQS counts (devstack/moto_sqs_visibility.py)
 
 # The hypothesis settings of the fuzz tests: repeatable, and the app's fixtures are reused.
 FUZZ_SETTINGS = settings(

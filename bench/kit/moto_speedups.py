@@ -42,11 +42,11 @@ from moto.dynamodb.models import dynamo_type
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_api._internal import mock_random
 from moto.sqs import models
-from moto.sqs.exceptions import InvalidParameterValue
 from moto.sqs.models import Message, Queue, SQSBackend
 from pynamodb.connection.base import VerboseClientError
 
 from bench.kit.environment import ACCOUNT, REGION
+from devstack import moto_sqs_visibility
 
 Change = tuple[object, str, object]  # (module or class, attribute, what it becomes)
 
@@ -167,13 +167,9 @@ def _sqs_receipt_handles() -> list[Change]:
         message = holder(queue, receipt_handle)
         if message is None:
             return real_change_visibility(self, queue_name, receipt_handle, visibility_timeout)
-        # moto's own steps, for the one message that had the handle.
-        given_visibility_timeout = models.unix_time_millis() + int(visibility_timeout) * 1000
-        if given_visibility_timeout - message.sent_timestamp > 43200 * 1000:
-            raise InvalidParameterValue(
-                f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
-                "VisibilityTimeout for the message is beyond the limit [43200 seconds]"
-            )
+        # moto's own steps, for the one message that had the handle (the 12-hour limit as
+        # SQS counts it: devstack/moto_sqs_visibility.py).
+        moto_sqs_visibility.check_limit(message, visibility_timeout)
         message.change_visibility(visibility_timeout)
         if message.visible and message in queue.pending_messages:
             queue.pending_messages.remove(message)

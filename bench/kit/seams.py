@@ -27,7 +27,7 @@ from chalicelib.adapters import aws
 from chalicelib.adapters.logs import logger
 from chalicelib.store.models import TABLE_MODELS
 from chalicelib.usecases.context import Context
-from devstack import chat_receiver, moto_sqs_fifo
+from devstack import chat_receiver, moto_sqs_fifo, moto_sqs_visibility
 
 
 class Seams:
@@ -144,8 +144,10 @@ class Seams:
     @staticmethod
     def local_stack_sqs_fifo() -> None:
         """SQS's FIFO group order and batching as the local stack has them
-        (devstack/moto_sqs_fifo.py): installed for the process, as the tests' conftest does."""
+        (devstack/moto_sqs_fifo.py), and its visibility limit (devstack/moto_sqs_visibility.py):
+        installed for the process, as the tests' conftest does."""
         moto_sqs_fifo.install()
+        moto_sqs_visibility.install()
 
 
 def forget_clients() -> None:

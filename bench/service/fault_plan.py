@@ -23,7 +23,11 @@ class Plan:
     duplicate_event_rate: float = 0.05  # of delivery batches: each event sent once more
     dynamodb_throttle_rate: float = 0.02
     chat_down: tuple = (0.2, 12)  # down from this share of the submission rounds, for this many rounds
-    # (more rounds than the delivery queue's maxReceiveCount, 8: events get dead-lettered)
+    # (more rounds than delivery_max_receives: events get dead-lettered)
+    # The delivery queue's maxReceiveCount in this run: each round ends every wait, so a
+    # round is one receive, and the days of the deployed queue's receives
+    # (core/delivery_retry.py) would need hundreds of rounds; this plays a short retention.
+    delivery_max_receives: int = 8
     max_rounds: int = 2000
     seed: int = 7
     # The first chance of each fault strikes (each way of Twilio's in turn), then the rates

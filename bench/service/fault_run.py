@@ -113,6 +113,7 @@ class FaultRun:
         seams.chat_receiver_clock(self.clock.now)
         self.ctx = production_context(clock=self.clock, twilio=crashing_gateway(self._crashes))
         seams.service_context(self.app_module, self.ctx)
+        self._shorten_delivery_retention()
         pool_numbers = [f"+1415555{1000 + i:04d}" for i in range(p.first_number, p.first_number + p.pool_size)]
         for number in pool_numbers:
             state.add_number(number)
@@ -380,6 +381,17 @@ class FaultRun:
         sqs_feeding.make_visible(self.queue_names)
 
     # -- dead letters ------------------------------------------------------------------
+
+    def _shorten_delivery_retention(self) -> None:
+        """The delivery queue dead-letters after the plan's receives (see its
+        delivery_max_receives), as a stage with a short retention would."""
+        (feed,) = [feed for feed in self.feeds if feed.queue_name.endswith("delivery")]
+        url = feed.url(self.sqs)
+        policy = json.loads(
+            self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
+        )
+        policy["maxReceiveCount"] = self.plan.delivery_max_receives
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(policy)})
 
     def _dead_letter_depths(self) -> dict:
         depths = {}

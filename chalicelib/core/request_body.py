@@ -3,8 +3,10 @@ queue's messages), and the limits a body is held to BEFORE it is parsed (pure), 
 body can make the parser do unbounded work or recurse past Python's stack (a body
 nested a few thousand levels deep used to answer 500 RecursionError).
 
-- strict JSON (`parse`): NaN, Infinity and -Infinity are no JSON, and a lone surrogate
-  (an escaped U+D800, say) is no text: refused with 400 `invalid_json`, wherever it comes;
+- strict JSON (`parse`): NaN, Infinity and -Infinity are no JSON, nor is a number too large
+  for a float (1e999, which Python reads as infinity), and a lone surrogate (an escaped
+  U+D800, say) is no text: refused with 400 `invalid_json`, wherever it comes; so is an
+  object naming a key twice (parsers disagree on which one counts);
 - MAX_BODY_BYTES: larger bodies are refused with 413 `payload_too_large`
   (the largest real body, a 1,600-character text written entirely as
   surrogate-pair escapes, is about 19 KB).
@@ -15,6 +17,7 @@ nested a few thousand levels deep used to answer 500 RecursionError).
 from __future__ import annotations
 
 import json
+import math
 
 from chalicelib.core.errors import BridgeError, bad_request
 
@@ -27,8 +30,10 @@ def parse(raw: bytes | str | None, max_bytes: int = MAX_BODY_BYTES) -> object:
     documented error (413 payload_too_large or 400 invalid_json)."""
     check(raw, max_bytes)
     try:
-        value = json.loads(raw or b"", parse_constant=_not_json)
+        value = json.loads(raw or b"", parse_constant=_not_json, parse_float=_finite, object_pairs_hook=_unique_keys)
         json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate does not encode
+    except DuplicateKey as duplicate:
+        raise bad_request("invalid_json", f"the body names {duplicate.key!r} twice: give each key once") from None
     except ValueError:  # UnicodeError is one
         raise bad_request(
             "invalid_json", "the body must be JSON of UTF-8 text (NaN, Infinity and lone surrogates are not)"
@@ -38,6 +43,28 @@ def parse(raw: bytes | str | None, max_bytes: int = MAX_BODY_BYTES) -> object:
 
 def _not_json(constant: str) -> object:
     raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text[:20]} is too large a number")
+    return value
+
+
+class DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    value: dict[str, object] = {}
+    for key, item in pairs:
+        if key in value:
+            raise DuplicateKey(key)
+        value[key] = item
+    return value
 
 
 def check(raw: bytes | str | None, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_JSON_DEPTH) -> None:

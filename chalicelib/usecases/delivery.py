@@ -1,5 +1,6 @@
 """Deliver events to the chat backend: POST signed JSON (the context's chat_webhook),
-retry with backoff, dead-letter after the last try (the queue's redrive policy does that).
+retry with a backoff growing to 15 minutes for the queue's retention, dead-letter after the
+last try (the queue's redrive policy does that; core/delivery_retry.py sizes both).
 The SMS received that events carry are counted on the way, each once."""
 
 from __future__ import annotations
@@ -9,19 +10,17 @@ import random
 
 from chalicelib.adapters import queues
 from chalicelib.adapters.logs import correlated, logger
-from chalicelib.core import event_signing
+from chalicelib.core import delivery_retry, event_signing
 from chalicelib.store.pool import Received
 from chalicelib.usecases import pool_usage
 from chalicelib.usecases.context import Context
 
-MAX_BACKOFF_SECONDS = 900
 _JITTER = random.Random()  # the backoff's default source of jitter, one per container
 
 
 def backoff_seconds(attempt: int, rng: random.Random = _JITTER) -> int:
-    """Exponential backoff with full jitter, capped at SQS's 15-minute delay; at
-    least a second, so a failed delivery is never retried at once."""
-    return max(1, int(rng.uniform(0, min(MAX_BACKOFF_SECONDS, 2 ** min(attempt, 12)))))
+    """How long a failed event is hidden after its `attempt`-th receive."""
+    return delivery_retry.retry_delay(attempt, rng)
 
 
 def deliver(ctx: Context, body: str) -> None:

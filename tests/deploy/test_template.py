@@ -11,6 +11,7 @@ import pytest
 from packaged import ROOT, STAGES, build_dir, chalice_config, of_type, stage_environment, template
 
 from chalicelib.adapters import metrics
+from chalicelib.core import delivery_retry
 from chalicelib.store.models import TABLE_MODELS, TTL_ATTRIBUTE
 from infra import resources
 from infra import template as infra_template
@@ -68,8 +69,39 @@ def test_has_every_queue_with_a_dead_letter_queue(stage):
     for queue in sources.values():
         redrive = queue["Properties"]["RedrivePolicy"]
         dlq = t["Resources"][redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Properties"]
-        assert "-dlq" in dlq["QueueName"] and redrive["maxReceiveCount"] >= 1
+        receives = _resolved(t, redrive["maxReceiveCount"])
+        assert "-dlq" in dlq["QueueName"] and 1 <= receives <= 1000
         assert dlq.get("FifoQueue", False) == queue["Properties"].get("FifoQueue", False)
+
+
+def _resolved(t: dict, value, days: str | None = None):
+    """A property's value, a DeliveryRetention mapping looked up for `days` (the default)."""
+    if not isinstance(value, dict):
+        return value
+    mapping, key, field = value["Fn::FindInMap"]
+    assert key == {"Ref": "DeliveryRetentionDays"}
+    return t["Mappings"][mapping][days or t["Parameters"]["DeliveryRetentionDays"]["Default"]][field]
+
+
+def test_events_wait_out_the_delivery_retention_then_are_dead_lettered_before_sqs_deletes_them(stage):
+    t = template(stage)
+    queues = _queue_by_name(t)
+    delivery = queues[f"sms-bridge-{stage}-delivery"]["Properties"]
+    dlq = queues[f"sms-bridge-{stage}-delivery-dlq"]["Properties"]
+    allowed = t["Parameters"]["DeliveryRetentionDays"]["AllowedValues"]
+    assert allowed[0] == "4" and allowed[-1] == "10"
+    for days in allowed:
+        retention = _resolved(t, delivery["MessageRetentionPeriod"], days)
+        receives = _resolved(t, delivery["RedrivePolicy"]["maxReceiveCount"], days)
+        assert retention == int(days) * 86400 and receives <= 1000
+        # The receive that dead-letters comes before SQS would delete the event (lost), and
+        # after most of the retention; the dead-letter queue (of a standard queue, it counts an
+        # event's age from its first enqueue) then keeps it 4 days or more.
+        assert delivery_retry.longest_wait(receives) <= retention - delivery_retry.MARGIN_SECONDS
+        assert delivery_retry.shortest_wait(receives) >= 0.7 * retention
+        assert dlq["MessageRetentionPeriod"] - retention >= 4 * 86400
+    # The handler's time that the waits allow for is the delivery function's timeout.
+    assert resources.FUNCTION_TIMEOUTS["delivery"] == delivery_retry.HANDLER_SECONDS
 
 
 def test_every_sqs_event_source_reports_batch_item_failures(stage):

@@ -47,11 +47,23 @@ def test_brackets_inside_strings_do_not_count():
     assert request_body.nesting_depth(b'{"text": "[[[[[[[[[[{{{{{{ \\" [[[["}') == 1
 
 
-@pytest.mark.parametrize("raw", ["NaN", "[Infinity]", '{"a": -Infinity}', '"\\ud800"', '{"\\udfff": 1}', b"\xff"])
+@pytest.mark.parametrize(
+    "raw", ["NaN", "[Infinity]", '{"a": -Infinity}', '"\\ud800"', '{"\\udfff": 1}', b"\xff", "1e999", '{"n": -1e400}']
+)
 def test_what_is_not_json_of_utf8_text_is_refused(raw):
     with pytest.raises(BridgeError) as refused:
         request_body.parse(raw)
     assert (refused.value.status, refused.value.code) == (400, "invalid_json")
+
+
+def test_an_object_naming_a_key_twice_is_refused_saying_which():
+    """A proxy or validator in front may read the first, Python the last: neither is taken."""
+    with pytest.raises(BridgeError) as refused:
+        request_body.parse('{"phone": "+14155550100", "text": "x", "phone": "+14155550199"}')
+    assert (refused.value.status, refused.value.code) == (400, "invalid_json")
+    assert "'phone' twice" in refused.value.message
+    with pytest.raises(BridgeError):
+        request_body.parse('{"a": {"b": 1, "b": 1}}')  # nested, and even when the values agree
 
 
 def test_json_is_read_as_it_is():
