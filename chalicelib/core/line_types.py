@@ -50,19 +50,27 @@ class LookupFacts:
     valid: bool = True
 
 
-def refusal(facts: LookupFacts, *, admit_voip: bool, max_pumping_risk: int) -> str | None:
-    """Why a hook-up of this phone is refused (a sentence naming the line type or the risk,
-    and what to do), or None when it is taken."""
+@dataclass(frozen=True)
+class Refusal:
+    reason: str  # "invalid" | "line_type" | "pumping_risk"
+    message: str  # names the line type or the risk, and what to do
+
+
+def refusal(facts: LookupFacts, *, admit_voip: bool, max_pumping_risk: int) -> Refusal | None:
+    """Why a hook-up of this phone is refused, or None when it is taken."""
     if not facts.valid:
-        return "Twilio Lookup says this is not a valid phone number; check the number typed"
+        return Refusal("invalid", "Twilio Lookup says this is not a valid phone number; check the number typed")
     line_type = facts.line_type
     if line_type is not None and line_type != MOBILE and not (admit_voip and line_type in VOIP):
         what = LINE_TYPES.get(line_type, "of a line type the bridge does not take")
-        return f"this phone is {what} (Twilio Lookup: line type {line_type}); hook up a mobile phone that gets SMS"
+        return Refusal(
+            "line_type", f"this phone is {what} (Twilio Lookup: line type {line_type}); hook up a mobile phone"
+        )
     if facts.pumping_risk is not None and facts.pumping_risk >= max_pumping_risk:
-        return (
+        return Refusal(
+            "pumping_risk",
             f"Twilio Lookup rates this phone's SMS pumping risk {facts.pumping_risk} of 100 "
-            f"(refused from {max_pumping_risk}); hook up another phone"
+            f"(refused from {max_pumping_risk}); hook up another phone",
         )
     return None
 

@@ -9,7 +9,8 @@ from chalicelib.core.line_types import DEFAULT_MAX_PUMPING_RISK, LINE_TYPES, Loo
 
 def refused(line_type=None, risk=None, *, admit_voip=False, valid=True) -> str | None:
     facts = LookupFacts(line_type=line_type, carrier=None, pumping_risk=risk, valid=valid)
-    return refusal(facts, admit_voip=admit_voip, max_pumping_risk=DEFAULT_MAX_PUMPING_RISK)
+    found = refusal(facts, admit_voip=admit_voip, max_pumping_risk=DEFAULT_MAX_PUMPING_RISK)
+    return None if found is None else found.message
 
 
 def test_a_mobile_phone_is_taken():
@@ -20,6 +21,7 @@ def test_a_mobile_phone_is_taken():
 def test_every_other_line_type_is_refused_by_name(line_type):
     reason = refused(line_type)
     assert reason is not None and f"line type {line_type}" in reason and "mobile" in reason
+    assert refusal(LookupFacts(line_type), admit_voip=False, max_pumping_risk=75).reason == "line_type"
 
 
 def test_a_landline_is_called_a_landline():
