@@ -173,19 +173,23 @@ def report(
             "lookups": {field: (lookups or {}).get(field, 0) for field, _ in prices.lookup_usd},
         },
         "estimated_cost_usd": cost,
-        "prices": {
-            "number_month_usd": prices.number_month_usd,
-            "segment_out_usd": prices.segment_out_usd,
-            "segment_in_usd": prices.segment_in_usd,
-            "mms_out_usd": prices.mms_out_usd,
-            "mms_in_usd": prices.mms_in_usd,
-            "lookup_usd": dict(prices.lookup_usd),
-        },
+        "prices": _prices(prices),
         "this_month": {
             "rentals": this_month_rentals,
             "rental_usd": _usd(this_month_rentals * prices.number_month_usd),
             "monthly_budget_usd": monthly_budget_usd,
         },
+    }
+
+
+def _prices(prices: Prices) -> dict[str, Any]:
+    return {
+        "number_month_usd": prices.number_month_usd,
+        "segment_out_usd": prices.segment_out_usd,
+        "segment_in_usd": prices.segment_in_usd,
+        "mms_out_usd": prices.mms_out_usd,
+        "mms_in_usd": prices.mms_in_usd,
+        "lookup_usd": dict(prices.lookup_usd),
     }
 
 

@@ -35,7 +35,7 @@ def test_a_chat_message_appears_on_the_right_phone_and_a_typed_reply_reaches_the
         expect(page.locator("#queue")).to_have_text("0")
 
         # Reply from frank's phone: the page picks the number the last SMS came from.
-        expect(frank.locator("select")).to_have_value(pool_number)
+        expect(frank.locator(".composer select")).to_have_value(pool_number)
         frank.locator("input[type=text]").fill("Yes, two minutes")
         frank.get_by_role("button", name="Send").click()
         expect(frank.locator(".result")).to_have_text("delivered to the bridge (200)")
@@ -80,7 +80,7 @@ def test_a_picture_each_way_on_the_phone_page(stack, browser, tmp_path):
         # Grace sends one back from the page: it reaches the chat as the bridge's own URL.
         sent = tmp_path / "mine.png"
         sent.write_bytes(PICTURE)
-        expect(grace.locator("select")).to_have_value(session["pool_number"])
+        expect(grace.locator(".composer select")).to_have_value(session["pool_number"])
         grace.locator("input[type=file]").set_input_files(str(sent))
         grace.get_by_role("button", name="Send").click()
         expect(grace.locator(".result")).to_have_text("delivered to the bridge (200)")
