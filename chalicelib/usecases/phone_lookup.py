@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from chalicelib.adapters.logs import logger, mask
+from chalicelib.adapters.metrics import LOOKUP_FAILED, LOOKUP_REFUSED
 from chalicelib.adapters.twilio_answers import TwilioError
 from chalicelib.config import LookupSettings
 from chalicelib.core import line_types
@@ -26,9 +27,6 @@ from chalicelib.core.line_types import LookupFacts
 from chalicelib.store.phones import Phone
 from chalicelib.usecases.context import Context
 
-LOOKUP_FAILED = "LookupFailed"  # metric: a lookup that did not answer (Reason: unreachable | no_line_type)
-# metric: a hook-up refused on Lookup's answer (Reason: invalid | line_type | pumping_risk | no_line_type)
-LOOKUP_REFUSED = "LookupRefused"
 # How long a day's lookup counts are kept: beyond any report period (pool_usage.MAX_REPORT_DAYS).
 COUNT_RETENTION_SECONDS = 400 * 86400
 RETRY_AFTER_SECONDS = 30
