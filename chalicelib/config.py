@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.core import delivery_retry
+from chalicelib.core import delivery_retry, line_types
 from chalicelib.core.billing import Prices
 from chalicelib.core.pool_policy import Policy
 
@@ -72,6 +72,17 @@ class VerificationSettings:
     max_tries: int  # code tries per phone (across codes) in any tries_window_seconds
     tries_window_seconds: int
     allowed_countries: frozenset[str]
+
+
+@dataclass(frozen=True)
+class LookupSettings:
+    """Twilio Lookup v2 at hook-up (README "Lookup at hook-up"; core/line_types.py)."""
+
+    fields: tuple[str, ...]  # the data packages asked for; () turns the lookup off
+    admit_voip: bool  # fixedVoip and nonFixedVoip phones are taken
+    max_pumping_risk: int  # a risk score from this (0-100) is refused
+    max_age_seconds: int  # a phone's kept lookup answers for it this long
+    fail_closed: bool  # Lookup unreachable: refuse the hook-up (503) instead of taking it unknown
 
 
 @dataclass(frozen=True)
@@ -140,6 +151,7 @@ class Settings:
     verification: VerificationSettings
     media: MediaSettings
     queues: QueueNames
+    lookup: LookupSettings
 
     def webhook_url(self, path: str) -> str:
         """The URL Twilio calls (and signs) for a webhook path."""
@@ -183,6 +195,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         verification=_verification(env),
         media=_media(env, prefix),
         queues=QueueNames(*(_queue_name(env, prefix, kind) for kind in QUEUE_KINDS)),
+        lookup=_lookup(env),
     )
 
 
@@ -301,4 +314,23 @@ def _media(env: Mapping[str, str], prefix: str) -> MediaSettings:
         send_ttl_seconds=_int(env, "MEDIA_SEND_TTL_SECONDS", 3600),
         link_ttl_seconds=min(_int(env, "MEDIA_LINK_TTL_SECONDS", 86400), _SIGV4_MAX_SECONDS),
         copy_seconds=_float(env, "MEDIA_COPY_SECONDS", 8.0),
+    )
+
+
+def _lookup(env: Mapping[str, str]) -> LookupSettings:
+    fields = tuple(f.strip() for f in env.get("TWILIO_LOOKUP_FIELDS", "").split(",") if f.strip())
+    unknown = [f for f in fields if f not in line_types.FIELDS]
+    if unknown:
+        raise RuntimeError(
+            f"configuration: TWILIO_LOOKUP_FIELDS may name {', '.join(line_types.FIELDS)}, not {', '.join(unknown)}"
+        )
+    on_failure = env.get("TWILIO_LOOKUP_ON_FAILURE", "open").strip().lower() or "open"
+    if on_failure not in ("open", "closed"):
+        raise RuntimeError(f"configuration: TWILIO_LOOKUP_ON_FAILURE must be 'open' or 'closed', not {on_failure!r}")
+    return LookupSettings(
+        fields=tuple(dict.fromkeys(fields)),
+        admit_voip=_bool(env, "TWILIO_LOOKUP_ADMIT_VOIP", False),
+        max_pumping_risk=_int(env, "TWILIO_LOOKUP_MAX_PUMPING_RISK", line_types.DEFAULT_MAX_PUMPING_RISK),
+        max_age_seconds=_int(env, "TWILIO_LOOKUP_MAX_AGE_SECONDS", 30 * 86400),
+        fail_closed=on_failure == "closed",
     )

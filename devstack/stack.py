@@ -216,6 +216,9 @@ class Stack:
                 "CHAT_WEBHOOK_SECRET": s.chat_webhook_secret,
             }
         )
+        # Hook-ups are looked up as on a deployed stage, and then some (the stand-in answers
+        # Lookup for free: a phone set to landline on the phone page is refused); "" turns it off.
+        os.environ.setdefault("TWILIO_LOOKUP_FIELDS", "line_type_intelligence,sms_pumping_risk")
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "sms-bridge")

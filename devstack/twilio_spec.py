@@ -1,9 +1,10 @@
-"""Check a request against Twilio's own OpenAPI descriptions of its 2010 REST API and its
-Messaging API v1.
+"""Check a request against Twilio's own OpenAPI descriptions of its 2010 REST API, its
+Messaging API v1 and its Lookup API v2.
 
 The descriptions are the cuts committed in twilio_oai/ (see twilio_oai/README.md). A path under
 /2010-04-01/ is checked against the 2010 API (host api.twilio.com), a path under /v1/ against
-the Messaging API (host messaging.twilio.com); only the path matters, so a request rebased onto
+the Messaging API (host messaging.twilio.com), a path under /v2/ against the Lookup API (host
+lookups.twilio.com); only the path matters, so a request rebased onto
 a local stand-in validates the same as one to Twilio. Tests and the
 local Twilio stand-in call `validate_request` so that a request Twilio would reject fails here
 first, with an explanation a person can act on.
@@ -41,16 +42,36 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 SPEC_DIR = Path(__file__).resolve().parent.parent / "twilio_oai"
 SPEC_PATH = SPEC_DIR / "twilio_api_v2010.json"
 MESSAGING_SPEC_PATH = SPEC_DIR / "twilio_messaging_v1.json"
+LOOKUPS_SPEC_PATH = SPEC_DIR / "twilio_lookups_v2.json"
 # which spec a path belongs to: (path prefix, spec name, what to call it in errors)
 API = "api_v2010"
 MESSAGING = "messaging_v1"
+LOOKUPS = "lookups_v2"
 SPECS = {
     API: (SPEC_PATH, "/2010-04-01/", "Twilio's 2010 API"),
     MESSAGING: (MESSAGING_SPEC_PATH, "/v1/", "Twilio's Messaging API v1"),
+    LOOKUPS: (LOOKUPS_SPEC_PATH, "/v2/", "Twilio's Lookup API v2"),
 }
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MAX_BODY_CHARS = 1600  # Twilio error 21617 beyond this
 MESSAGES_CREATE_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
+LOOKUP_PATH = "/v2/PhoneNumbers/{PhoneNumber}"
+# The data packages Lookup v2 knows (its Fields parameter's description); any other is a 60200.
+LOOKUP_FIELDS = frozenset(
+    [
+        "validation",
+        "caller_name",
+        "sim_swap",
+        "call_forwarding",
+        "line_status",
+        "line_type_intelligence",
+        "identity_match",
+        "reassigned_number",
+        "sms_pumping_risk",
+        "phone_number_quality_score",
+        "pre_fill",
+    ]
+)
 
 # Twilio's error codes for what this module detects (https://www.twilio.com/docs/api/errors).
 CODE_INVALID_PARAMETER = 20001  # Twilio's generic "invalid/unknown parameter"
@@ -63,6 +84,7 @@ CODE_TO_REQUIRED = 21604
 CODE_BODY_TOO_LONG = 21617
 CODE_PHONE_NUMBER_INVALID = 21421  # also: an invalid PhoneNumberSid added to a service
 CODE_MESSAGING_SERVICE_INVALID = 21705  # a MessagingServiceSid that is not MG + 32 hex
+CODE_LOOKUP_INVALID_PARAMETER = 60200  # Lookup: "Invalid parameter"
 
 
 class TwilioSpecError(ValueError):
@@ -86,12 +108,16 @@ _raw_specs: dict[str, dict] = {}
 
 
 def spec_name_for(path: str) -> str:
-    """Which spec describes a path: MESSAGING for /v1/..., API (the 2010 API) otherwise."""
-    return MESSAGING if path.startswith(SPECS[MESSAGING][1]) else API
+    """Which spec describes a path: MESSAGING for /v1/..., LOOKUPS for /v2/..., API (the 2010
+    API) otherwise."""
+    for name in (MESSAGING, LOOKUPS):
+        if path.startswith(SPECS[name][1]):
+            return name
+    return API
 
 
 def load_spec(name: str = API) -> OpenAPI:
-    """A parsed spec (API or MESSAGING), loaded once per process."""
+    """A parsed spec (API, MESSAGING or LOOKUPS), loaded once per process."""
     with _spec_lock:
         if name not in _specs:
             # json.load + from_dict: openapi-core's file loader chokes on the spec's escaped emoji.
@@ -114,7 +140,8 @@ def _server_url(name: str = API) -> str:
 class _SpecRequest:
     """openapi-core's Request protocol for any host: the spec's server stands in for the real
     scheme+host, so a request to the stand-in on http://127.0.0.1:8010 validates the same as
-    one to https://api.twilio.com (or https://messaging.twilio.com for a /v1/ path)."""
+    one to https://api.twilio.com (https://messaging.twilio.com for a /v1/ path,
+    https://lookups.twilio.com for a /v2/ one)."""
 
     def __init__(self, method: str, url: str, headers: Mapping[str, str] | Headers, body: bytes | None):
         parts = urlsplit(url)
@@ -179,6 +206,8 @@ def validate_request(method: str, url: str, headers: Mapping[str, str] | Headers
     form = dict(_pairs(raw_body.decode("utf-8"))) if raw_body else {}
     if operation_path == MESSAGES_CREATE_PATH and method.lower() == "post":
         _check_message_create(where, form)
+    if operation_path == LOOKUP_PATH:
+        _check_lookup_fields(where, [v for k, v in _pairs(urlsplit(url).query) if k == "Fields"])
 
 
 def assert_valid_prepared(prepared_request) -> None:
@@ -264,6 +293,8 @@ class OperationMatch(NamedTuple):
     operation_id: str  # Twilio's operationId, e.g. "CreateMessage"
     path_template: str  # e.g. "/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json"
     path_params: dict  # e.g. {"AccountSid": "AC...", "Sid": "SM..."}
+    # which spec (API, MESSAGING, LOOKUPS): operationIds repeat across them (FetchPhoneNumber)
+    spec: str = API
 
 
 def match_operation(method: str, path: str) -> OperationMatch | None:
@@ -272,7 +303,7 @@ def match_operation(method: str, path: str) -> OperationMatch | None:
         pattern = re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
         found = re.fullmatch(pattern, path)
         if found and method.lower() in item:
-            return OperationMatch(item[method.lower()]["operationId"], template, found.groupdict())
+            return OperationMatch(item[method.lower()]["operationId"], template, found.groupdict(), spec_name_for(path))
     return None
 
 
@@ -342,12 +373,27 @@ def _check_message_create(where: str, form: Mapping[str, str]) -> None:
         )
 
 
+def _check_lookup_fields(where: str, fields: list[str]) -> None:
+    """Lookup's Fields is a comma-separated list of its data packages (the spec types it as a
+    string only)."""
+    asked = [name.strip() for value in fields for name in value.split(",")]
+    unknown = sorted({name for name in asked if name not in LOOKUP_FIELDS})
+    if unknown:
+        raise TwilioSpecError(
+            f"{where}: Fields names no Lookup data package {', '.join(map(repr, unknown))} "
+            f"(known: {', '.join(sorted(LOOKUP_FIELDS))})",
+            code=CODE_LOOKUP_INVALID_PARAMETER,
+        )
+
+
 def _list_key(path: str) -> str | None:
     """The key twilio-python reads records from in a list page (None for a single resource):
     .../IncomingPhoneNumbers.json -> incoming_phone_numbers, .../Local.json ->
     available_phone_numbers, /v1/Services/MG.../PhoneNumbers -> phone_numbers,
     .../Compliance/Usa2p -> compliance, .../Messages/SM<32 hex>.json -> None."""
     name = path.rsplit("/", 1)[-1].removesuffix(".json")
+    if spec_name_for(path) == LOOKUPS:  # a phone number's lookup: one resource
+        return None
     if re.fullmatch(r"[A-Z]{2}[0-9a-fA-F]{32}", name):
         return None
     if name == "Local":

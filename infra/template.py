@@ -127,6 +127,8 @@ def sqs_consumers(stage: str, sam: dict) -> dict[str, tuple[str, str]]:
 
 # --- parameters -------------------------------------------------------------------
 
+_LOOKUP_FIELD = "line_type_intelligence|sms_pumping_risk"  # config.LookupSettings' fields
+
 
 def parameters(stage: str) -> dict:
     return {
@@ -167,6 +169,23 @@ def parameters(stage: str) -> dict:
             "AllowedValues": [str(days) for days in delivery_retry.RETENTION_DAYS],
             "Default": str(delivery_retry.DEFAULT_RETENTION_DAYS),
         },
+        # Line type at every hook-up (landlines and VoIP refused: $0.008 a new phone); SMS pumping
+        # risk ($0.025 more) is off, as Twilio does not recommend it for US and Canadian numbers,
+        # the only countries ALLOWED_COUNTRIES admits by default (README "Lookup at hook-up").
+        "TwilioLookupFields": {
+            "Type": "String",
+            "Description": "Twilio Lookup v2 data packages each new phone is looked up with at hook-up: "
+            "line_type_intelligence, sms_pumping_risk (comma-separated); empty: no lookup.",
+            "Default": "line_type_intelligence",
+            "AllowedPattern": f"^(({_LOOKUP_FIELD})(,({_LOOKUP_FIELD}))*)?$",
+        },
+        "TwilioLookupOnFailure": {
+            "Type": "String",
+            "Description": "Twilio Lookup unreachable at a hook-up: open (the phone is taken, its carrier unknown; "
+            "metric LookupFailed) or closed (503 lookup_unavailable, the caller retries).",
+            "Default": "open",
+            "AllowedValues": ["open", "closed"],
+        },
         "AlarmEmail": {
             "Type": "String",
             "Description": "Optional address subscribed to the alarm topic (confirm the e-mail AWS sends).",
@@ -203,6 +222,8 @@ def deploy_time_environment() -> dict:
         "CHAT_WEBHOOK_URL": {"Ref": "ChatWebhookUrl"},
         "MEDIA_BUCKET": {"Ref": "MediaBucket"},
         "TWILIO_MESSAGING_SERVICE_SID": {"Ref": "TwilioMessagingServiceSid"},
+        "TWILIO_LOOKUP_FIELDS": {"Ref": "TwilioLookupFields"},
+        "TWILIO_LOOKUP_ON_FAILURE": {"Ref": "TwilioLookupOnFailure"},
     }
 
 

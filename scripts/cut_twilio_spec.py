@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Cut Twilio's OpenAPI descriptions down to what sms-bridge uses.
 
-Two of Twilio's specs are cut, each by its file name: twilio_api_v2010.json (the 2010 REST
-API, host api.twilio.com) and twilio_messaging_v1.json (the Messaging API v1, host
-messaging.twilio.com). For each source spec given (default: both, from
+Three of Twilio's specs are cut, each by its file name: twilio_api_v2010.json (the 2010 REST
+API, host api.twilio.com), twilio_messaging_v1.json (the Messaging API v1, host
+messaging.twilio.com) and twilio_lookups_v2.json (the Lookup API v2, host
+lookups.twilio.com). For each source spec given (default: all three, from
 ../shared/twilio-oai/ relative to the repository root) this writes twilio_oai/<same name>
 with only the operations listed for it in CUTS, every component they reference
 (transitively), and the document-level servers, info, security and security schemes. The
@@ -44,10 +45,15 @@ USED_MESSAGING_OPERATIONS = {
     "/v1/Services/{MessagingServiceSid}/Compliance/Usa2p": ("get",),
     "/v1/Services/{MessagingServiceSid}/Compliance/Usa2p/{Sid}": ("get",),
 }
+# A phone's line type, carrier and SMS pumping risk, looked up at hook-up
+USED_LOOKUP_OPERATIONS = {
+    "/v2/PhoneNumbers/{PhoneNumber}": ("get",),
+}
 # source/output file name -> the operations kept from it
 CUTS = {
     "twilio_api_v2010.json": USED_OPERATIONS,
     "twilio_messaging_v1.json": USED_MESSAGING_OPERATIONS,
+    "twilio_lookups_v2.json": USED_LOOKUP_OPERATIONS,
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -136,7 +142,7 @@ def main(argv=None):
         nargs="*",
         default=[str(DEFAULT_SOURCE_DIR / name) for name in CUTS],
         help=f"Twilio's full specs, named as in twilio-oai: {', '.join(CUTS)} "
-        f"(default: both, from {DEFAULT_SOURCE_DIR})",
+        f"(default: all of them, from {DEFAULT_SOURCE_DIR})",
     )
     parser.add_argument(
         "--out-dir", default=str(DEFAULT_OUT_DIR), help="where to write the cut specs (default: %(default)s)"

@@ -94,6 +94,10 @@ deploy() {
     # Given once, kept by later deploys (CloudFormation reuses a parameter's previous value).
     if [ -n "${TWILIO_MESSAGING_SERVICE_SID:-}" ]; then overrides+=("TwilioMessagingServiceSid=$TWILIO_MESSAGING_SERVICE_SID"); fi
     if [ -n "${DELIVERY_RETENTION_DAYS:-}" ]; then overrides+=("DeliveryRetentionDays=$DELIVERY_RETENTION_DAYS"); fi
+    # Twilio Lookup at hook-up (README "Lookup at hook-up"): packages, or none to turn it off.
+    if [ "${TWILIO_LOOKUP_FIELDS:-}" = none ]; then overrides+=("TwilioLookupFields=");
+    elif [ -n "${TWILIO_LOOKUP_FIELDS:-}" ]; then overrides+=("TwilioLookupFields=$TWILIO_LOOKUP_FIELDS"); fi
+    if [ -n "${TWILIO_LOOKUP_ON_FAILURE:-}" ]; then overrides+=("TwilioLookupOnFailure=$TWILIO_LOOKUP_ON_FAILURE"); fi
     if [ "${KMS_KEY_ARN:-}" = none ]; then overrides+=("KmsKeyArn=");
     elif [ -n "${KMS_KEY_ARN:-}" ]; then overrides+=("KmsKeyArn=$KMS_KEY_ARN"); fi
     local role=()

@@ -38,6 +38,10 @@ def fetch(url: str, token: str, first: str | None, last: str | None) -> dict:
     return answer.json()
 
 
+def _lookups(counts: dict, prices: dict) -> str:
+    return ", ".join(f"{n} {field} at ${prices.get(field, 0)}" for field, n in counts.items()) or "none"
+
+
 def render(report: dict) -> str:
     period, prices, cost = report["period"], report["prices"], report["estimated_cost_usd"]
     states = report["numbers_by_state"]
@@ -64,7 +68,8 @@ def render(report: dict) -> str:
         f"MMS: {totals.get('mms_sent', 0)} sent, {totals.get('mms_received', 0)} received (not in the segments)",
         f"estimated Twilio cost: ${cost['total']:.2f} = rentals ${cost['rentals']:.2f} + segments out "
         f"${cost['segments_sent']:.2f} + segments in ${cost['segments_received']:.2f} + MMS out "
-        f"${cost.get('mms_sent', 0):.2f} + MMS in ${cost.get('mms_received', 0):.2f}",
+        f"${cost.get('mms_sent', 0):.2f} + MMS in ${cost.get('mms_received', 0):.2f} + lookups "
+        f"${cost.get('lookups', 0):.2f} ({_lookups(totals.get('lookups') or {}, prices.get('lookup_usd') or {})})",
         f"prices: ${prices['number_month_usd']}/number-month, ${prices['segment_out_usd']}/segment out, "
         f"${prices['segment_in_usd']}/segment in, ${prices.get('mms_out_usd')}/MMS out, "
         f"${prices.get('mms_in_usd')}/MMS in (carrier fees not included)",

@@ -28,6 +28,11 @@ The names below are the contract with infra/template.py (alarms, dashboard):
                                                   budget is used up to VERIFY_GLOBAL_ALARM_FRACTION (alarm)
     PoolNumberFaults   Count         -            a pool number or the account at fault (30007, 30034,
                                                   30032, 21408): the number is held back (alarmed)
+    LookupFailed       Count         Reason       a hook-up's Twilio Lookup that did not answer
+                                                  (unreachable) or could not tell the line type
+                                                  (no_line_type): usecases/phone_lookup.py
+    LookupRefused      Count         Reason       a hook-up refused on Lookup's answer (invalid,
+                                                  line_type, pumping_risk, no_line_type)
 
 * from the sender's 'sms sent' line by metric filters (SENT_LINE_METRICS; TwilioRequests of a
   call that failed is EMF), so a send costs one lean line.
@@ -61,6 +66,8 @@ SEND_LATENCY = "SendLatency"
 VERIFICATION_SMS = "VerificationSms"
 VERIFICATION_BUDGET_NEAR = "VerificationBudgetNear"
 POOL_NUMBER_FAULTS = "PoolNumberFaults"
+LOOKUP_FAILED = "LookupFailed"
+LOOKUP_REFUSED = "LookupRefused"
 
 Count = MetricUnit.Count
 Milliseconds = MetricUnit.Milliseconds

@@ -23,11 +23,13 @@ from chalicelib.adapters.twilio_answers import (
     OwnedNumber,
     SentMessage,
     TwilioError,
+    lookup_of,
     owned_of,
     sent_of,
     service_of,
 )
 from chalicelib.config import Settings
+from chalicelib.core.line_types import LookupFacts
 
 # Twilio error codes the service acts on.
 OPTED_OUT = 21610
@@ -180,6 +182,15 @@ class TwilioGateway:
         except TwilioError as error:
             if error.status != 404:
                 raise
+
+    # --- Lookup API v2 (lookups.twilio.com) ------------------------------------
+
+    def lookup(self, phone: str, fields: tuple[str, ...]) -> LookupFacts:
+        """What Twilio Lookup v2 says of a phone: its line type and carrier
+        (line_type_intelligence), its SMS pumping risk (sms_pumping_risk), as asked in `fields`.
+        Rebased like every call: TWILIO_API_BASE_URL names the server (the stand-in locally)."""
+        found = self._call(lambda c: c.lookups.v2.phone_numbers(phone).fetch(fields=",".join(fields)))
+        return lookup_of(found)
 
     # --- Messaging API v1 (messaging.twilio.com) ------------------------------
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.core.line_types import LookupFacts
+
 
 class TwilioError(Exception):
     """A send or API call that failed. `retryable` says whether trying again
@@ -85,4 +87,18 @@ def sent_of(message) -> SentMessage:
         error_code=int(message.error_code) if message.error_code else None,
         body=message.body,
         date_created=message.date_created.timestamp() if getattr(message, "date_created", None) else None,
+    )
+
+
+def lookup_of(found) -> LookupFacts:
+    """Lookup v2's answer (a PhoneNumberInstance): a package Twilio could not answer for this
+    phone (its error_code set, e.g. 60601) leaves its facts None."""
+    line = found.line_type_intelligence if isinstance(found.line_type_intelligence, dict) else {}
+    risk = found.sms_pumping_risk if isinstance(found.sms_pumping_risk, dict) else {}
+    score = risk.get("sms_pumping_risk_score")
+    return LookupFacts(
+        line_type=line.get("type") or None,
+        carrier=line.get("carrier_name") or None,
+        pumping_risk=int(score) if isinstance(score, int | float) and not isinstance(score, bool) else None,
+        valid=found.valid is not False,
     )

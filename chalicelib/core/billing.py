@@ -17,6 +17,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 DAY = 86400
+# Twilio Lookup v2's list price per request of each data package (USD; the free basic lookup
+# carries them), https://www.twilio.com/en-us/user-authentication-identity/pricing/lookup as of
+# 2025-26: Line Type Intelligence $0.008, SMS Pumping Risk $0.025.
+LOOKUP_PRICES_USD = (("line_type_intelligence", 0.008), ("sms_pumping_risk", 0.025))
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class Prices:
     # An MMS is billed per message, not per segment (Twilio's US list price).
     mms_out_usd: float = 0.0200
     mms_in_usd: float = 0.0200
+    # (Lookup data package, USD per request): a hook-up's lookup costs the packages it asks for.
+    lookup_usd: tuple[tuple[str, float], ...] = LOOKUP_PRICES_USD
 
 
 @dataclass(frozen=True)
@@ -130,9 +136,10 @@ def report(
     prices: Prices,
     monthly_budget_usd: float | None,
     this_month_rentals: int,
+    lookups: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """GET /numbers/stats: numbers by state, rentals per month, segments per number and
-    the estimated Twilio cost over [start, end)."""
+    """GET /numbers/stats: numbers by state, rentals per month, segments per number, the
+    hook-ups' lookups (requests per data package) and the estimated Twilio cost over [start, end)."""
     by_state = Counter(n["status"] for n in numbers)
     rows = _number_rows(numbers, usage, rentals, start, end, prices)
     monthly = rentals_by_month(rentals, start, end)
@@ -146,6 +153,7 @@ def report(
         "segments_received": _usd(segments_in * prices.segment_in_usd),
         "mms_sent": _usd(mms_out * prices.mms_out_usd),
         "mms_received": _usd(mms_in * prices.mms_in_usd),
+        "lookups": _usd(sum(n * dict(prices.lookup_usd).get(field, 0.0) for field, n in (lookups or {}).items())),
     }
     cost["total"] = _usd(sum(cost.values()))
     return {
@@ -162,20 +170,26 @@ def report(
             "messages_received": sum(row["messages_received"] for row in rows),
             "mms_sent": mms_out,
             "mms_received": mms_in,
+            "lookups": {field: (lookups or {}).get(field, 0) for field, _ in prices.lookup_usd},
         },
         "estimated_cost_usd": cost,
-        "prices": {
-            "number_month_usd": prices.number_month_usd,
-            "segment_out_usd": prices.segment_out_usd,
-            "segment_in_usd": prices.segment_in_usd,
-            "mms_out_usd": prices.mms_out_usd,
-            "mms_in_usd": prices.mms_in_usd,
-        },
+        "prices": _prices(prices),
         "this_month": {
             "rentals": this_month_rentals,
             "rental_usd": _usd(this_month_rentals * prices.number_month_usd),
             "monthly_budget_usd": monthly_budget_usd,
         },
+    }
+
+
+def _prices(prices: Prices) -> dict[str, Any]:
+    return {
+        "number_month_usd": prices.number_month_usd,
+        "segment_out_usd": prices.segment_out_usd,
+        "segment_in_usd": prices.segment_in_usd,
+        "mms_out_usd": prices.mms_out_usd,
+        "mms_in_usd": prices.mms_in_usd,
+        "lookup_usd": dict(prices.lookup_usd),
     }
 
 

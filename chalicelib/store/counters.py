@@ -30,6 +30,12 @@ class CounterStore(Protocol):
     def take(self, key: str, limit: int, expires_at: int) -> int | None:
         """One more in the key's count, while it is below `limit`: the count after it, or None."""
 
+    def add(self, key: str, expires_at: int) -> None:
+        """One more in the key's count, without a limit (what is counted for the cost report)."""
+
+    def counts(self, keys: list[str]) -> dict[str, int]:
+        """The counts of those keys that have one."""
+
 
 class MemoryCounters:
     """CounterStore in memory, for use-case tests and simulations."""
@@ -37,7 +43,7 @@ class MemoryCounters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.logs: dict[str, EventLog] = {}
-        self.counts: dict[str, int] = {}
+        self.counts_by_key: dict[str, int] = {}
 
     def log(self, key: str) -> EventLog | None:
         return self.logs.get(key)
@@ -51,8 +57,15 @@ class MemoryCounters:
 
     def take(self, key: str, limit: int, expires_at: int) -> int | None:
         with self._lock:
-            count = self.counts.get(key, 0)
+            count = self.counts_by_key.get(key, 0)
             if count >= limit:
                 return None
-            self.counts[key] = count + 1
+            self.counts_by_key[key] = count + 1
             return count + 1
+
+    def add(self, key: str, expires_at: int) -> None:
+        with self._lock:
+            self.counts_by_key[key] = self.counts_by_key.get(key, 0) + 1
+
+    def counts(self, keys: list[str]) -> dict[str, int]:
+        return {key: self.counts_by_key[key] for key in keys if key in self.counts_by_key}

@@ -94,6 +94,12 @@ class Phone(Model):
     # threshold the phone is unreachable until verified again.
     delivery_failures = NumberAttribute(null=True)
     unreachable = BooleanAttribute(null=True)
+    # What Twilio Lookup v2 said of the phone at its last hook-up (usecases/phone_lookup.py),
+    # kept so the same phone is not looked up again within TWILIO_LOOKUP_MAX_AGE_SECONDS.
+    carrier = UnicodeAttribute(null=True)
+    line_type = UnicodeAttribute(null=True)
+    looked_up_at = NumberAttribute(null=True)
+    pumping_risk = NumberAttribute(null=True)
 
 
 class OpenSessionsByUser(GlobalSecondaryIndex):

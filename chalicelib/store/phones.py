@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
+from chalicelib.core.line_types import LookupFacts
+
 PENDING, VERIFIED = "pending", "verified"
 
 
@@ -44,6 +46,11 @@ class Phone:
     delivery_failures: int = 0  # failures in a row meaning it cannot get SMS (core/carrier_errors.PHONE)
     unreachable: bool = False  # at the threshold: until verified again
     updated_at: int = 0
+    # Twilio Lookup v2's answer at the last hook-up (usecases/phone_lookup.py); None: not known.
+    carrier: str | None = None  # line_type_intelligence.carrier_name
+    line_type: str | None = None  # line_type_intelligence.type (core/line_types.LINE_TYPES)
+    looked_up_at: float | None = None
+    pumping_risk: int | None = None  # sms_pumping_risk.sms_pumping_risk_score, 0-100
 
     def owned_by(self, user_id: str) -> bool:
         """`user_id` is the phone's one verified owner."""
@@ -87,6 +94,10 @@ class PhoneStore(Protocol):
     def clear_failures(self, phone: str, now: int) -> None:
         """A delivered SMS: the failures in a row start again (nothing written when there
         are none: nearly every phone)."""
+
+    def keep_lookup(self, phone: str, facts: LookupFacts, looked_up_at: float) -> None:
+        """What Twilio Lookup said of the phone (the phone is created if unknown: a refused
+        phone keeps its answer too); owner and claim stay as they are."""
 
 
 class MemoryPhones:
@@ -175,6 +186,15 @@ class MemoryPhones:
         held = self.phones.get(phone)
         if held is not None and held.delivery_failures:
             self._change(phone, delivery_failures=0, updated_at=now)
+
+    def keep_lookup(self, phone: str, facts: LookupFacts, looked_up_at: float) -> None:
+        self._change(
+            phone,
+            carrier=facts.carrier,
+            line_type=facts.line_type,
+            pumping_risk=facts.pumping_risk,
+            looked_up_at=looked_up_at,
+        )
 
     def _change(self, phone: str, **changes: object) -> Phone:
         with self._lock:

@@ -24,7 +24,7 @@ from chalicelib.core import phone_numbers
 from chalicelib.core.errors import BridgeError, bad_request, conflict
 from chalicelib.core.phone_status import PENDING, VERIFIED
 from chalicelib.store.phones import Phone, User
-from chalicelib.usecases import messages, pool_growth, sessions, verification_limits
+from chalicelib.usecases import messages, phone_lookup, pool_growth, sessions, verification_limits
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.reachability import get_user, owns, status_of
 
@@ -34,8 +34,11 @@ def _hash_code(code: str, salt: str) -> str:
 
 
 def describe(ctx: Context, user: User) -> dict:
-    status = status_of(user, ctx.store.phones.phone(user.phone))
-    return {"user_id": user.user_id, "phone": user.phone, "status": status, "away": user.away}
+    phone = ctx.store.phones.phone(user.phone)
+    status = status_of(user, phone)
+    # Twilio Lookup's answer at hook-up (usecases/phone_lookup.py), None when not known
+    lookup = {"carrier": phone.carrier if phone else None, "line_type": phone.line_type if phone else None}
+    return {"user_id": user.user_id, "phone": user.phone, "status": status, "away": user.away} | lookup
 
 
 def hook_up(ctx: Context, user_id: str, raw_phone: object) -> dict:
@@ -46,6 +49,8 @@ def hook_up(ctx: Context, user_id: str, raw_phone: object) -> dict:
     state = ctx.store.phones.phone(number.e164)
     _require_claimable(state, user_id)
     verification_limits.admit_code(ctx, user_id, number.e164)  # 429 before anything changes or is sent
+    # After the limits, so they bound what Lookup costs too; before the claim and any SMS.
+    phone_lookup.check(ctx, number.e164, state)
     code, salt = f"{random.randbelow(10**6):06d}", random.token_hex(16)
     for _ in range(3):
         previous = ctx.store.phones.user(user_id)

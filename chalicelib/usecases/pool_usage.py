@@ -18,7 +18,7 @@ from chalicelib.adapters.logs import logger, mask
 from chalicelib.core import billing
 from chalicelib.core.errors import bad_request
 from chalicelib.store.pool import DailyUsage, PoolNumber, Received
-from chalicelib.usecases import pool_numbers
+from chalicelib.usecases import phone_lookup, pool_numbers
 from chalicelib.usecases.context import Context
 
 MAX_REPORT_DAYS = 92
@@ -137,6 +137,7 @@ def stats(ctx: Context, query: dict) -> dict:
         prices=config.prices,
         monthly_budget_usd=config.policy.monthly_budget_usd,
         this_month_rentals=pool_numbers.rentals_this_month(numbers, now),
+        lookups=phone_lookup.lookups_between(ctx, first, last),
     ) | {"period": {"from": first.isoformat(), "to": last.isoformat()}}
 
 

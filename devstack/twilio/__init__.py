@@ -1,7 +1,7 @@
 """A local stand-in for Twilio's REST APIs, with a phone simulator page.
 
-It speaks the operations sms-bridge uses of the 2010 API and of the Messaging API v1 (see
-twilio_oai/README.md) for one account, checks HTTP basic auth, validates every request against
+It speaks the operations sms-bridge uses of the 2010 API, the Messaging API v1 and the Lookup
+API v2 (see twilio_oai/README.md) for one account, checks HTTP basic auth, validates every request against
 Twilio's OpenAPI description (devstack.twilio_spec), builds Twilio-shaped answers, sends signed
 status callbacks (sent, then delivered) and signed inbound-SMS webhooks, and can be told to
 misbehave (429, 5xx, slow answers) through a JSON control API under /_standin/.
@@ -31,7 +31,8 @@ from their stores). The backend side does no HTTP and runs no thread:
     phone_numbers.py  E.164, countries, area codes, numbers in stock; segments.py, media.py
 The HTTP and time side:
     api/              the REST APIs: dispatch.py (auth, spec validation, faults, operationId),
-                      messages.py and numbers.py (2010), messaging_v1.py; envelope.py
+                      messages.py and numbers.py (2010), messaging_v1.py, lookups_v2.py;
+                      envelope.py
     render.py         Twilio's JSON of each resource
     media_fetch.py    fetching an MMS's MediaUrls (the backend's `fetch_media` seam)
     delivery.py       the timer moving messages through their steps, status callbacks,
@@ -52,8 +53,13 @@ Control API (JSON in and out; errors as {"error": {"code", "message"}}):
                                                429|500|503, "delay_ms"?, "count"?, "rate"?,
                                                "applied"?} -> 201
     GET    /_standin/faults, DELETE /_standin/faults
-    GET    /_standin/phones                   {"phones": [{"phone", "opted_out", "thread"}]}
-    PUT    /_standin/phones/<phone>           {"opted_out"?: bool, "unreachable"?: bool}
+    GET    /_standin/phones                   {"phones": [{"phone", "opted_out", "unreachable",
+                                               "line", "thread"}]}
+    PUT    /_standin/phones/<phone>           {"opted_out"?: bool, "unreachable"?: bool,
+                                               "line_type"?: one of Twilio's, "carrier"?,
+                                               "sms_pumping_risk"?: 0-100}  (what Lookup
+                                               answers; default: mobile, a carrier and a low
+                                               risk picked by the phone's digits)
     POST   /_standin/phones/<phone>/send      {"to": pool_number, "body": "...",
                                                "media"?: [{"content_type", "data_base64"}]}
     GET    /_standin/media/<message>/<media>  a message's picture, for the phone page

@@ -10,6 +10,7 @@ rules are in outbound.py, a phone's SMS to the pool in inbound.py, both over thi
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from devstack.twilio.resources import (
     IncomingNumber,
     Message,
     MessagingService,
+    PhoneLine,
+    default_line,
 )
 from devstack.twilio.segments import count_segments
 
@@ -84,6 +87,7 @@ class TwilioBackend:
             self.extra_phones: list[str] = []  # phones added on the page
             self.opted_out: set[str] = set()
             self.unreachable: set[str] = set()
+            self.phone_lines: dict[str, PhoneLine] = {}  # Lookup's answers set for phones (else default_line)
             self.unavailable_area_codes: set[str] = set()
             self.requests: list[dict] = []  # Twilio API requests received
             self.callbacks: list[dict] = []  # status callbacks and webhooks sent
@@ -357,10 +361,20 @@ class TwilioBackend:
 
     # -- simulated phones -----------------------------------------------------------------
 
-    def set_phone(self, phone: str, *, opted_out: bool | None = None, unreachable: bool | None = None) -> None:
+    def set_phone(
+        self,
+        phone: str,
+        *,
+        opted_out: bool | None = None,
+        unreachable: bool | None = None,
+        line: dict[str, object] | None = None,
+    ) -> None:
         """A simulated phone shown on the page (added if new): opted out of the pool's SMS,
-        or unreachable (its SMS end undelivered, 30003)."""
+        or unreachable (its SMS end undelivered, 30003); `line` changes what Lookup answers of
+        it (PhoneLine's fields: line_type, carrier, sms_pumping_risk)."""
         with self.lock:
+            if line:
+                self.phone_lines[phone] = dataclasses.replace(self.line_of(phone), **line)  # type: ignore[arg-type]
             seen = {n for m in self.messages.values() for n in (m.from_, m.to) if n not in self.ever_owned}
             if phone not in self.extra_phones and phone not in seen:
                 self.extra_phones.append(phone)
@@ -368,6 +382,11 @@ class TwilioBackend:
                 if flag is not None:
                     (members.add if flag else members.discard)(phone)
             self.notify()
+
+    def line_of(self, phone: str) -> PhoneLine:
+        """What Lookup v2 answers of a phone."""
+        with self.lock:
+            return self.phone_lines.get(phone) or default_line(phone)
 
     # -- the account's logs ---------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from devstack.twilio.faults import fault_from_json
 from devstack.twilio.media import new_media
 from devstack.twilio.phone_numbers import parse_e164
 from devstack.twilio.render import campaign_json, incoming_number_json, message_json, service_json
-from devstack.twilio.resources import MessagingService
+from devstack.twilio.resources import LINE_TYPES, MessagingService
 
 # what POST /_standin/services takes of a service's own settings
 _SERVICE_SETTINGS = (
@@ -179,7 +179,13 @@ def _register_phones(app: Flask, ctx: Standin) -> None:
         if e164 is None:
             return control_error(400, "invalid_phone", f"{phone!r} is not a valid phone number")
         payload = _json_body()
-        backend.set_phone(e164, opted_out=_flag(payload, "opted_out"), unreachable=_flag(payload, "unreachable"))
+        try:
+            line = _phone_line(payload)
+        except ValueError as error:
+            return control_error(400, "invalid_line", str(error))
+        backend.set_phone(
+            e164, opted_out=_flag(payload, "opted_out"), unreachable=_flag(payload, "unreachable"), line=line
+        )
         return jsonify(phone_page.phone_view(backend, e164))
 
     @app.post("/_standin/phones/<phone>/send")
@@ -219,6 +225,25 @@ def _register_phones(app: Flask, ctx: Standin) -> None:
 
 def _flag(payload: dict, key: str) -> bool | None:
     return bool(payload[key]) if key in payload else None
+
+
+def _phone_line(payload: dict) -> dict[str, object]:
+    """What Lookup is to answer of the phone, as PUT /_standin/phones/<phone> takes it."""
+    line: dict[str, object] = {}
+    if "line_type" in payload:
+        if payload["line_type"] not in LINE_TYPES:
+            raise ValueError(f"line_type must be one of Twilio's: {', '.join(LINE_TYPES)}")
+        line["line_type"] = payload["line_type"]
+    if "carrier" in payload:
+        if payload["carrier"] is not None and not isinstance(payload["carrier"], str):
+            raise ValueError("carrier must be a carrier's name or null")
+        line["carrier"] = payload["carrier"]
+    if "sms_pumping_risk" in payload:
+        risk = payload["sms_pumping_risk"]
+        if not isinstance(risk, int) or isinstance(risk, bool) or not 0 <= risk <= 100:
+            raise ValueError("sms_pumping_risk must be a whole number from 0 to 100")
+        line["sms_pumping_risk"] = risk
+    return line
 
 
 def _register_faults_and_logs(app: Flask, ctx: Standin) -> None:

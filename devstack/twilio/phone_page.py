@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from devstack.twilio.backend import TwilioBackend
+from devstack.twilio.resources import LINE_TYPES
 
 log = logging.getLogger("devstack.twilio.phone_page")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -52,10 +53,13 @@ def phone_view(backend: TwilioBackend, phone: str) -> dict:
                         "date_created": m.date_created.isoformat(),
                     }
                 )
+        line = backend.line_of(phone)
         return {
             "phone": phone,
             "opted_out": phone in backend.opted_out,
             "unreachable": phone in backend.unreachable,
+            # what Lookup v2 answers of it (the page and the control API set it)
+            "line": {"line_type": line.line_type, "carrier": line.carrier, "sms_pumping_risk": line.sms_pumping_risk},
             "thread": thread,
         }
 
@@ -127,6 +131,7 @@ def overview(backend: TwilioBackend, queue_depth: Callable[[], int | None] | Non
         "phones": phones,
         "queue_depth": read_queue_depth(queue_depth),
         "require_a2p": backend.require_a2p,
+        "line_types": list(LINE_TYPES),
     }
 
 

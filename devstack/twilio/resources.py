@@ -118,3 +118,37 @@ class MessagingService:
     @property
     def a2p_verified(self) -> bool:
         return self.campaign is not None and self.campaign.campaign_status == "VERIFIED"
+
+
+# Twilio's line types (Lookup v2's line_type_intelligence.type).
+LINE_TYPES = (
+    "mobile",
+    "landline",
+    "fixedVoip",
+    "nonFixedVoip",
+    "personal",
+    "tollFree",
+    "premium",
+    "sharedCost",
+    "uan",
+    "voicemail",
+    "pager",
+    "unknown",
+)
+MOBILE_CARRIERS = ("T-Mobile USA, Inc.", "Verizon Wireless", "AT&T Wireless")
+
+
+@dataclasses.dataclass
+class PhoneLine:
+    """What Lookup v2 answers of a phone: its line type, carrier and SMS pumping risk (0-100).
+    By default (default_line) a mobile phone on one of three carriers and a low risk, picked by its
+    digits so a phone always answers the same; the control API and the phone page set them."""
+
+    line_type: str = "mobile"
+    carrier: str | None = MOBILE_CARRIERS[0]
+    sms_pumping_risk: int = 0
+
+
+def default_line(phone: str) -> PhoneLine:
+    digits = [int(d) for d in phone if d.isdigit()]
+    return PhoneLine("mobile", MOBILE_CARRIERS[sum(digits) % len(MOBILE_CARRIERS)], sum(digits[-2:]) % 20)

@@ -170,3 +170,16 @@ def test_a_stack_left_by_a_failed_first_creation_is_explained(fake_aws):
     result = _run(fake_aws)
     assert result.returncode != 0 and "When a first deploy fails" in result.stderr
     assert not _deploys(fake_aws)
+
+
+def test_lookup_settings_are_passed_once_kept_after_and_none_turns_lookup_off(fake_aws):
+    url = "https://sms.example.com"
+    both = "line_type_intelligence,sms_pumping_risk"
+    env = {"TWILIO_LOOKUP_FIELDS": both, "TWILIO_LOOKUP_ON_FAILURE": "closed"}
+    assert _run(fake_aws, "dev", PUBLIC_BASE_URL=url, **env).returncode == 0
+    deploy = _deploys(fake_aws)[-1]
+    assert (_override(deploy, "TwilioLookupFields"), _override(deploy, "TwilioLookupOnFailure")) == (both, "closed")
+    assert _run(fake_aws, "dev", PUBLIC_BASE_URL=url).returncode == 0
+    assert _override(_deploys(fake_aws)[-1], "TwilioLookupFields") is None  # CloudFormation keeps the previous value
+    assert _run(fake_aws, "dev", PUBLIC_BASE_URL=url, TWILIO_LOOKUP_FIELDS="none").returncode == 0
+    assert _override(_deploys(fake_aws)[-1], "TwilioLookupFields") == ""

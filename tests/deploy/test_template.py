@@ -10,6 +10,7 @@ import re
 import pytest
 from packaged import ROOT, STAGES, build_dir, chalice_config, of_type, stage_environment, template
 
+from chalicelib import config
 from chalicelib.adapters import metrics
 from chalicelib.core import delivery_retry
 from chalicelib.store.models import TABLE_MODELS, TTL_ATTRIBUTE
@@ -152,7 +153,17 @@ def test_functions_have_fixed_names_log_groups_and_deploy_time_settings(stage):
         assert variables["PUBLIC_BASE_URL"] == {"Ref": "PublicBaseUrl"}
         assert variables["TWILIO_ACCOUNT_SID"] == {"Ref": "TwilioAccountSid"}
         assert variables["CHAT_WEBHOOK_URL"] == {"Ref": "ChatWebhookUrl"}
+        assert variables["TWILIO_LOOKUP_FIELDS"] == {"Ref": "TwilioLookupFields"}
     assert t["Parameters"]["TwilioAccountSid"]["Default"] == f"/sms-bridge/{stage}/twilio-account-sid"
+
+
+def test_deployed_stages_look_up_each_new_phones_line_type_by_default(stage):
+    fields = template(stage)["Parameters"]["TwilioLookupFields"]
+    assert fields["Default"] == "line_type_intelligence"
+    assert config.load({"TWILIO_LOOKUP_FIELDS": fields["Default"]}).lookup.fields == ("line_type_intelligence",)
+    pattern = re.compile(fields["AllowedPattern"])
+    assert pattern.fullmatch("line_type_intelligence,sms_pumping_risk") and pattern.fullmatch("")
+    assert not pattern.fullmatch("caller_name"), "the template refuses what the bridge would refuse at start"
 
 
 def test_config_names_the_queues_and_secrets_of_the_template(stage):

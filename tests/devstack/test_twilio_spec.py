@@ -274,3 +274,29 @@ def test_a_malformed_messaging_service_sid_is_21705(recorded):
     with pytest.raises(TwilioSpecError) as error:
         assert_valid_prepared(sent[-1])
     assert error.value.code == 21705
+
+
+def test_a_lookup_from_the_client_passes(recorded):
+    client, sent = recorded
+    client.lookups.v2.phone_numbers(USER_PHONE).fetch(fields="line_type_intelligence,sms_pumping_risk")
+    assert sent[-1].url.startswith("https://lookups.twilio.com/v2/PhoneNumbers/")
+    assert_valid_prepared(sent[-1])
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        (f"/v2/PhoneNumbers/{USER_PHONE}?Fields=line_type", "no Lookup data package 'line_type'"),
+        (f"/v2/PhoneNumbers/{USER_PHONE}?Field=line_type_intelligence", "Field not in Twilio's spec"),
+        (f"/v2/PhoneNumbers/{USER_PHONE}/Carrier", "not a path of Twilio's Lookup API v2"),
+    ],
+)
+def test_lookups_twilio_refuses_fail(url, words):
+    with pytest.raises(TwilioSpecError, match=words):
+        validate_request("GET", "http://127.0.0.1:8010" + url, {"Authorization": "Basic eDp5"}, None)
+
+
+def test_a_lookup_without_credentials_fails():
+    with pytest.raises(TwilioSpecError) as error:
+        validate_request("GET", f"https://lookups.twilio.com/v2/PhoneNumbers/{USER_PHONE}", {}, None)
+    assert error.value.status == 401

@@ -35,7 +35,7 @@ def test_a_chat_message_appears_on_the_right_phone_and_a_typed_reply_reaches_the
         expect(page.locator("#queue")).to_have_text("0")
 
         # Reply from frank's phone: the page picks the number the last SMS came from.
-        expect(frank.locator("select")).to_have_value(pool_number)
+        expect(frank.locator(".composer select")).to_have_value(pool_number)
         frank.locator("input[type=text]").fill("Yes, two minutes")
         frank.get_by_role("button", name="Send").click()
         expect(frank.locator(".result")).to_have_text("delivered to the bridge (200)")
@@ -80,7 +80,7 @@ def test_a_picture_each_way_on_the_phone_page(stack, browser, tmp_path):
         # Grace sends one back from the page: it reaches the chat as the bridge's own URL.
         sent = tmp_path / "mine.png"
         sent.write_bytes(PICTURE)
-        expect(grace.locator("select")).to_have_value(session["pool_number"])
+        expect(grace.locator(".composer select")).to_have_value(session["pool_number"])
         grace.locator("input[type=file]").set_input_files(str(sent))
         grace.get_by_role("button", name="Send").click()
         expect(grace.locator(".result")).to_have_text("delivered to the bridge (200)")
@@ -90,5 +90,33 @@ def test_a_picture_each_way_on_the_phone_page(stack, browser, tmp_path):
         assert event["session_id"] == session["session_id"] and "twilio" not in event["media"][0]["url"]
         assert requests.get(event["media"][0]["url"], timeout=15).content == PICTURE
         expect(grace.locator(".bubble-row.sent img.picture")).to_have_count(1)
+    finally:
+        page.close()
+
+
+JUDY = "+14155550149"
+
+
+def test_a_phone_set_to_landline_on_the_page_is_refused_at_hook_up(stack, browser):
+    import requests
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(stack.standin_url + "/")
+        expect(page.locator("#live-text")).to_have_text("live")
+        page.locator("#add-phone-number").fill(JUDY)
+        page.locator("#add-phone button").click()
+        judy = page.locator(f'.phone[data-phone="{JUDY}"]')
+        expect(judy.locator("select.line-type")).to_have_value("mobile")  # make run's phones are mobile
+        judy.locator("select.line-type").select_option("landline")
+
+        def line_type() -> str | None:
+            phones = requests.get(f"{stack.standin_url}/_standin/phones", timeout=15).json()["phones"]
+            return next((p["line"]["line_type"] for p in phones if p["phone"] == JUDY), None)
+
+        stack.wait_for(lambda: line_type() == "landline", "the page's line type at the stand-in")
+        refused = stack.call("PUT", "/users/judy/phone", {"phone": JUDY}, expect=400).json()
+        assert refused["error"]["code"] == "invalid_phone" and "landline" in refused["error"]["message"]
+        assert stack.sms(to=JUDY) == []
     finally:
         page.close()

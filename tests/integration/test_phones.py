@@ -127,3 +127,25 @@ def test_no_sms_to_a_phone_that_opted_out_after_the_session_opened(pool):
     pool.sms_from_phone(ALICE, session["pool_number"], "STOP")
     refused = pool.api.post(f"/sessions/{session['session_id']}/messages", {"text": "hi"})
     assert refused.status_code == 409 and refused.json["error"]["code"] == "opted_out"
+
+
+def test_a_landline_is_refused_at_hook_up_naming_its_line_type_and_gets_no_sms(pool, monkeypatch):
+    monkeypatch.setenv("TWILIO_LOOKUP_FIELDS", "line_type_intelligence")
+    pool.twilio.state.set_phone(ALICE, line={"line_type": "landline", "carrier": "AT&T"})
+    response = pool.api.put("/users/alice/phone", {"phone": ALICE})
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["code"] == "invalid_phone"
+    assert "landline" in response.json["error"]["message"]
+    pool.queues.drain()
+    assert pool.twilio.sms_to(ALICE) == []
+    assert pool.api.get("/users/alice/phone").status_code == 404, "nothing hooked up"
+    [lookup] = [r for r in pool.twilio.rest_requests() if r.get("operation") == "FetchPhoneNumber"]
+    assert "spec_error" not in lookup, "the request is one Twilio's Lookup v2 accepts"
+
+
+def test_a_mobile_phone_hooked_up_shows_its_carrier(pool, monkeypatch):
+    monkeypatch.setenv("TWILIO_LOOKUP_FIELDS", "line_type_intelligence")
+    pool.twilio.state.set_phone(ALICE, line={"line_type": "mobile", "carrier": "Verizon Wireless"})
+    assert pool.api.put("/users/alice/phone", {"phone": ALICE}).status_code == 202
+    shown = pool.api.get("/users/alice/phone").json
+    assert (shown["carrier"], shown["line_type"]) == ("Verizon Wireless", "mobile")

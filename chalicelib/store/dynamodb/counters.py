@@ -33,3 +33,9 @@ class DynamoCounters:
             RateCounter.count.does_not_exist() | (RateCounter.count < limit),
         )
         return int(counter.count) if took else None
+
+    def add(self, key: str, expires_at: int) -> None:
+        RateCounter(key=key).update(actions=[RateCounter.count.add(1), RateCounter.ttl.set(expires_at)])
+
+    def counts(self, keys: list[str]) -> dict[str, int]:
+        return {item.key: int(item.count or 0) for item in RateCounter.batch_get(keys)}

@@ -3,6 +3,9 @@ A claim and a verify are one transaction over both; every other move is conditio
 
 from __future__ import annotations
 
+from pynamodb.expressions.update import Action
+
+from chalicelib.core.line_types import LookupFacts
 from chalicelib.store import models
 from chalicelib.store.conditional import delete_if, get_or_none, transact_if, update_if
 from chalicelib.store.phones import PENDING, VERIFIED, Phone, User
@@ -33,6 +36,10 @@ def phone_of(item: models.Phone) -> Phone:
         delivery_failures=int(item.delivery_failures or 0),
         unreachable=bool(item.unreachable),
         updated_at=int(item.updated_at or 0),
+        carrier=item.carrier,
+        line_type=item.line_type,
+        looked_up_at=item.looked_up_at,
+        pumping_risk=None if item.pumping_risk is None else int(item.pumping_risk),
     )
 
 
@@ -111,3 +118,12 @@ class DynamoPhones:
         if stored is None or not stored.delivery_failures:
             return
         update_if(stored, [P.delivery_failures.set(0), P.updated_at.set(now)], P.delivery_failures > 0)
+
+    def keep_lookup(self, phone: str, facts: LookupFacts, looked_up_at: float) -> None:
+        # An update, not a put: the owner, the claim and the opt-out stay as they are.
+        kept: list[Action] = [P.looked_up_at.set(looked_up_at)]
+        for attribute, value in ((P.carrier, facts.carrier), (P.line_type, facts.line_type)):
+            kept.append(attribute.remove() if value is None else attribute.set(value))
+        kept.append(P.pumping_risk.remove() if facts.pumping_risk is None else P.pumping_risk.set(facts.pumping_risk))
+        kept.append(P.updated_at.set(int(looked_up_at)))
+        P(phone).update(actions=kept)

@@ -14,18 +14,26 @@ from urllib.parse import parse_qsl
 from flask import Response, request
 from werkzeug.datastructures import MultiDict
 
-from devstack.twilio.api import messages, messaging_v1, numbers
+from devstack.twilio.api import lookups_v2, messages, messaging_v1, numbers
 from devstack.twilio.api.envelope import error_answer, twilio_error
 from devstack.twilio.backend import TwilioBackend
 from devstack.twilio.context import Standin
 from devstack.twilio.errors import ERR_AUTHENTICATE, ERR_INTERNAL, ApiError, not_found
 from devstack.twilio.faults import FAULT_CODES, FAULT_MESSAGES, Fault
-from devstack.twilio_spec import TwilioSpecError, match_operation, validate_request
+from devstack.twilio_spec import API, LOOKUPS, MESSAGING, TwilioSpecError, match_operation, validate_request
 
 Handler = Callable[[Standin, dict, MultiDict, MultiDict], Response]
-OPERATIONS: dict[str, Handler] = {**messages.OPERATIONS, **numbers.OPERATIONS, **messaging_v1.OPERATIONS}
-# The path prefix of each API served (api.twilio.com's 2010 API, messaging.twilio.com's v1).
-API_PREFIXES = ("/2010-04-01", "/v1")
+# Each API's handlers by operationId (operationIds repeat across APIs: FetchPhoneNumber).
+HANDLERS: dict[str, dict[str, Handler]] = {
+    API: {**messages.OPERATIONS, **numbers.OPERATIONS},
+    MESSAGING: {**messaging_v1.OPERATIONS},
+    LOOKUPS: {**lookups_v2.OPERATIONS},
+}
+# What a fault may name: an operationId (of whichever API has it).
+OPERATIONS = frozenset(name for handlers in HANDLERS.values() for name in handlers)
+# The path prefix of each API served (api.twilio.com's 2010 API, messaging.twilio.com's v1,
+# lookups.twilio.com's v2).
+API_PREFIXES = ("/2010-04-01", "/v1", "/v2")
 
 
 def authorized(backend: TwilioBackend) -> bool:
@@ -95,7 +103,7 @@ def _answer(ctx: Standin, raw_body: bytes, query: str, args: MultiDict, form: Mu
         if fault.status and not fault.applied:
             return fault_answer(fault)
     try:
-        response = OPERATIONS[operation.operation_id](ctx, operation.path_params, args, form)
+        response = HANDLERS[operation.spec][operation.operation_id](ctx, operation.path_params, args, form)
     except ApiError as error:
         response = error_answer(error)
     if fault is not None and fault.status and fault.applied:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.core.line_types import LookupFacts
 from chalicelib.store.dynamodb.phones import DynamoPhones
 from chalicelib.store.phones import PENDING, VERIFIED, MemoryPhones, User
 
@@ -91,3 +92,26 @@ def test_opting_out_outlives_the_owner_and_presence_is_kept(phones):
     assert phones.set_opted_out(PHONE, True, now=4).user_id == "alice"
     phones.release(PHONE, "alice", now=5)
     assert phones.phone(PHONE).opted_out is True
+
+
+def test_a_lookup_is_kept_with_the_phone_and_leaves_its_owner_alone(phones):
+    phones.claim(pending("alice", "s1"), take_over=None)
+    phones.keep_lookup(PHONE, LookupFacts("mobile", "T-Mobile USA, Inc.", 12), looked_up_at=1000.0)
+    held = phones.phone(PHONE)
+    assert (held.line_type, held.carrier, held.pumping_risk, held.looked_up_at) == (
+        "mobile",
+        "T-Mobile USA, Inc.",
+        12,
+        1000.0,
+    )
+    assert (held.user_id, held.claim) == ("alice", "s1")
+    phones.keep_lookup(PHONE, LookupFacts(None, None, None), looked_up_at=2000.0)
+    again = phones.phone(PHONE)
+    assert (again.line_type, again.carrier, again.pumping_risk, again.looked_up_at) == (None, None, None, 2000.0)
+
+
+def test_a_refused_phone_nobody_holds_keeps_its_lookup_too(phones):
+    phones.keep_lookup("+14155550199", LookupFacts("landline", "AT&T", None), looked_up_at=5.0)
+    kept = phones.phone("+14155550199")
+    assert (kept.user_id, kept.line_type, kept.looked_up_at) == (None, "landline", 5.0)
+    assert phones.claim(pending("bob", "s9", "+14155550199"), take_over=None), "a kept lookup holds no claim"
