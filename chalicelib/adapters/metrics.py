@@ -28,6 +28,8 @@ The names below are the contract with infra/template.py (alarms, dashboard):
                                                   budget is used up to VERIFY_GLOBAL_ALARM_FRACTION (alarm)
     PoolNumberFaults   Count         -            a pool number or the account at fault (30007, 30034,
                                                   30032, 21408): the number is held back (alarmed)
+    TMobileCapNear     Count         -            one per send to a T-Mobile phone admitted or refused once the
+                                                  day's count is at 80% of T-Mobile's daily cap (alarmed)
 
 * from the sender's 'sms sent' line by metric filters (SENT_LINE_METRICS; TwilioRequests of a
   call that failed is EMF), so a send costs one lean line.
@@ -61,6 +63,7 @@ SEND_LATENCY = "SendLatency"
 VERIFICATION_SMS = "VerificationSms"
 VERIFICATION_BUDGET_NEAR = "VerificationBudgetNear"
 POOL_NUMBER_FAULTS = "PoolNumberFaults"
+TMOBILE_CAP_NEAR = "TMobileCapNear"
 
 Count = MetricUnit.Count
 Milliseconds = MetricUnit.Milliseconds

@@ -94,6 +94,7 @@ class Phone(Model):
     # threshold the phone is unreachable until verified again.
     delivery_failures = NumberAttribute(null=True)
     unreachable = BooleanAttribute(null=True)
+    carrier = UnicodeAttribute(null=True)
 
 
 class OpenSessionsByUser(GlobalSecondaryIndex):

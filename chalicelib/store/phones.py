@@ -43,6 +43,7 @@ class Phone:
     claim: str | None = None  # the salt of the code its owner's claim came with
     delivery_failures: int = 0  # failures in a row meaning it cannot get SMS (core/carrier_errors.PHONE)
     unreachable: bool = False  # at the threshold: until verified again
+    carrier: str | None = None  # Lookup's carrier_name, or T-Mobile's learned from a 30023
     updated_at: int = 0
 
     def owned_by(self, user_id: str) -> bool:
@@ -87,6 +88,9 @@ class PhoneStore(Protocol):
     def clear_failures(self, phone: str, now: int) -> None:
         """A delivered SMS: the failures in a row start again (nothing written when there
         are none: nearly every phone)."""
+
+    def learn_carrier(self, phone: str, carrier: str, now: int) -> bool:
+        """Record the phone's carrier while none is known; True when this call recorded it."""
 
 
 class MemoryPhones:
@@ -175,6 +179,14 @@ class MemoryPhones:
         held = self.phones.get(phone)
         if held is not None and held.delivery_failures:
             self._change(phone, delivery_failures=0, updated_at=now)
+
+    def learn_carrier(self, phone: str, carrier: str, now: int) -> bool:
+        with self._lock:
+            held = self.phones.get(phone)
+            if held is None or held.carrier:
+                return False
+            self.phones[phone] = dataclasses.replace(held, carrier=carrier, updated_at=now)
+            return True
 
     def _change(self, phone: str, **changes: object) -> Phone:
         with self._lock:

@@ -32,6 +32,7 @@ def phone_of(item: models.Phone) -> Phone:
         claim=item.claim,
         delivery_failures=int(item.delivery_failures or 0),
         unreachable=bool(item.unreachable),
+        carrier=item.carrier,
         updated_at=int(item.updated_at or 0),
     )
 
@@ -111,3 +112,7 @@ class DynamoPhones:
         if stored is None or not stored.delivery_failures:
             return
         update_if(stored, [P.delivery_failures.set(0), P.updated_at.set(now)], P.delivery_failures > 0)
+
+    def learn_carrier(self, phone: str, carrier: str, now: int) -> bool:
+        known = P.phone.exists() & (P.carrier.does_not_exist() | (P.carrier == ""))
+        return update_if(P(phone), [P.carrier.set(carrier), P.updated_at.set(now)], known)

@@ -91,3 +91,11 @@ def test_opting_out_outlives_the_owner_and_presence_is_kept(phones):
     assert phones.set_opted_out(PHONE, True, now=4).user_id == "alice"
     phones.release(PHONE, "alice", now=5)
     assert phones.phone(PHONE).opted_out is True
+
+
+def test_a_carrier_is_learned_only_while_none_is_known(phones):
+    assert not phones.learn_carrier(PHONE, "T-Mobile USA, Inc.", 5), "no such phone"
+    phones.claim(pending("alice", "s1"), take_over=None)
+    assert phones.learn_carrier(PHONE, "T-Mobile USA, Inc.", 5)
+    assert not phones.learn_carrier(PHONE, "Verizon Wireless", 6), "known already"
+    assert phones.phone(PHONE).carrier == "T-Mobile USA, Inc."
