@@ -196,8 +196,11 @@ def campaign_facts(ctx: Context) -> CampaignFacts | None:
     without a service or a campaign; a Twilio fault raises TwilioError."""
     sid = service_sid(ctx)
     found = campaign(ctx, sid) if sid is not None else None
-    if found is None:
-        return None
+    return facts_of(found) if found is not None else None
+
+
+def facts_of(found: A2pCampaign) -> CampaignFacts:
+    """A campaign as Twilio answers it -> its facts (make doctor reads them too)."""
     mps, msg_class, tier = (
         _carrier(found.rate_limits, "att", "mps"),
         _carrier(found.rate_limits, "att", "msg_class"),
