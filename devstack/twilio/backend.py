@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from devstack.twilio.carriers import Carriers
 from devstack.twilio.errors import (
     ERR_IN_ANOTHER_SERVICE,
     ERR_NO_NUMBERS_IN_AREA_CODE,
@@ -85,6 +86,7 @@ class TwilioBackend:
             self.opted_out: set[str] = set()
             self.unreachable: set[str] = set()
             self.unavailable_area_codes: set[str] = set()
+            self.carriers = Carriers()  # each phone's carrier; T-Mobile's count of the day (carriers.py)
             self.requests: list[dict] = []  # Twilio API requests received
             self.callbacks: list[dict] = []  # status callbacks and webhooks sent
             self.notify()
