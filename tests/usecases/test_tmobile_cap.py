@@ -95,16 +95,31 @@ def test_the_alarm_metric_starts_at_80_percent(capped, figures):
     assert figures.count(TMOBILE_CAP_NEAR) == 2
 
 
-def test_the_count_starts_again_at_midnight_pacific(capped, twilio):
+def utc(*parts: int) -> float:
+    return datetime(*parts, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    "morning, midnight",
+    [
+        (NOON_PST, MIDNIGHT_PST),
+        # 2026-11-01 falls back: its midnight is 25 hours after the one before (08:00 UTC, not 07:00).
+        (utc(2026, 11, 1, 7, 30), utc(2026, 11, 2, 8)),
+        # 2026-03-08 springs forward: 23 hours (07:00 UTC, not 08:00).
+        (utc(2026, 3, 8, 8, 30), utc(2026, 3, 9, 7)),
+    ],
+)
+def test_the_count_starts_again_at_midnight_pacific(capped, twilio, morning, midnight):
     ctx = capped
+    ctx.clock.set(morning)
     for _ in range(5):
         to_alice(ctx, "one")
     send_outbound(ctx)
-    ctx.clock.set(MIDNIGHT_PST - 1)
+    ctx.clock.set(midnight - 1)
     late = to_alice(ctx, "still today")
     send_outbound(ctx)
     assert outcome(ctx, late) == ("failed", "30023")
-    ctx.clock.set(MIDNIGHT_PST)
+    ctx.clock.set(midnight)
     tomorrow = to_alice(ctx, "a new day")
     send_outbound(ctx)
     assert outcome(ctx, tomorrow)[0] == "sent"
