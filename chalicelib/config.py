@@ -141,6 +141,8 @@ class Settings:
     require_a2p_campaign: bool
     # Failures meaning "this phone cannot get SMS" (30003, 30005, 30006) before it is unreachable.
     phone_failure_threshold: int
+    # T-Mobile's daily cap on the brand's segments and MMS (core/tmobile_cap.py); None: from the brand's tier.
+    tmobile_daily_segments: int | None
     # Twilio answers HELP itself on long codes; the bridge answers only when this says it does not.
     twilio_answers_help: bool
     # How long a secret read from SSM is used before it is read again (a rotation's delay).
@@ -184,6 +186,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         configure_service_inbound=_bool(env, "TWILIO_SERVICE_CONFIGURE_INBOUND", True),
         require_a2p_campaign=_bool(env, "REQUIRE_A2P_CAMPAIGN", True),
         phone_failure_threshold=max(1, _int(env, "PHONE_FAILURE_THRESHOLD", 3)),
+        tmobile_daily_segments=int(env.get("TMOBILE_DAILY_SEGMENTS") or 0) or None,
         twilio_answers_help=_bool(env, "TWILIO_ANSWERS_HELP", True),
         secrets_max_age_seconds=_int(env, "SECRETS_MAX_AGE_SECONDS", 300),
         limits=_limits(env),

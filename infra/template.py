@@ -514,6 +514,19 @@ def alarm_resources(stage: str, sam: dict, data: dict) -> dict:
         Threshold=0,
         ComparisonOperator="GreaterThanThreshold",
     )
+    out["TMobileCapNearAlarm"] = _alarm(
+        stage,
+        "tmobile-cap-near",
+        "Sends to T-Mobile phones reached 80% of T-Mobile's daily cap on the brand (its tier's, or "
+        "TMOBILE_DAILY_SEGMENTS): past the cap they fail 30023 without calling Twilio until midnight Pacific. "
+        "Raise the brand's trust score (Twilio Console > Trust Hub) or spread traffic; make doctor shows the count.",
+        **_app_metric(metrics.TMOBILE_CAP_NEAR, stage),
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     out["TwilioErrorRateAlarm"] = _alarm(
         stage,
         "twilio-error-rate",

@@ -8,7 +8,11 @@ Checks, in order (README "make doctor"):
  2. TWILIO_MESSAGING_SERVICE_SID is set, and the Messaging Service exists.
  3. The service defers incoming SMS to the numbers' webhooks (no inbound_request_url of its own
     while use_inbound_webhook_on_number is false).
- 4. The service has an approved (VERIFIED) US A2P 10DLC campaign when the pool has US long codes.
+ 4. The service has an approved (VERIFIED) US A2P 10DLC campaign when the pool has US long codes;
+    its carrier side (scripts/doctor_carriers.py): the use case, AT&T's rate and T-Mobile's tier
+    with the daily cap they mean, today's count against that cap, the numbers in the campaign
+    against their cap (49, 1 for a sole proprietor, 400 a service), and that a pool of proxy
+    numbers past 49 needs an approved Number Pool.
  5. PUBLIC_BASE_URL reaches this stage's API (Twilio signs webhooks against it; numbers point at it).
  6. Every pool number is owned by the account, a sender of the service, not held back by a
     carrier fault, and its SmsUrl and StatusCallback point at TWILIO_WEBHOOK_BASE_URL (the
@@ -33,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chalicelib.adapters.twilio import TwilioError
-from scripts import doctor_targets
+from scripts import doctor_carriers, doctor_targets
 from scripts.doctor_targets import Target
 
 APPROVED = "VERIFIED"
@@ -138,6 +142,7 @@ def _campaign(target: Target, numbers: list[dict] | None, checks: list[Check]) -
     approved = [c for c in campaigns if c.campaign_status == APPROVED]
     if approved:
         checks.append(Check(title, True, f"{approved[0].sid} is {APPROVED}"))
+        doctor_carriers.examine(target, approved[0], lambda *fields: checks.append(Check(*fields)))
         return
     us_long_codes = [
         n for n in numbers or [] if n["phone_number"].startswith("+1") and not _toll_free(n["phone_number"])

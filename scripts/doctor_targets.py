@@ -6,6 +6,7 @@ parameters). Both set the process's environment the way the app reads it
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -31,6 +32,11 @@ class Target:
     # Where the numbers' webhooks point: TWILIO_WEBHOOK_BASE_URL (the cheaper HTTP API), else PUBLIC_BASE_URL.
     webhook_base_url: str | None = None
     notes: list[str] = field(default_factory=list)
+    # The day's count against T-Mobile's daily cap (Pacific date -> SMS segments and MMS), and the
+    # stage's settings (TMOBILE_DAILY_SEGMENTS, CAMPAIGN_MAX_NUMBERS) as the app reads them.
+    tmobile_count: Callable[[str], int] = lambda day: 0
+    environment: dict = field(default_factory=dict)
+    now: Callable[[], float] = time.time
 
 
 def api_numbers(base_url: str, token: str):
@@ -46,6 +52,20 @@ def api_numbers(base_url: str, token: str):
         return body["numbers"]
 
     return list_numbers
+
+
+def tmobile_count(prefix: str):
+    """The day's T-Mobile count as the sender keeps it (store/dynamodb/tmobile_counts.py), read with boto3."""
+
+    def count(day: str) -> int:
+        import boto3
+
+        item = boto3.client("dynamodb").get_item(
+            TableName=f"{prefix}counters", Key={"key": {"S": f"tmobile#{day}"}}, ConsistentRead=True
+        )
+        return int(item.get("Item", {}).get("count", {}).get("N", "0"))
+
+    return count
 
 
 def missing_resources(prefix: str):
@@ -103,6 +123,8 @@ def local() -> Target:
         webhook_base_url=env.get("TWILIO_WEBHOOK_BASE_URL") or None,
         list_numbers=api_numbers(public, token),
         missing_aws_resources=missing_resources(env.get("RESOURCE_PREFIX") or "sms-bridge-local-"),
+        tmobile_count=tmobile_count(env.get("RESOURCE_PREFIX") or "sms-bridge-local-"),
+        environment=dict(env),
     )
 
 
@@ -138,6 +160,8 @@ def stage(name: str) -> Target:
         webhook_base_url=lambda_env.get("TWILIO_WEBHOOK_BASE_URL") or None,
         list_numbers=api_numbers(public, parameter("api-tokens").split(",")[0].strip()),
         missing_aws_resources=missing_resources(lambda_env.get("RESOURCE_PREFIX") or f"{stack}-"),
+        tmobile_count=tmobile_count(lambda_env.get("RESOURCE_PREFIX") or f"{stack}-"),
+        environment=lambda_env,
         api_url=api_url,
         notes=notes,
     )

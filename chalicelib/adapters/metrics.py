@@ -33,6 +33,8 @@ The names below are the contract with infra/template.py (alarms, dashboard):
                                                   (no_line_type): usecases/phone_lookup.py
     LookupRefused      Count         Reason       a hook-up refused on Lookup's answer (invalid,
                                                   line_type, pumping_risk, no_line_type)
+    TMobileCapNear     Count         -            one per send to a T-Mobile phone admitted or refused once the
+                                                  day's count is at 80% of T-Mobile's daily cap (alarmed)
 
 * from the sender's 'sms sent' line by metric filters (SENT_LINE_METRICS; TwilioRequests of a
   call that failed is EMF), so a send costs one lean line.
@@ -68,6 +70,7 @@ VERIFICATION_BUDGET_NEAR = "VerificationBudgetNear"
 POOL_NUMBER_FAULTS = "PoolNumberFaults"
 LOOKUP_FAILED = "LookupFailed"
 LOOKUP_REFUSED = "LookupRefused"
+TMOBILE_CAP_NEAR = "TMobileCapNear"
 
 Count = MetricUnit.Count
 Milliseconds = MetricUnit.Milliseconds

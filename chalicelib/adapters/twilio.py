@@ -227,7 +227,10 @@ class TwilioGateway:
     def us_campaigns(self, service_sid: str) -> list[A2pCampaign]:
         """The service's US A2P 10DLC campaign(s); Twilio allows one per service."""
         campaigns = self._call(lambda c: c.messaging.v1.services(service_sid).us_app_to_person.list())
-        return [A2pCampaign(c.sid, (c.campaign_status or "").upper(), c.rate_limits) for c in campaigns]
+        return [
+            A2pCampaign(c.sid, (c.campaign_status or "").upper(), c.rate_limits, c.us_app_to_person_usecase)
+            for c in campaigns
+        ]
 
 
 def _call(client, action):

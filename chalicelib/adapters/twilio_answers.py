@@ -53,6 +53,7 @@ class A2pCampaign:
     sid: str
     campaign_status: str  # VERIFIED (approved) | PENDING | IN_PROGRESS | FAILED
     rate_limits: dict | None
+    use_case: str | None = None  # us_app_to_person_usecase: SOLE_PROPRIETOR, LOW_VOLUME, MIXED, ...
 
 
 def _mms(number) -> bool | None:

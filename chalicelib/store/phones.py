@@ -47,7 +47,7 @@ class Phone:
     unreachable: bool = False  # at the threshold: until verified again
     updated_at: int = 0
     # Twilio Lookup v2's answer at the last hook-up (usecases/phone_lookup.py); None: not known.
-    carrier: str | None = None  # line_type_intelligence.carrier_name
+    carrier: str | None = None  # line_type_intelligence.carrier_name, or T-Mobile's learned from a 30023
     line_type: str | None = None  # line_type_intelligence.type (core/line_types.LINE_TYPES)
     looked_up_at: float | None = None
     pumping_risk: int | None = None  # sms_pumping_risk.sms_pumping_risk_score, 0-100
@@ -98,6 +98,9 @@ class PhoneStore(Protocol):
     def keep_lookup(self, phone: str, facts: LookupFacts, looked_up_at: float) -> None:
         """What Twilio Lookup said of the phone (the phone is created if unknown: a refused
         phone keeps its answer too); owner and claim stay as they are."""
+
+    def learn_carrier(self, phone: str, carrier: str, now: int) -> bool:
+        """Record the phone's carrier while none is known; True when this call recorded it."""
 
 
 class MemoryPhones:
@@ -195,6 +198,14 @@ class MemoryPhones:
             pumping_risk=facts.pumping_risk,
             looked_up_at=looked_up_at,
         )
+
+    def learn_carrier(self, phone: str, carrier: str, now: int) -> bool:
+        with self._lock:
+            held = self.phones.get(phone)
+            if held is None or held.carrier:
+                return False
+            self.phones[phone] = dataclasses.replace(held, carrier=carrier, updated_at=now)
+            return True
 
     def _change(self, phone: str, **changes: object) -> Phone:
         with self._lock:

@@ -15,6 +15,7 @@ from chalicelib.store.phones import MemoryPhones, PhoneStore
 from chalicelib.store.pool import MemoryPool, PoolStore
 from chalicelib.store.routing import RoutingOverStores, RoutingReads
 from chalicelib.store.sessions import MemorySessions, SessionStore
+from chalicelib.store.tmobile_counts import MemoryTMobileCounts, TMobileCounts
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Store:
     pool: PoolStore  # the pool's numbers, their usage, the growth lease, the autoscaler's memory
     limits: LimitStore  # the send limiter's state
     routing: RoutingReads  # what an inbound SMS is routed by, read across the above
+    tmobile: TMobileCounts  # T-Mobile's daily cap: the day's count, each message once
 
 
 def memory_store(numbers: dict[str, float] | None = None) -> Store:
@@ -39,4 +41,5 @@ def memory_store(numbers: dict[str, float] | None = None) -> Store:
         pool=MemoryPool(),
         limits=MemoryLimitStore(numbers),
         routing=RoutingOverStores(phones, sessions, messages),
+        tmobile=MemoryTMobileCounts(),
     )

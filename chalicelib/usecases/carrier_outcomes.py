@@ -9,7 +9,9 @@ callback (an error the carrier reported later), so both paths have one effect:
 - the pool number or the account is at fault: metric PoolNumberFaults (alarmed in
   infra/template.py) and the number is held back from new sessions until
   `POST /numbers/{n}/reactivate`;
-- opted out (21610): as a STOP.
+- opted out (21610): as a STOP;
+- T-Mobile's daily cap reached (30023): the phone is learned as T-Mobile's when its carrier
+  was unknown, and the day's count is full (usecases/tmobile_cap.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from chalicelib.adapters.logs import logger, mask
 from chalicelib.adapters.metrics import POOL_NUMBER_FAULTS
 from chalicelib.core import carrier_errors, events
 from chalicelib.core.message_rules import FAILED
-from chalicelib.usecases import chat_events, messages, opt_out
+from chalicelib.usecases import chat_events, messages, opt_out, tmobile_cap
 from chalicelib.usecases.context import Context
 
 UNREACHABLE_ERROR = "phone_unreachable"
@@ -34,6 +36,8 @@ def apply(ctx: Context, error_code: object, *, to_number: str, from_number: str 
         hold_back(ctx, from_number, str(error_code))
     elif kind == carrier_errors.OPTED_OUT:
         opt_out.set_opted_out(ctx, to_number, True)
+    elif kind == carrier_errors.TMOBILE_CAP:
+        tmobile_cap.learned(ctx, to_number, ctx.now())
     return kind
 
 

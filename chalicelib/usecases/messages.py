@@ -281,7 +281,7 @@ def _emit_status(ctx: Context, message: Message, status: str) -> None:
         session_id=message.session_id,
         status=status,
         error_code=message.error_code,
-        error_reason=carrier_errors.reason(message.error_code),
+        error_reason=carrier_errors.reason(message.error_code, message.claimed_at),
         **media,
     )
 

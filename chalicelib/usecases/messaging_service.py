@@ -16,7 +16,8 @@ Without the setting the bridge uses plain numbers, as before, and says so once.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from chalicelib.adapters.logs import logger, mask
 from chalicelib.adapters.twilio import A2pCampaign, TwilioError
@@ -171,6 +172,48 @@ def reported_campaign_rate(ctx: Context) -> tuple[str, float] | None:
         return None
     rate = campaign_segments_per_second(found.rate_limits)
     return (found.sid, rate) if rate else None
+
+
+@dataclass(frozen=True)
+class CampaignFacts:
+    """What Twilio reports of the service's A2P campaign that the carriers' limits follow."""
+
+    sid: str
+    status: str  # VERIFIED when approved
+    use_case: str | None  # us_app_to_person_usecase (SOLE_PROPRIETOR allows one number, 1,000 a day to T-Mobile)
+    att_mps: float | None  # rate_limits.att.mps
+    att_msg_class: str | None  # rate_limits.att.msg_class
+    tmobile_brand_tier: str | None  # rate_limits.tmobile.brand_tier (core/tmobile_cap.py's table)
+
+
+def _carrier(rate_limits: Mapping | None, carrier: str, field: str) -> object:
+    limits = (rate_limits or {}).get(carrier)
+    return limits.get(field) if isinstance(limits, Mapping) else None
+
+
+def campaign_facts(ctx: Context) -> CampaignFacts | None:
+    """The facts of the service's campaign (read at most every CAMPAIGN_CACHE_SECONDS), None
+    without a service or a campaign; a Twilio fault raises TwilioError."""
+    sid = service_sid(ctx)
+    found = campaign(ctx, sid) if sid is not None else None
+    return facts_of(found) if found is not None else None
+
+
+def facts_of(found: A2pCampaign) -> CampaignFacts:
+    """A campaign as Twilio answers it -> its facts (make doctor reads them too)."""
+    mps, msg_class, tier = (
+        _carrier(found.rate_limits, "att", "mps"),
+        _carrier(found.rate_limits, "att", "msg_class"),
+        _carrier(found.rate_limits, "tmobile", "brand_tier"),
+    )
+    return CampaignFacts(
+        sid=found.sid,
+        status=found.campaign_status,
+        use_case=found.use_case,
+        att_mps=float(mps) if isinstance(mps, (int, float)) and not isinstance(mps, bool) else None,
+        att_msg_class=msg_class if isinstance(msg_class, str) else None,
+        tmobile_brand_tier=tier if isinstance(tier, str) else None,
+    )
 
 
 def limits_with_campaign(ctx: Context, limits: LimitSettings) -> LimitSettings:

@@ -27,6 +27,8 @@ from their stores). The backend side does no HTTP and runs no thread:
                       Services, A2P campaigns, messages, phones, and its request/callback logs
     outbound.py       Twilio's rules for a message sent: refusals, sender pick, A2P 10DLC
                       (30034), the steps queued -> sent -> delivered | undelivered | failed
+    carriers.py       each phone's carrier (default rule, settable), a campaign's queue at its
+                      rate, T-Mobile's daily cap on the brand (30023 past it, Pacific days)
     inbound.py        a phone's SMS: keywords and opt-out, the webhook's form, TwiML replies
     phone_numbers.py  E.164, countries, area codes, numbers in stock; segments.py, media.py
 The HTTP and time side:
@@ -56,7 +58,7 @@ Control API (JSON in and out; errors as {"error": {"code", "message"}}):
     GET    /_standin/phones                   {"phones": [{"phone", "opted_out", "unreachable",
                                                "line", "thread"}]}
     PUT    /_standin/phones/<phone>           {"opted_out"?: bool, "unreachable"?: bool,
-                                               "line_type"?: one of Twilio's, "carrier"?,
+                                               "line_type"?: one of Twilio's, "carrier"?: name | null,
                                                "sms_pumping_risk"?: 0-100}  (what Lookup
                                                answers; default: mobile, a carrier and a low
                                                risk picked by the phone's digits)
@@ -72,11 +74,14 @@ Control API (JSON in and out; errors as {"error": {"code", "message"}}):
     POST   /_standin/services                 {"friendly_name"?, "inbound_request_url"?,
                                                "use_inbound_webhook_on_number"?,
                                                "advanced_opt_out"?, "numbers"?: [E.164],
-                                               "campaign_status"?, "rate_limits"?} -> 201
+                                               "campaign_status"?, "rate_limits"?,
+                                               "use_case"?: "SOLE_PROPRIETOR" | ...} -> 201
     PUT    /_standin/services/<MG sid>        {"add_numbers"?, "advanced_opt_out"?,
                                                "campaign_status"? (null removes it),
-                                               "rate_limits"?}
+                                               "rate_limits"?, "use_case"?}
     PUT    /_standin/a2p                      {"required": bool}  (A2P 10DLC enforcement)
+    PUT    /_standin/tmobile                  {"daily_cap": n | null}  (T-Mobile's cap on the brand;
+                                               null: the campaign's tier's)
 
 Options (create_app/serve keyword, or environment for a stand-in run alone):
     require_a2p / STANDIN_REQUIRE_A2P=1   a US long code outside the sender pool of a service

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from devstack.twilio.carriers import Carriers
 from devstack.twilio.errors import (
     ERR_IN_ANOTHER_SERVICE,
     ERR_NO_NUMBERS_IN_AREA_CODE,
@@ -89,6 +90,7 @@ class TwilioBackend:
             self.unreachable: set[str] = set()
             self.phone_lines: dict[str, PhoneLine] = {}  # Lookup's answers set for phones (else default_line)
             self.unavailable_area_codes: set[str] = set()
+            self.carriers = Carriers()  # each phone's carrier; T-Mobile's count of the day (carriers.py)
             self.requests: list[dict] = []  # Twilio API requests received
             self.callbacks: list[dict] = []  # status callbacks and webhooks sent
             self.notify()
@@ -371,8 +373,12 @@ class TwilioBackend:
     ) -> None:
         """A simulated phone shown on the page (added if new): opted out of the pool's SMS,
         or unreachable (its SMS end undelivered, 30003); `line` changes what Lookup answers of
-        it (PhoneLine's fields: line_type, carrier, sms_pumping_risk)."""
+        it (PhoneLine's fields: line_type, carrier, sms_pumping_risk). The carrier is kept in
+        `carriers`, which the carriers' rules (T-Mobile's cap) read too."""
         with self.lock:
+            line = dict(line or {})
+            if "carrier" in line:
+                self.carriers.set_carrier(phone, line.pop("carrier"))  # type: ignore[arg-type]
             if line:
                 self.phone_lines[phone] = dataclasses.replace(self.line_of(phone), **line)  # type: ignore[arg-type]
             seen = {n for m in self.messages.values() for n in (m.from_, m.to) if n not in self.ever_owned}
@@ -384,9 +390,10 @@ class TwilioBackend:
             self.notify()
 
     def line_of(self, phone: str) -> PhoneLine:
-        """What Lookup v2 answers of a phone."""
+        """What Lookup v2 answers of a phone: its carrier is the one the carriers' rules use."""
         with self.lock:
-            return self.phone_lines.get(phone) or default_line(phone)
+            line = self.phone_lines.get(phone) or default_line(phone)
+            return dataclasses.replace(line, carrier=self.carriers.carrier_of(phone))
 
     # -- the account's logs ---------------------------------------------------------------
 

@@ -124,7 +124,9 @@ def _register_numbers_and_services(app: Flask, ctx: Standin) -> None:
             for phone in payload.get("numbers", ()):
                 backend.add_to_service(service.sid, parse_e164(phone, "US") or phone)
             if payload.get("campaign_status"):
-                backend.set_campaign(service.sid, payload["campaign_status"], payload.get("rate_limits"))
+                backend.set_campaign(
+                    service.sid, payload["campaign_status"], payload.get("rate_limits"), **_use_case(payload)
+                )
         except ApiError as error:
             return control_error(error.status, str(error.code), error.message)
         except ValueError as error:
@@ -146,13 +148,26 @@ def _register_numbers_and_services(app: Flask, ctx: Standin) -> None:
                     if payload["campaign_status"] is None:
                         backend.clear_campaign(sid)
                     else:
-                        backend.set_campaign(sid, payload["campaign_status"], payload.get("rate_limits"))
+                        backend.set_campaign(
+                            sid, payload["campaign_status"], payload.get("rate_limits"), **_use_case(payload)
+                        )
                 backend.notify()
                 return jsonify(service_view(ctx, service))
         except ApiError as error:
             return control_error(error.status, str(error.code), error.message)
         except ValueError as error:
             return control_error(400, "invalid_campaign", str(error))
+
+    @app.put("/_standin/tmobile")
+    def set_tmobile():
+        """T-Mobile's daily cap on the brand (null: the campaign's tier's)."""
+        cap = _json_body().get("daily_cap")
+        if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap <= 0):
+            return control_error(400, "invalid_cap", 'send {"daily_cap": <a positive whole number> or null}')
+        with backend.lock:
+            backend.carriers.daily_cap = cap
+            backend.notify()
+            return jsonify(phone_page.carrier_view(backend))
 
     @app.put("/_standin/a2p")
     def set_a2p():
@@ -221,6 +236,11 @@ def _register_phones(app: Flask, ctx: Standin) -> None:
         if found is None:
             return control_error(404, "not_found", "no such media")
         return Response(found.content, mimetype=found.content_type)
+
+
+def _use_case(payload: dict) -> dict:
+    """The campaign's us_app_to_person_usecase, when the control API sets it (`use_case`)."""
+    return {"us_app_to_person_usecase": str(payload["use_case"])} if payload.get("use_case") else {}
 
 
 def _flag(payload: dict, key: str) -> bool | None:

@@ -3,8 +3,9 @@ message through its steps (outbound.advance) and tells each one to the message's
 StatusCallback; a phone's SMS is posted to its webhook and the TwiML answer becomes replies.
 The rules are the backend's (outbound.py, inbound.py); this module only schedules and posts.
 
-Seam for a campaign's rate (issue 22): `Delivery.step_delay` says how long a message waits
-before its next step; today every step waits `callback_delay`.
+`Delivery.step_delay` says how long a message waits before its next step: `callback_delay`, and
+a 10DLC message leaving Twilio's queue also its turn in its campaign's queue (the campaign's
+rate, shared by all its numbers: carriers.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from devstack.twilio import inbound, outbound
+from devstack.twilio import carriers, inbound, outbound
 from devstack.twilio.backend import TwilioBackend
 from devstack.twilio.media import StoredMedia
+from devstack.twilio.phone_numbers import is_us_long_code
 from devstack.twilio.resources import Message
 from devstack.twilio.webhooks import SignedWebhookClient
 
@@ -113,8 +115,18 @@ class Delivery:
         self.timer.stop()
 
     def step_delay(self, message: Message) -> float:
-        """How long a message waits before its pending step."""
-        return self.callback_delay
+        """How long a message waits before its pending step (leaving the queue: after the
+        campaign's earlier messages, at its rate)."""
+        if message.status != "queued" or not is_us_long_code(message.from_):
+            return self.callback_delay
+        with self.backend.lock:
+            service = self.backend.service_of(message.from_)
+            if service is None or service.campaign is None:
+                return self.callback_delay
+            mps = carriers.campaign_mps(service.campaign.rate_limits)
+            now = self.backend.clock().timestamp()
+            wait = self.backend.carriers.queue_wait(service.campaign.sid, mps, now, message.num_segments)
+        return self.callback_delay + wait
 
     def start(self, message: Message) -> None:
         """Schedule an accepted message's steps, each told to its StatusCallback."""

@@ -4,15 +4,16 @@ it then moves through (queued -> sent -> delivered | undelivered; or straight to
 undelivered). Functions over the backend, without HTTP or timers: the delivery calls
 `advance` when a step is due and tells each step to the message's StatusCallback.
 
-Seams for the carrier rules to come: `first_step` decides what leaves the queue (a campaign's
-rate would decide when, in the delivery), `carrier_outcome` what the carrier answers (a
-T-Mobile daily cap would fail it with 30023 there).
+`first_step` decides what leaves the queue (a campaign's rate decides when, in the delivery);
+`carrier_outcome` what the carrier answers: T-Mobile fails a brand's messages past its daily
+cap with 30023 (carriers.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from devstack.twilio import carriers
 from devstack.twilio.backend import TwilioBackend
 from devstack.twilio.errors import (
     ERR_A2P_UNREGISTERED,
@@ -159,11 +160,27 @@ def first_step(
 
 
 def carrier_outcome(backend: TwilioBackend, message: Message) -> Step:
-    """What the carrier answers for a sent message: undelivered (30003) to an unreachable
-    phone, else delivered."""
+    """What the carrier answers for a sent message: failed (30023) to a T-Mobile phone past the
+    brand's daily cap, undelivered (30003) to an unreachable phone, else delivered."""
+    if not within_tmobile_cap(backend, message):
+        return Step("failed", carriers.ERR_DAILY_CAP, carriers.DAILY_CAP_MESSAGE)
     if message.to in backend.unreachable:
         return Step("undelivered", ERR_UNREACHABLE, "Unreachable destination handset")
     return Step("delivered")
+
+
+def within_tmobile_cap(backend: TwilioBackend, message: Message) -> bool:
+    """T-Mobile counts a campaign's 10DLC message to its phone (segments, or 1 for an MMS) for the
+    brand's Pacific day; False once the day's cap is passed."""
+    if not is_us_long_code(message.from_) or not carriers.is_tmobile(backend.carriers.carrier_of(message.to)):
+        return True
+    service = backend.service_of(message.from_)
+    if service is None or service.campaign is None:
+        return True  # no brand: unregistered traffic (30034 where enforced), not under a brand's cap
+    campaign = service.campaign
+    cap = carriers.brand_cap(campaign.rate_limits, campaign.us_app_to_person_usecase, backend.carriers.daily_cap)
+    units = 1 if message.media else message.num_segments
+    return backend.carriers.take(backend.clock(), units, cap)
 
 
 def advance(backend: TwilioBackend, sid: str) -> Message | None:

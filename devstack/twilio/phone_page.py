@@ -9,11 +9,14 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from devstack.twilio import carriers
 from devstack.twilio.backend import TwilioBackend
 from devstack.twilio.resources import LINE_TYPES
 
 log = logging.getLogger("devstack.twilio.phone_page")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# T-Mobile's numbers per campaign without an approved Number Pool; Twilio's per Messaging Service (21714).
+MAX_NUMBERS_PER_CAMPAIGN, MAX_NUMBERS_PER_SERVICE = 49, 400
 
 
 def phones_seen(backend: TwilioBackend) -> list[str]:
@@ -56,6 +59,7 @@ def phone_view(backend: TwilioBackend, phone: str) -> dict:
         line = backend.line_of(phone)
         return {
             "phone": phone,
+            "carrier": backend.carriers.carrier_of(phone),
             "opted_out": phone in backend.opted_out,
             "unreachable": phone in backend.unreachable,
             # what Lookup v2 answers of it (the page and the control API set it)
@@ -116,6 +120,39 @@ def services_view(backend: TwilioBackend) -> list[dict]:
         ]
 
 
+def carrier_view(backend: TwilioBackend) -> dict:
+    """The carrier side: each campaign's rate and use case with its numbers against their cap
+    (49 a campaign, 1 for a sole proprietor, 400 a service), and the day's T-Mobile count
+    against the brand's cap."""
+    with backend.lock:
+        campaigns, cap = [], None
+        for service in backend.services.values():
+            campaign = service.campaign
+            if campaign is None:
+                continue
+            sole = campaign.us_app_to_person_usecase.upper() == "SOLE_PROPRIETOR"
+            brand = carriers.brand_cap(
+                campaign.rate_limits, campaign.us_app_to_person_usecase, backend.carriers.daily_cap
+            )
+            cap = brand if cap is None else max(cap, brand)
+            campaigns.append(
+                {
+                    "service_sid": service.sid,
+                    "campaign_status": campaign.campaign_status,
+                    "use_case": campaign.us_app_to_person_usecase,
+                    "mps": carriers.campaign_mps(campaign.rate_limits),
+                    "numbers": len(service.senders),
+                    "numbers_cap": 1 if sole else MAX_NUMBERS_PER_CAMPAIGN,
+                    "service_numbers_cap": MAX_NUMBERS_PER_SERVICE,
+                }
+            )
+        now = backend.clock()
+        return {
+            "campaigns": campaigns,
+            "tmobile": {"day": carriers.pacific_day(now), "count": backend.carriers.count(now), "daily_cap": cap},
+        }
+
+
 def overview(backend: TwilioBackend, queue_depth: Callable[[], int | None] | None) -> dict:
     """Everything the page shows, with the version it was read at."""
     with backend.lock:
@@ -132,6 +169,7 @@ def overview(backend: TwilioBackend, queue_depth: Callable[[], int | None] | Non
         "queue_depth": read_queue_depth(queue_depth),
         "require_a2p": backend.require_a2p,
         "line_types": list(LINE_TYPES),
+        "carriers": carrier_view(backend),
     }
 
 

@@ -226,6 +226,9 @@ def test_alarms(stage):
     faults = alarms[prefix + "pool-number-faults"]
     assert faults["MetricName"] == metrics.POOL_NUMBER_FAULTS and faults["Threshold"] == 0
     assert {d["Name"]: d["Value"] for d in faults["Dimensions"]} == {"service": metrics.SERVICE, "stage": stage}
+    near = alarms[prefix + "tmobile-cap-near"]
+    assert near["MetricName"] == metrics.TMOBILE_CAP_NEAR and near["Threshold"] == 0
+    assert {d["Name"]: d["Value"] for d in near["Dimensions"]} == {"service": metrics.SERVICE, "stage": stage}
     rate = alarms[prefix + "twilio-error-rate"]
     assert _alarm_metric_names(rate) == {metrics.TWILIO_ERRORS, metrics.TWILIO_REQUESTS}
     budget = alarms[prefix + "verification-budget-near"]

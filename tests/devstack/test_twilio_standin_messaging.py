@@ -517,3 +517,43 @@ def test_reset_forgets_services(standin):
     standin.state.add_service("gone")
     assert control(standin, "POST", "/reset").status_code == 204
     assert standin.state.services == {}
+
+
+# --- the carriers: the campaign's facts, each phone's carrier, T-Mobile's cap ---------------------
+
+
+def test_usa2p_answers_the_rate_limits_and_use_case_the_control_api_sets(standin, client):
+    limits = {"att": {"mps": 5, "msg_class": "A"}, "tmobile": {"brand_tier": "MID"}}
+    created = control(
+        standin,
+        "POST",
+        "/services",
+        {"numbers": [POOL_NUMBER], "campaign_status": "VERIFIED", "rate_limits": limits, "use_case": "LOW_VOLUME"},
+    ).json()
+    (campaign,) = services(client)(created["sid"]).us_app_to_person.list()
+    assert (campaign.rate_limits, campaign.us_app_to_person_usecase) == (limits, "LOW_VOLUME")
+    changed = control(
+        standin, "PUT", f"/services/{created['sid']}", {"campaign_status": "VERIFIED", "use_case": "SOLE_PROPRIETOR"}
+    )
+    assert changed.json()["campaign"]["us_app_to_person_usecase"] == "SOLE_PROPRIETOR"
+    (campaign,) = services(client)(created["sid"]).us_app_to_person.list()
+    assert campaign.us_app_to_person_usecase == "SOLE_PROPRIETOR"
+
+    carriers = control(standin, "GET", "/overview").json()["carriers"]
+    assert carriers["campaigns"][0]["mps"] == 5 and carriers["campaigns"][0]["numbers_cap"] == 1
+    assert carriers["tmobile"]["daily_cap"] == 1_000
+
+
+def test_a_phones_carrier_and_the_brands_cap_are_set_on_the_control_api(standin):
+    phone = quote(USER_PHONE)
+    assert control(standin, "PUT", f"/phones/{phone}", {"carrier": "T-Mobile USA, Inc."}).json()["carrier"] == (
+        "T-Mobile USA, Inc."
+    )
+    assert control(standin, "PUT", f"/phones/{phone}", {"carrier": None}).json()["carrier"] is None
+    bad = control(standin, "PUT", f"/phones/{phone}", {"carrier": 7})
+    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_line")
+    control(standin, "POST", "/services", {"numbers": [POOL_NUMBER], "campaign_status": "VERIFIED"})
+    assert control(standin, "PUT", "/tmobile", {"daily_cap": 3}).json()["tmobile"]["daily_cap"] == 3
+    refused = control(standin, "PUT", "/tmobile", {"daily_cap": -1})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_cap")
+    assert control(standin, "PUT", "/tmobile", {"daily_cap": None}).json()["tmobile"]["daily_cap"] == 200_000

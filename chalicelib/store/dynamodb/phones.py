@@ -127,3 +127,7 @@ class DynamoPhones:
         kept.append(P.pumping_risk.remove() if facts.pumping_risk is None else P.pumping_risk.set(facts.pumping_risk))
         kept.append(P.updated_at.set(int(looked_up_at)))
         P(phone).update(actions=kept)
+
+    def learn_carrier(self, phone: str, carrier: str, now: int) -> bool:
+        known = P.phone.exists() & (P.carrier.does_not_exist() | (P.carrier == ""))
+        return update_if(P(phone), [P.carrier.set(carrier), P.updated_at.set(now)], known)

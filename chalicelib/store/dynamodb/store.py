@@ -9,6 +9,7 @@ from chalicelib.store.dynamodb.phones import DynamoPhones
 from chalicelib.store.dynamodb.pool import DynamoPool
 from chalicelib.store.dynamodb.routing import DynamoRouting
 from chalicelib.store.dynamodb.sessions import DynamoSessions
+from chalicelib.store.dynamodb.tmobile_counts import DynamoTMobileCounts
 from chalicelib.store.repositories import Store
 
 
@@ -21,4 +22,5 @@ def dynamodb_store() -> Store:
         pool=DynamoPool(),
         limits=DynamoLimitStore(),
         routing=DynamoRouting(),
+        tmobile=DynamoTMobileCounts(),
     )

@@ -48,7 +48,7 @@ from chalicelib.core.gcra import EPSILON
 from chalicelib.core.outbound_job import OutboundJob
 from chalicelib.core.send_timing import backoff, receive_count
 from chalicelib.store.messages import Message
-from chalicelib.usecases import messages, messaging_service, pool_usage
+from chalicelib.usecases import messages, messaging_service, pool_usage, tmobile_cap
 from chalicelib.usecases.context import Context
 from chalicelib.usecases.sending.claim import claim, unsendable
 from chalicelib.usecases.sending.hand_back import GiveBacks
@@ -257,6 +257,10 @@ class Batch:
             return Outcome(DONE)
         body = job.secret_text or message.body
         why = unsendable(self.ctx, message, body, now)
+        if why is None:  # T-Mobile's daily cap, held before Twilio (usecases/tmobile_cap.py)
+            why = tmobile_cap.hold(self.ctx, message, now)
+        else:  # an earlier attempt may have counted it; it never goes
+            tmobile_cap.give_back(self.ctx, message, now)
         if why is not None:
             give_up(self.ctx, message, why)
             if claimed.reconciling:  # the attempt that may have gone counted it; Twilio has nothing
@@ -303,6 +307,7 @@ class Batch:
         """A send that did not go: take back its count, and its slot if an earlier invocation
         booked it (so that the message, tried again, does not take it for its own)."""
         segments = message.segments
+        tmobile_cap.give_back(self.ctx, message, self.clock.now())
         if not (
             self.slots.was_loaded(message.message_id)
             and self.limiter.release(message.from_number, {message.message_id: segments})

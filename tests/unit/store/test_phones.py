@@ -115,3 +115,11 @@ def test_a_refused_phone_nobody_holds_keeps_its_lookup_too(phones):
     kept = phones.phone("+14155550199")
     assert (kept.user_id, kept.line_type, kept.looked_up_at) == (None, "landline", 5.0)
     assert phones.claim(pending("bob", "s9", "+14155550199"), take_over=None), "a kept lookup holds no claim"
+
+
+def test_a_carrier_is_learned_only_while_none_is_known(phones):
+    assert not phones.learn_carrier(PHONE, "T-Mobile USA, Inc.", 5), "no such phone"
+    phones.claim(pending("alice", "s1"), take_over=None)
+    assert phones.learn_carrier(PHONE, "T-Mobile USA, Inc.", 5)
+    assert not phones.learn_carrier(PHONE, "Verizon Wireless", 6), "known already"
+    assert phones.phone(PHONE).carrier == "T-Mobile USA, Inc."
