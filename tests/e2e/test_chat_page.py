@@ -45,7 +45,7 @@ def test_type_as_a_partner_see_the_sms_on_the_phone_and_the_reply_in_the_right_c
         expect(sms.locator(".bubble")).to_have_text("Oscar: Can you call me?", timeout=ANSWERED)
 
         chat.locator('.chat-item[data-partner-id="pia"]').click()  # looking at the other chat
-        expect(nora.locator("select")).to_have_value(sessions["oscar"]["pool_number"])
+        expect(nora.locator(".composer select")).to_have_value(sessions["oscar"]["pool_number"])
         nora.locator("input[type=text]").fill("Calling in 5")
         nora.get_by_role("button", name="Send").click()
         expect(nora.locator(".result")).to_have_text("delivered to the bridge (200)")

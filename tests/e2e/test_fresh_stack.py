@@ -75,7 +75,7 @@ def test_the_first_phone_buys_the_first_number_and_doctor_checks_the_setup(fresh
     assert created.status_code == 201, created.text
     sid = created.json()["sid"]
     good = doctor(fresh, TWILIO_MESSAGING_SERVICE_SID=sid)
-    assert good.returncode == 0 and "all 7 checks passed" in good.stdout, good.stdout + good.stderr
+    assert good.returncode == 0 and "all 10 checks passed" in good.stdout, good.stdout + good.stderr
 
     requests.put(f"{fresh.standin_url}/_standin/services/{sid}", json={"campaign_status": "PENDING"}, timeout=10)
     pending = doctor(fresh, TWILIO_MESSAGING_SERVICE_SID=sid)

@@ -94,7 +94,7 @@ def test_a_picture_each_way_on_the_phone_page(stack, browser, tmp_path):
         page.close()
 
 
-JUDY = "+14155550149"
+JUDY = "+14155550159"
 
 
 def test_a_phone_set_to_landline_on_the_page_is_refused_at_hook_up(stack, browser):
