@@ -16,7 +16,7 @@ sees them one at a time; SQS, S3 and the rest stay concurrent (a long poll waits
 without holding anything). One lock rather than one per table: a transaction spans
 tables, and under the GIL finer locks would buy no throughput.
 
-tests/devstack/test_moto_server.py races conditional writes and transactions through
+test_moto_server.py (in tests/devstack) races conditional writes and transactions through
 the server's endpoint; with ``atomic_dynamodb=False`` they show moto alone.
 """
 

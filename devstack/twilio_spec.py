@@ -57,21 +57,20 @@ MAX_BODY_CHARS = 1600  # Twilio error 21617 beyond this
 MESSAGES_CREATE_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
 LOOKUP_PATH = "/v2/PhoneNumbers/{PhoneNumber}"
 # The data packages Lookup v2 knows (its Fields parameter's description); any other is a 60200.
-LOOKUP_FIELDS = frozenset(
-    [
-        "validation",
-        "caller_name",
-        "sim_swap",
-        "call_forwarding",
-        "line_status",
-        "line_type_intelligence",
-        "identity_match",
-        "reassigned_number",
-        "sms_pumping_risk",
-        "phone_number_quality_score",
-        "pre_fill",
-    ]
+# Lookup v2's data packages (absent from the answer unless asked for in Fields).
+LOOKUP_PACKAGES = (
+    "caller_name",
+    "sim_swap",
+    "call_forwarding",
+    "line_status",
+    "line_type_intelligence",
+    "identity_match",
+    "reassigned_number",
+    "sms_pumping_risk",
+    "phone_number_quality_score",
+    "pre_fill",
 )
+LOOKUP_FIELDS = frozenset(("validation", *LOOKUP_PACKAGES))
 
 # Twilio's error codes for what this module detects (https://www.twilio.com/docs/api/errors).
 CODE_INVALID_PARAMETER = 20001  # Twilio's generic "invalid/unknown parameter"

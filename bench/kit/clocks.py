@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from bench.kit.kernel import Kernel
@@ -39,13 +39,14 @@ class Lane:
     """One invocation's timeline: it starts at the run's time when the invocation starts,
     then real time passes on it and its waits are skipped. Never goes back."""
 
-    def __init__(self, start: float):
+    def __init__(self, start: float, real: Callable[[], float] = time.time):
         self.start = start
-        self.real_start = time.time()
+        self._real = real
+        self.real_start = real()
         self.skipped = 0.0
 
     def now(self) -> float:
-        return self.start + (time.time() - self.real_start) + self.skipped
+        return self.start + (self._real() - self.real_start) + self.skipped
 
     def sleep(self, seconds: float) -> None:
         self.skipped += max(0.0, seconds)
@@ -55,7 +56,9 @@ class Timeline:
     """The run's timeline: real time plus every wait skipped, standing still while a lane is
     played (the lane's real time is the lane's, not the run's). Never goes back."""
 
-    def __init__(self) -> None:
+    def __init__(self, real: Callable[[], float] = time.time) -> None:
+        """real: the wall clock whose seconds pass on the timelines (a test passes its own)."""
+        self._real = real
         self.skipped = 0.0
         self._stood = 0.0  # real seconds during which lanes were played
         self._forked: Lane | None = None
@@ -63,7 +66,7 @@ class Timeline:
     def now(self) -> float:
         if self._forked is not None:
             return self._forked.start
-        return time.time() - self._stood + self.skipped
+        return self._real() - self._stood + self.skipped
 
     def sleep(self, seconds: float) -> None:
         if self._forked is not None:
@@ -73,14 +76,14 @@ class Timeline:
     def fork(self) -> Lane:
         if self._forked is not None:
             raise RuntimeError("one lane at a time: lanes are played one after another")
-        self._forked = Lane(self.now())
+        self._forked = Lane(self.now(), self._real)
         return self._forked
 
     def join(self, lane: Lane) -> None:
         """The lane was played: the run's time goes on from where it stood."""
         if lane is not self._forked:
             raise RuntimeError("join the lane forked last")
-        self._stood += time.time() - lane.real_start
+        self._stood += self._real() - lane.real_start
         self._forked = None
 
 
@@ -96,8 +99,8 @@ class PlayedClock:
     its own time is still in flight at the run's (bench/kit/sqs_feeding.py's
     `invocation_lane` tells moto's FIFO queue so)."""
 
-    def __init__(self) -> None:
-        self.run = Timeline()
+    def __init__(self, real: Callable[[], float] = time.time) -> None:
+        self.run = Timeline(real)
         self.lane_seconds_skipped = 0.0  # the lanes' waits, which the run's time never took
         self._lane: Lane | None = None
 

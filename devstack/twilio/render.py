@@ -13,23 +13,11 @@ from phonenumbers import geocoder
 from devstack.twilio.media import StoredMedia
 from devstack.twilio.phone_numbers import country_of, national_format
 from devstack.twilio.resources import API_VERSION, Campaign, IncomingNumber, Message, MessagingService, PhoneLine
+from devstack.twilio_spec import LOOKUP_PACKAGES
 
 ACCOUNT_PREFIX = f"/{API_VERSION}/Accounts"
 MESSAGING_BASE_URL = "https://messaging.twilio.com"
 LOOKUPS_BASE_URL = "https://lookups.twilio.com"
-# Lookup v2's data packages (absent from the answer unless asked for in Fields).
-LOOKUP_PACKAGES = (
-    "caller_name",
-    "sim_swap",
-    "call_forwarding",
-    "line_status",
-    "line_type_intelligence",
-    "identity_match",
-    "reassigned_number",
-    "sms_pumping_risk",
-    "phone_number_quality_score",
-    "pre_fill",
-)
 
 
 def iso8601(moment: datetime | None) -> str | None:
